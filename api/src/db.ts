@@ -1,0 +1,28 @@
+import pg from 'pg';
+import type { ApiConfig } from './config.js';
+
+export type Database = pg.Pool;
+
+export function createDatabase(config: ApiConfig): Database {
+  return new pg.Pool({
+    host: config.DB_HOST,
+    port: config.DB_PORT,
+    database: config.DB_NAME,
+    user: config.DB_USER,
+    password: config.DB_PASSWORD,
+    max: config.DB_POOL_MAX,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'refereezy-api',
+  });
+}
+
+/** True when the database answers a query; used by /readyz. */
+export async function databaseAnswers(db: Database): Promise<boolean> {
+  try {
+    await db.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+
+export const licenceLevels = ['grassroots', 'regional', 'national', 'international'] as const;
+
+export const NewRefereeSchema = z.strictObject({
+  name: z.string().trim().min(1).max(120),
+  email: z.email().max(254),
+  licenceLevel: z.enum(licenceLevels),
+});
+export type NewReferee = z.infer<typeof NewRefereeSchema>;
+
+export const RefereeIdSchema = z.strictObject({
+  id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+});
+
+export const RefereeListQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+export type RefereeListQuery = z.infer<typeof RefereeListQuerySchema>;
+
+export interface Referee {
+  id: number;
+  name: string;
+  email: string;
+  licenceLevel: (typeof licenceLevels)[number];
+  createdAt: string;
+}

@@ -1,0 +1,28 @@
+#!/bin/bash
+# Creates the cluster, the application role and its database on first start (an empty volume),
+# renders pg_hba.conf from the environment on every start, then runs PostgreSQL.
+set -euo pipefail
+: "${APP_DB_PASSWORD:?APP_DB_PASSWORD must be set (the password of the API role)}"
+log() { echo "db-entrypoint: $*" >&2; }
+
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  log "initialising a new cluster in $PGDATA"
+  initdb --pgdata="$PGDATA" --username=postgres --encoding=UTF8 --locale=C.UTF-8 \
+    --auth-local=peer --auth-host=reject --data-checksums >/dev/null
+  # A first start on the socket only: nothing can connect over the network until the role exists.
+  pg_ctl --pgdata="$PGDATA" --silent --wait --options="-c listen_addresses='' -c config_file=/etc/refereezy/postgresql/postgresql.conf" start
+  psql --quiet --no-psqlrc -v ON_ERROR_STOP=1 --username=postgres --dbname=postgres \
+    -v app_user="$APP_DB_USER" -v app_db="$APP_DB_NAME" -v app_password="$APP_DB_PASSWORD" <<'SQL'
+CREATE ROLE :"app_user" LOGIN PASSWORD :'app_password';
+CREATE DATABASE :"app_db" OWNER :"app_user";
+\connect :"app_db"
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+GRANT ALL ON SCHEMA public TO :"app_user";
+SQL
+  pg_ctl --pgdata="$PGDATA" --silent --wait --mode=fast stop
+  log "cluster ready: database $APP_DB_NAME owned by $APP_DB_USER"
+fi
+
+envsubst '${APP_DB_NAME} ${APP_DB_USER} ${APP_CLIENT_CIDR}' \
+  </etc/refereezy/postgresql/pg_hba.conf.template >"$PGDATA/pg_hba.conf"
+exec "$@"

@@ -1,0 +1,38 @@
+// The web app talks to the API through the same origin: CDN → LB → web server → /api/.
+const list = document.querySelector('#referees');
+const form = document.querySelector('#register');
+const result = document.querySelector('#register-result');
+
+async function showReferees() {
+  const response = await fetch('/api/referees?limit=50');
+  if (!response.ok) {
+    list.replaceChildren(Object.assign(document.createElement('li'), { textContent: 'The API is unavailable.' }));
+    return;
+  }
+  const { items } = await response.json();
+  list.replaceChildren(
+    ...(items.length ? items : [{ name: 'No referee yet', licenceLevel: '' }]).map((referee) =>
+      Object.assign(document.createElement('li'), {
+        textContent: referee.licenceLevel ? `${referee.name} (${referee.licenceLevel})` : referee.name,
+      }),
+    ),
+  );
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const body = Object.fromEntries(new FormData(form));
+  const response = await fetch('/api/referees', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  result.textContent = response.ok ? `Registered ${answer.name}.` : answer.error.message;
+  if (response.ok) {
+    form.reset();
+    await showReferees();
+  }
+});
+
+showReferees();
