@@ -1,0 +1,204 @@
+// The core replica, brought up once from docker-compose.yml by Testcontainers, and checked the way a
+// user sees it: through the CDN on the host, over SSH to the bastion, and from inside each container.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { postJson, request, requestLoop } from '../support/http.js';
+import { connectSsh, httpThroughTunnel, sshExec, type SshTarget } from '../support/ssh.js';
+import { publicServices, services, StartedReplica } from '../support/started-replica.js';
+
+let replica: StartedReplica;
+let started = false;
+
+before(async () => {
+  replica = await StartedReplica.start();
+  started = true;
+});
+
+after(async () => {
+  if (!started) return;
+  try {
+    for (const report of await replica.unhealthyServiceLogs()) console.error(report);
+  } finally {
+    await replica.down();
+  }
+});
+
+describe('request path: CDN → LB → web → API → Postgres', () => {
+  it('when the web app is requested through the CDN, then a web server answers with the page', async () => {
+    const page = await request(`${replica.cdnUrl}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(page.body, /<title>Refereezy<\/title>/);
+    assert.match(page.headers.get('x-served-by') ?? '', /^web[12]$/);
+    assert.ok(page.headers.get('x-request-id'), 'the LB gives every request an id');
+  });
+
+  it('when a static asset is requested twice, then the CDN serves the second from its cache', async () => {
+    const url = `${replica.cdnUrl}/assets/app.css?v=${Date.now()}`;
+    const first = await request(url);
+    const second = await request(url);
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get('x-cache'), 'MISS');
+    assert.equal(second.status, 200);
+    assert.equal(second.headers.get('x-cache'), 'HIT');
+    assert.equal(second.body, first.body);
+  });
+
+  it('when a referee is registered through the CDN, then the API stores it in Postgres and serves it back', async () => {
+    const email = `referee-${Date.now()}@example.org`;
+    const created = await postJson(`${replica.cdnUrl}/api/referees`, { name: 'Bibiana Steinhaus', email, licenceLevel: 'international' });
+    assert.equal(created.status, 201, created.body);
+    assert.equal(created.headers.get('x-cache'), 'PASS', 'API calls pass through the CDN uncached');
+    const referee = JSON.parse(created.body) as { id: number; email: string };
+    assert.equal(created.headers.get('location'), `/api/referees/${referee.id}`);
+
+    const fetched = await request(`${replica.cdnUrl}/api/referees/${referee.id}`);
+    assert.equal(fetched.status, 200);
+    assert.equal((JSON.parse(fetched.body) as { email: string }).email, email);
+
+    // The row is in Postgres itself, read with psql inside the db container.
+    const row = await replica.exec('db', ['psql', '-XtA', '-d', 'refereezy', '-c', `SELECT name, licence_level FROM referee WHERE id = ${referee.id}`]);
+    assert.equal(row.exitCode, 0, row.output);
+    assert.equal(row.output.trim(), 'Bibiana Steinhaus|international');
+  });
+
+  it('when a registration is invalid or repeated, then the API answers 400 or 409 naming the field and stores nothing', async () => {
+    const invalid = await postJson(`${replica.cdnUrl}/api/referees`, { name: '', email: 'not-an-email', licenceLevel: 'galactic' });
+    assert.equal(invalid.status, 400);
+    const fields = (JSON.parse(invalid.body) as { error: { fields: { field: string }[] } }).error.fields.map((f) => f.field);
+    assert.deepEqual(fields.sort(), ['body.email', 'body.licenceLevel', 'body.name']);
+
+    const email = `twice-${Date.now()}@example.org`;
+    assert.equal((await postJson(`${replica.cdnUrl}/api/referees`, { name: 'Once', email, licenceLevel: 'regional' })).status, 201);
+    const repeated = await postJson(`${replica.cdnUrl}/api/referees`, { name: 'Twice', email: email.toUpperCase(), licenceLevel: 'regional' });
+    assert.equal(repeated.status, 409);
+    const count = await replica.exec('db', ['psql', '-XtA', '-d', 'refereezy', '-c', `SELECT count(*) FROM referee WHERE lower(email) = lower('${email}')`]);
+    assert.equal(count.output.trim(), '1');
+  });
+});
+
+describe('load balancing and failover', () => {
+  it('when requests arrive, then the LB spreads them over both web servers', async () => {
+    const servedBy = new Set<string>();
+    for (let i = 0; i < 10; i += 1) {
+      const answer = await request(`${replica.cdnUrl}/api/referees?limit=1`);
+      assert.equal(answer.status, 200);
+      servedBy.add(answer.headers.get('x-served-by') ?? 'unknown');
+    }
+    assert.deepEqual([...servedBy].sort(), ['web1', 'web2']);
+  });
+
+  it('when web1 stops under traffic, then web2 answers every request, and web1 rejoins once back', async () => {
+    const stopped = (async () => {
+      await sleep(1_000);
+      await replica.stopService('web1');
+      await sleep(4_000); // the LB has marked web1 down after two failed 1 s checks
+    })();
+    const { outcomes, failures } = await requestLoop(`${replica.cdnUrl}/api/referees?limit=1`, stopped);
+    assert.deepEqual(failures, [], `requests failed while web1 stopped: ${failures.slice(0, 5).join('; ')}`);
+    assert.ok(outcomes.length > 20, `only ${outcomes.length} requests were sent`);
+    assert.deepEqual(new Set(outcomes.slice(-10)), new Set(['web2']), 'after the failover only web2 answers');
+
+    await replica.startService('web1');
+    let rejoined = false;
+    for (let attempt = 0; attempt < 40 && !rejoined; attempt += 1) {
+      const answer = await request(`${replica.cdnUrl}/api/referees?limit=1`);
+      rejoined = answer.headers.get('x-served-by') === 'web1';
+      if (!rejoined) await sleep(250);
+    }
+    assert.ok(rejoined, 'web1 serves again after its restart');
+  });
+});
+
+describe('security groups', () => {
+  it('when any public-network container dials the DB, by name or by address, then it gets no connection', async () => {
+    const dbAddress = (await replica.addressesOf('db')).private;
+    assert.ok(dbAddress, 'the db has an address on the private network');
+    // Every probe waits up to 3 s for a connection that must not come: run them side by side.
+    const probes = publicServices.flatMap((service) =>
+      ['db', dbAddress].map(async (host) => ({ probe: `${service} → ${host}:5432`, connected: await replica.canConnect(service, host, 5432) })),
+    );
+    assert.deepEqual((await Promise.all(probes)).filter((p) => p.connected).map((p) => p.probe), []);
+    // The control: the API does reach it.
+    assert.equal(await replica.canConnect('api', 'db', 5432), true, 'api reaches db:5432');
+  });
+
+  it('when the CDN, the LB or the bastion dial the API, then they get no connection; the web servers do', async () => {
+    const apiAddresses = Object.values(await replica.addressesOf('api'));
+    const probes = (['cdn', 'lb', 'bastion'] as const).flatMap((service) =>
+      ['api', ...apiAddresses].map(async (host) => ({ probe: `${service} → ${host}:3000`, connected: await replica.canConnect(service, host, 3000) })),
+    );
+    assert.deepEqual((await Promise.all(probes)).filter((p) => p.connected).map((p) => p.probe), []);
+    assert.equal(await replica.canConnect('web1', 'api', 3000), true);
+    assert.equal(await replica.canConnect('web2', 'api', 3000), true);
+  });
+
+  it('when the host looks at published ports, then only the CDN and the bastion are there, on 127.0.0.1', async () => {
+    for (const service of services) {
+      const ports = await replica.publishedPorts(service);
+      if (service === 'cdn' || service === 'bastion') {
+        const containerPort = service === 'cdn' ? '80/tcp' : '22/tcp';
+        assert.equal(ports.length, 1, `${service} publishes ${ports.join(', ')}`);
+        assert.match(ports[0] ?? '', new RegExp(`^127\\.0\\.0\\.1:\\d+->${containerPort}$`));
+      } else {
+        assert.deepEqual(ports, [], `${service} publishes ${ports.join(', ')}`);
+      }
+    }
+  });
+
+  it('when the private networks are inspected, then they have no route out (internal)', async () => {
+    assert.equal(await replica.networkIsInternal('app'), true);
+    assert.equal(await replica.networkIsInternal('private'), true);
+    assert.equal(await replica.networkIsInternal('public'), false);
+  });
+});
+
+describe('bastion', () => {
+  let target: SshTarget;
+
+  before(async () => {
+    const fingerprint = await replica.exec('bastion', ['ssh-keygen', '-lf', '/etc/ssh/host_keys/ssh_host_ed25519_key.pub', '-E', 'sha256']);
+    const hostKeyFingerprint = fingerprint.output.split(' ')[1] ?? '';
+    assert.match(hostKeyFingerprint, /^SHA256:/);
+    target = { port: replica.bastionPort, username: replica.bastionUser, hostKeyFingerprint };
+  });
+
+  it('when an operator connects with the authorised key, then a shell on the bastion answers', async () => {
+    const client = await connectSsh(target, { privateKey: replica.bastionKey.privateKey });
+    try {
+      const { code, stdout } = await sshExec(client, 'hostname && id -un');
+      assert.equal(code, 0);
+      assert.deepEqual(stdout.trim().split('\n'), ['bastion', replica.bastionUser]);
+    } finally {
+      client.end();
+    }
+  });
+
+  it('when the user has a password, then logging in with it is still refused', async () => {
+    const password = 'correct horse battery staple';
+    const set = await replica.exec('bastion', ['sh', '-c', `echo '${replica.bastionUser}:${password}' | chpasswd`]);
+    assert.equal(set.exitCode, 0, set.output);
+    await assert.rejects(connectSsh(target, { password, tryKeyboard: true }), { level: 'client-authentication' });
+  });
+
+  it('when root holds the authorised key, then root login is still refused', async () => {
+    const key = replica.bastionKey.publicKey;
+    const install = await replica.exec('bastion', ['sh', '-c', `install -d -m 700 /root/.ssh && echo '${key}' > /root/.ssh/authorized_keys`]);
+    assert.equal(install.exitCode, 0, install.output);
+    await assert.rejects(connectSsh({ ...target, username: 'root' }, { privateKey: replica.bastionKey.privateKey }), {
+      level: 'client-authentication',
+    });
+  });
+
+  it('when an operator jumps through the bastion, then public hosts answer and the DB does not', async () => {
+    const client = await connectSsh(target, { privateKey: replica.bastionKey.privateKey });
+    try {
+      const answer = await httpThroughTunnel(client, 'web1', 80, '/healthz');
+      assert.match(answer, /^HTTP\/1\.1 200 /);
+      await assert.rejects(httpThroughTunnel(client, 'db', 5432, '/'));
+    } finally {
+      client.end();
+    }
+  });
+});

@@ -1,0 +1,157 @@
+import {
+  DockerComposeEnvironment,
+  Wait,
+  getContainerRuntimeClient,
+  type ContainerRuntimeClient,
+  type StartedDockerComposeEnvironment,
+  type StartedTestContainer,
+} from 'testcontainers';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import ssh2 from 'ssh2';
+import { useRyukOnlyWhereAvailable } from './ryuk.js';
+import { repoRoot } from './paths.js';
+
+export type ServiceName = 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'bastion';
+export const services: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'api', 'db', 'bastion'];
+export const publicServices: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'bastion'];
+
+export interface SshKeyPair {
+  privateKey: string;
+  publicKey: string;
+}
+
+/**
+ * The replica as docker-compose.yml defines it, started by Testcontainers under a project name of
+ * its own, with fresh secrets and ephemeral host ports, so runs never collide with a developer's
+ * stack or with each other.
+ */
+export class StartedReplica implements AsyncDisposable {
+  private constructor(
+    readonly projectName: string,
+    private readonly environment: StartedDockerComposeEnvironment,
+    private readonly client: ContainerRuntimeClient,
+    readonly bastionUser: string,
+    readonly bastionKey: SshKeyPair,
+  ) {}
+
+  static async start(): Promise<StartedReplica> {
+    await useRyukOnlyWhereAvailable();
+    const projectName = `refereezy-test-${randomBytes(4).toString('hex')}`;
+    const key = ssh2.utils.generateKeyPairSync('ed25519', { comment: `${projectName}@tests` });
+    const bastionKey = { privateKey: key.private, publicKey: key.public };
+    const bastionUser = 'ops';
+    const environment = await new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
+      .withProjectName(projectName)
+      .withBuild()
+      .withEnvironment({
+        COMPOSE_PROJECT_NAME: projectName,
+        // Port 0: Docker picks a free port on 127.0.0.1.
+        CDN_PORT: '0',
+        BASTION_PORT: '0',
+        DB_PASSWORD: randomBytes(18).toString('base64url'),
+        BASTION_USER: bastionUser,
+        BASTION_AUTHORIZED_KEYS: bastionKey.publicKey,
+      })
+      .withDefaultWaitStrategy(Wait.forHealthCheck())
+      .withStartupTimeout(180_000)
+      .up();
+    return new StartedReplica(projectName, environment, await getContainerRuntimeClient(), bastionUser, bastionKey);
+  }
+
+  container(service: ServiceName): StartedTestContainer {
+    return this.environment.getContainer(`${service}-1`);
+  }
+
+  get cdnUrl(): string {
+    return `http://127.0.0.1:${this.container('cdn').getMappedPort(80)}`;
+  }
+
+  get bastionPort(): number {
+    return this.container('bastion').getMappedPort(22);
+  }
+
+  async exec(service: ServiceName, command: string[], user?: string): Promise<{ exitCode: number; output: string }> {
+    const result = await this.container(service).exec(command, user ? { user } : {});
+    return { exitCode: result.exitCode, output: result.output };
+  }
+
+  /** Whether `from` can open a TCP connection to host:port (a name or an address) within 3 s. */
+  async canConnect(from: ServiceName, host: string, port: number): Promise<boolean> {
+    const { exitCode } = await this.exec(from, ['timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port}`]);
+    return exitCode === 0;
+  }
+
+  private async inspect(service: ServiceName) {
+    return this.client.container.inspect(this.client.container.getById(this.container(service).getId()));
+  }
+
+  /** The service's addresses on every network it joined, read now (they change on restart). */
+  async addressesOf(service: ServiceName): Promise<Record<string, string>> {
+    const { NetworkSettings } = await this.inspect(service);
+    return Object.fromEntries(
+      Object.entries(NetworkSettings.Networks).map(([network, settings]) => [
+        network.replace(`${this.projectName}_`, ''),
+        settings.IPAddress,
+      ]),
+    );
+  }
+
+  /** Host ports the service publishes, as "hostIp:hostPort" per container port. */
+  async publishedPorts(service: ServiceName): Promise<string[]> {
+    const { NetworkSettings } = await this.inspect(service);
+    // Docker answers null, not [], for a port the container exposes but does not publish.
+    const ports = NetworkSettings.Ports as Record<string, { HostIp: string; HostPort: string }[] | null>;
+    return Object.entries(ports).flatMap(([containerPort, bindings]) =>
+      (bindings ?? []).map((binding) => `${binding.HostIp}:${binding.HostPort}->${containerPort}`),
+    );
+  }
+
+  async networkIsInternal(network: 'public' | 'app' | 'private'): Promise<boolean> {
+    const info = await this.client.network.getById(`${this.projectName}_${network}`).inspect();
+    return info.Internal;
+  }
+
+  async stopService(service: ServiceName): Promise<void> {
+    await this.client.container.stop(this.client.container.getById(this.container(service).getId()), { timeout: 10 });
+  }
+
+  async startService(service: ServiceName): Promise<void> {
+    const container = this.client.container.getById(this.container(service).getId());
+    await this.client.container.start(container);
+    for (let attempt = 0; attempt < 60; attempt += 1) {
+      const { State } = await this.client.container.inspect(container);
+      if (State.Health?.Status === 'healthy') return;
+      await sleep(1000);
+    }
+    throw new Error(`${service} did not become healthy within 60 s of its restart`);
+  }
+
+  /** The services that are not running and healthy, with the tail of their logs. */
+  async unhealthyServiceLogs(): Promise<string[]> {
+    const reports: string[] = [];
+    for (const service of services) {
+      const { State } = await this.inspect(service);
+      const status = `${State.Status}/${State.Health?.Status ?? 'no healthcheck'}`;
+      if (status === 'running/healthy') continue;
+      const stream = await this.client.container.logs(this.client.container.getById(this.container(service).getId()), {
+        follow: false,
+        tail: 60,
+        stdout: true,
+        stderr: true,
+      });
+      const chunks: string[] = [];
+      for await (const chunk of stream) chunks.push(String(chunk));
+      reports.push(`── ${service} (${status}) ──\n${chunks.join('')}`);
+    }
+    return reports;
+  }
+
+  async down(): Promise<void> {
+    await this.environment.down({ removeVolumes: true, timeout: 10_000 });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.down();
+  }
+}

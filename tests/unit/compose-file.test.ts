@@ -1,0 +1,70 @@
+// docker-compose.yml as Compose itself resolves it (`docker compose config`): the shape of the
+// replica's networks and entry points, checked before anything is built.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { repoRoot } from '../support/paths.js';
+
+interface ComposeService {
+  networks?: Record<string, unknown>;
+  ports?: { host_ip?: string; published?: string; target: number }[];
+  build?: { args?: Record<string, string> };
+  depends_on?: Record<string, { condition: string }>;
+}
+interface ComposeModel {
+  services: Record<string, ComposeService>;
+  networks: Record<string, { internal?: boolean }>;
+}
+
+let model: ComposeModel;
+
+before(async () => {
+  const { stdout } = await promisify(execFile)('docker', ['compose', 'config', '--format', 'json'], {
+    cwd: repoRoot,
+    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'ssh-ed25519 AAAA test' },
+  });
+  model = JSON.parse(stdout) as ComposeModel;
+});
+
+const networksOf = (service: string) => Object.keys(model.services[service]?.networks ?? {}).sort();
+
+describe('docker-compose.yml', () => {
+  it('puts each service on the networks its security group allows, and no other', () => {
+    assert.deepEqual(networksOf('cdn'), ['public']);
+    assert.deepEqual(networksOf('lb'), ['public']);
+    assert.deepEqual(networksOf('web1'), ['app', 'public']);
+    assert.deepEqual(networksOf('web2'), ['app', 'public']);
+    assert.deepEqual(networksOf('api'), ['app', 'private']);
+    assert.deepEqual(networksOf('db'), ['private']);
+    assert.deepEqual(networksOf('bastion'), ['public']);
+  });
+
+  it('makes the app and private networks internal', () => {
+    assert.equal(model.networks.app?.internal, true);
+    assert.equal(model.networks.private?.internal, true);
+    assert.notEqual(model.networks.public?.internal, true);
+  });
+
+  it('publishes only the CDN and the bastion, on 127.0.0.1', () => {
+    for (const [name, service] of Object.entries(model.services)) {
+      const ports = service.ports ?? [];
+      if (name === 'cdn' || name === 'bastion') {
+        assert.equal(ports.length, 1, name);
+        assert.equal(ports[0]?.host_ip, '127.0.0.1', name);
+      } else {
+        assert.deepEqual(ports, [], `${name} publishes a port`);
+      }
+    }
+  });
+
+  it('builds every image from the base image and starts each service after the healthy one it needs', () => {
+    for (const [name, service] of Object.entries(model.services)) {
+      assert.equal(service.build?.args?.BASE_IMAGE, 'debian:trixie-slim', name);
+    }
+    const healthyDependency = (service: string, on: string) => model.services[service]?.depends_on?.[on]?.condition;
+    assert.equal(healthyDependency('cdn', 'lb'), 'service_healthy');
+    assert.equal(healthyDependency('api', 'db'), 'service_healthy');
+    assert.equal(healthyDependency('web1', 'api'), 'service_healthy');
+  });
+});
