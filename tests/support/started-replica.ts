@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { repoRoot } from './paths.js';
+import { buildCaBundle } from './build-ca.js';
 
 export type ServiceName = 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'bastion';
 export const services: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'api', 'db', 'bastion'];
@@ -52,6 +53,7 @@ export class StartedReplica implements AsyncDisposable {
         DB_PASSWORD: randomBytes(18).toString('base64url'),
         BASTION_USER: bastionUser,
         BASTION_AUTHORIZED_KEYS: bastionKey.publicKey,
+        NODE_EXTRA_CA_CERTS: buildCaBundle(),
       })
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(180_000)
