@@ -2,6 +2,10 @@ import express, { type Express } from 'express';
 import { databaseAnswers, type Database } from './db.js';
 import { errorHandler, notFound } from './http/error-handler.js';
 import type { Logger } from './logger.js';
+import { CompetitionRepository } from './competitions/competition-repository.js';
+import { competitionRoutes } from './competitions/competition-routes.js';
+import { MatchRepository } from './matches/match-repository.js';
+import { matchRoutes } from './matches/match-routes.js';
 import { RefereeRepository } from './referees/referee-repository.js';
 import { refereeRoutes } from './referees/referee-routes.js';
 
@@ -27,6 +31,8 @@ export function createApp({ db, logger }: AppDependencies): Express {
   });
 
   app.use('/api/referees', refereeRoutes(new RefereeRepository(db)));
+  app.use('/api/competitions', competitionRoutes(new CompetitionRepository(db)));
+  app.use('/api/matches', matchRoutes(new MatchRepository(db)));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -26,3 +26,19 @@ export async function databaseAnswers(db: Database): Promise<boolean> {
     return false;
   }
 }
+
+/** Runs `work` in one transaction on one connection: committed if it resolves, rolled back if not. */
+export async function inTransaction<T>(db: Database, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

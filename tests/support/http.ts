@@ -10,8 +10,18 @@ export async function request(url: string, init: RequestInit = {}): Promise<Http
   return { status: response.status, headers: response.headers, body: await response.text() };
 }
 
-export async function postJson(url: string, body: unknown): Promise<HttpAnswer> {
-  return request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  return sendJson('POST', url, body, headers);
+}
+
+export async function sendJson(method: string, url: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  return request(url, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+/** The answer's body as JSON of the shape the caller expects. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape
+export function json<T>(answer: HttpAnswer): T {
+  return JSON.parse(answer.body) as T;
 }
 
 export interface LoopResult {

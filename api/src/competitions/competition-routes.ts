@@ -1,0 +1,16 @@
+import { Router } from 'express';
+import { parseRequest } from '../http/validate.js';
+import type { CompetitionRepository } from './competition-repository.js';
+import { NewCompetitionSchema } from './competition.js';
+
+export function competitionRoutes(competitions: CompetitionRepository): Router {
+  const router = Router();
+  router.get('/', async (_request, response) => {
+    response.json({ items: await competitions.list() });
+  });
+  router.post('/', async (request, response) => {
+    const competition = await competitions.create(parseRequest(request, 'body', NewCompetitionSchema));
+    response.status(201).json(competition);
+  });
+  return router;
+}

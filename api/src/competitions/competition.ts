@@ -1,0 +1,14 @@
+import { z } from 'zod';
+
+export const NewCompetitionSchema = z.strictObject({
+  name: z.string().trim().min(1).max(120),
+  season: z.string().regex(/^\d{4}(-\d{2,4})?$/, 'a year, or a span such as 2026-27'),
+});
+export type NewCompetition = z.infer<typeof NewCompetitionSchema>;
+
+export interface Competition {
+  id: number;
+  name: string;
+  season: string;
+  createdAt: string;
+}
