@@ -1,7 +1,10 @@
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import { databaseAnswers, type Database } from './db.js';
 import { errorHandler, notFound } from './http/error-handler.js';
+import { requestLogging } from './http/request-logging.js';
 import type { Logger } from './logger.js';
+import type { ApiMetrics } from './metrics.js';
 import { CompetitionRepository } from './competitions/competition-repository.js';
 import { competitionRoutes } from './competitions/competition-routes.js';
 import { MatchRepository } from './matches/match-repository.js';
@@ -12,13 +15,18 @@ import { refereeRoutes } from './referees/referee-routes.js';
 export interface AppDependencies {
   db: Database;
   logger: Logger;
+  metrics: ApiMetrics;
 }
 
-export function createApp({ db, logger }: AppDependencies): Express {
+export function createApp({ db, logger, metrics }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   // The CDN and the LB sit in front: trust their X-Forwarded-* for the client address.
   app.set('trust proxy', 'loopback, uniquelocal');
+  app.use(metrics.middleware);
+  app.use(requestLogging(logger));
+  app.use(helmet());
+  // A match event or a report is a few hundred bytes; 16 kB leaves room and bounds abuse.
   app.use(express.json({ limit: '16kb' }));
 
   // Liveness: the process answers. Readiness: it can also reach Postgres (the LB and compose ask).
@@ -30,9 +38,10 @@ export function createApp({ db, logger }: AppDependencies): Express {
     response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', database: ready ? 'ok' : 'unreachable' });
   });
 
-  app.use('/api/referees', refereeRoutes(new RefereeRepository(db)));
-  app.use('/api/competitions', competitionRoutes(new CompetitionRepository(db)));
-  app.use('/api/matches', matchRoutes(new MatchRepository(db)));
+  // Routers carry full paths, so a route's pattern (the metrics label) is complete.
+  app.use(refereeRoutes(new RefereeRepository(db)));
+  app.use(competitionRoutes(new CompetitionRepository(db)));
+  app.use(matchRoutes(new MatchRepository(db)));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -3,6 +3,8 @@ import { z } from 'zod';
 const EnvSchema = z.object({
   // 0 asks the OS for a free port (tests).
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  // Prometheus scrapes /metrics here: a port of its own, not reachable through the CDN.
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   DB_HOST: z.string().min(1),
   DB_PORT: z.coerce.number().int().min(1).max(65535).default(5432),
   DB_NAME: z.string().min(1),

@@ -1,40 +1,69 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import type { ApiConfig } from './config.js';
 import { createDatabase, type Database } from './db.js';
 import type { Logger } from './logger.js';
+import { ApiMetrics } from './metrics.js';
 import { migrateUp } from './migrate.js';
 
 export interface StartedServer {
   server: Server;
   db: Database;
   port: number;
+  metricsPort: number;
   /** Stops accepting connections, lets in-flight requests finish (up to the grace), closes the pool. */
   stop(): Promise<void>;
+}
+
+async function listen(server: Server, port: number): Promise<number> {
+  server.listen(port);
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+/** Closes a server gracefully: idle keep-alive sockets now, busy ones when their answer is sent. */
+async function drain(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(deadline);
 }
 
 export async function startServer(config: ApiConfig, logger: Logger): Promise<StartedServer> {
   const db = createDatabase(config);
   await migrateUp(db, logger);
-  const server = createApp({ db, logger }).listen(config.API_PORT);
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.API_PORT;
-  logger.info({ port }, 'API listening');
+  const metrics = new ApiMetrics(db);
+  const server = createServer(createApp({ db, logger, metrics }));
+  // Idle keep-alive connections close soon after a response (nginx reuses them) and during drain.
+  server.keepAliveTimeout = 5_000;
+  const metricsServer = createServer((request, response) => {
+    if (request.url !== '/metrics') {
+      response.writeHead(404).end();
+      return;
+    }
+    metrics.registry.metrics().then(
+      (body) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+      (error: unknown) => {
+        logger.error({ err: error }, 'metrics collection failed');
+        response.writeHead(500).end();
+      },
+    );
+  });
+  const port = await listen(server, config.API_PORT);
+  const metricsPort = await listen(metricsServer, config.METRICS_PORT);
+  logger.info({ port, metricsPort }, 'API listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const grace = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_MS);
-      await closed;
-      clearTimeout(grace);
+      await Promise.all([drain(server, config.SHUTDOWN_GRACE_MS), drain(metricsServer, 1_000)]);
       await db.end();
       logger.info('API stopped');
     })();
     return stopping;
   };
-  return { server, db, port, stop };
+  return { server, db, port, metricsPort, stop };
 }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { PassThrough } from 'node:stream';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { loadConfig } from '../../api/src/config.js';
 import { createLogger } from '../../api/src/logger.js';
@@ -14,6 +16,8 @@ export class StartedApi implements AsyncDisposable {
   private constructor(
     readonly database: StartedTestContainer,
     readonly server: StartedServer,
+    /** The API's log, one ECS JSON object a line, as it would go to stdout. */
+    readonly logLines: string[],
   ) {}
 
   static async start(): Promise<StartedApi> {
@@ -27,15 +31,19 @@ export class StartedApi implements AsyncDisposable {
       .start();
     const config = loadConfig({
       API_PORT: '0',
+      METRICS_PORT: '0',
       DB_HOST: database.getHost(),
       DB_PORT: String(database.getMappedPort(5432)),
       DB_NAME: 'refereezy',
       DB_USER: 'refereezy',
       DB_PASSWORD: password,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
     });
+    const logs = new PassThrough();
+    const lines: string[] = [];
+    createInterface({ input: logs }).on('line', (line) => lines.push(line));
     try {
-      return new StartedApi(database, await startServer(config, createLogger(config.LOG_LEVEL)));
+      return new StartedApi(database, await startServer(config, createLogger(config.LOG_LEVEL, logs)), lines);
     } catch (error) {
       await database.stop();
       throw error;
@@ -44,6 +52,10 @@ export class StartedApi implements AsyncDisposable {
 
   get url(): string {
     return `http://127.0.0.1:${this.server.port}`;
+  }
+
+  get metricsUrl(): string {
+    return `http://127.0.0.1:${this.server.metricsPort}/metrics`;
   }
 
   /** Runs SQL as the postgres superuser inside the database container; returns psql's output. */

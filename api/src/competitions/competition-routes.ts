@@ -5,10 +5,10 @@ import { NewCompetitionSchema } from './competition.js';
 
 export function competitionRoutes(competitions: CompetitionRepository): Router {
   const router = Router();
-  router.get('/', async (_request, response) => {
+  router.get('/api/competitions', async (_request, response) => {
     response.json({ items: await competitions.list() });
   });
-  router.post('/', async (request, response) => {
+  router.post('/api/competitions', async (request, response) => {
     const competition = await competitions.create(parseRequest(request, 'body', NewCompetitionSchema));
     response.status(201).json(competition);
   });

@@ -16,7 +16,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, request, response, _next) => {
     const httpError = toHttpError(error);
     if (httpError.status >= 500) {
-      logger.error({ err: error, method: request.method, path: request.path }, 'request failed');
+      // request.log carries the request id; the error stays in the log, never in the answer.
+      (request.log as Logger | undefined ?? logger).error({ err: error }, 'request failed');
     }
     response.status(httpError.status).json({
       error: {

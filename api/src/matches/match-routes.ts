@@ -17,39 +17,39 @@ import {
 export function matchRoutes(matches: MatchRepository): Router {
   const router = Router();
 
-  router.get('/', async (request, response) => {
+  router.get('/api/matches', async (request, response) => {
     const query = parseRequest(request, 'query', MatchListQuerySchema);
     response.json({ items: await matches.list(query), limit: query.limit, offset: query.offset });
   });
 
-  router.post('/', async (request, response) => {
+  router.post('/api/matches', async (request, response) => {
     const match = await matches.create(parseRequest(request, 'body', NewMatchSchema));
-    response.status(201).location(`${request.baseUrl}/${match.id}`).json(match);
+    response.status(201).location(`/api/matches/${match.id}`).json(match);
   });
 
-  router.get('/:id', async (request, response) => {
+  router.get('/api/matches/:id', async (request, response) => {
     const { id } = parseRequest(request, 'params', MatchIdSchema);
     response.json(await matches.get(id));
   });
 
-  router.post('/:id/status', async (request, response) => {
+  router.post('/api/matches/:id/status', async (request, response) => {
     const { id } = parseRequest(request, 'params', MatchIdSchema);
     const { status } = parseRequest(request, 'body', StatusChangeSchema);
     response.json(await matches.changeStatus(id, status));
   });
 
-  router.put('/:id/officials/:role', async (request, response) => {
+  router.put('/api/matches/:id/officials/:role', async (request, response) => {
     const { id, role } = parseRequest(request, 'params', OfficialParamsSchema);
     const { refereeId } = parseRequest(request, 'body', AssignOfficialSchema);
     response.json(await matches.assignOfficial(id, role, refereeId));
   });
 
-  router.get('/:id/events', async (request, response) => {
+  router.get('/api/matches/:id/events', async (request, response) => {
     const { id } = parseRequest(request, 'params', MatchIdSchema);
     response.json({ items: await matches.listEvents(id) });
   });
 
-  router.post('/:id/events', async (request, response) => {
+  router.post('/api/matches/:id/events', async (request, response) => {
     const { id } = parseRequest(request, 'params', MatchIdSchema);
     const key = IdempotencyKeySchema.safeParse(request.get('idempotency-key'));
     if (!key.success) {
@@ -65,13 +65,13 @@ export function matchRoutes(matches: MatchRepository): Router {
       .json(recorded);
   });
 
-  router.put('/:id/report', async (request, response) => {
+  router.put('/api/matches/:id/report', async (request, response) => {
     const { id } = parseRequest(request, 'params', MatchIdSchema);
     const report = await matches.submitReport(id, parseRequest(request, 'body', NewMatchReportSchema));
     response.status(201).json(report);
   });
 
-  router.get('/:id/report', async (request, response) => {
+  router.get('/api/matches/:id/report', async (request, response) => {
     const { id } = parseRequest(request, 'params', MatchIdSchema);
     response.json(await matches.getReport(id));
   });

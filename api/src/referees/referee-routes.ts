@@ -7,23 +7,23 @@ import { NewRefereeSchema, RefereeIdSchema, RefereeListQuerySchema } from './ref
 export function refereeRoutes(referees: RefereeRepository): Router {
   const router = Router();
 
-  router.get('/', async (request, response) => {
+  router.get('/api/referees', async (request, response) => {
     const query = parseRequest(request, 'query', RefereeListQuerySchema);
     response.json({ items: await referees.list(query), limit: query.limit, offset: query.offset });
   });
 
-  router.get('/:id', async (request, response) => {
+  router.get('/api/referees/:id', async (request, response) => {
     const { id } = parseRequest(request, 'params', RefereeIdSchema);
     const referee = await referees.findById(id);
     if (!referee) throw new HttpError(404, 'not_found', `referee ${id} does not exist`);
     response.json(referee);
   });
 
-  router.post('/', async (request, response) => {
+  router.post('/api/referees', async (request, response) => {
     const newReferee = parseRequest(request, 'body', NewRefereeSchema);
     try {
       const referee = await referees.create(newReferee);
-      response.status(201).location(`${request.baseUrl}/${referee.id}`).json(referee);
+      response.status(201).location(`/api/referees/${referee.id}`).json(referee);
     } catch (error) {
       if (error instanceof EmailTakenError) {
         throw new HttpError(409, 'email_taken', 'a referee with this email already exists', [

@@ -1,0 +1,53 @@
+import type { RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Database } from './db.js';
+
+/**
+ * The API's Prometheus metrics: RED per route (rate, errors, duration), the database pool, and
+ * Node's defaults (event-loop lag, heap, GC). Served on a port of its own, never through the CDN.
+ */
+export class ApiMetrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor(db: Database) {
+    this.registry.setDefaultLabels({ service: 'refereezy-api' });
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    const pool = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    pool('db_pool_connections', 'Connections the pool holds to PostgreSQL', () => db.totalCount);
+    pool('db_pool_idle_connections', 'Pool connections not in use', () => db.idleCount);
+    pool('db_pool_waiting_requests', 'Queries waiting for a free pool connection', () => db.waitingCount);
+  }
+
+  /** Times every request; the route label is the matched pattern (bounded), never the raw path. */
+  readonly middleware: RequestHandler = (request, response, next) => {
+    const stop = this.duration.startTimer();
+    response.once('finish', () => {
+      const route = request.route ? String((request.route as { path: unknown }).path) : 'unmatched';
+      const labels = { method: request.method, route, status_code: String(response.statusCode) };
+      stop(labels);
+      this.requests.inc(labels);
+    });
+    next();
+  };
+}
