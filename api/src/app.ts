@@ -8,6 +8,7 @@ import type { ApiMetrics } from './metrics.js';
 import { CompetitionRepository } from './competitions/competition-repository.js';
 import { competitionRoutes } from './competitions/competition-routes.js';
 import { MatchRepository } from './matches/match-repository.js';
+import { openApiDocument } from './openapi.js';
 import { matchRoutes } from './matches/match-routes.js';
 import { RefereeRepository } from './referees/referee-repository.js';
 import { refereeRoutes } from './referees/referee-routes.js';
@@ -36,6 +37,11 @@ export function createApp({ db, logger, metrics }: AppDependencies): Express {
   app.get('/readyz', async (_request, response) => {
     const ready = await databaseAnswers(db);
     response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', database: ready ? 'ok' : 'unreachable' });
+  });
+
+  const document = openApiDocument();
+  app.get('/api/openapi.json', (_request, response) => {
+    response.json(document);
   });
 
   // Routers carry full paths, so a route's pattern (the metrics label) is complete.

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import { createApp } from './app.js';
 import type { ApiConfig } from './config.js';
 import { createDatabase, type Database } from './db.js';
@@ -9,6 +10,7 @@ import { ApiMetrics } from './metrics.js';
 import { migrateUp } from './migrate.js';
 
 export interface StartedServer {
+  app: Express;
   server: Server;
   db: Database;
   port: number;
@@ -36,7 +38,8 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<St
   const db = createDatabase(config);
   await migrateUp(db, logger);
   const metrics = new ApiMetrics(db);
-  const server = createServer(createApp({ db, logger, metrics }));
+  const app = createApp({ db, logger, metrics });
+  const server = createServer(app);
   // Idle keep-alive connections close soon after a response (nginx reuses them) and during drain.
   server.keepAliveTimeout = 5_000;
   const metricsServer = createServer((request, response) => {
@@ -65,5 +68,5 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<St
     })();
     return stopping;
   };
-  return { server, db, port, metricsPort, stop };
+  return { app, server, db, port, metricsPort, stop };
 }

@@ -6,9 +6,10 @@ export const NewCompetitionSchema = z.strictObject({
 });
 export type NewCompetition = z.infer<typeof NewCompetitionSchema>;
 
-export interface Competition {
-  id: number;
-  name: string;
-  season: string;
-  createdAt: string;
-}
+export const CompetitionSchema = z.strictObject({
+  id: z.number().int().positive(),
+  name: z.string(),
+  season: z.string(),
+  createdAt: z.iso.datetime(),
+});
+export type Competition = z.infer<typeof CompetitionSchema>;

@@ -1,4 +1,13 @@
-import type { ZodError } from 'zod';
+import { z, type ZodError } from 'zod';
+
+/** The body of every error answer. */
+export const ErrorBodySchema = z.strictObject({
+  error: z.strictObject({
+    code: z.string(),
+    message: z.string(),
+    fields: z.array(z.strictObject({ field: z.string(), message: z.string() })).optional(),
+  }),
+});
 
 export interface FieldProblem {
   field: string;

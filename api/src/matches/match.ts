@@ -77,35 +77,45 @@ export const NewMatchReportSchema = z.strictObject({
 });
 export type NewMatchReport = z.infer<typeof NewMatchReportSchema>;
 
-export interface Match {
-  id: number;
-  competitionId: number;
-  homeTeam: string;
-  awayTeam: string;
-  venue: string;
-  kickoffAt: string;
-  status: MatchStatus;
-  startedAt: string | null;
-  finishedAt: string | null;
-  officials: { role: OfficialRole; refereeId: number }[];
-}
+const timestamp = z.iso.datetime();
 
-export interface MatchEvent {
-  id: number;
-  matchId: number;
-  kind: NewMatchEvent['kind'];
-  period: number;
-  clockSeconds: number;
-  team: 'home' | 'away' | null;
-  player: string | null;
-  playerOff: string | null;
-  recordedAt: string;
-}
+export const MatchSchema = z.strictObject({
+  id: z.number().int().positive(),
+  competitionId: z.number().int().positive(),
+  homeTeam: z.string(),
+  awayTeam: z.string(),
+  venue: z.string(),
+  kickoffAt: timestamp,
+  status: z.enum(matchStatuses),
+  startedAt: timestamp.nullable(),
+  finishedAt: timestamp.nullable(),
+  officials: z.array(z.strictObject({ role: z.enum(officialRoles), refereeId: z.number().int().positive() })),
+});
+export type Match = z.infer<typeof MatchSchema>;
 
-export interface MatchReport extends NewMatchReport {
-  matchId: number;
-  submittedAt: string;
-}
+export const MatchEventSchema = z.strictObject({
+  id: z.number().int().positive(),
+  matchId: z.number().int().positive(),
+  kind: z.enum(['goal', 'yellow_card', 'red_card', 'substitution', 'period_start', 'period_end']),
+  period: z.number().int(),
+  clockSeconds: z.number().int(),
+  team: z.enum(['home', 'away']).nullable(),
+  player: z.string().nullable(),
+  playerOff: z.string().nullable(),
+  recordedAt: timestamp,
+});
+export type MatchEvent = z.infer<typeof MatchEventSchema>;
+
+export const MatchReportSchema = z.strictObject({
+  matchId: z.number().int().positive(),
+  refereeId: z.number().int().positive(),
+  homeScore: z.number().int(),
+  awayScore: z.number().int(),
+  summary: z.string(),
+  incidents: z.string().optional(),
+  submittedAt: timestamp,
+});
+export type MatchReport = z.infer<typeof MatchReportSchema>;
 
 /** Whether a stored event is the one this request describes (a retry), not a reuse of its key. */
 export function sameEvent(stored: MatchEvent, requested: NewMatchEvent): boolean {

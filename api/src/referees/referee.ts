@@ -19,10 +19,11 @@ export const RefereeListQuerySchema = z.strictObject({
 });
 export type RefereeListQuery = z.infer<typeof RefereeListQuerySchema>;
 
-export interface Referee {
-  id: number;
-  name: string;
-  email: string;
-  licenceLevel: (typeof licenceLevels)[number];
-  createdAt: string;
-}
+export const RefereeSchema = z.strictObject({
+  id: z.number().int().positive(),
+  name: z.string(),
+  email: z.string(),
+  licenceLevel: z.enum(licenceLevels),
+  createdAt: z.iso.datetime(),
+});
+export type Referee = z.infer<typeof RefereeSchema>;

@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import { CompetitionSchema, NewCompetitionSchema } from './competitions/competition.js';
+import { ErrorBodySchema } from './http/http-error.js';
+import {
+  AssignOfficialSchema,
+  MatchEventSchema,
+  MatchIdSchema,
+  MatchListQuerySchema,
+  MatchReportSchema,
+  MatchSchema,
+  NewMatchEventSchema,
+  NewMatchReportSchema,
+  NewMatchSchema,
+  OfficialParamsSchema,
+  StatusChangeSchema,
+} from './matches/match.js';
+import { NewRefereeSchema, RefereeIdSchema, RefereeListQuerySchema, RefereeSchema } from './referees/referee.js';
+
+type ObjectSchema = z.ZodObject;
+
+interface Answer {
+  description: string;
+  schema?: z.ZodType;
+}
+
+/** One route, described by the same zod schemas that validate it: the document cannot drift. */
+export interface Operation {
+  method: 'get' | 'post' | 'put';
+  /** Express pattern, e.g. /api/matches/:id */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: 'referees' | 'competitions' | 'matches' | 'operations';
+  params?: ObjectSchema;
+  query?: ObjectSchema;
+  idempotencyKey?: boolean;
+  body?: z.ZodType;
+  responses: Record<number, Answer>;
+}
+
+const page = <Item extends z.ZodType>(item: Item) => z.strictObject({ items: z.array(item), limit: z.number().int(), offset: z.number().int() });
+const list = <Item extends z.ZodType>(item: Item) => z.strictObject({ items: z.array(item) });
+const error = (description: string): Answer => ({ description, schema: ErrorBodySchema });
+const invalid = error('The request is invalid: `error.fields` names each field');
+
+export const operations: Operation[] = [
+  { method: 'get', path: '/healthz', operationId: 'liveness', summary: 'The process answers', tag: 'operations',
+    responses: { 200: { description: 'Alive', schema: z.strictObject({ status: z.literal('ok') }) } } },
+  { method: 'get', path: '/readyz', operationId: 'readiness', summary: 'The API answers and reaches PostgreSQL', tag: 'operations',
+    responses: {
+      200: { description: 'Ready', schema: z.strictObject({ status: z.literal('ready'), database: z.literal('ok') }) },
+      503: { description: 'PostgreSQL does not answer', schema: z.strictObject({ status: z.literal('unavailable'), database: z.literal('unreachable') }) },
+    } },
+  { method: 'get', path: '/api/openapi.json', operationId: 'openApiDocument', summary: 'This document', tag: 'operations',
+    responses: { 200: { description: 'OpenAPI 3.1 document' } } },
+
+  { method: 'get', path: '/api/referees', operationId: 'listReferees', summary: 'Referees, newest first', tag: 'referees',
+    query: RefereeListQuerySchema, responses: { 200: { description: 'A page of referees', schema: page(RefereeSchema) }, 400: invalid } },
+  { method: 'post', path: '/api/referees', operationId: 'registerReferee', summary: 'Register a referee', tag: 'referees',
+    body: NewRefereeSchema,
+    responses: { 201: { description: 'Registered', schema: RefereeSchema }, 400: invalid, 409: error('The email is already registered') } },
+  { method: 'get', path: '/api/referees/:id', operationId: 'getReferee', summary: 'One referee', tag: 'referees',
+    params: RefereeIdSchema, responses: { 200: { description: 'The referee', schema: RefereeSchema }, 400: invalid, 404: error('No such referee') } },
+
+  { method: 'get', path: '/api/competitions', operationId: 'listCompetitions', summary: 'Competitions, newest season first', tag: 'competitions',
+    responses: { 200: { description: 'All competitions', schema: list(CompetitionSchema) } } },
+  { method: 'post', path: '/api/competitions', operationId: 'createCompetition', summary: 'Create a competition', tag: 'competitions',
+    body: NewCompetitionSchema,
+    responses: { 201: { description: 'Created', schema: CompetitionSchema }, 400: invalid, 409: error('Same name and season exist') } },
+
+  { method: 'get', path: '/api/matches', operationId: 'listMatches', summary: 'Matches by kick-off, filtered', tag: 'matches',
+    query: MatchListQuerySchema, responses: { 200: { description: 'A page of matches', schema: page(MatchSchema) }, 400: invalid } },
+  { method: 'post', path: '/api/matches', operationId: 'scheduleMatch', summary: 'Schedule a match', tag: 'matches',
+    body: NewMatchSchema,
+    responses: { 201: { description: 'Scheduled', schema: MatchSchema }, 400: invalid, 422: error('The competition does not exist') } },
+  { method: 'get', path: '/api/matches/:id', operationId: 'getMatch', summary: 'One match with its officials', tag: 'matches',
+    params: MatchIdSchema, responses: { 200: { description: 'The match', schema: MatchSchema }, 400: invalid, 404: error('No such match') } },
+  { method: 'post', path: '/api/matches/:id/status', operationId: 'changeMatchStatus', summary: 'Move a match: scheduled → live → finished', tag: 'matches',
+    params: MatchIdSchema, body: StatusChangeSchema,
+    responses: { 200: { description: 'The match, moved', schema: MatchSchema }, 400: invalid, 404: error('No such match'), 409: error('Not the next status') } },
+  { method: 'put', path: '/api/matches/:id/officials/:role', operationId: 'assignOfficial', summary: 'Give a referee an official role in a match', tag: 'matches',
+    params: OfficialParamsSchema, body: AssignOfficialSchema,
+    responses: {
+      200: { description: 'The match with its officials', schema: MatchSchema }, 400: invalid, 404: error('No such match'),
+      409: error('The match is finished, or the referee has another role'), 422: error('The referee does not exist'),
+    } },
+  { method: 'get', path: '/api/matches/:id/events', operationId: 'listMatchEvents', summary: 'The match timeline, in match-clock order', tag: 'matches',
+    params: MatchIdSchema, responses: { 200: { description: 'Events', schema: list(MatchEventSchema) }, 400: invalid, 404: error('No such match') } },
+  { method: 'post', path: '/api/matches/:id/events', operationId: 'recordMatchEvent', summary: 'Record an event from the watch, once per Idempotency-Key', tag: 'matches',
+    params: MatchIdSchema, idempotencyKey: true, body: NewMatchEventSchema,
+    responses: {
+      200: { description: 'A retry: the event this key already recorded (Idempotent-Replayed: true)', schema: MatchEventSchema },
+      201: { description: 'Recorded', schema: MatchEventSchema }, 400: invalid, 404: error('No such match'),
+      409: error('The match is not live'), 422: error('The key already recorded a different event'),
+    } },
+  { method: 'put', path: '/api/matches/:id/report', operationId: 'submitMatchReport', summary: "Submit the referee's report of a finished match", tag: 'matches',
+    params: MatchIdSchema, body: NewMatchReportSchema,
+    responses: {
+      201: { description: 'Submitted', schema: MatchReportSchema }, 400: invalid, 403: error('Not the referee of this match'),
+      404: error('No such match'), 409: error('The match is not finished, or its report exists'),
+    } },
+  { method: 'get', path: '/api/matches/:id/report', operationId: 'getMatchReport', summary: "The referee's report", tag: 'matches',
+    params: MatchIdSchema, responses: { 200: { description: 'The report', schema: MatchReportSchema }, 400: invalid, 404: error('No report yet') } },
+];
+
+type JsonSchema = Record<string, unknown> & { properties?: Record<string, unknown>; required?: string[] };
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
+  return rest;
+}
+
+function parameters(schema: ObjectSchema | undefined, location: 'path' | 'query') {
+  if (!schema) return [];
+  const { properties = {}, required = [] } = jsonSchema(schema, 'input');
+  return Object.entries(properties).map(([name, property]) => ({
+    name,
+    in: location,
+    required: location === 'path' || required.includes(name),
+    schema: property,
+  }));
+}
+
+/** Express's /a/:id becomes OpenAPI's /a/{id}. */
+export const openApiPath = (path: string): string => path.replace(/:(\w+)/g, '{$1}');
+
+export function openApiDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const operation of operations) {
+    const item = (paths[openApiPath(operation.path)] ??= {});
+    item[operation.method] = {
+      operationId: operation.operationId,
+      summary: operation.summary,
+      tags: [operation.tag],
+      parameters: [
+        ...parameters(operation.params, 'path'),
+        ...parameters(operation.query, 'query'),
+        ...(operation.idempotencyKey
+          ? [{ name: 'Idempotency-Key', in: 'header', required: true, description: 'One per event, reused on retries', schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{8,128}$' } }]
+          : []),
+      ],
+      ...(operation.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(operation.body, 'input') } } } }
+        : {}),
+      responses: Object.fromEntries(
+        Object.entries(operation.responses).map(([status, answer]) => [
+          status,
+          { description: answer.description, ...(answer.schema ? { content: { 'application/json': { schema: jsonSchema(answer.schema, 'output') } } } : {}) },
+        ]),
+      ),
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Refereezy API',
+      version: '1.0.0',
+      description: 'The API the mobile, watch and web apps call. Errors are `{ error: { code, message, fields? } }`.',
+    },
+    servers: [{ url: '/' }],
+    tags: [{ name: 'referees' }, { name: 'competitions' }, { name: 'matches' }, { name: 'operations' }],
+    paths,
+  };
+}
