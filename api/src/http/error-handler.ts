@@ -9,6 +9,7 @@ export const notFound: RequestHandler = (request, _response, next) => {
 interface BodyParserError {
   type?: string;
   status?: number;
+  statusCode?: number;
 }
 
 /** Every error leaves as the same JSON shape; a stack trace never reaches the client. */
@@ -39,8 +40,14 @@ function toHttpError(error: unknown): HttpError {
   if (bodyError.type === 'entity.parse.failed') {
     return new HttpError(400, 'malformed_json', 'request body is not valid JSON');
   }
-  if (bodyError.type && bodyError.status && bodyError.status < 500) {
-    return new HttpError(bodyError.status, 'bad_request', 'request body could not be read');
+  // Express's router throws a URIError (status 400) for a path like /api/matches/%ZZ.
+  if (error instanceof URIError) {
+    return new HttpError(400, 'malformed_url', 'the URL is not validly percent-encoded');
+  }
+  // Any other error Express or body-parser marked as the client's (http-errors' 4xx).
+  const status = bodyError.status ?? bodyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new HttpError(status, 'bad_request', 'the request could not be read');
   }
   return new HttpError(500, 'internal_error', 'internal error');
 }
