@@ -1,5 +1,7 @@
 import express, { type Express } from 'express';
+import type { Auth } from 'firebase-admin/auth';
 import helmet from 'helmet';
+import { authenticate } from './auth/principal.js';
 import { databaseAnswers, type Database } from './db.js';
 import { errorHandler, notFound } from './http/error-handler.js';
 import { requestLogging } from './http/request-logging.js';
@@ -17,9 +19,13 @@ export interface AppDependencies {
   db: Database;
   logger: Logger;
   metrics: ApiMetrics;
+  /** Verifies the callers' Firebase ID tokens. */
+  auth: Auth;
+  /** Called after a commit that queued documents for the real-time mirror. */
+  mirrorChanged: () => void;
 }
 
-export function createApp({ db, logger, metrics }: AppDependencies): Express {
+export function createApp({ db, logger, metrics, auth, mirrorChanged }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   // The CDN and the LB sit in front: trust their X-Forwarded-* for the client address.
@@ -44,10 +50,12 @@ export function createApp({ db, logger, metrics }: AppDependencies): Express {
     response.json(document);
   });
 
+  // Everything else under /api/ needs a Firebase ID token.
+  app.use('/api', authenticate(auth, db));
   // Routers carry full paths, so a route's pattern (the metrics label) is complete.
   app.use(refereeRoutes(new RefereeRepository(db)));
   app.use(competitionRoutes(new CompetitionRepository(db)));
-  app.use(matchRoutes(new MatchRepository(db)));
+  app.use(matchRoutes(new MatchRepository(db, mirrorChanged)));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from './db.js';
+import type { MirrorObserver } from './realtime/realtime-mirror.js';
 
 /**
  * The API's Prometheus metrics: RED per route (rate, errors, duration), the database pool, and
@@ -22,6 +23,23 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
+  private readonly mirrorDelivered = new Counter({
+    name: 'realtime_mirror_delivered_documents_total',
+    help: 'Documents copied to Firestore by this process',
+    registers: [this.registry],
+  });
+  private readonly mirrorFailures = new Counter({
+    name: 'realtime_mirror_failures_total',
+    help: 'Deliveries to Firestore that failed (the changes stay queued and are retried)',
+    registers: [this.registry],
+  });
+
+  /** Hands the real-time mirror's outcomes to the counters above. */
+  readonly mirrorObserver: MirrorObserver = {
+    delivered: (count) => this.mirrorDelivered.inc(count),
+    failed: () => this.mirrorFailures.inc(),
+  };
+
   constructor(db: Database) {
     this.registry.setDefaultLabels({ service: 'refereezy-api' });
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
@@ -37,6 +55,18 @@ export class ApiMetrics {
     pool('db_pool_connections', 'Connections the pool holds to PostgreSQL', () => db.totalCount);
     pool('db_pool_idle_connections', 'Pool connections not in use', () => db.idleCount);
     pool('db_pool_waiting_requests', 'Queries waiting for a free pool connection', () => db.waitingCount);
+  }
+
+  /** Reports how many changes wait for Firestore, read from Postgres at each scrape. */
+  trackOutbox(pending: () => Promise<number>): void {
+    new Gauge({
+      name: 'realtime_outbox_pending',
+      help: 'Changes waiting in Postgres for the real-time mirror (grows while Firestore is down)',
+      registers: [this.registry],
+      async collect() {
+        this.set(await pending());
+      },
+    });
   }
 
   /** Times every request; the route label is the matched pattern (bounded), never the raw path. */

@@ -31,6 +31,8 @@ export interface Operation {
   operationId: string;
   summary: string;
   tag: 'referees' | 'competitions' | 'matches' | 'operations';
+  /** Who may call: anyone (public), any signed-in user, admins, or per match (officials/admins). */
+  access?: 'signed-in' | 'admin' | 'per-match';
   params?: ObjectSchema;
   query?: ObjectSchema;
   idempotencyKey?: boolean;
@@ -54,52 +56,52 @@ export const operations: Operation[] = [
   { method: 'get', path: '/api/openapi.json', operationId: 'openApiDocument', summary: 'This document', tag: 'operations',
     responses: { 200: { description: 'OpenAPI 3.1 document' } } },
 
-  { method: 'get', path: '/api/referees', operationId: 'listReferees', summary: 'Referees, newest first', tag: 'referees',
+  { method: 'get', path: '/api/referees', operationId: 'listReferees', access: 'signed-in', summary: 'Referees, newest first', tag: 'referees',
     query: RefereeListQuerySchema, responses: { 200: { description: 'A page of referees', schema: page(RefereeSchema) }, 400: invalid } },
-  { method: 'post', path: '/api/referees', operationId: 'registerReferee', summary: 'Register a referee', tag: 'referees',
+  { method: 'post', path: '/api/referees', operationId: 'registerReferee', access: 'admin', summary: 'Register a referee', tag: 'referees',
     body: NewRefereeSchema,
-    responses: { 201: { description: 'Registered', schema: RefereeSchema }, 400: invalid, 409: error('The email is already registered') } },
-  { method: 'get', path: '/api/referees/:id', operationId: 'getReferee', summary: 'One referee', tag: 'referees',
+    responses: { 201: { description: 'Registered', schema: RefereeSchema }, 400: invalid, 409: error('The email or the Firebase user is already registered') } },
+  { method: 'get', path: '/api/referees/:id', operationId: 'getReferee', access: 'signed-in', summary: 'One referee', tag: 'referees',
     params: RefereeIdSchema, responses: { 200: { description: 'The referee', schema: RefereeSchema }, 400: invalid, 404: error('No such referee') } },
 
-  { method: 'get', path: '/api/competitions', operationId: 'listCompetitions', summary: 'Competitions, newest season first', tag: 'competitions',
+  { method: 'get', path: '/api/competitions', operationId: 'listCompetitions', access: 'signed-in', summary: 'Competitions, newest season first', tag: 'competitions',
     responses: { 200: { description: 'All competitions', schema: list(CompetitionSchema) } } },
-  { method: 'post', path: '/api/competitions', operationId: 'createCompetition', summary: 'Create a competition', tag: 'competitions',
+  { method: 'post', path: '/api/competitions', operationId: 'createCompetition', access: 'admin', summary: 'Create a competition', tag: 'competitions',
     body: NewCompetitionSchema,
     responses: { 201: { description: 'Created', schema: CompetitionSchema }, 400: invalid, 409: error('Same name and season exist') } },
 
-  { method: 'get', path: '/api/matches', operationId: 'listMatches', summary: 'Matches by kick-off, filtered', tag: 'matches',
+  { method: 'get', path: '/api/matches', operationId: 'listMatches', access: 'per-match', summary: 'Matches by kick-off, filtered', tag: 'matches',
     query: MatchListQuerySchema, responses: { 200: { description: 'A page of matches', schema: page(MatchSchema) }, 400: invalid } },
-  { method: 'post', path: '/api/matches', operationId: 'scheduleMatch', summary: 'Schedule a match', tag: 'matches',
+  { method: 'post', path: '/api/matches', operationId: 'scheduleMatch', access: 'admin', summary: 'Schedule a match', tag: 'matches',
     body: NewMatchSchema,
     responses: { 201: { description: 'Scheduled', schema: MatchSchema }, 400: invalid, 422: error('The competition does not exist') } },
-  { method: 'get', path: '/api/matches/:id', operationId: 'getMatch', summary: 'One match with its officials', tag: 'matches',
+  { method: 'get', path: '/api/matches/:id', operationId: 'getMatch', access: 'per-match', summary: 'One match with its officials', tag: 'matches',
     params: MatchIdSchema, responses: { 200: { description: 'The match', schema: MatchSchema }, 400: invalid, 404: error('No such match') } },
-  { method: 'post', path: '/api/matches/:id/status', operationId: 'changeMatchStatus', summary: 'Move a match: scheduled → live → finished', tag: 'matches',
+  { method: 'post', path: '/api/matches/:id/status', operationId: 'changeMatchStatus', access: 'per-match', summary: 'Move a match: scheduled → live → finished', tag: 'matches',
     params: MatchIdSchema, body: StatusChangeSchema,
     responses: { 200: { description: 'The match, moved', schema: MatchSchema }, 400: invalid, 404: error('No such match'), 409: error('Not the next status') } },
-  { method: 'put', path: '/api/matches/:id/officials/:role', operationId: 'assignOfficial', summary: 'Give a referee an official role in a match', tag: 'matches',
+  { method: 'put', path: '/api/matches/:id/officials/:role', operationId: 'assignOfficial', access: 'admin', summary: 'Give a referee an official role in a match', tag: 'matches',
     params: OfficialParamsSchema, body: AssignOfficialSchema,
     responses: {
       200: { description: 'The match with its officials', schema: MatchSchema }, 400: invalid, 404: error('No such match'),
       409: error('The match is finished, or the referee has another role'), 422: error('The referee does not exist'),
     } },
-  { method: 'get', path: '/api/matches/:id/events', operationId: 'listMatchEvents', summary: 'The match timeline, in match-clock order', tag: 'matches',
+  { method: 'get', path: '/api/matches/:id/events', operationId: 'listMatchEvents', access: 'per-match', summary: 'The match timeline, in match-clock order', tag: 'matches',
     params: MatchIdSchema, responses: { 200: { description: 'Events', schema: list(MatchEventSchema) }, 400: invalid, 404: error('No such match') } },
-  { method: 'post', path: '/api/matches/:id/events', operationId: 'recordMatchEvent', summary: 'Record an event from the watch, once per Idempotency-Key', tag: 'matches',
+  { method: 'post', path: '/api/matches/:id/events', operationId: 'recordMatchEvent', access: 'per-match', summary: 'Record an event from the watch, once per Idempotency-Key', tag: 'matches',
     params: MatchIdSchema, idempotencyKey: true, body: NewMatchEventSchema,
     responses: {
       200: { description: 'A retry: the event this key already recorded (Idempotent-Replayed: true)', schema: MatchEventSchema },
       201: { description: 'Recorded', schema: MatchEventSchema }, 400: invalid, 404: error('No such match'),
       409: error('The match is not live'), 422: error('The key already recorded a different event'),
     } },
-  { method: 'put', path: '/api/matches/:id/report', operationId: 'submitMatchReport', summary: "Submit the referee's report of a finished match", tag: 'matches',
+  { method: 'put', path: '/api/matches/:id/report', operationId: 'submitMatchReport', access: 'per-match', summary: "Submit the referee's report of a finished match", tag: 'matches',
     params: MatchIdSchema, body: NewMatchReportSchema,
     responses: {
-      201: { description: 'Submitted', schema: MatchReportSchema }, 400: invalid, 403: error('Not the referee of this match'),
+      201: { description: 'Submitted', schema: MatchReportSchema }, 400: invalid,
       404: error('No such match'), 409: error('The match is not finished, or its report exists'),
     } },
-  { method: 'get', path: '/api/matches/:id/report', operationId: 'getMatchReport', summary: "The referee's report", tag: 'matches',
+  { method: 'get', path: '/api/matches/:id/report', operationId: 'getMatchReport', access: 'per-match', summary: "The referee's report", tag: 'matches',
     params: MatchIdSchema, responses: { 200: { description: 'The report', schema: MatchReportSchema }, 400: invalid, 404: error('No report yet') } },
 ];
 
@@ -124,14 +126,32 @@ function parameters(schema: ObjectSchema | undefined, location: 'path' | 'query'
 /** Express's /a/:id becomes OpenAPI's /a/{id}. */
 export const openApiPath = (path: string): string => path.replace(/:(\w+)/g, '{$1}');
 
+const unauthenticated = error('No valid Firebase ID token (`Authorization: Bearer <token>`)');
+const forbidden: Record<NonNullable<Operation['access']>, Answer | undefined> = {
+  'signed-in': undefined,
+  admin: error('The caller is not an admin'),
+  'per-match': error("The caller holds no role in this match that allows it"),
+};
+
+/** The answers every protected operation may give, besides its own. */
+function accessAnswers(operation: Operation): Record<number, Answer> {
+  if (!operation.access) return {};
+  const answers: Record<number, Answer> = { 401: unauthenticated };
+  const refused = forbidden[operation.access];
+  if (refused) answers[403] = refused;
+  return answers;
+}
+
 export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const operation of operations) {
     const item = (paths[openApiPath(operation.path)] ??= {});
+    const responses = { ...accessAnswers(operation), ...operation.responses };
     item[operation.method] = {
       operationId: operation.operationId,
       summary: operation.summary,
       tags: [operation.tag],
+      ...(operation.access ? { security: [{ firebaseIdToken: [] }] } : {}),
       parameters: [
         ...parameters(operation.params, 'path'),
         ...parameters(operation.query, 'query'),
@@ -143,7 +163,7 @@ export function openApiDocument(): Record<string, unknown> {
         ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(operation.body, 'input') } } } }
         : {}),
       responses: Object.fromEntries(
-        Object.entries(operation.responses).map(([status, answer]) => [
+        Object.entries(responses).map(([status, answer]) => [
           status,
           { description: answer.description, ...(answer.schema ? { content: { 'application/json': { schema: jsonSchema(answer.schema, 'output') } } } : {}) },
         ]),
@@ -159,6 +179,16 @@ export function openApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: '/' }],
     tags: [{ name: 'referees' }, { name: 'competitions' }, { name: 'matches' }, { name: 'operations' }],
+    components: {
+      securitySchemes: {
+        firebaseIdToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A Firebase ID token. Admins carry the custom claim role=admin; referees are linked by their Firebase uid.',
+        },
+      },
+    },
     paths,
   };
 }

@@ -5,6 +5,8 @@ import type { Express } from 'express';
 import { createApp } from './app.js';
 import type { ApiConfig } from './config.js';
 import { createDatabase, type Database } from './db.js';
+import { connectFirebase } from './firebase.js';
+import { RealtimeMirror } from './realtime/realtime-mirror.js';
 import type { Logger } from './logger.js';
 import { ApiMetrics } from './metrics.js';
 import { migrateUp } from './migrate.js';
@@ -13,6 +15,7 @@ export interface StartedServer {
   app: Express;
   server: Server;
   db: Database;
+  mirror: RealtimeMirror;
   port: number;
   metricsPort: number;
   /** Stops accepting connections, lets in-flight requests finish (up to the grace), closes the pool. */
@@ -37,8 +40,14 @@ async function drain(server: Server, graceMs: number): Promise<void> {
 export async function startServer(config: ApiConfig, logger: Logger): Promise<StartedServer> {
   const db = createDatabase(config);
   await migrateUp(db, logger);
+  const firebase = connectFirebase(config);
   const metrics = new ApiMetrics(db);
-  const app = createApp({ db, logger, metrics });
+  const mirror = new RealtimeMirror(db, firebase.firestore, logger, {
+    maxBackoffMs: config.REALTIME_MAX_BACKOFF_MS,
+    observer: metrics.mirrorObserver,
+  });
+  metrics.trackOutbox(() => mirror.pending());
+  const app = createApp({ db, logger, metrics, auth: firebase.auth, mirrorChanged: () => mirror.notify() });
   const server = createServer(app);
   // Idle keep-alive connections close soon after a response (nginx reuses them) and during drain.
   server.keepAliveTimeout = 5_000;
@@ -57,16 +66,20 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<St
   });
   const port = await listen(server, config.API_PORT);
   const metricsPort = await listen(metricsServer, config.METRICS_PORT);
+  mirror.start();
   logger.info({ port, metricsPort }, 'API listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       await Promise.all([drain(server, config.SHUTDOWN_GRACE_MS), drain(metricsServer, 1_000)]);
+      // What the mirror has not delivered stays queued in Postgres for the next process.
+      await mirror.stop();
+      await firebase.close();
       await db.end();
       logger.info('API stopped');
     })();
     return stopping;
   };
-  return { app, server, db, port, metricsPort, stop };
+  return { app, server, db, mirror, port, metricsPort, stop };
 }

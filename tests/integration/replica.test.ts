@@ -3,16 +3,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { postJson, request, requestLoop } from '../support/http.js';
+import { ApiClient } from '../support/api-client.js';
+import { request, requestLoop } from '../support/http.js';
 import { connectSsh, httpThroughTunnel, sshExec, type SshTarget } from '../support/ssh.js';
 import { publicServices, services, StartedReplica } from '../support/started-replica.js';
 
 let replica: StartedReplica;
 let started = false;
+/** An admin calling the API through the CDN, with a token from the replica's Auth emulator. */
+let admin: ApiClient;
 
 before(async () => {
   replica = await StartedReplica.start();
   started = true;
+  admin = new ApiClient(replica.cdnUrl, await replica.idToken('admin@refereezy.test', 'admin'));
 });
 
 after(async () => {
@@ -47,13 +51,13 @@ describe('request path: CDN → LB → web → API → Postgres', () => {
 
   it('when a referee is registered through the CDN, then the API stores it in Postgres and serves it back', async () => {
     const email = `referee-${Date.now()}@example.org`;
-    const created = await postJson(`${replica.cdnUrl}/api/referees`, { name: 'Bibiana Steinhaus', email, licenceLevel: 'international' });
+    const created = await admin.post('/api/referees', { name: 'Bibiana Steinhaus', email, licenceLevel: 'international' });
     assert.equal(created.status, 201, created.body);
     assert.equal(created.headers.get('x-cache'), 'PASS', 'API calls pass through the CDN uncached');
     const referee = JSON.parse(created.body) as { id: number; email: string };
     assert.equal(created.headers.get('location'), `/api/referees/${referee.id}`);
 
-    const fetched = await request(`${replica.cdnUrl}/api/referees/${referee.id}`);
+    const fetched = await admin.get(`/api/referees/${referee.id}`);
     assert.equal(fetched.status, 200);
     assert.equal((JSON.parse(fetched.body) as { email: string }).email, email);
 
@@ -64,14 +68,14 @@ describe('request path: CDN → LB → web → API → Postgres', () => {
   });
 
   it('when a registration is invalid or repeated, then the API answers 400 or 409 naming the field and stores nothing', async () => {
-    const invalid = await postJson(`${replica.cdnUrl}/api/referees`, { name: '', email: 'not-an-email', licenceLevel: 'galactic' });
+    const invalid = await admin.post('/api/referees', { name: '', email: 'not-an-email', licenceLevel: 'galactic' });
     assert.equal(invalid.status, 400);
     const fields = (JSON.parse(invalid.body) as { error: { fields: { field: string }[] } }).error.fields.map((f) => f.field);
     assert.deepEqual(fields.sort(), ['body.email', 'body.licenceLevel', 'body.name']);
 
     const email = `twice-${Date.now()}@example.org`;
-    assert.equal((await postJson(`${replica.cdnUrl}/api/referees`, { name: 'Once', email, licenceLevel: 'regional' })).status, 201);
-    const repeated = await postJson(`${replica.cdnUrl}/api/referees`, { name: 'Twice', email: email.toUpperCase(), licenceLevel: 'regional' });
+    assert.equal((await admin.post('/api/referees', { name: 'Once', email, licenceLevel: 'regional' })).status, 201);
+    const repeated = await admin.post('/api/referees', { name: 'Twice', email: email.toUpperCase(), licenceLevel: 'regional' });
     assert.equal(repeated.status, 409);
     const count = await replica.exec('db', ['psql', '-XtA', '-d', 'refereezy', '-c', `SELECT count(*) FROM referee WHERE lower(email) = lower('${email}')`]);
     assert.equal(count.output.trim(), '1');
@@ -82,7 +86,7 @@ describe('load balancing and failover', () => {
   it('when requests arrive, then the LB spreads them over both web servers', async () => {
     const servedBy = new Set<string>();
     for (let i = 0; i < 10; i += 1) {
-      const answer = await request(`${replica.cdnUrl}/api/referees?limit=1`);
+      const answer = await admin.get('/api/referees?limit=1');
       assert.equal(answer.status, 200);
       servedBy.add(answer.headers.get('x-served-by') ?? 'unknown');
     }
@@ -95,7 +99,7 @@ describe('load balancing and failover', () => {
       await replica.stopService('web1');
       await sleep(4_000); // the LB has marked web1 down after two failed 1 s checks
     })();
-    const { outcomes, failures } = await requestLoop(`${replica.cdnUrl}/api/referees?limit=1`, stopped);
+    const { outcomes, failures } = await requestLoop(`${replica.cdnUrl}/api/referees?limit=1`, stopped, { authorization: `Bearer ${admin.idToken ?? ''}` });
     assert.deepEqual(failures, [], `requests failed while web1 stopped: ${failures.slice(0, 5).join('; ')}`);
     assert.ok(outcomes.length > 20, `only ${outcomes.length} requests were sent`);
     assert.deepEqual(new Set(outcomes.slice(-10)), new Set(['web2']), 'after the failover only web2 answers');
@@ -103,7 +107,7 @@ describe('load balancing and failover', () => {
     await replica.startService('web1');
     let rejoined = false;
     for (let attempt = 0; attempt < 40 && !rejoined; attempt += 1) {
-      const answer = await request(`${replica.cdnUrl}/api/referees?limit=1`);
+      const answer = await admin.get('/api/referees?limit=1');
       rejoined = answer.headers.get('x-served-by') === 'web1';
       if (!rejoined) await sleep(250);
     }
@@ -112,16 +116,19 @@ describe('load balancing and failover', () => {
 });
 
 describe('security groups', () => {
-  it('when any public-network container dials the DB, by name or by address, then it gets no connection', async () => {
+  it('when any public-network container dials the DB or Firebase, by name or by address, then it gets no connection', async () => {
     const dbAddress = (await replica.addressesOf('db')).private;
     assert.ok(dbAddress, 'the db has an address on the private network');
     // Every probe waits up to 3 s for a connection that must not come: run them side by side.
+    const firebaseAddress = (await replica.addressesOf('firebase')).private ?? 'firebase';
+    const targets: [string, number][] = [['db', 5432], [dbAddress, 5432], ['firebase', 9099], [firebaseAddress, 9099], [firebaseAddress, 8080]];
     const probes = publicServices.flatMap((service) =>
-      ['db', dbAddress].map(async (host) => ({ probe: `${service} → ${host}:5432`, connected: await replica.canConnect(service, host, 5432) })),
+      targets.map(async ([host, port]) => ({ probe: `${service} → ${host}:${port}`, connected: await replica.canConnect(service, host, port) })),
     );
     assert.deepEqual((await Promise.all(probes)).filter((p) => p.connected).map((p) => p.probe), []);
-    // The control: the API does reach it.
+    // The control: the API does reach them.
     assert.equal(await replica.canConnect('api', 'db', 5432), true, 'api reaches db:5432');
+    assert.equal(await replica.canConnect('api', 'firebase', 9099), true, 'api reaches firebase:9099');
   });
 
   it('when the CDN, the LB or the bastion dial the API, then they get no connection; the web servers do', async () => {

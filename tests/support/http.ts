@@ -34,7 +34,7 @@ export interface LoopResult {
  * Sends GET requests one after another until `stop` resolves (bounded by `maxRequests`), and
  * records which web server answered each one.
  */
-export async function requestLoop(url: string, stop: Promise<unknown>, maxRequests = 2_000): Promise<LoopResult> {
+export async function requestLoop(url: string, stop: Promise<unknown>, headers: Record<string, string> = {}, maxRequests = 2_000): Promise<LoopResult> {
   const loop = { stopped: false };
   void stop.finally(() => {
     loop.stopped = true;
@@ -43,7 +43,7 @@ export async function requestLoop(url: string, stop: Promise<unknown>, maxReques
   const failures: string[] = [];
   while (!loop.stopped && outcomes.length < maxRequests) {
     try {
-      const answer = await request(url);
+      const answer = await request(url, { headers });
       const outcome = answer.status === 200 ? (answer.headers.get('x-served-by') ?? 'unknown') : `HTTP ${answer.status}`;
       outcomes.push(outcome);
       if (answer.status !== 200) failures.push(outcome);

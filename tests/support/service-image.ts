@@ -9,7 +9,7 @@ const run = promisify(execFile);
  * Builds one service's image exactly as `docker compose` does (same Dockerfile, arguments and
  * secrets), so suites that start it alone test the image the replica runs. Returns its tag.
  */
-export async function buildServiceImage(service: 'db' | 'api' | 'web' | 'bastion'): Promise<string> {
+export async function buildServiceImage(service: 'db' | 'api' | 'web' | 'bastion' | 'firebase'): Promise<string> {
   const composeService = service === 'web' ? 'web1' : service;
   await run('docker', ['compose', 'build', '--quiet', composeService], {
     cwd: repoRoot,

@@ -1,34 +1,53 @@
-import { randomBytes } from 'node:crypto';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { loadConfig } from '../../api/src/config.js';
 import { createLogger } from '../../api/src/logger.js';
 import { startServer, type StartedServer } from '../../api/src/server.js';
+import { ApiClient } from './api-client.js';
+import { json } from './http.js';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { buildServiceImage } from './service-image.js';
+import { firebaseProjectId, StartedFirebase } from './started-firebase.js';
+
+export interface SignedInReferee {
+  id: number;
+  uid: string;
+  client: ApiClient;
+}
 
 /**
- * The API running in this process against the replica's real PostgreSQL image (a container of its
- * own): what the API does, observed over HTTP, with the database's rules in force.
+ * The API running in this process against the replica's real PostgreSQL and firebase images
+ * (containers of their own): what the API does, observed over HTTP, with the database's rules and
+ * real Firebase ID tokens in force.
  */
 export class StartedApi implements AsyncDisposable {
   private constructor(
     readonly database: StartedTestContainer,
+    readonly firebase: StartedFirebase,
     readonly server: StartedServer,
     /** The API's log, one ECS JSON object a line, as it would go to stdout. */
     readonly logLines: string[],
+    /** An admin's client (role=admin claim). */
+    readonly admin: ApiClient,
   ) {}
 
   static async start(): Promise<StartedApi> {
     await useRyukOnlyWhereAvailable();
     const password = randomBytes(18).toString('base64url');
-    const database = await new GenericContainer(await buildServiceImage('db'))
-      .withEnvironment({ APP_DB_PASSWORD: password })
-      .withExposedPorts(5432)
-      .withWaitStrategy(Wait.forHealthCheck())
-      .withStartupTimeout(120_000)
-      .start();
+    const [database, firebase] = await Promise.all([
+      buildServiceImage('db').then((image) =>
+        new GenericContainer(image)
+          .withEnvironment({ APP_DB_PASSWORD: password })
+          .withExposedPorts(5432)
+          .withWaitStrategy(Wait.forHealthCheck())
+          .withStartupTimeout(120_000)
+          .start(),
+      ),
+      StartedFirebase.start(),
+    ]);
     const config = loadConfig({
       API_PORT: '0',
       METRICS_PORT: '0',
@@ -37,15 +56,21 @@ export class StartedApi implements AsyncDisposable {
       DB_NAME: 'refereezy',
       DB_USER: 'refereezy',
       DB_PASSWORD: password,
+      FIREBASE_PROJECT_ID: firebaseProjectId,
+      FIREBASE_AUTH_EMULATOR_HOST: firebase.authEmulatorHost,
+      FIRESTORE_EMULATOR_HOST: firebase.firestoreEmulatorHost,
+      REALTIME_MAX_BACKOFF_MS: '1000',
       LOG_LEVEL: 'info',
     });
     const logs = new PassThrough();
     const lines: string[] = [];
     createInterface({ input: logs }).on('line', (line) => lines.push(line));
     try {
-      return new StartedApi(database, await startServer(config, createLogger(config.LOG_LEVEL, logs)), lines);
+      const server = await startServer(config, createLogger(config.LOG_LEVEL, logs));
+      const admin = new ApiClient(`http://127.0.0.1:${server.port}`, (await firebase.idToken(`admin-${randomUUID()}@refereezy.test`, 'admin')).idToken);
+      return new StartedApi(database, firebase, server, lines, admin);
     } catch (error) {
-      await database.stop();
+      await Promise.all([database.stop(), firebase.stop()]);
       throw error;
     }
   }
@@ -58,6 +83,20 @@ export class StartedApi implements AsyncDisposable {
     return `http://127.0.0.1:${this.server.metricsPort}/metrics`;
   }
 
+  /** A client with no token. */
+  get anonymous(): ApiClient {
+    return new ApiClient(this.url);
+  }
+
+  /** A new Firebase user, registered by the admin as a referee linked to it, and its client. */
+  async newReferee(name = 'Referee'): Promise<SignedInReferee> {
+    const email = `referee-${randomUUID()}@refereezy.test`;
+    const { uid, idToken } = await this.firebase.idToken(email, 'referee');
+    const answer = await this.admin.post('/api/referees', { name, email, licenceLevel: 'national', firebaseUid: uid });
+    assert.equal(answer.status, 201, answer.body);
+    return { id: json<{ id: number }>(answer).id, uid, client: new ApiClient(this.url, idToken) };
+  }
+
   /** Runs SQL as the postgres superuser inside the database container; returns psql's output. */
   async psql(sql: string): Promise<{ exitCode: number; output: string }> {
     const { exitCode, output } = await this.database.exec(['psql', '-XtA', '-v', 'ON_ERROR_STOP=1', '-d', 'refereezy', '-c', sql]);
@@ -68,7 +107,7 @@ export class StartedApi implements AsyncDisposable {
     try {
       await this.server.stop();
     } finally {
-      await this.database.stop();
+      await Promise.all([this.database.stop(), this.firebase.stop()]);
     }
   }
 

@@ -13,8 +13,8 @@ import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { repoRoot } from './paths.js';
 import { buildCaBundle } from './build-ca.js';
 
-export type ServiceName = 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'bastion';
-export const services: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'api', 'db', 'bastion'];
+export type ServiceName = 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'firebase' | 'bastion';
+export const services: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'api', 'db', 'firebase', 'bastion'];
 export const publicServices: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'bastion'];
 
 export interface SshKeyPair {
@@ -76,6 +76,13 @@ export class StartedReplica implements AsyncDisposable {
   async exec(service: ServiceName, command: string[], user?: string): Promise<{ exitCode: number; output: string }> {
     const result = await this.container(service).exec(command, user ? { user } : {});
     return { exitCode: result.exitCode, output: result.output };
+  }
+
+  /** An ID token from the replica's Auth emulator (user created on first use), via its id-token.mjs. */
+  async idToken(email: string, role: 'admin' | 'referee'): Promise<string> {
+    const { exitCode, output } = await this.exec('firebase', ['node', 'id-token.mjs', '--email', email, '--role', role]);
+    if (exitCode !== 0) throw new Error(`id-token.mjs failed for ${email}: ${output}`);
+    return (JSON.parse(output) as { idToken: string }).idToken;
   }
 
   /** Whether `from` can open a TCP connection to host:port (a name or an address) within 3 s. */

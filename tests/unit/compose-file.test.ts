@@ -38,6 +38,7 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(networksOf('api'), ['app', 'private']);
     assert.deepEqual(networksOf('db'), ['private']);
     assert.deepEqual(networksOf('bastion'), ['public']);
+    assert.deepEqual(networksOf('firebase'), ['private']);
   });
 
   it('makes the app and private networks internal', () => {
@@ -65,6 +66,7 @@ describe('docker-compose.yml', () => {
     const healthyDependency = (service: string, on: string) => model.services[service]?.depends_on?.[on]?.condition;
     assert.equal(healthyDependency('cdn', 'lb'), 'service_healthy');
     assert.equal(healthyDependency('api', 'db'), 'service_healthy');
+    assert.equal(healthyDependency('api', 'firebase'), 'service_healthy');
     assert.equal(healthyDependency('web1', 'api'), 'service_healthy');
   });
 });

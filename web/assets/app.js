@@ -3,10 +3,17 @@ const list = document.querySelector('#referees');
 const form = document.querySelector('#register');
 const result = document.querySelector('#register-result');
 
+// The Firebase ID token of the signed-in user (the apps' sign-in flow stores it); none → 401.
+function authorization() {
+  const token = sessionStorage.getItem('refereezy.idToken');
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 async function showReferees() {
-  const response = await fetch('/api/referees?limit=50');
+  const response = await fetch('/api/referees?limit=50', { headers: authorization() });
   if (!response.ok) {
-    list.replaceChildren(Object.assign(document.createElement('li'), { textContent: 'The API is unavailable.' }));
+    const message = response.status === 401 ? 'Sign in with your Refereezy account to see the referees.' : 'The API is unavailable.';
+    list.replaceChildren(Object.assign(document.createElement('li'), { textContent: message }));
     return;
   }
   const { items } = await response.json();
@@ -24,7 +31,7 @@ form.addEventListener('submit', async (event) => {
   const body = Object.fromEntries(new FormData(form));
   const response = await fetch('/api/referees', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authorization() },
     body: JSON.stringify(body),
   });
   const answer = await response.json();

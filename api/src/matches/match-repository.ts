@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { inTransaction, type Database } from '../db.js';
 import { conflict, notFound, pgErrorCode, pgErrors } from '../http/domain-error.js';
 import { HttpError } from '../http/http-error.js';
+import { enqueueDocuments, eventDocument, matchDocument } from '../realtime/outbox.js';
 import {
   canMoveTo,
   canRecordEvents,
@@ -103,15 +104,30 @@ export interface RecordedEvent {
 }
 
 export class MatchRepository {
-  constructor(private readonly db: Database) {}
+  /** `mirrorChanged` is called after a commit that queued documents for the real-time mirror. */
+  constructor(
+    private readonly db: Database,
+    private readonly mirrorChanged: () => void = () => undefined,
+  ) {}
+
+  /** Runs `work` in a transaction, then tells the mirror (only once the change is committed). */
+  private async mirrored<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const result = await inTransaction(this.db, work);
+    this.mirrorChanged();
+    return result;
+  }
 
   async create(match: NewMatch): Promise<Match> {
     try {
-      const { rows } = await this.db.query<{ id: string }>(
-        'INSERT INTO match (competition_id, home_team, away_team, venue, kickoff_at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-        [match.competitionId, match.homeTeam, match.awayTeam, match.venue, match.kickoffAt],
-      );
-      return await this.get(Number(rows[0]?.id));
+      return await this.mirrored(async (client) => {
+        const { rows } = await client.query<{ id: string }>(
+          'INSERT INTO match (competition_id, home_team, away_team, venue, kickoff_at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+          [match.competitionId, match.homeTeam, match.awayTeam, match.venue, match.kickoffAt],
+        );
+        const created = await this.get(Number(rows[0]?.id), client);
+        await enqueueDocuments(client, [matchDocument(created)]);
+        return created;
+      });
     } catch (error) {
       if (pgErrorCode(error) === pgErrors.foreignKeyViolation) {
         throw unknownReference('body.competitionId', `competition ${match.competitionId} does not exist`);
@@ -146,7 +162,7 @@ export class MatchRepository {
   }
 
   async changeStatus(id: number, to: MatchStatus): Promise<Match> {
-    return inTransaction(this.db, async (client) => {
+    return this.mirrored(async (client) => {
       const from = await this.lockStatus(client, id, 'UPDATE');
       if (!canMoveTo(from, to)) throw conflict('invalid_transition', `match ${id} cannot go from ${from} to ${to}`);
       await client.query(
@@ -156,7 +172,9 @@ export class MatchRepository {
          WHERE id = $1`,
         [id, to],
       );
-      return this.get(id, client);
+      const moved = await this.get(id, client);
+      await enqueueDocuments(client, [matchDocument(moved)]);
+      return moved;
     });
   }
 
@@ -188,7 +206,7 @@ export class MatchRepository {
    * the same key with a different event is refused.
    */
   async recordEvent(id: number, idempotencyKey: string, event: NewMatchEvent): Promise<RecordedEvent> {
-    return inTransaction(this.db, async (client) => {
+    return this.mirrored(async (client) => {
       const status = await this.lockStatus(client, id, 'SHARE');
       const { rows } = await client.query<EventRow>(
         `INSERT INTO match_event (match_id, kind, period, clock_seconds, team, player, player_off, idempotency_key)
@@ -208,7 +226,9 @@ export class MatchRepository {
       if (rows[0]) {
         // Checked after the insert so a replay is recognised even once the match has moved on.
         if (!canRecordEvents(status)) throw conflict('match_not_live', `match ${id} is ${status}: events are recorded while it is live`);
-        return { event: toEvent(rows[0]), replayed: false };
+        const recorded = toEvent(rows[0]);
+        await enqueueDocuments(client, [eventDocument(recorded)]);
+        return { event: recorded, replayed: false };
       }
       const existing = await client.query<EventRow>(`SELECT ${eventColumns} FROM match_event WHERE match_id = $1 AND idempotency_key = $2`, [
         id,
@@ -233,23 +253,23 @@ export class MatchRepository {
     return rows.map(toEvent);
   }
 
-  async submitReport(id: number, report: NewMatchReport): Promise<MatchReport> {
+  async submitReport(id: number, refereeId: number, report: NewMatchReport): Promise<MatchReport> {
     return inTransaction(this.db, async (client) => {
       const status = await this.lockStatus(client, id, 'SHARE');
       if (!canSubmitReport(status)) throw conflict('match_not_finished', `match ${id} is ${status}: the report comes after the final whistle`);
       const official = await client.query('SELECT 1 FROM match_official WHERE match_id = $1 AND role = $2 AND referee_id = $3', [
         id,
         'referee',
-        report.refereeId,
+        refereeId,
       ]);
       if (official.rowCount === 0) {
-        throw new HttpError(403, 'not_the_referee', `referee ${report.refereeId} is not the referee of match ${id}`);
+        throw new HttpError(403, 'not_the_referee', `referee ${refereeId} is not the referee of match ${id}`);
       }
       try {
         const { rows } = await client.query<ReportRow>(
           `INSERT INTO match_report (match_id, referee_id, home_score, away_score, summary, incidents)
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-          [id, report.refereeId, report.homeScore, report.awayScore, report.summary, report.incidents ?? null],
+          [id, refereeId, report.homeScore, report.awayScore, report.summary, report.incidents ?? null],
         );
         return toReport(rows[0] as ReportRow);
       } catch (error) {

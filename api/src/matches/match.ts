@@ -13,6 +13,20 @@ export function canMoveTo(from: MatchStatus, to: MatchStatus): boolean {
   return nextStatus[from] === to;
 }
 
+/** What a caller may do with a match, given the roles they hold in it. */
+export type MatchAccess = 'view' | 'officiate' | 'report';
+
+/**
+ * Admins manage every match; a referee sees the matches they officiate in any role, and only the
+ * match's referee runs it (status, events) and reports on it. Reports are the referee's own words:
+ * not even an admin writes one.
+ */
+export function mayAccess(caller: { role: 'admin' | 'referee'; refereeId: number | null }, officials: Match['officials'], access: MatchAccess): boolean {
+  if (caller.role === 'admin' && access !== 'report') return true;
+  const roles = officials.filter((official) => official.refereeId === caller.refereeId).map((official) => official.role);
+  return access === 'view' ? roles.length > 0 : roles.includes('referee');
+}
+
 /** Events are recorded while the ball can be in play; the report once it is over. */
 export const canRecordEvents = (status: MatchStatus): boolean => status === 'live';
 export const canSubmitReport = (status: MatchStatus): boolean => status === 'finished';
@@ -69,7 +83,6 @@ export const IdempotencyKeySchema = z
   .regex(/^[A-Za-z0-9._:-]{8,128}$/, '8 to 128 characters: letters, digits, . _ : -');
 
 export const NewMatchReportSchema = z.strictObject({
-  refereeId: id,
   homeScore: z.number().int().min(0).max(99),
   awayScore: z.number().int().min(0).max(99),
   summary: z.string().trim().min(1).max(10_000),

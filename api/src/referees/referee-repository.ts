@@ -6,10 +6,11 @@ interface RefereeRow {
   name: string;
   email: string;
   licence_level: Referee['licenceLevel'];
+  firebase_uid: string | null;
   created_at: Date;
 }
 
-const columns = 'id, name, email, licence_level, created_at';
+const columns = 'id, name, email, licence_level, firebase_uid, created_at';
 
 function toReferee(row: RefereeRow): Referee {
   return {
@@ -17,12 +18,17 @@ function toReferee(row: RefereeRow): Referee {
     name: row.name,
     email: row.email,
     licenceLevel: row.licence_level,
+    firebaseUid: row.firebase_uid,
     createdAt: row.created_at.toISOString(),
   };
 }
 
-export class EmailTakenError extends Error {
-  override readonly name = 'EmailTakenError';
+/** The email, or the Firebase user, already belongs to a referee. */
+export class RefereeTakenError extends Error {
+  override readonly name = 'RefereeTakenError';
+  constructor(readonly field: 'email' | 'firebaseUid') {
+    super(`${field} already registered`);
+  }
 }
 
 export class RefereeRepository {
@@ -31,13 +37,13 @@ export class RefereeRepository {
   async create(referee: NewReferee): Promise<Referee> {
     try {
       const { rows } = await this.db.query<RefereeRow>(
-        `INSERT INTO referee (name, email, licence_level) VALUES ($1, $2, $3) RETURNING ${columns}`,
-        [referee.name, referee.email, referee.licenceLevel],
+        `INSERT INTO referee (name, email, licence_level, firebase_uid) VALUES ($1, $2, $3, $4) RETURNING ${columns}`,
+        [referee.name, referee.email, referee.licenceLevel, referee.firebaseUid ?? null],
       );
       return toReferee(rows[0] as RefereeRow);
     } catch (error) {
-      // 23505: unique_violation on referee_email_key
-      if ((error as { code?: string }).code === '23505') throw new EmailTakenError(referee.email);
+      const { code, constraint } = error as { code?: string; constraint?: string };
+      if (code === '23505') throw new RefereeTakenError(constraint === 'referee_email_key' ? 'email' : 'firebaseUid');
       throw error;
     }
   }

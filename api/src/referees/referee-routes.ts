@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { HttpError } from '../http/http-error.js';
 import { parseRequest } from '../http/validate.js';
-import { EmailTakenError, type RefereeRepository } from './referee-repository.js';
+import { requireAdmin } from '../auth/principal.js';
+import { RefereeTakenError, type RefereeRepository } from './referee-repository.js';
 import { NewRefereeSchema, RefereeIdSchema, RefereeListQuerySchema } from './referee.js';
 
 export function refereeRoutes(referees: RefereeRepository): Router {
@@ -19,15 +20,15 @@ export function refereeRoutes(referees: RefereeRepository): Router {
     response.json(referee);
   });
 
-  router.post('/api/referees', async (request, response) => {
+  router.post('/api/referees', requireAdmin, async (request, response) => {
     const newReferee = parseRequest(request, 'body', NewRefereeSchema);
     try {
       const referee = await referees.create(newReferee);
       response.status(201).location(`/api/referees/${referee.id}`).json(referee);
     } catch (error) {
-      if (error instanceof EmailTakenError) {
-        throw new HttpError(409, 'email_taken', 'a referee with this email already exists', [
-          { field: 'body.email', message: 'already registered' },
+      if (error instanceof RefereeTakenError) {
+        throw new HttpError(409, `${error.field === 'email' ? 'email' : 'firebase_uid'}_taken`, `a referee with this ${error.field} already exists`, [
+          { field: `body.${error.field}`, message: 'already registered' },
         ]);
       }
       throw error;

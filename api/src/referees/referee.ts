@@ -6,6 +6,8 @@ export const NewRefereeSchema = z.strictObject({
   name: z.string().trim().min(1).max(120),
   email: z.email().max(254),
   licenceLevel: z.enum(licenceLevels),
+  /** The referee's Firebase user, so their ID token identifies them. */
+  firebaseUid: z.string().regex(/^[\w-]{1,128}$/).optional(),
 });
 export type NewReferee = z.infer<typeof NewRefereeSchema>;
 
@@ -24,6 +26,7 @@ export const RefereeSchema = z.strictObject({
   name: z.string(),
   email: z.string(),
   licenceLevel: z.enum(licenceLevels),
+  firebaseUid: z.string().nullable(),
   createdAt: z.iso.datetime(),
 });
 export type Referee = z.infer<typeof RefereeSchema>;

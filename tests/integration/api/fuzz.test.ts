@@ -3,14 +3,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { ApiClient } from '../../support/api-client.js';
 import { request } from '../../support/http.js';
 import { StartedApi } from '../../support/started-api.js';
 
 let api: StartedApi;
+let callers: ApiClient[];
 let started = false;
 before(async () => {
   api = await StartedApi.start();
   started = true;
+  // Malformed requests from each kind of caller: an admin, a referee, and nobody.
+  callers = [api.admin, (await api.newReferee()).client, api.anonymous];
 });
 after(async () => {
   if (started) await api.stop();
@@ -56,6 +60,7 @@ const malformedRequest = fc.record({
   body: jsonBody,
   contentType: fc.constantFrom('application/json', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', ''),
   idempotencyKey: fc.option(fc.string({ maxLength: 200 }).filter((key) => /^[\x20-\x7e]*$/.test(key))),
+  caller: fc.nat(2),
 });
 
 describe('fuzz', () => {
@@ -74,8 +79,8 @@ describe('fuzz', () => {
       const headers: Record<string, string> = {};
       if (sample.contentType) headers['content-type'] = sample.contentType;
       if (sample.idempotencyKey !== null) headers['idempotency-key'] = sample.idempotencyKey;
-      const init: RequestInit = { method, headers, ...(method === 'GET' ? {} : { body: sample.body }) };
-      const answer = await request(`${api.url}${path}${query ? `?${query}` : ''}`, init);
+      const caller = callers[sample.caller] ?? api.anonymous;
+      const answer = await caller.raw(method, `${path}${query ? `?${query}` : ''}`, { headers, ...(method === 'GET' ? {} : { body: sample.body }) });
       statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
       if (answer.status >= 500) serverErrors.push(`${method} ${path} ${sample.body.slice(0, 80)} → ${answer.status} ${answer.body.slice(0, 120)}`);
     }

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { StartedServer } from '../../../api/src/server.js';
-import { json, postJson, request, sendJson, type HttpAnswer } from '../../support/http.js';
+import type { ApiClient } from '../../support/api-client.js';
+import { json, type HttpAnswer } from '../../support/http.js';
 import { OpenApiContract } from '../../support/openapi-contract.js';
 import { StartedApi } from '../../support/started-api.js';
 
@@ -36,9 +37,9 @@ function expressRoutes(app: StartedServer['app']): string[] {
   return walk((app as unknown as { router: { stack: Layer[] } }).router.stack).sort();
 }
 
-/** Calls the API and checks the answer against the document in one go. */
-async function call(method: string, template: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
-  const answer = body === undefined ? await request(`${api.url}${path}`, { method, headers }) : await sendJson(method, `${api.url}${path}`, body, headers);
+/** Calls the API as `client` (the admin unless told) and checks the answer against the document. */
+async function call(method: string, template: string, path: string, body?: unknown, headers: Record<string, string> = {}, client: ApiClient = api.admin): Promise<HttpAnswer> {
+  const answer = await client.raw(method, path, { headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   contract.assertConforms(method, template, answer);
   return answer;
 }
@@ -56,8 +57,12 @@ describe('OpenAPI document', () => {
     await call('GET', '/healthz', '/healthz');
     await call('GET', '/readyz', '/readyz');
 
-    const referee = json<{ id: number }>(await call('POST', '/api/referees', '/api/referees', { name: 'Stéphanie Frappart', email: `sf-${Date.now()}@example.org`, licenceLevel: 'international' }));
+    const referee = await api.newReferee('Stéphanie Frappart');
+    const asReferee = (method: string, template: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+      call(method, template, path, body, headers, referee.client);
     await call('POST', '/api/referees', '/api/referees', { name: '', email: 'x' });
+    await call('POST', '/api/referees', '/api/referees', { name: 'No Token', email: 'n@example.org', licenceLevel: 'regional' }, {}, api.anonymous);
+    await asReferee('POST', '/api/referees', '/api/referees', { name: 'Not Admin', email: 'n@example.org', licenceLevel: 'regional' });
     await call('GET', '/api/referees', '/api/referees?limit=2');
     await call('GET', '/api/referees', '/api/referees?limit=zero');
     await call('GET', '/api/referees/{id}', `/api/referees/${referee.id}`);
@@ -73,23 +78,28 @@ describe('OpenAPI document', () => {
     await call('GET', '/api/matches', `/api/matches?competitionId=${competition.id}&status=scheduled&refereeId=${referee.id}`);
     await call('GET', '/api/matches/{id}', `/api/matches/${match.id}`);
     await call('GET', '/api/matches/{id}', '/api/matches/0');
+    await asReferee('GET', '/api/matches/{id}', `/api/matches/${match.id}`);
     await call('PUT', '/api/matches/{id}/officials/{role}', `/api/matches/${match.id}/officials/referee`, { refereeId: referee.id });
     await call('PUT', '/api/matches/{id}/officials/{role}', `/api/matches/${match.id}/officials/var`, { refereeId: 99999999 });
-    await call('GET', '/api/matches/{id}/events', `/api/matches/${match.id}/events`);
+    await asReferee('GET', '/api/matches', '/api/matches');
+    await asReferee('GET', '/api/matches/{id}/events', `/api/matches/${match.id}/events`);
     const key = randomUUID();
-    await call('POST', '/api/matches/{id}/events', `/api/matches/${match.id}/events`, { kind: 'period_start', period: 1, clockSeconds: 0 }, { 'idempotency-key': key });
-    await call('POST', '/api/matches/{id}/status', `/api/matches/${match.id}/status`, { status: 'live' });
-    await call('POST', '/api/matches/{id}/status', `/api/matches/${match.id}/status`, { status: 'scheduled' });
-    await call('POST', '/api/matches/{id}/events', `/api/matches/${match.id}/events`, { kind: 'period_start', period: 1, clockSeconds: 0 }, { 'idempotency-key': key });
-    await call('POST', '/api/matches/{id}/events', `/api/matches/${match.id}/events`, { kind: 'period_start', period: 1, clockSeconds: 0 }, { 'idempotency-key': key });
-    await call('POST', '/api/matches/{id}/events', `/api/matches/${match.id}/events`, { kind: 'goal', period: 1, clockSeconds: 1 }, { 'idempotency-key': key });
-    await call('GET', '/api/matches/{id}/events', `/api/matches/${match.id}/events`);
-    await call('GET', '/api/matches/{id}/report', `/api/matches/${match.id}/report`);
-    const report = { refereeId: referee.id, homeScore: 0, awayScore: 0, summary: 'Goalless.' };
+    await asReferee('POST', '/api/matches/{id}/events', `/api/matches/${match.id}/events`, { kind: 'period_start', period: 1, clockSeconds: 0 }, { 'idempotency-key': key });
+    await asReferee('POST', '/api/matches/{id}/status', `/api/matches/${match.id}/status`, { status: 'live' });
+    await asReferee('POST', '/api/matches/{id}/status', `/api/matches/${match.id}/status`, { status: 'scheduled' });
+    await asReferee('POST', '/api/matches/{id}/events', `/api/matches/${match.id}/events`, { kind: 'period_start', period: 1, clockSeconds: 0 }, { 'idempotency-key': key });
+    await asReferee('POST', '/api/matches/{id}/events', `/api/matches/${match.id}/events`, { kind: 'period_start', period: 1, clockSeconds: 0 }, { 'idempotency-key': key });
+    await asReferee('POST', '/api/matches/{id}/events', `/api/matches/${match.id}/events`, { kind: 'goal', period: 1, clockSeconds: 1 }, { 'idempotency-key': key });
+    await asReferee('GET', '/api/matches/{id}/events', `/api/matches/${match.id}/events`);
+    await asReferee('GET', '/api/matches/{id}/report', `/api/matches/${match.id}/report`);
+    const report = { homeScore: 0, awayScore: 0, summary: 'Goalless.' };
+    await asReferee('PUT', '/api/matches/{id}/report', `/api/matches/${match.id}/report`, report);
+    await asReferee('POST', '/api/matches/{id}/status', `/api/matches/${match.id}/status`, { status: 'finished' });
     await call('PUT', '/api/matches/{id}/report', `/api/matches/${match.id}/report`, report);
-    await call('POST', '/api/matches/{id}/status', `/api/matches/${match.id}/status`, { status: 'finished' });
-    await call('PUT', '/api/matches/{id}/report', `/api/matches/${match.id}/report`, report);
+    await asReferee('PUT', '/api/matches/{id}/report', `/api/matches/${match.id}/report`, report);
+    await asReferee('PUT', '/api/matches/{id}/report', `/api/matches/${match.id}/report`, report);
     await call('GET', '/api/matches/{id}/report', `/api/matches/${match.id}/report`);
+    await call('GET', '/api/matches/{id}/report', `/api/matches/${match.id}/report`, undefined, {}, api.anonymous);
     await call('GET', '/api/openapi.json', '/api/openapi.json');
   });
 
@@ -102,7 +112,7 @@ describe('OpenAPI document', () => {
       { season: '2026' },
     ];
     for (const [index, body] of bodies.entries()) {
-      const answer = await postJson(`${api.url}/api/competitions`, { ...body, ...(index === 0 ? { name: `Valid Cup ${Date.now()}` } : {}) });
+      const answer = await api.admin.post('/api/competitions', { ...body, ...(index === 0 ? { name: `Valid Cup ${Date.now()}` } : {}) });
       contract.assertConforms('POST', '/api/competitions', answer);
       assert.equal(contract.requestBodyAccepts('POST', '/api/competitions', body), answer.status === 201, `${JSON.stringify(body)} → ${answer.status}`);
     }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { json, postJson, request } from '../../support/http.js';
+import { json, request } from '../../support/http.js';
 import { StartedApi } from '../../support/started-api.js';
 
 let api: StartedApi;
@@ -18,8 +18,8 @@ after(async () => {
 
 describe('metrics', () => {
   it('when requests were answered, then /metrics on the metrics port counts them per route pattern and status', async () => {
-    await request(`${api.url}/api/referees/123456`);
-    await request(`${api.url}/api/referees?limit=1`);
+    await api.admin.get('/api/referees/123456');
+    await api.admin.get('/api/referees?limit=1');
     const metrics = await request(api.metricsUrl);
     assert.equal(metrics.status, 200);
     assert.match(metrics.body, /http_requests_total\{method="GET",route="\/api\/referees\/:id",status_code="404",service="refereezy-api"\} 1/);
@@ -44,7 +44,7 @@ describe('metrics', () => {
 describe('logs and headers', () => {
   it('when the LB sends a request id, then the answer and the ECS log line carry it', async () => {
     const id = `lb-${Date.now()}`;
-    const answer = await request(`${api.url}/api/competitions`, { headers: { 'x-request-id': id } });
+    const answer = await api.admin.get('/api/competitions', { 'x-request-id': id });
     assert.equal(answer.headers.get('x-request-id'), id);
     await sleep(50);
     const line = api.logLines.map((text) => JSON.parse(text) as Record<string, unknown>).find((entry) => JSON.stringify(entry).includes(id));
@@ -56,12 +56,12 @@ describe('logs and headers', () => {
   });
 
   it('when a request comes without an id, then the API makes one', async () => {
-    const answer = await request(`${api.url}/api/competitions`);
+    const answer = await api.admin.get('/api/competitions');
     assert.match(answer.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
   });
 
   it('when any answer leaves, then it has the security headers', async () => {
-    const answer = await request(`${api.url}/api/competitions`);
+    const answer = await api.admin.get('/api/competitions');
     assert.equal(answer.headers.get('x-content-type-options'), 'nosniff');
     assert.ok(answer.headers.get('content-security-policy'));
     assert.ok(answer.headers.get('strict-transport-security'));
@@ -71,12 +71,12 @@ describe('logs and headers', () => {
 
 describe('bad input', () => {
   it('when a body is malformed, too large or not JSON, then a JSON 4xx answers without a stack trace', async () => {
-    const malformed = await request(`${api.url}/api/referees`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":' });
+    const malformed = await api.admin.raw('POST', '/api/referees', { headers: { 'content-type': 'application/json' }, body: '{"name":' });
     assert.equal(malformed.status, 400);
     assert.equal(json<{ error: { code: string } }>(malformed).error.code, 'malformed_json');
-    const large = await postJson(`${api.url}/api/referees`, { name: 'x'.repeat(20_000) });
+    const large = await api.admin.post('/api/referees', { name: 'x'.repeat(20_000) });
     assert.equal(large.status, 413);
-    const text = await request(`${api.url}/api/referees`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    const text = await api.admin.raw('POST', '/api/referees', { headers: { 'content-type': 'text/plain' }, body: 'hello' });
     assert.equal(text.status, 400);
     for (const answer of [malformed, large, text]) assert.doesNotMatch(answer.body, /at .*\.(ts|js):\d+/);
   });
@@ -86,18 +86,18 @@ describe('graceful shutdown', () => {
   it('when the API is stopped with a request in flight, then that request completes and new ones are refused', async () => {
     const draining = await StartedApi.start();
     try {
-      const competition = json<{ id: number }>(await postJson(`${draining.url}/api/competitions`, { name: 'Drain Cup', season: '2026' }));
+      const competition = json<{ id: number }>(await draining.admin.post('/api/competitions', { name: 'Drain Cup', season: '2026' }));
       const match = json<{ id: number }>(
-        await postJson(`${draining.url}/api/matches`, { competitionId: competition.id, homeTeam: 'A', awayTeam: 'B', venue: 'V', kickoffAt: '2026-12-01T12:00:00Z' }),
+        await draining.admin.post('/api/matches', { competitionId: competition.id, homeTeam: 'A', awayTeam: 'B', venue: 'V', kickoffAt: '2026-12-01T12:00:00Z' }),
       );
       // Hold the match's row for 2 s, so the status change below waits on it: a request in flight.
       const lock = draining.psql(`BEGIN; SELECT id FROM match WHERE id = ${match.id} FOR UPDATE; SELECT pg_sleep(2); COMMIT;`);
       await sleep(300);
-      const inFlight = postJson(`${draining.url}/api/matches/${match.id}/status`, { status: 'live' });
+      const inFlight = draining.admin.post(`/api/matches/${match.id}/status`, { status: 'live' });
       await sleep(300);
       const stopped = draining.server.stop();
       await sleep(100);
-      await assert.rejects(request(`${draining.url}/api/competitions`), 'a new connection is refused while draining');
+      await assert.rejects(request(`${draining.url}/healthz`), 'a new connection is refused while draining');
       const answer = await inFlight;
       assert.equal(answer.status, 200, answer.body);
       assert.equal(json<{ status: string }>(answer).status, 'live');

@@ -1,0 +1,57 @@
+import type { RequestHandler } from 'express';
+import type { Auth } from 'firebase-admin/auth';
+import type { Database } from '../db.js';
+import { HttpError } from '../http/http-error.js';
+
+/** Who is calling: an admin, or a referee (who may act on their own matches only). */
+export interface Principal {
+  uid: string;
+  role: 'admin' | 'referee';
+  /** The referee record linked to this Firebase user, when there is one. */
+  refereeId: number | null;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal: Principal;
+  }
+}
+
+const bearer = /^Bearer ([\w-]+\.[\w-]*\.[\w-]*)$/;
+// firebase-admin's codes for "the token is fine but we cannot check it now".
+const unavailable = new Set(['auth/internal-error', 'app/network-error', 'app/network-timeout']);
+
+/**
+ * Verifies the Firebase ID token in `Authorization: Bearer …` and sets request.principal. The role
+ * comes from the token's custom claim `role` (set by an admin with the Admin SDK); the referee
+ * from the referee record that names the user's uid.
+ */
+export function authenticate(auth: Auth, db: Database): RequestHandler {
+  return async (request, response, next) => {
+    const match = bearer.exec(request.get('authorization') ?? '');
+    if (!match?.[1]) {
+      response.setHeader('WWW-Authenticate', 'Bearer realm="refereezy"');
+      throw new HttpError(401, 'unauthenticated', 'a Firebase ID token is required: Authorization: Bearer <token>');
+    }
+    let uid: string;
+    let role: Principal['role'];
+    try {
+      const token = await auth.verifyIdToken(match[1]);
+      uid = token.uid;
+      role = token['role'] === 'admin' ? 'admin' : 'referee';
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (unavailable.has(code)) throw new HttpError(503, 'auth_unavailable', 'the token cannot be verified now; retry shortly');
+      response.setHeader('WWW-Authenticate', 'Bearer realm="refereezy", error="invalid_token"');
+      throw new HttpError(401, 'invalid_token', 'the ID token is invalid or expired');
+    }
+    const { rows } = await db.query<{ id: string }>('SELECT id FROM referee WHERE firebase_uid = $1', [uid]);
+    request.principal = { uid, role, refereeId: rows[0] ? Number(rows[0].id) : null };
+    next();
+  };
+}
+
+export const requireAdmin: RequestHandler = (request, _response, next) => {
+  if (request.principal.role !== 'admin') throw new HttpError(403, 'forbidden', 'this needs the admin role');
+  next();
+};
