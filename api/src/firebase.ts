@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { applicationDefault, deleteApp, initializeApp, type App } from 'firebase-admin/app';
+import { applicationDefault, deleteApp, initializeApp, type App, type Credential } from 'firebase-admin/app';
 import { getAuth, type Auth } from 'firebase-admin/auth';
-import { getFirestore, type Firestore } from 'firebase-admin/firestore';
+import { Firestore } from '@google-cloud/firestore';
+import { getFirestore } from 'firebase-admin/firestore';
 import type { ApiConfig } from './config.js';
 
 export interface Firebase {
@@ -14,19 +15,36 @@ export interface Firebase {
  * The API's Firebase app: Auth verifies ID tokens, Firestore receives the real-time mirror. With
  * the emulators (the replica) no credentials are needed; in production the machine's are used.
  */
+/**
+ * The emulators accept the "owner" token. Giving it explicitly keeps Google's auth library from
+ * looking for credentials, which would probe the cloud metadata server from a developer's machine.
+ */
+export const emulatorCredential: Credential = {
+  getAccessToken: () => Promise.resolve({ access_token: 'owner', expires_in: 3600 }),
+};
+
 export function connectFirebase(config: ApiConfig): Firebase {
   const usesEmulators = config.FIREBASE_AUTH_EMULATOR_HOST !== undefined;
   if (usesEmulators) {
     // firebase-admin reads the Auth emulator's address from the environment only.
     process.env.FIREBASE_AUTH_EMULATOR_HOST = config.FIREBASE_AUTH_EMULATOR_HOST;
+    process.env.METADATA_SERVER_DETECTION = 'none';
   }
   const app: App = initializeApp(
-    { projectId: config.FIREBASE_PROJECT_ID, ...(usesEmulators ? {} : { credential: applicationDefault() }) },
+    { projectId: config.FIREBASE_PROJECT_ID, credential: usesEmulators ? emulatorCredential : applicationDefault() },
     `refereezy-api-${randomUUID()}`,
   );
-  const firestore = getFirestore(app);
-  if (config.FIRESTORE_EMULATOR_HOST) {
-    firestore.settings({ host: config.FIRESTORE_EMULATOR_HOST, ssl: false, ignoreUndefinedProperties: true });
-  }
-  return { auth: getAuth(app), firestore, close: () => deleteApp(app) };
+  // The emulator speaks plain gRPC and takes the "owner" token that the client sends when ssl is
+  // off; firebase-admin's getFirestore would insist on Google credentials.
+  const firestore = config.FIRESTORE_EMULATOR_HOST
+    ? new Firestore({ projectId: config.FIREBASE_PROJECT_ID, host: config.FIRESTORE_EMULATOR_HOST, ssl: false })
+    : getFirestore(app);
+  return {
+    auth: getAuth(app),
+    firestore,
+    close: async () => {
+      await firestore.terminate();
+      await deleteApp(app);
+    },
+  };
 }

@@ -11,6 +11,7 @@ import { json } from './http.js';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { buildServiceImage } from './service-image.js';
 import { firebaseProjectId, StartedFirebase } from './started-firebase.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 export interface SignedInReferee {
   id: number;
@@ -27,6 +28,8 @@ export class StartedApi implements AsyncDisposable {
   private constructor(
     readonly database: StartedTestContainer,
     readonly firebase: StartedFirebase,
+    /** The API reaches Firestore through this proxy, so tests can cut that path alone. */
+    readonly firestorePath: TcpProxy,
     readonly server: StartedServer,
     /** The API's log, one ECS JSON object a line, as it would go to stdout. */
     readonly logLines: string[],
@@ -48,6 +51,8 @@ export class StartedApi implements AsyncDisposable {
       ),
       StartedFirebase.start(),
     ]);
+    const [firestoreHost = '', firestorePort = ''] = firebase.firestoreEmulatorHost.split(':');
+    const firestorePath = await TcpProxy.start(firestoreHost, Number(firestorePort));
     const config = loadConfig({
       API_PORT: '0',
       METRICS_PORT: '0',
@@ -58,7 +63,7 @@ export class StartedApi implements AsyncDisposable {
       DB_PASSWORD: password,
       FIREBASE_PROJECT_ID: firebaseProjectId,
       FIREBASE_AUTH_EMULATOR_HOST: firebase.authEmulatorHost,
-      FIRESTORE_EMULATOR_HOST: firebase.firestoreEmulatorHost,
+      FIRESTORE_EMULATOR_HOST: firestorePath.address,
       REALTIME_MAX_BACKOFF_MS: '1000',
       LOG_LEVEL: 'info',
     });
@@ -68,9 +73,9 @@ export class StartedApi implements AsyncDisposable {
     try {
       const server = await startServer(config, createLogger(config.LOG_LEVEL, logs));
       const admin = new ApiClient(`http://127.0.0.1:${server.port}`, (await firebase.idToken(`admin-${randomUUID()}@refereezy.test`, 'admin')).idToken);
-      return new StartedApi(database, firebase, server, lines, admin);
+      return new StartedApi(database, firebase, firestorePath, server, lines, admin);
     } catch (error) {
-      await Promise.all([database.stop(), firebase.stop()]);
+      await Promise.all([database.stop(), firebase.stop(), firestorePath.stop()]);
       throw error;
     }
   }
@@ -107,7 +112,7 @@ export class StartedApi implements AsyncDisposable {
     try {
       await this.server.stop();
     } finally {
-      await Promise.all([this.database.stop(), this.firebase.stop()]);
+      await Promise.all([this.database.stop(), this.firebase.stop(), this.firestorePath.stop()]);
     }
   }
 

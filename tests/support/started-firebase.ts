@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { Firestore } from '@google-cloud/firestore';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { buildServiceImage } from './service-image.js';
 
-const run = promisify(execFile);
 export const firebaseProjectId = 'refereezy-local';
 
 export interface IdToken {
@@ -14,6 +12,8 @@ export interface IdToken {
 
 /** The replica's firebase service (Auth + Firestore emulators) as a container of its own. */
 export class StartedFirebase {
+  private readonly clients: Firestore[] = [];
+
   private constructor(readonly container: StartedTestContainer) {}
 
   static async start(): Promise<StartedFirebase> {
@@ -42,16 +42,18 @@ export class StartedFirebase {
     return JSON.parse(stdout) as IdToken;
   }
 
-  /** Freezes the emulators (an outage: connections hang, as when a network path is lost). */
-  async pause(): Promise<void> {
-    await run('docker', ['pause', this.container.getId()]);
-  }
-
-  async unpause(): Promise<void> {
-    await run('docker', ['unpause', this.container.getId()]);
+  /** A Firestore client of the emulator, as an app listening to a match would hold. */
+  firestore(): Firestore {
+    const firestore = new Firestore({ projectId: firebaseProjectId, host: this.firestoreEmulatorHost, ssl: false });
+    this.clients.push(firestore);
+    return firestore;
   }
 
   async stop(): Promise<void> {
-    await this.container.stop();
+    try {
+      await Promise.all(this.clients.splice(0).map((client) => client.terminate()));
+    } finally {
+      await this.container.stop();
+    }
   }
 }

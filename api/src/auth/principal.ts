@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Auth } from 'firebase-admin/auth';
 import type { Database } from '../db.js';
 import { HttpError } from '../http/http-error.js';
+import { TimeoutError, withTimeout } from '../timeout.js';
 
 /** Who is calling: an admin, or a referee (who may act on their own matches only). */
 export interface Principal {
@@ -36,12 +37,13 @@ export function authenticate(auth: Auth, db: Database): RequestHandler {
     let uid: string;
     let role: Principal['role'];
     try {
-      const token = await auth.verifyIdToken(match[1]);
+      // Bounded: with Auth unreachable the caller gets a 503 to retry, not a hung request.
+      const token = await withTimeout(auth.verifyIdToken(match[1]), 5_000, 'Firebase Auth');
       uid = token.uid;
       role = token['role'] === 'admin' ? 'admin' : 'referee';
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
-      if (unavailable.has(code)) throw new HttpError(503, 'auth_unavailable', 'the token cannot be verified now; retry shortly');
+      if (error instanceof TimeoutError || unavailable.has(code)) throw new HttpError(503, 'auth_unavailable', 'the token cannot be verified now; retry shortly');
       response.setHeader('WWW-Authenticate', 'Bearer realm="refereezy", error="invalid_token"');
       throw new HttpError(401, 'invalid_token', 'the ID token is invalid or expired');
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canMoveTo, canRecordEvents, canSubmitReport, matchStatuses, NewMatchEventSchema, sameEvent, type MatchEvent } from './match.js';
+import { canMoveTo, canRecordEvents, canSubmitReport, matchStatuses, mayAccess, NewMatchEventSchema, sameEvent, type MatchAccess, type MatchEvent } from './match.js';
 
 describe('match status rules', () => {
   it('allows exactly scheduled → live and live → finished', () => {
@@ -42,5 +42,23 @@ describe('match events', () => {
     ];
     for (const event of valid) assert.equal(NewMatchEventSchema.safeParse(event).success, true, JSON.stringify(event));
     for (const event of invalid) assert.equal(NewMatchEventSchema.safeParse(event).success, false, JSON.stringify(event));
+  });
+});
+
+describe('who may access a match', () => {
+  const officials = [
+    { role: 'referee' as const, refereeId: 1 },
+    { role: 'assistant_1' as const, refereeId: 2 },
+  ];
+  const accesses: MatchAccess[] = ['view', 'officiate', 'report'];
+  const allowed = (caller: { role: 'admin' | 'referee'; refereeId: number | null }) =>
+    accesses.filter((access) => mayAccess(caller, officials, access));
+
+  it('gives the referee everything, an assistant the view, an admin all but the report, others nothing', () => {
+    assert.deepEqual(allowed({ role: 'referee', refereeId: 1 }), ['view', 'officiate', 'report']);
+    assert.deepEqual(allowed({ role: 'referee', refereeId: 2 }), ['view']);
+    assert.deepEqual(allowed({ role: 'admin', refereeId: null }), ['view', 'officiate']);
+    assert.deepEqual(allowed({ role: 'referee', refereeId: 3 }), []);
+    assert.deepEqual(allowed({ role: 'referee', refereeId: null }), []);
   });
 });

@@ -1,6 +1,7 @@
 import type { Firestore } from 'firebase-admin/firestore';
 import { inTransaction, type Database } from '../db.js';
 import type { Logger } from '../logger.js';
+import { withTimeout } from '../timeout.js';
 
 interface OutboxRow {
   id: string;
@@ -26,10 +27,6 @@ export interface MirrorOptions {
 
 // One mirror at a time across API replicas keeps each document's writes in commit order.
 const mirrorLockKey = 0x52_45_46_5a; // "REFZ"
-
-class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
 
 /**
  * Copies the realtime_outbox to Firestore, oldest first, and removes what was delivered. On
@@ -115,7 +112,7 @@ export class RealtimeMirror {
       const batch = this.firestore.batch();
       for (const row of rows) batch.set(this.firestore.doc(row.document_path), row.payload, { merge: true });
       try {
-        await this.withTimeout(batch.commit());
+        await withTimeout(batch.commit(), this.writeTimeoutMs, 'Firestore batch write');
       } catch (error) {
         // Counted on the oldest row, outside this transaction (which rolls back).
         await this.db
@@ -127,13 +124,5 @@ export class RealtimeMirror {
       this.observer.delivered(rows.length);
       return rows.length;
     });
-  }
-
-  private withTimeout<T>(promise: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`no answer from Firestore within ${this.writeTimeoutMs} ms`)), this.writeTimeoutMs);
-    });
-    return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
   }
 }
