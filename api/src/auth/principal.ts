@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
-import type { Auth } from 'firebase-admin/auth';
+import type { Auth, DecodedIdToken } from 'firebase-admin/auth';
+import { LRUCache } from 'lru-cache';
 import type { Database } from '../db.js';
 import { HttpError } from '../http/http-error.js';
 import { TimeoutError, withTimeout } from '../timeout.js';
@@ -23,11 +24,29 @@ const bearer = /^Bearer ([\w-]+\.[\w-]*\.[\w-]*)$/;
 const unavailable = new Set(['auth/internal-error', 'app/network-error', 'app/network-timeout']);
 
 /**
+ * Verified tokens, kept for at most a minute (and never past their own expiry). A signature does not
+ * change, so this only saves work: in production verification is local anyway, but against the Auth
+ * emulator firebase-admin asks the emulator about every token, which would set the API's pace.
+ */
+function verifiedTokens(auth: Auth) {
+  const cache = new LRUCache<string, DecodedIdToken>({ max: 10_000, ttl: 60_000 });
+  return async (token: string): Promise<DecodedIdToken> => {
+    const cached = cache.get(token);
+    if (cached && cached.exp * 1000 > Date.now()) return cached;
+    // Bounded: with Auth unreachable the caller gets a 503 to retry, not a hung request.
+    const decoded = await withTimeout(auth.verifyIdToken(token), 5_000, 'Firebase Auth');
+    cache.set(token, decoded, { ttl: Math.max(0, Math.min(60_000, decoded.exp * 1000 - Date.now())) });
+    return decoded;
+  };
+}
+
+/**
  * Verifies the Firebase ID token in `Authorization: Bearer …` and sets request.principal. The role
  * comes from the token's custom claim `role` (set by an admin with the Admin SDK); the referee
  * from the referee record that names the user's uid.
  */
 export function authenticate(auth: Auth, db: Database): RequestHandler {
+  const verify = verifiedTokens(auth);
   return async (request, response, next) => {
     const match = bearer.exec(request.get('authorization') ?? '');
     if (!match?.[1]) {
@@ -37,8 +56,7 @@ export function authenticate(auth: Auth, db: Database): RequestHandler {
     let uid: string;
     let role: Principal['role'];
     try {
-      // Bounded: with Auth unreachable the caller gets a 503 to retry, not a hung request.
-      const token = await withTimeout(auth.verifyIdToken(match[1]), 5_000, 'Firebase Auth');
+      const token = await verify(match[1]);
       uid = token.uid;
       role = token['role'] === 'admin' ? 'admin' : 'referee';
     } catch (error) {
