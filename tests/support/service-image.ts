@@ -9,7 +9,7 @@ const run = promisify(execFile);
  * Builds one service's image exactly as `docker compose` does (same Dockerfile, arguments and
  * secrets), so suites that start it alone test the image the replica runs. Returns its tag.
  */
-export async function buildServiceImage(service: 'db' | 'api' | 'web' | 'bastion' | 'firebase'): Promise<string> {
+export async function buildServiceImage(service: 'db' | 'api' | 'web' | 'bastion' | 'firebase' | 'mail'): Promise<string> {
   const composeService = service === 'web' ? 'web1' : service;
   await run('docker', ['compose', 'build', '--quiet', composeService], {
     cwd: repoRoot,
@@ -20,6 +20,7 @@ export async function buildServiceImage(service: 'db' | 'api' | 'web' | 'bastion
       NODE_EXTRA_CA_CERTS: buildCaBundle(),
       // Required by the compose file's interpolation only; build steps never see them.
       DB_PASSWORD: 'unused-at-build-time',
+      MAIL_CATCHALL_PASSWORD: 'unused-at-build-time',
       BASTION_AUTHORIZED_KEYS: 'unused-at-build-time',
     },
   });

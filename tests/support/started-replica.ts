@@ -13,8 +13,8 @@ import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { repoRoot } from './paths.js';
 import { buildCaBundle } from './build-ca.js';
 
-export type ServiceName = 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'firebase' | 'bastion';
-export const services: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'api', 'db', 'firebase', 'bastion'];
+export type ServiceName = 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'firebase' | 'mail' | 'bastion';
+export const services: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'api', 'db', 'firebase', 'mail', 'bastion'];
 export const publicServices: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'bastion'];
 
 export interface SshKeyPair {
@@ -34,6 +34,8 @@ export class StartedReplica implements AsyncDisposable {
     private readonly client: ContainerRuntimeClient,
     readonly bastionUser: string,
     readonly bastionKey: SshKeyPair,
+    /** IMAP password of the mail service's catch-all mailbox (user catchall). */
+    readonly mailCatchallPassword: string,
   ) {}
 
   static async start(): Promise<StartedReplica> {
@@ -42,6 +44,7 @@ export class StartedReplica implements AsyncDisposable {
     const key = ssh2.utils.generateKeyPairSync('ed25519', { comment: `${projectName}@tests` });
     const bastionKey = { privateKey: key.private, publicKey: key.public };
     const bastionUser = 'ops';
+    const mailCatchallPassword = randomBytes(18).toString('base64url');
     const environment = await new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
       .withProjectName(projectName)
       .withBuild()
@@ -51,6 +54,7 @@ export class StartedReplica implements AsyncDisposable {
         CDN_PORT: '0',
         BASTION_PORT: '0',
         DB_PASSWORD: randomBytes(18).toString('base64url'),
+        MAIL_CATCHALL_PASSWORD: mailCatchallPassword,
         BASTION_USER: bastionUser,
         BASTION_AUTHORIZED_KEYS: bastionKey.publicKey,
         NODE_EXTRA_CA_CERTS: buildCaBundle(),
@@ -58,7 +62,7 @@ export class StartedReplica implements AsyncDisposable {
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(180_000)
       .up();
-    return new StartedReplica(projectName, environment, await getContainerRuntimeClient(), bastionUser, bastionKey);
+    return new StartedReplica(projectName, environment, await getContainerRuntimeClient(), bastionUser, bastionKey, mailCatchallPassword);
   }
 
   container(service: ServiceName): StartedTestContainer {

@@ -22,7 +22,7 @@ let model: ComposeModel;
 before(async () => {
   const { stdout } = await promisify(execFile)('docker', ['compose', 'config', '--format', 'json'], {
     cwd: repoRoot,
-    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'ssh-ed25519 AAAA test' },
+    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'ssh-ed25519 AAAA test' },
   });
   model = JSON.parse(stdout) as ComposeModel;
 });
@@ -39,6 +39,7 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(networksOf('db'), ['private']);
     assert.deepEqual(networksOf('bastion'), ['public']);
     assert.deepEqual(networksOf('firebase'), ['private']);
+    assert.deepEqual(networksOf('mail'), ['private']);
   });
 
   it('makes the app and private networks internal', () => {
