@@ -3,6 +3,7 @@
 # renders pg_hba.conf from the environment on every start, then runs PostgreSQL.
 set -euo pipefail
 : "${APP_DB_PASSWORD:?APP_DB_PASSWORD must be set (the password of the API role)}"
+: "${MONITOR_DB_PASSWORD:?MONITOR_DB_PASSWORD must be set (the password of the exporter role)}"
 log() { echo "db-entrypoint: $*" >&2; }
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -12,8 +13,11 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   # A first start on the socket only: nothing can connect over the network until the role exists.
   pg_ctl --pgdata="$PGDATA" --silent --wait --options="-c listen_addresses='' -c config_file=/etc/refereezy/postgresql/postgresql.conf" start
   psql --quiet --no-psqlrc -v ON_ERROR_STOP=1 --username=postgres --dbname=postgres \
-    -v app_user="$APP_DB_USER" -v app_db="$APP_DB_NAME" -v app_password="$APP_DB_PASSWORD" <<'SQL'
+    -v app_user="$APP_DB_USER" -v app_db="$APP_DB_NAME" -v app_password="$APP_DB_PASSWORD" \
+    -v monitor_user="$MONITOR_DB_USER" -v monitor_password="$MONITOR_DB_PASSWORD" <<'SQL'
 CREATE ROLE :"app_user" LOGIN PASSWORD :'app_password';
+-- postgres_exporter's role: reads statistics (pg_monitor), nothing else.
+CREATE ROLE :"monitor_user" LOGIN PASSWORD :'monitor_password' IN ROLE pg_monitor;
 CREATE DATABASE :"app_db" OWNER :"app_user";
 \connect :"app_db"
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
@@ -23,6 +27,6 @@ SQL
   log "cluster ready: database $APP_DB_NAME owned by $APP_DB_USER"
 fi
 
-envsubst '${APP_DB_NAME} ${APP_DB_USER} ${APP_CLIENT_CIDR}' \
+envsubst '${APP_DB_NAME} ${APP_DB_USER} ${APP_CLIENT_CIDR} ${MONITOR_DB_USER}' \
   </etc/refereezy/postgresql/pg_hba.conf.template >"$PGDATA/pg_hba.conf"
 exec "$@"

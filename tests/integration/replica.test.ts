@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient } from '../support/api-client.js';
 import { request, requestLoop } from '../support/http.js';
 import { connectSsh, httpThroughTunnel, sshExec, type SshTarget } from '../support/ssh.js';
+import { Mailbox, type MailMessage } from '../support/mailbox.js';
 import { publicServices, services, StartedReplica } from '../support/started-replica.js';
 
 let replica: StartedReplica;
@@ -157,6 +158,7 @@ describe('security groups', () => {
   it('when the private networks are inspected, then they have no route out (internal)', async () => {
     assert.equal(await replica.networkIsInternal('app'), true);
     assert.equal(await replica.networkIsInternal('private'), true);
+    assert.equal(await replica.networkIsInternal('monitoring'), true);
     assert.equal(await replica.networkIsInternal('public'), false);
   });
 });
@@ -207,5 +209,80 @@ describe('bastion', () => {
     } finally {
       client.end();
     }
+  });
+});
+
+// Last: it stops the API. Alert timings of the replica: scrape and evaluation every 5 s, TargetDown
+// after 1 minute down, critical group_wait 10 s, warning 30 s, group_interval 15 s.
+describe('monitoring and alerting', () => {
+  let mailbox: Mailbox;
+  let smsOutbox: () => Promise<string[]>;
+  let alertmanagerUrl: string;
+
+  before(async () => {
+    const tap = await replica.monitoringTap();
+    mailbox = await Mailbox.connect('127.0.0.1', tap.port('mail', 143), 'catchall', replica.mailCatchallPassword);
+    const notifierUrl = `http://127.0.0.1:${tap.port('sms-notifier', 9095)}`;
+    smsOutbox = async () => (JSON.parse((await request(`${notifierUrl}/outbox`)).body) as { messages: { text: string }[] }).messages.map((m) => m.text);
+    alertmanagerUrl = `http://127.0.0.1:${tap.port('alertmanager', 9093)}`;
+  });
+
+  after(async () => {
+    await mailbox.close();
+  });
+
+  const subjectHas = (...words: string[]) => (message: MailMessage) => words.every((word) => message.subject.includes(word));
+
+  async function smsWith(words: string[], timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = (await smsOutbox()).find((text) => words.every((word) => text.includes(word)));
+      if (found) return found;
+      if (Date.now() > deadline) assert.fail(`no SMS with ${words.join(' + ')} within ${timeoutMs / 1000} s; outbox: ${JSON.stringify(await smsOutbox())}`);
+      await sleep(1_000);
+    }
+  }
+
+  it('when the API stops, then a critical alert arrives by SMS and by email; a synthetic warning by email only', async () => {
+    // The warning goes straight to Alertmanager, as Prometheus would send it.
+    const warning = await request(`${alertmanagerUrl}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ labels: { alertname: 'SyntheticWarning', severity: 'warning', service: 'tests' }, annotations: { summary: 'A warning the tests raised' } }]),
+    });
+    assert.equal(warning.status, 200, warning.body);
+    await replica.stopService('api');
+
+    const [warningMail] = await mailbox.waitFor(subjectHas('SyntheticWarning'), 90_000);
+    assert.ok(warningMail);
+    assert.match(warningMail.to.join(','), /admins@refereezy\.local/);
+
+    const sms = await smsWith(['FIRING critical', 'TargetDown', 'api'], 150_000);
+    assert.match(sms, /TargetDown on api/);
+    const [criticalMail] = await mailbox.waitFor(subjectHas('FIRING', 'TargetDown'), 60_000);
+    assert.ok(criticalMail);
+    assert.match(criticalMail.text + criticalMail.html, /api:9464/);
+
+    assert.deepEqual((await smsOutbox()).filter((text) => text.includes('SyntheticWarning')), [], 'a warning never pages');
+  });
+
+  it('when the daily report is asked for, then the admins get it with real figures', async () => {
+    const run = await replica.exec('daily-report', ['node', 'dist/main.js', 'daily-report', '--now']);
+    assert.equal(run.exitCode, 0, run.output);
+    const [report] = await mailbox.waitFor(subjectHas('Daily health report'), 30_000);
+    assert.ok(report);
+    assert.match(report.subject, /[1-9]\d* alerts? firing/);
+    assert.match(report.text, /PostgreSQL\s+up/);
+    assert.match(report.text, /prometheus\s+\d+\.\d+ %/);
+    assert.match(report.text, /TargetDown/);
+    assert.match(report.html, /<table/);
+  });
+
+  it('when the API is back, then the resolution arrives by SMS and by email', async () => {
+    await replica.startService('api');
+    const sms = await smsWith(['RESOLVED', 'TargetDown'], 90_000);
+    assert.match(sms, /^\[RESOLVED critical\] TargetDown on api/);
+    const [resolved] = await mailbox.waitFor(subjectHas('RESOLVED', 'TargetDown'), 60_000);
+    assert.ok(resolved);
   });
 });

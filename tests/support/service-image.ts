@@ -21,6 +21,7 @@ export async function buildServiceImage(service: 'db' | 'api' | 'web' | 'bastion
       // Required by the compose file's interpolation only; build steps never see them.
       DB_PASSWORD: 'unused-at-build-time',
       MAIL_CATCHALL_PASSWORD: 'unused-at-build-time',
+      MONITOR_DB_PASSWORD: 'unused-at-build-time',
       BASTION_AUTHORIZED_KEYS: 'unused-at-build-time',
     },
   });

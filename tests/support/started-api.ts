@@ -43,7 +43,7 @@ export class StartedApi implements AsyncDisposable {
     const [database, firebase] = await Promise.all([
       buildServiceImage('db').then((image) =>
         new GenericContainer(image)
-          .withEnvironment({ APP_DB_PASSWORD: password })
+          .withEnvironment({ APP_DB_PASSWORD: password, MONITOR_DB_PASSWORD: randomBytes(18).toString('base64url') })
           .withExposedPorts(5432)
           .withWaitStrategy(Wait.forHealthCheck())
           .withStartupTimeout(120_000)

@@ -9,12 +9,20 @@ import {
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
+import { NetworkTap } from './network-tap.js';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { repoRoot } from './paths.js';
 import { buildCaBundle } from './build-ca.js';
 
-export type ServiceName = 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'firebase' | 'mail' | 'bastion';
-export const services: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'api', 'db', 'firebase', 'mail', 'bastion'];
+export type ServiceName =
+  | 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'firebase' | 'mail' | 'bastion'
+  | 'prometheus' | 'alertmanager' | 'sms-notifier' | 'daily-report' | 'node-exporter' | 'postgres-exporter'
+  | 'blackbox-exporter' | 'web1-exporter' | 'web2-exporter';
+export const services: readonly ServiceName[] = [
+  'cdn', 'lb', 'web1', 'web2', 'api', 'db', 'firebase', 'mail', 'bastion',
+  'prometheus', 'alertmanager', 'sms-notifier', 'daily-report', 'node-exporter', 'postgres-exporter',
+  'blackbox-exporter', 'web1-exporter', 'web2-exporter',
+];
 export const publicServices: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'bastion'];
 
 export interface SshKeyPair {
@@ -28,6 +36,8 @@ export interface SshKeyPair {
  * stack or with each other.
  */
 export class StartedReplica implements AsyncDisposable {
+  private tap: NetworkTap | undefined;
+
   private constructor(
     readonly projectName: string,
     private readonly environment: StartedDockerComposeEnvironment,
@@ -55,6 +65,7 @@ export class StartedReplica implements AsyncDisposable {
         BASTION_PORT: '0',
         DB_PASSWORD: randomBytes(18).toString('base64url'),
         MAIL_CATCHALL_PASSWORD: mailCatchallPassword,
+        MONITOR_DB_PASSWORD: randomBytes(18).toString('base64url'),
         BASTION_USER: bastionUser,
         BASTION_AUTHORIZED_KEYS: bastionKey.publicKey,
         NODE_EXTRA_CA_CERTS: buildCaBundle(),
@@ -120,7 +131,7 @@ export class StartedReplica implements AsyncDisposable {
     );
   }
 
-  async networkIsInternal(network: 'public' | 'app' | 'private'): Promise<boolean> {
+  async networkIsInternal(network: 'public' | 'app' | 'private' | 'monitoring'): Promise<boolean> {
     const info = await this.client.network.getById(`${this.projectName}_${network}`).inspect();
     return info.Internal;
   }
@@ -160,7 +171,19 @@ export class StartedReplica implements AsyncDisposable {
     return reports;
   }
 
+  /** A tap into the monitoring network (IMAP of the mail server, the SMS outbox, Alertmanager). */
+  async monitoringTap(): Promise<NetworkTap> {
+    this.tap ??= await NetworkTap.start(`${this.projectName}_monitoring`, [
+      { host: 'mail', port: 143 },
+      { host: 'sms-notifier', port: 9095 },
+      { host: 'alertmanager', port: 9093 },
+      { host: 'prometheus', port: 9090 },
+    ]);
+    return this.tap;
+  }
+
   async down(): Promise<void> {
+    await this.tap?.stop();
     await this.environment.down({ removeVolumes: true, timeout: 10_000 });
   }
 

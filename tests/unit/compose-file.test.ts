@@ -22,7 +22,7 @@ let model: ComposeModel;
 before(async () => {
   const { stdout } = await promisify(execFile)('docker', ['compose', 'config', '--format', 'json'], {
     cwd: repoRoot,
-    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'ssh-ed25519 AAAA test' },
+    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', MONITOR_DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'ssh-ed25519 AAAA test' },
   });
   model = JSON.parse(stdout) as ComposeModel;
 });
@@ -35,16 +35,22 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(networksOf('lb'), ['public']);
     assert.deepEqual(networksOf('web1'), ['app', 'public']);
     assert.deepEqual(networksOf('web2'), ['app', 'public']);
-    assert.deepEqual(networksOf('api'), ['app', 'private']);
+    assert.deepEqual(networksOf('api'), ['app', 'monitoring', 'private']);
     assert.deepEqual(networksOf('db'), ['private']);
     assert.deepEqual(networksOf('bastion'), ['public']);
     assert.deepEqual(networksOf('firebase'), ['private']);
-    assert.deepEqual(networksOf('mail'), ['private']);
+    assert.deepEqual(networksOf('mail'), ['monitoring', 'private']);
+    assert.deepEqual(networksOf('prometheus'), ['monitoring', 'public']);
+    assert.deepEqual(networksOf('postgres-exporter'), ['monitoring', 'private']);
+    assert.deepEqual(networksOf('blackbox-exporter'), ['monitoring', 'public']);
+    for (const service of ['alertmanager', 'sms-notifier', 'daily-report', 'node-exporter']) assert.deepEqual(networksOf(service), ['monitoring'], service);
+    for (const service of ['web1-exporter', 'web2-exporter']) assert.deepEqual(networksOf(service), ['public'], service);
   });
 
-  it('makes the app and private networks internal', () => {
+  it('makes the app, private and monitoring networks internal', () => {
     assert.equal(model.networks.app?.internal, true);
     assert.equal(model.networks.private?.internal, true);
+    assert.equal(model.networks.monitoring?.internal, true);
     assert.notEqual(model.networks.public?.internal, true);
   });
 
