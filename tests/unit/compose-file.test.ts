@@ -37,13 +37,14 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(networksOf('web2'), ['app', 'public']);
     assert.deepEqual(networksOf('api'), ['app', 'monitoring', 'private']);
     assert.deepEqual(networksOf('db'), ['private']);
-    assert.deepEqual(networksOf('bastion'), ['public']);
+    assert.deepEqual(networksOf('bastion'), ['ops', 'public']);
     assert.deepEqual(networksOf('firebase'), ['private']);
     assert.deepEqual(networksOf('mail'), ['monitoring', 'private']);
-    assert.deepEqual(networksOf('prometheus'), ['monitoring', 'public']);
+    assert.deepEqual(networksOf('prometheus'), ['monitoring', 'ops', 'public']);
+    assert.deepEqual(networksOf('alertmanager'), ['monitoring', 'ops']);
     assert.deepEqual(networksOf('postgres-exporter'), ['monitoring', 'private']);
     assert.deepEqual(networksOf('blackbox-exporter'), ['monitoring', 'public']);
-    for (const service of ['alertmanager', 'sms-notifier', 'daily-report', 'node-exporter']) assert.deepEqual(networksOf(service), ['monitoring'], service);
+    for (const service of ['sms-notifier', 'daily-report', 'node-exporter']) assert.deepEqual(networksOf(service), ['monitoring'], service);
     for (const service of ['web1-exporter', 'web2-exporter']) assert.deepEqual(networksOf(service), ['public'], service);
   });
 
@@ -51,6 +52,7 @@ describe('docker-compose.yml', () => {
     assert.equal(model.networks.app?.internal, true);
     assert.equal(model.networks.private?.internal, true);
     assert.equal(model.networks.monitoring?.internal, true);
+    assert.equal(model.networks.ops?.internal, true);
     assert.notEqual(model.networks.public?.internal, true);
   });
 
