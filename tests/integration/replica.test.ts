@@ -200,12 +200,16 @@ describe('bastion', () => {
     });
   });
 
-  it('when an operator jumps through the bastion, then public hosts answer and the DB does not', async () => {
+  it('when an operator jumps through the bastion, then public hosts and the monitoring UIs answer, the DB and the API do not', async () => {
     const client = await connectSsh(target, { privateKey: replica.bastionKey.privateKey });
     try {
       const answer = await httpThroughTunnel(client, 'web1', 80, '/healthz');
       assert.match(answer, /^HTTP\/1\.1 200 /);
+      // The monitoring UIs are the operators' through the bastion (network ops)…
+      assert.match(await httpThroughTunnel(client, 'prometheus', 9090, '/-/ready'), /^HTTP\/1\.1 200 /);
+      // …but not the DB, nor the API's own port.
       await assert.rejects(httpThroughTunnel(client, 'db', 5432, '/'));
+      await assert.rejects(httpThroughTunnel(client, 'api', 3000, '/healthz'));
     } finally {
       client.end();
     }
