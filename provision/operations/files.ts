@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { PlanError } from '../connectors/errors.js';
+import type { FileFact, PathFact } from '../facts/files.js';
+import { fileFact, formatMode, parseMode, pathFact } from '../facts/files.js';
+import { unifiedDiff } from './diff.js';
+import type { Command, Operation, Plan } from './operation.js';
+import { change, noop, run } from './operation.js';
+
+export interface FileDesired {
+  path: string;
+  content: string;
+  owner?: string;
+  group?: string;
+  /** Octal, "0644". */
+  mode?: string;
+}
+
+export interface DirectoryDesired {
+  path: string;
+  owner?: string;
+  group?: string;
+  mode?: string;
+}
+
+function requireAbsolute(path: string): void {
+  if (!path.startsWith('/') || path.split('/').includes('..')) throw new PlanError('', `"${path}" is not an absolute, normalised path`);
+}
+
+/** chown/chmod for what differs between a path's stat and the desired owner, group and mode. */
+function metadataCommands(path: string, current: PathFact, owner: string, group: string, mode: number): { commands: Command[]; what: string[] } {
+  const commands: Command[] = [];
+  const what: string[] = [];
+  if (current.owner !== owner || current.group !== group) {
+    commands.push(run('chown', `${owner}:${group}`, '--', path));
+    what.push(`owner ${current.owner}:${current.group} → ${owner}:${group}`);
+  }
+  if (current.mode !== mode) {
+    commands.push(run('chmod', formatMode(mode), '--', path));
+    what.push(`mode ${formatMode(current.mode)} → ${formatMode(mode)}`);
+  }
+  return { commands, what };
+}
+
+export function planFile(desired: FileDesired, current: FileFact | null): Plan {
+  const owner = desired.owner ?? 'root';
+  const group = desired.group ?? 'root';
+  const mode = parseMode(desired.mode ?? '0644');
+  const write: Command = { argv: ['install', '-m', formatMode(mode), '-o', owner, '-g', group, '--', '/dev/stdin', desired.path], stdin: desired.content };
+  if (current === null) return change(`create ${desired.path}`, [write], unifiedDiff(desired.path, '', desired.content));
+  if (current.type !== 'regular file') throw new PlanError('', `${desired.path} is a ${current.type}, not a regular file`);
+  const sha256 = createHash('sha256').update(desired.content).digest('hex');
+  if (current.sha256 !== sha256) {
+    const diff = current.content === null ? `--- ${desired.path}\n+++ ${desired.path} (desired)\n(content too large to diff: sha256 ${current.sha256 ?? '?'} → ${sha256})\n` : unifiedDiff(desired.path, current.content, desired.content);
+    return change(`update the content of ${desired.path}`, [write], diff);
+  }
+  const { commands, what } = metadataCommands(desired.path, current, owner, group, mode);
+  if (commands.length === 0) return noop(`${desired.path} is up to date (${owner}:${group} ${formatMode(mode)})`);
+  return change(`${desired.path}: ${what.join(', ')}`, commands);
+}
+
+export function planDirectory(desired: DirectoryDesired, current: PathFact | null): Plan {
+  const owner = desired.owner ?? 'root';
+  const group = desired.group ?? 'root';
+  const mode = parseMode(desired.mode ?? '0755');
+  if (current === null) return change(`create directory ${desired.path}`, [run('install', '-d', '-m', formatMode(mode), '-o', owner, '-g', group, '--', desired.path)]);
+  if (current.type !== 'directory') throw new PlanError('', `${desired.path} is a ${current.type}, not a directory`);
+  const { commands, what } = metadataCommands(desired.path, current, owner, group, mode);
+  if (commands.length === 0) return noop(`directory ${desired.path} exists (${owner}:${group} ${formatMode(mode)})`);
+  return change(`${desired.path}: ${what.join(', ')}`, commands);
+}
+
+/** A regular file with this content, owner, group and mode. */
+export function file(desired: FileDesired): Operation<FileFact | null> {
+  requireAbsolute(desired.path);
+  return { fact: fileFact(desired.path), plan: (current) => planFile(desired, current) };
+}
+
+/** A directory with this owner, group and mode (parents created as needed). */
+export function directory(desired: DirectoryDesired): Operation<PathFact | null> {
+  requireAbsolute(desired.path);
+  return { fact: pathFact(desired.path), plan: (current) => planDirectory(desired, current) };
+}

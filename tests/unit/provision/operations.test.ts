@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { commandLine } from '../../../provision/connectors/shell.js';
+import { installedPackages } from '../../../provision/facts/apt.js';
+import { fileFact } from '../../../provision/facts/files.js';
+import type { FileFact, PathFact } from '../../../provision/facts/files.js';
+import { serviceFact } from '../../../provision/facts/systemd.js';
+import { userFact } from '../../../provision/facts/users.js';
+import { planPackages } from '../../../provision/operations/apt.js';
+import { planCommand } from '../../../provision/operations/command.js';
+import { unifiedDiff } from '../../../provision/operations/diff.js';
+import { planDirectory, planFile } from '../../../provision/operations/files.js';
+import type { Plan } from '../../../provision/operations/operation.js';
+import { planService } from '../../../provision/operations/systemd.js';
+import { planGroup, planUser } from '../../../provision/operations/users.js';
+
+interface Row {
+  when: string;
+  plan: () => Plan;
+  /** The exact command lines, or [] for a no-op. */
+  commands: string[];
+  /** The no-op's reason (or the change's), matched. */
+  reason: RegExp;
+}
+
+function table(rows: Row[]): void {
+  for (const row of rows) {
+    it(`when ${row.when}, then ${row.commands.length === 0 ? 'nothing is needed' : row.commands.join(' ; ')}`, () => {
+      const plan = row.plan();
+      assert.deepEqual(plan.commands.map((command) => commandLine(command.argv)), row.commands);
+      assert.equal(plan.changed, row.commands.length > 0);
+      assert.match(plan.reason, row.reason);
+    });
+  }
+}
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+const regular = (content: string, extra: Partial<FileFact> = {}): FileFact => ({ type: 'regular file', owner: 'root', group: 'root', mode: 0o644, size: content.length, sha256: sha(content), content, ...extra });
+const dir = (extra: Partial<PathFact> = {}): PathFact => ({ type: 'directory', owner: 'root', group: 'root', mode: 0o755, size: 4096, ...extra });
+
+describe('apt packages', () => {
+  const apt = 'env DEBIAN_FRONTEND=noninteractive apt-get';
+  table([
+    { when: 'every package is installed', plan: () => planPackages({ packages: ['openssh-server', 'sudo'], present: true }, new Set(['openssh-server', 'sudo'])), commands: [], reason: /^packages openssh-server, sudo installed$/ },
+    {
+      when: 'one package is missing',
+      plan: () => planPackages({ packages: ['openssh-server', 'sudo'], present: true }, new Set(['sudo'])),
+      commands: [`${apt} update -qq`, `${apt} install -y -qq --no-install-recommends -- openssh-server`],
+      reason: /install openssh-server/,
+    },
+    { when: 'an absent package is not installed', plan: () => planPackages({ packages: ['telnet'], present: false }, new Set()), commands: [], reason: /^package telnet not installed$/ },
+    { when: 'an absent package is installed', plan: () => planPackages({ packages: ['telnet'], present: false }, new Set(['telnet'])), commands: [`${apt} remove -y -qq -- telnet`], reason: /remove telnet/ },
+  ]);
+
+  it('when dpkg-query answers, then the installed packages are parsed (unknown ones are absent)', () => {
+    const fact = installedPackages(['a', 'b', 'c']);
+    const parsed = fact.parse({ code: 1, stdout: 'a\tinstalled\nb\tconfig-files\n', stderr: 'dpkg-query: no packages found matching c\n' });
+    assert.deepEqual([...parsed], ['a']);
+  });
+});
+
+describe('file', () => {
+  const desired = { path: '/etc/motd', content: 'hello\n', mode: '0644' };
+  const write = "install -m 0644 -o root -g root -- /dev/stdin /etc/motd";
+  table([
+    { when: 'the file is absent', plan: () => planFile(desired, null), commands: [write], reason: /create \/etc\/motd/ },
+    { when: 'the content differs', plan: () => planFile(desired, regular('bye\n')), commands: [write], reason: /update the content/ },
+    { when: 'only the mode differs', plan: () => planFile(desired, regular('hello\n', { mode: 0o600 })), commands: ['chmod 0644 -- /etc/motd'], reason: /mode 0600 → 0644/ },
+    { when: 'only the owner differs', plan: () => planFile({ ...desired, owner: 'admin', group: 'admin' }, regular('hello\n')), commands: ['chown admin:admin -- /etc/motd'], reason: /owner root:root → admin:admin/ },
+    { when: 'content, owner and mode match', plan: () => planFile(desired, regular('hello\n')), commands: [], reason: /^\/etc\/motd is up to date \(root:root 0644\)$/ },
+  ]);
+
+  it('when the content differs, then the plan carries the unified diff and the content as stdin', () => {
+    const plan = planFile(desired, regular('bye\n'));
+    assert.equal(plan.diff, '--- /etc/motd\n+++ /etc/motd (desired)\n@@ -1,1 +1,1 @@\n-bye\n+hello\n');
+    assert.equal(plan.commands[0]?.stdin, 'hello\n');
+  });
+
+  it('when a directory stands where the file should be, then planning fails naming it', () => {
+    assert.throws(() => planFile(desired, { ...regular(''), type: 'directory', sha256: null, content: null }), /\/etc\/motd is a directory, not a regular file/);
+  });
+
+  it('when stat, sha256sum and base64 answer, then the fact is parsed', () => {
+    const content = 'a\nb\n';
+    const fact = fileFact('/etc/x').parse({ code: 0, stdout: `regular file|root|adm|640|4\n${sha(content)}\n${Buffer.from(content).toString('base64')}`, stderr: '' });
+    assert.deepEqual(fact, { type: 'regular file', owner: 'root', group: 'adm', mode: 0o640, size: 4, sha256: sha(content), content });
+    assert.equal(fileFact('/etc/x').parse({ code: 0, stdout: '', stderr: '' }), null);
+  });
+});
+
+describe('directory', () => {
+  table([
+    { when: 'it is absent', plan: () => planDirectory({ path: '/srv/app', mode: '0750', owner: 'app', group: 'app' }, null), commands: ['install -d -m 0750 -o app -g app -- /srv/app'], reason: /create directory \/srv\/app/ },
+    { when: 'its mode differs', plan: () => planDirectory({ path: '/srv/app' }, dir({ mode: 0o700 })), commands: ['chmod 0755 -- /srv/app'], reason: /mode 0700 → 0755/ },
+    { when: 'it is as desired', plan: () => planDirectory({ path: '/srv/app' }, dir()), commands: [], reason: /^directory \/srv\/app exists \(root:root 0755\)$/ },
+  ]);
+});
+
+describe('systemd service', () => {
+  const fact = (enabled: string, active: string) => ({ load: 'loaded', enabled, active });
+  table([
+    { when: 'it is disabled and stopped', plan: () => planService({ unit: 'ssh.service', enabled: true, running: true }, fact('disabled', 'inactive')), commands: ['systemctl enable -- ssh.service', 'systemctl start -- ssh.service'], reason: /enable and start ssh.service/ },
+    { when: 'it is enabled and running', plan: () => planService({ unit: 'ssh.service', enabled: true, running: true }, fact('enabled', 'active')), commands: [], reason: /^service ssh.service is enabled and active$/ },
+    { when: 'it must stop but runs', plan: () => planService({ unit: 'telnet.socket', running: false }, fact('enabled', 'active')), commands: ['systemctl stop -- telnet.socket'], reason: /stop telnet.socket/ },
+  ]);
+
+  it('when systemctl show answers, then load, enablement and activity are parsed', () => {
+    assert.deepEqual(serviceFact('ssh.service').parse({ code: 0, stdout: 'LoadState=loaded\nActiveState=active\nUnitFileState=enabled\n', stderr: '' }), fact('enabled', 'active'));
+  });
+});
+
+describe('users and groups', () => {
+  const admin = { name: 'admin', home: '/home/admin', shell: '/bin/bash', groups: ['admin'] };
+  table([
+    { when: 'the group is missing', plan: () => planGroup({ name: 'ssh-users', system: true }, false), commands: ['groupadd --system -- ssh-users'], reason: /create group ssh-users/ },
+    { when: 'the group exists', plan: () => planGroup({ name: 'ssh-users' }, true), commands: [], reason: /^group ssh-users exists$/ },
+    { when: 'the user is missing', plan: () => planUser({ name: 'admin', groups: ['ssh-users'] }, null), commands: ['useradd --create-home --shell /bin/bash --groups ssh-users -- admin'], reason: /create user admin/ },
+    { when: 'the user lacks a group', plan: () => planUser({ name: 'admin', groups: ['ssh-users'] }, admin), commands: ['usermod --append --groups ssh-users -- admin'], reason: /add to ssh-users/ },
+    { when: 'the user is as desired', plan: () => planUser({ name: 'admin', groups: ['ssh-users'] }, { ...admin, groups: ['admin', 'ssh-users'] }), commands: [], reason: /^user admin exists in ssh-users$/ },
+  ]);
+
+  it('when getent and id answer, then the user is parsed; no entry is null', () => {
+    assert.deepEqual(userFact('admin').parse({ code: 0, stdout: 'admin:x:1000:1000::/home/admin:/bin/bash\nadmin ssh-users\n', stderr: '' }), { ...admin, groups: ['admin', 'ssh-users'] });
+    assert.equal(userFact('ghost').parse({ code: 0, stdout: '', stderr: '' }), null);
+  });
+});
+
+describe('command with a changed rule', () => {
+  const desired = { argv: ['install', '-m', '0600', '--', '/a', '/b'], unless: ['test', '-s', '/b'] };
+  table([
+    { when: 'its probe fails', plan: () => planCommand(desired, false), commands: ['install -m 0600 -- /a /b'], reason: /`test -s \/b` fails/ },
+    { when: 'its probe succeeds', plan: () => planCommand(desired, true), commands: [], reason: /^`test -s \/b` succeeds$/ },
+  ]);
+});
+
+describe('unified diff', () => {
+  it('when lines change far apart, then each change is its own hunk with 3 lines of context', () => {
+    const before = 'a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\n';
+    const after = 'a\nB\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\n';
+    assert.equal(unifiedDiff('/x', before, after), '--- /x\n+++ /x (desired)\n@@ -1,5 +1,5 @@\n a\n-b\n+B\n c\n d\n e\n@@ -9,3 +9,4 @@\n i\n j\n k\n+l\n');
+  });
+});
