@@ -143,12 +143,12 @@ export class StartedReplica implements AsyncDisposable {
   async startService(service: ServiceName): Promise<void> {
     const container = this.client.container.getById(this.container(service).getId());
     await this.client.container.start(container);
-    for (let attempt = 0; attempt < 60; attempt += 1) {
+    for (let attempt = 0; attempt < 120; attempt += 1) {
       const { State } = await this.client.container.inspect(container);
       if (State.Health?.Status === 'healthy') return;
       await sleep(1000);
     }
-    throw new Error(`${service} did not become healthy within 60 s of its restart`);
+    throw new Error(`${service} did not become healthy within 120 s of its restart`);
   }
 
   /** The services that are not running and healthy, with the tail of their logs. */
@@ -183,8 +183,11 @@ export class StartedReplica implements AsyncDisposable {
   }
 
   async down(): Promise<void> {
-    await this.tap?.stop();
-    await this.environment.down({ removeVolumes: true, timeout: 10_000 });
+    try {
+      await this.tap?.stop();
+    } finally {
+      await this.environment.down({ removeVolumes: true, timeout: 10_000 });
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
