@@ -41,8 +41,10 @@ case $MAIL_MODE in
     ;;
 esac
 
+# In a container Postfix logs to its output (start-fg); the provisioning role leaves this empty (syslog).
+export MAIL_LOG_FILE=/dev/stdout
 vars='${MAIL_HOSTNAME} ${MAIL_ALLOWED_NETWORKS} ${MAIL_RELAYHOST} ${MAIL_VIRTUAL_ALIAS_MAPS}
-      ${MAIL_DEFAULT_TRANSPORT} ${MAIL_SMTP_SASL_AUTH} ${MAIL_SMTP_SASL_PASSWORD_MAPS} ${MAIL_SMTP_TLS_LEVEL}'
+      ${MAIL_DEFAULT_TRANSPORT} ${MAIL_SMTP_SASL_AUTH} ${MAIL_SMTP_SASL_PASSWORD_MAPS} ${MAIL_SMTP_TLS_LEVEL} ${MAIL_LOG_FILE}'
 envsubst "$vars" </etc/refereezy/postfix/main.cf.template >/etc/postfix/main.cf
 log "mode $MAIL_MODE; accepting mail from $MAIL_ALLOWED_NETWORKS; relayhost: ${MAIL_RELAYHOST:-none}"
 

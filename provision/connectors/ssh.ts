@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
-import ssh2, { type Client, type ConnectConfig } from 'ssh2';
+import { Readable, type Duplex } from 'node:stream';
+import { NodeSSH, type Config } from 'node-ssh';
 import { AuthenticationError, CommandError, HostKeyError, NetworkError, SudoError, tail } from './errors.js';
 import { fingerprint, KnownHosts, knownHostsName } from './known-hosts.js';
 import { commandLine } from './shell.js';
@@ -41,7 +40,7 @@ export interface RunResult {
 
 const sudoRefusal = /^sudo: (a password is required|.* is not in the sudoers file|.* not allowed to execute|a terminal is required)/m;
 
-/** ssh2's errors, as the typed errors of this module. */
+/** ssh2's errors (node-ssh passes them through), as the typed errors of this module. */
 function classify(endpoint: Endpoint, error: Error & { level?: string }, hostKeyProblem: string | undefined): Error {
   if (hostKeyProblem) return new HostKeyError(endpoint.name, hostKeyProblem, { cause: error });
   if (error.level === 'client-authentication') {
@@ -53,13 +52,13 @@ function classify(endpoint: Endpoint, error: Error & { level?: string }, hostKey
   return new NetworkError(endpoint.name, `${endpoint.address}:${endpoint.port} unreachable: ${error.message}`, { cause: error });
 }
 
-function connect(endpoint: Endpoint, options: SshOptions, knownHosts: KnownHosts, via: { sock: Duplex } | { host: string; port: number }): Promise<Client> {
+async function connect(endpoint: Endpoint, options: SshOptions, knownHosts: KnownHosts, via: { sock: Duplex } | { host: string; port: number }): Promise<NodeSSH> {
   const name = knownHostsName(endpoint.address, endpoint.port);
   let hostKeyProblem: string | undefined;
-  const config: ConnectConfig = {
+  const config: Config = {
     ...via,
     username: endpoint.user,
-    privateKey: readFileSync(options.identityFile),
+    privateKeyPath: options.identityFile,
     tryKeyboard: false,
     readyTimeout: options.timeoutMs ?? 15_000,
     keepaliveInterval: 15_000,
@@ -78,57 +77,51 @@ function connect(endpoint: Endpoint, options: SshOptions, knownHosts: KnownHosts
       return false;
     },
   };
-  return new Promise((resolve, reject) => {
-    const client = new ssh2.Client();
-    client.once('ready', () => {
-      client.removeAllListeners('error');
-      // A connection that drops later fails the command in flight; the event itself is not fatal.
-      client.on('error', () => undefined);
-      resolve(client);
-    });
-    client.once('error', (error) => reject(classify(endpoint, error, hostKeyProblem)));
-    client.connect(config);
-  });
+  const ssh = new NodeSSH();
+  try {
+    await ssh.connect(config);
+  } catch (error) {
+    ssh.dispose();
+    throw classify(endpoint, error as Error, hostKeyProblem);
+  }
+  // A connection that drops later fails the command in flight; the event itself must not crash the run.
+  ssh.connection?.on('error', () => undefined);
+  return ssh;
 }
 
 /** One host's SSH session, reached through the bastion. Commands are argument vectors, never shell strings. */
 export class HostConnection {
   constructor(
     readonly endpoint: Endpoint,
-    private readonly client: Client,
+    private readonly ssh: NodeSSH,
   ) {}
 
-  run(argv: readonly string[], { stdin, sudo = true, check = true }: RunOptions = {}): Promise<RunResult> {
+  async run(argv: readonly string[], { stdin, sudo = true, check = true }: RunOptions = {}): Promise<RunResult> {
     const vector = sudo && this.endpoint.user !== 'root' ? ['sudo', '-n', '--', ...argv] : [...argv];
-    const line = commandLine(vector);
     const host = this.endpoint.name;
-    return new Promise((resolve, reject) => {
-      this.client.exec(line, (error, stream) => {
-        if (error) {
-          reject(new NetworkError(host, `cannot open a session: ${error.message}`, { cause: error }));
-          return;
-        }
-        const stdout: Buffer[] = [];
-        const stderr: Buffer[] = [];
-        stream.on('data', (data: Buffer) => stdout.push(data));
-        stream.stderr.on('data', (data: Buffer) => stderr.push(data));
-        stream.on('close', (code: number | null) => {
-          const result = { code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
-          if (sudo && code === 1 && sudoRefusal.test(result.stderr)) {
-            reject(new SudoError(host, `sudo refused ${argv[0] ?? ''} for ${this.endpoint.user}: ${tail(result.stderr, 1)}`));
-          } else if (check && code !== 0) {
-            reject(new CommandError(host, commandLine(argv), code, tail(result.stderr)));
-          } else {
-            resolve(result);
-          }
-        });
-        stream.end(stdin);
-      });
-    });
+    // Raw chunks, decoded once at the end: node-ssh decodes (and trims) per chunk, which would split
+    // a multi-byte character and change the content facts compare.
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let code: number | null;
+    try {
+      ({ code } = await this.ssh.execCommand(commandLine(vector), {
+        noTrim: true,
+        onStdout: (chunk) => stdout.push(chunk),
+        onStderr: (chunk) => stderr.push(chunk),
+        ...(stdin === undefined ? {} : { stdin: typeof stdin === 'string' ? stdin : Readable.from([stdin]) }),
+      }));
+    } catch (error) {
+      throw new NetworkError(host, `cannot run ${argv[0] ?? ''}: ${(error as Error).message}`, { cause: error });
+    }
+    const result = { code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
+    if (sudo && code === 1 && sudoRefusal.test(result.stderr)) throw new SudoError(host, `sudo refused ${argv[0] ?? ''} for ${this.endpoint.user}: ${tail(result.stderr, 1)}`);
+    if (check && code !== 0) throw new CommandError(host, commandLine(argv), code, tail(result.stderr));
+    return result;
   }
 
   close(): void {
-    this.client.end();
+    this.ssh.dispose();
   }
 }
 
@@ -138,27 +131,32 @@ export class HostConnection {
  */
 export class Bastion {
   private constructor(
-    private readonly client: Client,
+    private readonly ssh: NodeSSH,
     private readonly options: SshOptions,
     private readonly knownHosts: KnownHosts,
   ) {}
 
   static async connect(endpoint: Endpoint, options: SshOptions): Promise<Bastion> {
     const knownHosts = new KnownHosts(options.knownHostsFile);
-    const client = await connect(endpoint, options, knownHosts, { host: endpoint.address, port: endpoint.port });
-    return new Bastion(client, options, knownHosts);
+    return new Bastion(await connect(endpoint, options, knownHosts, { host: endpoint.address, port: endpoint.port }), options, knownHosts);
   }
 
-  private forward(endpoint: Endpoint): Promise<Duplex> {
+  private async forward(endpoint: Endpoint): Promise<Duplex> {
     const timeoutMs = this.options.timeoutMs ?? 15_000;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new NetworkError(endpoint.name, `the bastion did not reach ${endpoint.address}:${endpoint.port} in ${timeoutMs} ms`)), timeoutMs);
-      this.client.forwardOut('127.0.0.1', 0, endpoint.address, endpoint.port, (error, channel) => {
-        clearTimeout(timer);
-        if (error) reject(new NetworkError(endpoint.name, `the bastion cannot reach ${endpoint.address}:${endpoint.port}: ${error.message}`, { cause: error }));
-        else resolve(channel);
-      });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new NetworkError(endpoint.name, `the bastion did not reach ${endpoint.address}:${endpoint.port} in ${timeoutMs} ms`)), timeoutMs);
     });
+    try {
+      return await Promise.race([
+        this.ssh.forwardOut('127.0.0.1', 0, endpoint.address, endpoint.port).catch((error: unknown) => {
+          throw new NetworkError(endpoint.name, `the bastion cannot reach ${endpoint.address}:${endpoint.port}: ${(error as Error).message}`, { cause: error });
+        }),
+        deadline,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async host(endpoint: Endpoint): Promise<HostConnection> {
@@ -172,6 +170,6 @@ export class Bastion {
   }
 
   close(): void {
-    this.client.end();
+    this.ssh.dispose();
   }
 }

@@ -4,6 +4,7 @@ import type { HostConnection } from '../connectors/ssh.js';
 import { commandLine } from '../connectors/shell.js';
 import type { Host } from '../inventories/schema.js';
 import type { Role, Task } from '../roles/role.js';
+import { parsePendingKey, pendingHandlersFact, pendingKey, savePendingHandlers } from './pending-handlers.js';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed';
 
@@ -53,20 +54,61 @@ function describeError(error: unknown): { kind: string; message: string } {
 /**
  * Converges one host: for each task, read its fact, plan (purely), and apply the plan's commands
  * unless checking. The first failure ends the host's tasks; handlers notified until then still run
- * once, at the end, so a changed config is never left without its reload.
+ * once, at the end, so a changed config is never left without its reload. A notified handler is also
+ * recorded on the host (pending-handlers.ts) before the task's commands run, and forgotten there only
+ * once it succeeded: if the run dies first, the next run runs it. Reports carry argument vectors only,
+ * never a command's stdin (where file contents and secrets travel).
  */
 export async function converge(connection: HostConnection, host: Host, plan: PlannedRole[], options: RunOptions): Promise<HostRecap> {
   const started = performance.now();
   const reports: TaskReport[] = [];
-  const notified = new Map<string, Role>();
+  /** Handlers to run at the end, in the order they were notified, by "<role>/<handler>". */
+  const notified = new Map<string, { role: Role; name: string; pending: boolean }>();
+  /** What the host's pending-handlers file holds (roles outside this run included: they stay there). */
+  let onHost: string[] = [];
   let failure: { kind: string; message: string } | undefined;
 
   const record = (report: TaskReport) => {
     reports.push(report);
     options.onTask?.(report);
   };
+  const failed = (role: string, task: string, error: unknown, commands: string[], since: number) => {
+    if (error instanceof ProvisionError) {
+      error.role = role;
+      error.task = task;
+    }
+    const described = describeError(error);
+    failure ??= described;
+    record({ host: host.name, role, task, status: 'failed', reason: described.message, commands, errorKind: described.kind, ms: Math.round(performance.now() - since) });
+  };
+  const savePending = async (keys: string[]) => {
+    if (options.check) return;
+    const command = savePendingHandlers(keys);
+    await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
+    onHost = keys;
+  };
 
-  outer: for (const { role, tasks } of plan) {
+  const readStarted = performance.now();
+  try {
+    onHost = pendingHandlersFact.parse(await connection.run(pendingHandlersFact.command, { check: false }));
+    const roles = new Map(plan.map(({ role }) => [role.name, role]));
+    for (const key of onHost) {
+      const pending = parsePendingKey(key);
+      const role = pending && roles.get(pending.role);
+      if (!pending || !role) continue;
+      if (role.handlers[pending.handler]) {
+        notified.set(key, { role, name: pending.handler, pending: true });
+      } else {
+        // Renamed or removed since: nothing can run it any more.
+        await savePending(onHost.filter((candidate) => candidate !== key));
+        record({ host: host.name, role: role.name, task: `handler: ${pending.handler}`, status: 'ok', reason: `pending from an earlier run, but role ${role.name} has no such handler any more: forgotten`, commands: [], ms: 0 });
+      }
+    }
+  } catch (error) {
+    failed('provision', 'Read the handlers pending from an earlier run', error, [], readStarted);
+  }
+
+  outer: for (const { role, tasks } of failure ? [] : plan) {
     for (const task of tasks) {
       const taskStarted = performance.now();
       let commands: string[] = [];
@@ -74,10 +116,18 @@ export async function converge(connection: HostConnection, host: Host, plan: Pla
         const probe = await connection.run(task.operation.fact.command, { check: false });
         const planned = task.operation.plan(task.operation.fact.parse(probe));
         commands = planned.commands.map((command) => commandLine(command.argv));
+        const notifies = planned.changed ? (task.notify ?? []) : [];
         if (!options.check) {
+          // Recorded before the change is made: a run that dies half-way still leaves the handler due.
+          const due = notifies.filter((name) => role.handlers[name]).map((handler) => pendingKey({ role: role.name, handler }));
+          const fresh = due.filter((key) => !onHost.includes(key));
+          if (fresh.length > 0) await savePending([...onHost, ...fresh]);
           for (const command of planned.commands) await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
         }
-        if (planned.changed) for (const handler of task.notify ?? []) notified.set(handler, role);
+        for (const name of notifies) {
+          const key = pendingKey({ role: role.name, handler: name });
+          if (!notified.has(key)) notified.set(key, { role, name, pending: false });
+        }
         record({
           host: host.name,
           role: role.name,
@@ -89,33 +139,26 @@ export async function converge(connection: HostConnection, host: Host, plan: Pla
           ms: Math.round(performance.now() - taskStarted),
         });
       } catch (error) {
-        if (error instanceof ProvisionError) {
-          error.role = role.name;
-          error.task = task.name;
-        }
-        failure = describeError(error);
-        record({ host: host.name, role: role.name, task: task.name, status: 'failed', reason: failure.message, commands, errorKind: failure.kind, ms: Math.round(performance.now() - taskStarted) });
+        failed(role.name, task.name, error, commands, taskStarted);
         break outer;
       }
     }
   }
 
-  for (const [name, role] of notified) {
+  for (const [key, { role, name, pending }] of notified) {
     const handler = role.handlers[name];
     const taskStarted = performance.now();
     const commands = handler?.commands.map((command) => commandLine(command.argv)) ?? [];
     try {
       if (!handler) throw new Error(`role ${role.name} has no handler "${name}"`);
-      if (!options.check) for (const command of handler.commands) await connection.run(command.argv);
-      record({ host: host.name, role: role.name, task: `handler: ${name}`, status: 'changed', reason: options.check ? `would run ${name}` : `ran ${name}`, commands, ms: Math.round(performance.now() - taskStarted) });
-    } catch (error) {
-      if (error instanceof ProvisionError) {
-        error.role = role.name;
-        error.task = `handler: ${name}`;
+      if (!options.check) {
+        for (const command of handler.commands) await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
+        if (onHost.includes(key)) await savePending(onHost.filter((candidate) => candidate !== key));
       }
-      const described = describeError(error);
-      failure ??= described;
-      record({ host: host.name, role: role.name, task: `handler: ${name}`, status: 'failed', reason: described.message, commands, errorKind: described.kind, ms: Math.round(performance.now() - taskStarted) });
+      const reason = `${options.check ? 'would run' : 'ran'} ${name}${pending ? ' (pending from an earlier run)' : ''}`;
+      record({ host: host.name, role: role.name, task: `handler: ${name}`, status: 'changed', reason, commands, ms: Math.round(performance.now() - taskStarted) });
+    } catch (error) {
+      failed(role.name, `handler: ${name}`, error, commands, taskStarted);
     }
   }
 
@@ -126,7 +169,7 @@ export async function converge(connection: HostConnection, host: Host, plan: Pla
     ok: count('ok'),
     changed: count('changed'),
     failed: count('failed'),
-    handlers: [...notified.keys()],
+    handlers: [...notified.values()].map(({ name }) => name),
     ...(failure ? { error: failure } : {}),
     seconds: (performance.now() - started) / 1000,
     tasks: reports,

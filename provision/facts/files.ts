@@ -22,10 +22,11 @@ const maxDiffBytes = 256 * 1024;
 // The path is the script's $1, never part of the script.
 const statScript = `[ -e "$1" ] || [ -L "$1" ] || exit 0
 stat -c '%F|%U|%G|%a|%s' -- "$1"`;
+// $2 = "content": also the content, base64, for diffs. A sensitive file's content never leaves the host.
 const fileScript = `${statScript}
 [ -f "$1" ] || exit 0
 sha256sum -- "$1" | cut -d' ' -f1
-[ "$(stat -c %s -- "$1")" -le ${maxDiffBytes} ] && base64 -w0 -- "$1"
+[ "$2" = content ] && [ "$(stat -c %s -- "$1")" -le ${maxDiffBytes} ] && base64 -w0 -- "$1"
 exit 0`;
 
 function parseStat(line: string): PathFact {
@@ -45,15 +46,21 @@ export function pathFact(path: string): Fact<PathFact | null> {
   };
 }
 
-/** A path's stat, plus its sha256 and content when it is a regular file; null when nothing is there. */
-export function fileFact(path: string): Fact<FileFact | null> {
+/**
+ * A path's stat, plus its sha256 and (unless `content: false`, for a sensitive file) its content when it
+ * is a regular file; null when nothing is there.
+ */
+export function fileFact(path: string, { content: withContent = true }: { content?: boolean } = {}): Fact<FileFact | null> {
   return {
     name: `file ${path}`,
-    command: ['sh', '-c', fileScript, 'sh', path],
+    command: ['sh', '-c', fileScript, 'sh', path, withContent ? 'content' : 'hash'],
     parse: ({ stdout }) => {
       const [stat, sha256, content] = lines(stdout);
       if (!stat) return null;
-      return { ...parseStat(stat), sha256: sha256 ?? null, content: content === undefined ? null : Buffer.from(content, 'base64').toString('utf8') };
+      const path = parseStat(stat);
+      // base64 prints nothing for an empty file; nothing at all for one too large to diff.
+      const text = !withContent || sha256 === undefined ? null : content !== undefined ? Buffer.from(content, 'base64').toString('utf8') : path.size === 0 ? '' : null;
+      return { ...path, sha256: sha256 ?? null, content: text };
     },
   };
 }

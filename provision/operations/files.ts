@@ -13,6 +13,11 @@ export interface FileDesired {
   group?: string;
   /** Octal, "0644". */
   mode?: string;
+  /**
+   * The content is a secret: it is never read back from the host, and reports, diffs and --json say
+   * only that it changed and its sha256 (abbreviated). It travels as the command's stdin, never in argv.
+   */
+  sensitive?: boolean;
 }
 
 export interface DirectoryDesired {
@@ -41,16 +46,31 @@ function metadataCommands(path: string, current: PathFact, owner: string, group:
   return { commands, what };
 }
 
+const sha256Of = (content: string) => createHash('sha256').update(content).digest('hex');
+/** Enough of a digest to tell versions apart in a report, not to search for a short secret. */
+const abbreviated = (sha256: string | null) => (sha256 ? `${sha256.slice(0, 12)}…` : '?');
+
+/** Whether the file must be (re)written: absent, or its content differs. */
+export function contentDiffers(desired: FileDesired, current: FileFact | null): boolean {
+  return current === null || current.sha256 !== sha256Of(desired.content);
+}
+
 export function planFile(desired: FileDesired, current: FileFact | null): Plan {
   const owner = desired.owner ?? 'root';
   const group = desired.group ?? 'root';
   const mode = parseMode(desired.mode ?? '0644');
   const write: Command = { argv: ['install', '-m', formatMode(mode), '-o', owner, '-g', group, '--', '/dev/stdin', desired.path], stdin: desired.content };
-  if (current === null) return change(`create ${desired.path}`, [write], unifiedDiff(desired.path, '', desired.content));
+  const sha256 = sha256Of(desired.content);
+  const headers = `--- ${desired.path}\n+++ ${desired.path} (desired)\n`;
+  if (current === null) {
+    if (desired.sensitive) return change(`create ${desired.path} (sensitive, sha256 ${abbreviated(sha256)})`, [write], `${headers}(sensitive content not shown: sha256 ${abbreviated(sha256)})\n`);
+    return change(`create ${desired.path}`, [write], unifiedDiff(desired.path, '', desired.content));
+  }
   if (current.type !== 'regular file') throw new PlanError('', `${desired.path} is a ${current.type}, not a regular file`);
-  const sha256 = createHash('sha256').update(desired.content).digest('hex');
   if (current.sha256 !== sha256) {
-    const diff = current.content === null ? `--- ${desired.path}\n+++ ${desired.path} (desired)\n(content too large to diff: sha256 ${current.sha256 ?? '?'} → ${sha256})\n` : unifiedDiff(desired.path, current.content, desired.content);
+    const hashes = `sha256 ${abbreviated(current.sha256)}→${abbreviated(sha256)}`;
+    if (desired.sensitive) return change(`update the content of ${desired.path}: content changed (sensitive, ${hashes})`, [write], `${headers}(sensitive content not shown: ${hashes})\n`);
+    const diff = current.content === null ? `${headers}(content too large to diff: sha256 ${current.sha256 ?? '?'} → ${sha256})\n` : unifiedDiff(desired.path, current.content, desired.content);
     return change(`update the content of ${desired.path}`, [write], diff);
   }
   const { commands, what } = metadataCommands(desired.path, current, owner, group, mode);
@@ -72,7 +92,7 @@ export function planDirectory(desired: DirectoryDesired, current: PathFact | nul
 /** A regular file with this content, owner, group and mode. */
 export function file(desired: FileDesired): Operation<FileFact | null> {
   requireAbsolute(desired.path);
-  return { fact: fileFact(desired.path), plan: (current) => planFile(desired, current) };
+  return { fact: fileFact(desired.path, { content: !desired.sensitive }), plan: (current) => planFile(desired, current) };
 }
 
 /** A directory with this owner, group and mode (parents created as needed). */

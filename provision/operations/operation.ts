@@ -3,7 +3,7 @@ import type { Fact } from '../facts/fact.js';
 /** One command of a plan: an argument vector (quoted by the connector), with optional stdin. */
 export interface Command {
   argv: string[];
-  stdin?: string;
+  stdin?: string | Buffer;
 }
 
 /** What an operation would do to reach its desired state from the facts it was given. */

@@ -4,30 +4,71 @@ import type { Host } from '../../inventories/schema.js';
 import { packages } from '../../operations/apt.js';
 import { command } from '../../operations/command.js';
 import { directory, file } from '../../operations/files.js';
+import { nftables, renderRuleset } from '../../operations/nftables.js';
 import { run } from '../../operations/operation.js';
+import { sysctl } from '../../operations/sysctl.js';
 import { service } from '../../operations/systemd.js';
 import { group, user } from '../../operations/users.js';
-import type { Role, Task } from '../role.js';
+// A cycle: the registry lists this role, and this role asks it for the host's roles (their ingress).
+// A cycle (the registry imports this role): safe because rolesOf reads the registry only when called.
+import { rolesOf } from '../index.js';
+import type { IngressRule, Play, Role, Task } from '../role.js';
+import { autoUpgradesSource, sshdConfigSource, sysctlHardeningSource, unattendedUpgradesSource } from './files.js';
+import { firewallRuleset, firewallTable } from './firewall.js';
 
-/** The one sshd_config of the platform: the bastion image's, rendered here as it is (no second copy). */
-export const sshdConfigSource = new URL('../../../compose/bastion/sshd_config', import.meta.url);
+export { sshdConfigSource };
+
+const address = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]*$/, 'a host name or an IP address');
 
 const vars = z.object({
   admin_user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('admin'),
   admin_authorized_keys: z.array(z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|rsa-sha2-512|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, 'an OpenSSH public key line')).min(1),
+  /**
+   * An HTTP proxy apt fetches through (http://host:port), where hosts have no route to the mirror;
+   * absent where a NAT gateway gives them one (production).
+   */
+  apt_proxy: z
+    .string()
+    .regex(/^http:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, 'an http://host:port URL')
+    .optional(),
+  /** NTP servers chrony prefers. Default: the Amazon Time Sync Service, at the same link-local address on every EC2 instance. */
+  time_servers: z.array(address).min(1).default(['169.254.169.123']),
 });
 
 /** The path sshd_config reads its host key from: the host's own key is kept there. */
 const hostKey = '/etc/ssh/host_keys/ssh_host_ed25519_key';
+const aptProxyFile = '/etc/apt/apt.conf.d/01refereezy-proxy';
+const chronySources = '/etc/chrony/sources.d/refereezy.sources';
 
-function tasks(host: Host): Task[] {
+/** What the common role serves on every host. The bastion's own role opens 22 to the world. */
+const ingress: IngressRule[] = [
+  { port: 22, from: ['bastion'], why: 'SSH, from the bastion only' },
+  { port: 9100, from: ['monitoring'], why: 'node_exporter, for Prometheus on the monitoring hosts' },
+];
+
+function aptProxyTask(proxy: string | undefined): Task {
+  if (proxy === undefined) {
+    return {
+      name: 'Fetch packages directly (no apt proxy)',
+      operation: command({ argv: ['rm', '-f', '--', aptProxyFile], unless: ['sh', '-c', '! [ -e "$1" ]', 'sh', aptProxyFile] }),
+    };
+  }
+  return {
+    name: `Fetch packages through the apt proxy ${proxy}`,
+    operation: file({ path: aptProxyFile, content: `// The hosts' way to the Debian mirror (provisioning common role, var apt_proxy).\nAcquire::http::Proxy "${proxy}";\n`, mode: '0644' }),
+  };
+}
+
+function tasks(host: Host, play: Play): Task[] {
   const parsed = vars.safeParse(host.vars);
   if (!parsed.success) {
     throw new Error(`host ${host.name}: role common: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
   }
-  const { admin_user: admin, admin_authorized_keys: keys } = parsed.data;
+  const { admin_user: admin, admin_authorized_keys: keys, apt_proxy: proxy, time_servers: timeServers } = parsed.data;
   const home = `/home/${admin}`;
+  const ruleset = renderRuleset(firewallRuleset(host, play, rolesOf(host, undefined)));
   return [
+    aptProxyTask(proxy),
     { name: 'Install OpenSSH and sudo', operation: packages({ packages: ['openssh-server', 'sudo'], present: true }) },
     { name: 'Create the ssh-users group (sshd admits only its members)', operation: group({ name: 'ssh-users', system: true }) },
     { name: `Create the admin user ${admin} in ssh-users`, operation: user({ name: admin, groups: ['ssh-users'] }) },
@@ -52,15 +93,56 @@ function tasks(host: Host): Task[] {
       notify: ['reload sshd'],
     },
     { name: 'Keep sshd enabled and running', operation: service({ unit: 'ssh.service', enabled: true, running: true }) },
+    {
+      name: 'Install the baseline: nftables, chrony, unattended-upgrades, node_exporter, procps',
+      operation: packages({ packages: ['nftables', 'chrony', 'unattended-upgrades', 'prometheus-node-exporter', 'procps'], present: true }),
+    },
+    {
+      name: 'Refresh the package lists and run unattended-upgrade daily',
+      operation: file({ path: '/etc/apt/apt.conf.d/20auto-upgrades', content: readFileSync(autoUpgradesSource, 'utf8'), mode: '0644' }),
+    },
+    {
+      name: 'Let unattended-upgrade install security updates only',
+      operation: file({ path: '/etc/apt/apt.conf.d/52refereezy-unattended-upgrades', content: readFileSync(unattendedUpgradesSource, 'utf8'), mode: '0644' }),
+    },
+    { name: "Keep apt's daily list refresh scheduled", operation: service({ unit: 'apt-daily.timer', enabled: true, running: true }) },
+    { name: "Keep apt's daily upgrade scheduled", operation: service({ unit: 'apt-daily-upgrade.timer', enabled: true, running: true }) },
+    {
+      name: `Sync the clock with ${timeServers.join(', ')}`,
+      operation: file({ path: chronySources, content: `# NTP servers (provisioning common role, var time_servers); Debian's pool stays as a fallback.\n${timeServers.map((server) => `server ${server} iburst`).join('\n')}\n`, mode: '0644' }),
+      notify: ['restart chrony'],
+    },
+    // Skipped by its ConditionCapability=CAP_SYS_TIME where the clock is not the host's to set (a container).
+    { name: 'Keep chrony enabled and running', operation: service({ unit: 'chrony.service', enabled: true, running: true }) },
+    { name: 'Keep node_exporter enabled and running', operation: service({ unit: 'prometheus-node-exporter.service', enabled: true, running: true }) },
+    {
+      name: 'Harden the network stack (sysctl)',
+      operation: sysctl({ path: '/etc/sysctl.d/60-refereezy-hardening.conf', content: readFileSync(sysctlHardeningSource, 'utf8') }),
+    },
+    {
+      name: "Render the firewall: drop inbound but the host's roles' ingress rules",
+      operation: nftables({ path: '/etc/nftables.conf', table: firewallTable, content: ruleset }),
+      notify: ['reload nftables'],
+    },
+    { name: 'Keep nftables enabled and its ruleset loaded', operation: service({ unit: 'nftables.service', enabled: true, running: true }) },
   ];
 }
 
-/** Every host: the admin user and its keys, and SSH hardened with the bastion's sshd_config. */
+/**
+ * Every host: the admin user and its keys, SSH hardened with the bastion's sshd_config, apt (through
+ * the proxy where there is one) with security updates applied daily, a synchronised clock,
+ * node_exporter, kernel network hardening, and a firewall built from the host's roles' ingress rules.
+ */
 export const common: Role = {
   name: 'common',
+  ingress,
   tasks,
   handlers: {
     // Checked before the reload: a config sshd rejects never replaces the running one.
     'reload sshd': { name: 'reload sshd', commands: [run('sshd', '-t'), run('systemctl', 'reload', 'ssh.service')] },
+    // Only where chrony runs (not where its start condition is unmet).
+    'restart chrony': { name: 'restart chrony', commands: [run('systemctl', 'try-restart', 'chrony.service')] },
+    // The file was checked by nft -c before it was installed; reload replaces the table atomically.
+    'reload nftables': { name: 'reload nftables', commands: [run('systemctl', 'reload-or-restart', 'nftables.service')] },
   },
 };

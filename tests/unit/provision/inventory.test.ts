@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { planPlay } from '../../../provision/core/play.js';
 import { hostsOf, InventoryError, limitHosts, loadInventory, parseInventory, resolveInventoryPath } from '../../../provision/inventories/schema.js';
 
 const good = `
@@ -23,11 +28,29 @@ function rejection(text: string): InventoryError {
 }
 
 describe('inventory schema', () => {
-  it('when the shipped inventories are loaded, then they are valid', () => {
+  it('when the shipped inventories are planned with the example vault, then every host of every role plans', () => {
+    // The real vaults are not in the repo: vault.example.yaml lists the same keys with placeholders.
+    const secrets = parseYaml(readFileSync(resolveInventoryPath('prod').replace(/prod\.yaml$/, 'vault.example.yaml'), 'utf8')) as Record<string, unknown>;
+    // Stand-in releases (as CI would pass built ones): planning must not build the API and the notifier.
+    const scratch = mkdtempSync(path.join(tmpdir(), 'inventory-test-'));
+    const releaseFile = path.join(scratch, 'release.tar.gz');
+    writeFileSync(releaseFile, 'a stand-in release');
+    Object.assign(secrets, { api_release_file: releaseFile, notifier_release_file: releaseFile });
     for (const name of ['prod', 'staging']) {
-      const inventory = loadInventory(resolveInventoryPath(name));
-      assert.ok(Object.keys(inventory.hosts).length > 0, name);
+      const file = resolveInventoryPath(name);
+      const parsed = parseInventory(readFileSync(file, 'utf8'), file);
+      assert.ok(parsed.vault, `${name} names its vault`);
+      const inventory = { ...parsed, vars: { ...parsed.vars, ...secrets } };
+      const hosts = hostsOf(inventory);
+      const plans = planPlay({ inventory, hosts, allHosts: hosts });
+      for (const host of hosts) assert.ok((plans.get(host.name) ?? []).some((planned) => planned.tasks.length > 0), `${name}: ${host.name}`);
+      assert.deepEqual(new Set(hosts.flatMap((host) => host.groups)), new Set(['bastion', 'web', 'api', 'db', 'mail', 'monitoring']), name);
     }
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('when a shipped inventory names its vault and the file is absent, then loading says which file', () => {
+    assert.throws(() => loadInventory(resolveInventoryPath('prod'), { vaultPassword: () => 'unused' }), (error: unknown) => error instanceof InventoryError && /prod\.vault\.yaml cannot be read/.test(error.message));
   });
 
   it('when an inventory is valid, then defaults are filled and vars merge inventory < group < host', () => {

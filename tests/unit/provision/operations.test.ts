@@ -77,6 +77,12 @@ describe('file', () => {
     assert.equal(plan.commands[0]?.stdin, 'hello\n');
   });
 
+  it('when an existing file is empty, then its content is known (empty) and diffs as such', () => {
+    const fact = fileFact('/etc/x').parse({ code: 0, stdout: `regular file|root|root|644|0\n${sha('')}\n`, stderr: '' });
+    assert.equal(fact?.content, '');
+    assert.equal(planFile({ path: '/etc/x', content: 'a\n' }, fact).diff, '--- /etc/x\n+++ /etc/x (desired)\n@@ -0,0 +1,1 @@\n+a\n');
+  });
+
   it('when a directory stands where the file should be, then planning fails naming it', () => {
     assert.throws(() => planFile(desired, { ...regular(''), type: 'directory', sha256: null, content: null }), /\/etc\/motd is a directory, not a regular file/);
   });
@@ -86,6 +92,40 @@ describe('file', () => {
     const fact = fileFact('/etc/x').parse({ code: 0, stdout: `regular file|root|adm|640|4\n${sha(content)}\n${Buffer.from(content).toString('base64')}`, stderr: '' });
     assert.deepEqual(fact, { type: 'regular file', owner: 'root', group: 'adm', mode: 0o640, size: 4, sha256: sha(content), content });
     assert.equal(fileFact('/etc/x').parse({ code: 0, stdout: '', stderr: '' }), null);
+  });
+});
+
+describe('sensitive file', () => {
+  const secret = 'password=hunter2\n';
+  const desired = { path: '/etc/app/secret.env', content: secret, mode: '0600', sensitive: true };
+  const write = 'install -m 0600 -o root -g root -- /dev/stdin /etc/app/secret.env';
+  const short = (text: string) => `${sha(text).slice(0, 12)}…`;
+  const hidden = (plan: Plan) => `${plan.reason}\n${plan.diff ?? ''}\n${plan.commands.map((command) => commandLine(command.argv)).join('\n')}`;
+  table([
+    { when: 'it is absent', plan: () => planFile(desired, null), commands: [write], reason: new RegExp(`^create /etc/app/secret\\.env \\(sensitive, sha256 ${short(secret)}\\)$`) },
+    {
+      when: 'its content differs',
+      plan: () => planFile(desired, regular('password=old\n', { mode: 0o600, content: null })),
+      commands: [write],
+      reason: new RegExp(`^update the content of /etc/app/secret\\.env: content changed \\(sensitive, sha256 ${short('password=old\n')}→${short(secret)}\\)$`),
+    },
+    { when: 'it is up to date', plan: () => planFile(desired, regular(secret, { mode: 0o600, content: null })), commands: [], reason: /^\/etc\/app\/secret\.env is up to date \(root:root 0600\)$/ },
+  ]);
+
+  it('when it changes, then neither the reason, the diff nor the commands show the content (only stdin carries it)', () => {
+    for (const plan of [planFile(desired, null), planFile(desired, regular('password=old\n', { content: 'password=old\n' }))]) {
+      assert.doesNotMatch(hidden(plan), /hunter2|old/);
+      assert.match(plan.diff ?? '', /^--- \/etc\/app\/secret\.env\n\+\+\+ \/etc\/app\/secret\.env \(desired\)\n\(sensitive content not shown: sha256 /);
+      assert.equal(plan.commands[0]?.stdin, secret);
+    }
+  });
+
+  it('when its fact is read, then the probe never asks the host for the content', () => {
+    const probe = fileFact('/etc/app/secret.env', { content: false });
+    assert.equal(probe.command.at(-1), 'hash');
+    const parsed = probe.parse({ code: 0, stdout: `regular file|root|root|600|17\n${sha(secret)}\n`, stderr: '' });
+    assert.equal(parsed?.content, null);
+    assert.equal(fileFact('/etc/motd').command.at(-1), 'content');
   });
 });
 
@@ -106,7 +146,7 @@ describe('systemd service', () => {
   ]);
 
   it('when systemctl show answers, then load, enablement and activity are parsed', () => {
-    assert.deepEqual(serviceFact('ssh.service').parse({ code: 0, stdout: 'LoadState=loaded\nActiveState=active\nUnitFileState=enabled\n', stderr: '' }), fact('enabled', 'active'));
+    assert.deepEqual(serviceFact('ssh.service').parse({ code: 0, stdout: 'LoadState=loaded\nActiveState=active\nUnitFileState=enabled\n', stderr: '' }), { ...fact('enabled', 'active'), condition: null });
   });
 });
 

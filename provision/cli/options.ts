@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { parseArgv } from 'zx';
+import { z } from 'zod';
+
+export const usage = `usage: npm run provision -- <inventory name|path> [options]
+       NODE_OPTIONS=--import=tsx npx zx provision/main.ts <inventory name|path> [options]
+
+  --check                   read facts and plan only: report every would-be change, change nothing
+  --diff                    print the unified diff of every file that changes (or would)
+  --limit a,b               only these hosts or groups
+  --tags a,b                only these roles
+  --parallel N              hosts at a time (10)
+  --json                    the recap as JSON on stdout (progress goes to stderr)
+  --identity FILE           private key (PROVISION_SSH_KEY, else ~/.ssh/id_ed25519)
+  --known-hosts FILE        pinned host keys (PROVISION_KNOWN_HOSTS, else ~/.ssh/known_hosts)
+  --trust-new-host-keys     pin (and print) the key of a host not yet known; a changed key is always refused
+  --bastion-user NAME       jump as NAME instead of the inventory's bastion.user (a new bastion's first run: admin)
+  --vault-password-file F   the vault's password (else PROVISION_VAULT_PASSWORD_FILE, PROVISION_VAULT_PASSWORD)`;
+
+export class UsageError extends Error {}
+
+const list = z
+  .string()
+  .min(1)
+  .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item !== ''));
+
+/** zx's argv (minimist: every flag is a string, boolean or array), checked into the run's options. */
+const optionsSchema = z.strictObject({
+  _: z.array(z.union([z.string(), z.number()]).transform(String)).length(1, 'name exactly one inventory'),
+  check: z.boolean().default(false),
+  diff: z.boolean().default(false),
+  limit: list.optional(),
+  tags: list.optional(),
+  parallel: z.coerce.number().int().min(1).max(100).default(10),
+  json: z.boolean().default(false),
+  identity: z.string().min(1).default(process.env.PROVISION_SSH_KEY ?? path.join(homedir(), '.ssh', 'id_ed25519')),
+  'known-hosts': z.string().min(1).default(process.env.PROVISION_KNOWN_HOSTS ?? path.join(homedir(), '.ssh', 'known_hosts')),
+  'trust-new-host-keys': z.boolean().default(false),
+  'vault-password-file': z.string().min(1).optional(),
+  'bastion-user': z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a POSIX login name').optional(),
+  help: z.boolean().default(false),
+});
+
+export type CliOptions = Omit<z.output<typeof optionsSchema>, '_' | 'help'> & { inventory: string };
+
+/**
+ * The options of a run, or a UsageError that says which one is wrong. `args` are the words after
+ * the script (zx's minimist, told which flags take no value so `--check prod` keeps `prod`).
+ */
+export function parseOptions(args: string[]): CliOptions {
+  const argv = parseArgv(args, {
+    boolean: ['check', 'diff', 'json', 'trust-new-host-keys', 'help'],
+    string: ['limit', 'tags', 'parallel', 'identity', 'known-hosts', 'vault-password-file', 'bastion-user'],
+    default: { check: false, diff: false, json: false, 'trust-new-host-keys': false, help: false },
+  });
+  // minimist gives every declared string flag a value ("" when absent): absent means default.
+  for (const [key, value] of Object.entries(argv)) if (value === '') Reflect.deleteProperty(argv, key);
+  const parsed = optionsSchema.safeParse(argv);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown option ${issue.keys.map((key) => `--${key}`).join(', ')}`;
+      const name = issue.path[0] === '_' ? '<inventory>' : `--${String(issue.path[0])}`;
+      return `${name}: ${issue.message}`;
+    });
+    throw new UsageError(`${problems.join('\n')}\n${usage}`);
+  }
+  const { _: [inventory = ''], help, ...options } = parsed.data;
+  if (help) throw new UsageError(usage);
+  if (!existsSync(options.identity)) throw new UsageError(`no private key at ${options.identity} (--identity or PROVISION_SSH_KEY)`);
+  return { ...options, inventory };
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import type { Host } from '../../inventories/schema.js';
+import { directory, file } from '../../operations/files.js';
+import { user } from '../../operations/users.js';
+import type { IngressRule, Role, Task } from '../role.js';
+
+const loginName = z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a POSIX login name');
+const keys = z.array(z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|rsa-sha2-512|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, 'an OpenSSH public key line')).min(1);
+
+const vars = z
+  .object({
+    /** The operators' jump user (the inventory's bastion.user): what BASTION_USER is to the image. */
+    bastion_user: loginName.default('ops'),
+    /** Its keys (BASTION_AUTHORIZED_KEYS to the image); default: admin_authorized_keys, the same operators. */
+    bastion_authorized_keys: keys.optional(),
+    admin_authorized_keys: keys.optional(),
+    admin_user: loginName.default('admin'),
+  })
+  .superRefine((value, context) => {
+    if (value.bastion_authorized_keys === undefined && value.admin_authorized_keys === undefined) {
+      context.addIssue({ code: 'custom', path: ['bastion_authorized_keys'], message: 'required (or admin_authorized_keys): the keys that may jump' });
+    }
+    if (value.bastion_user === value.admin_user) {
+      context.addIssue({ code: 'custom', path: ['bastion_user'], message: `must differ from admin_user (${value.admin_user}): the jump user has no sudo` });
+    }
+  });
+
+function tasks(host: Host): Task[] {
+  const parsed = vars.safeParse(host.vars);
+  if (!parsed.success) {
+    throw new Error(`host ${host.name}: role bastion: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  }
+  const jump = parsed.data.bastion_user;
+  const authorized = parsed.data.bastion_authorized_keys ?? parsed.data.admin_authorized_keys ?? [];
+  const home = `/home/${jump}`;
+  // What compose/bastion/entrypoint.sh does for BASTION_USER; sshd_config, the host key and ssh-users come from the common role.
+  return [
+    { name: `Create the jump user ${jump} in ssh-users (sshd admits only its members)`, operation: user({ name: jump, groups: ['ssh-users'], shell: '/bin/bash' }) },
+    { name: `Create ${home}/.ssh`, operation: directory({ path: `${home}/.ssh`, owner: jump, group: jump, mode: '0700' }) },
+    {
+      name: `Authorize the operators' keys for ${jump} (to jump; no sudo)`,
+      operation: file({ path: `${home}/.ssh/authorized_keys`, content: `${authorized.join('\n')}\n`, owner: jump, group: jump, mode: '0600' }),
+    },
+  ];
+}
+
+const ingress: IngressRule[] = [{ port: 22, from: 'anywhere', why: "SSH: the operators' one way in (keys only)" }];
+
+/** The bastion: the operators' jump user on the shared, hardened sshd (common role), open to the world on 22. */
+export const bastion: Role = { name: 'bastion', ingress, tasks, handlers: {} };

@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { Host } from '../../inventories/schema.js';
+import { packages } from '../../operations/apt.js';
+import { command } from '../../operations/command.js';
+import { run } from '../../operations/operation.js';
+import type { Play, Role, Task } from '../role.js';
+import { directory, file } from '../../operations/files.js';
+import { service, unitFile } from '../../operations/systemd.js';
+import { hostCidr, renderPgHbaFile } from './pg-hba.js';
+import { identifier, pgDatabase, pgRole, psql, publicSchema } from './postgres.js';
+import { unitService } from './unit-service.js';
+
+/** The replica image's postgresql.conf, installed as it is (no second copy). */
+export const postgresqlConfSource = new URL('../../../compose/db/postgresql.conf', import.meta.url);
+const unitSource = new URL('./postgresql.service', import.meta.url);
+
+// Paths the image uses (compose/db/Dockerfile and entrypoint.sh), and postgresql.conf names.
+const dataDir = '/var/lib/postgresql/data';
+const configDir = '/etc/refereezy/postgresql';
+const bin = '/usr/lib/postgresql/17/bin';
+const exporterUnit = 'prometheus-postgres-exporter.service';
+const exporterEnv = '/etc/refereezy/postgres-exporter.env';
+
+const name = z.string().regex(identifier, 'a plain PostgreSQL identifier ([a-z_][a-z0-9_]*)');
+/** The inventory's (vault's) vars this role reads; the api role reads the same db_* names. */
+export const dbVars = z.object({
+  db_name: name.default('refereezy'),
+  db_user: name.default('refereezy'),
+  db_password: z.string().min(12, 'at least 12 characters').refine((value) => !/[\0\n\r]/.test(value), 'no NUL or line break'),
+  db_monitor_user: name.default('monitor'),
+  db_monitor_password: z
+    .string()
+    .min(12, 'at least 12 characters')
+    // Measured: postgres_exporter 0.17 (Debian's) turns its URL into a key=value DSN that lib/pq rejects when the password has a space.
+    .refine((value) => !/\s|\0/.test(value), 'no whitespace (postgres_exporter cannot connect with it)'),
+});
+
+export function parseVars<T extends z.ZodType>(schema: T, host: Host, role: string): z.output<T> {
+  const parsed = schema.safeParse(host.vars);
+  if (parsed.success) return parsed.data;
+  throw new Error(`host ${host.name}: role ${role}: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+}
+
+/** pg_hba's client addresses: every api host of the inventory, and this host (the exporter on 127.0.0.1). */
+export function clientCidrs(host: Host, play: Play): string[] {
+  const apiHosts = play.hosts.filter((peer) => peer.groups.includes('api'));
+  return [
+    ...apiHosts.map((peer) => {
+      try {
+        return hostCidr(peer.address);
+      } catch (error) {
+        throw new Error(`host ${host.name}: role db: api host ${peer.name}: ${(error as Error).message}`);
+      }
+    }),
+    '127.0.0.1/32',
+  ];
+}
+
+/** The exporter's connection as the image's entrypoint builds it: every byte of the password percent-encoded. */
+export function exporterDataSource(user: string, password: string, database: string): string {
+  const encoded = [...Buffer.from(password, 'utf8')].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
+  return `postgresql://${user}:${encoded}@127.0.0.1:5432/${database}?sslmode=disable`;
+}
+
+function tasks(host: Host, play: Play): Task[] {
+  const vars = parseVars(dbVars, host, 'db');
+  const hba = renderPgHbaFile({ APP_DB_NAME: vars.db_name, APP_DB_USER: vars.db_user, MONITOR_DB_USER: vars.db_monitor_user }, clientCidrs(host, play));
+  return [
+    { name: 'Create /etc/postgresql-common', operation: directory({ path: '/etc/postgresql-common' }) },
+    {
+      name: 'Keep Debian from creating its own cluster (this role makes the one cluster)',
+      // As the image does, before the package: its postinst would otherwise create and start 17/main.
+      operation: file({ path: '/etc/postgresql-common/createcluster.conf', content: 'create_main_cluster = false\n' }),
+    },
+    { name: 'Install PostgreSQL 17 and its Prometheus exporter', operation: packages({ packages: ['postgresql-17', 'prometheus-postgres-exporter'], present: true }) },
+    { name: `Create the config directory ${configDir}`, operation: directory({ path: configDir }) },
+    {
+      name: 'Install postgresql.conf (the replica image’s)',
+      operation: file({ path: `${configDir}/postgresql.conf`, content: readFileSync(postgresqlConfSource, 'utf8') }),
+      notify: ['reload postgresql'],
+    },
+    { name: `Create the data directory ${dataDir}`, operation: directory({ path: dataDir, owner: 'postgres', group: 'postgres', mode: '0700' }) },
+    {
+      name: 'Create the cluster (as the image’s entrypoint does)',
+      operation: command({
+        argv: ['runuser', '-u', 'postgres', '--', `${bin}/initdb`, `--pgdata=${dataDir}`, '--username=postgres', '--encoding=UTF8', '--locale=C.UTF-8', '--auth-local=peer', '--auth-host=reject', '--data-checksums'],
+        unless: ['test', '-s', `${dataDir}/PG_VERSION`],
+      }),
+    },
+    {
+      name: 'Render pg_hba.conf: the api hosts only, with passwords',
+      operation: file({ path: `${dataDir}/pg_hba.conf`, content: hba, owner: 'postgres', group: 'postgres', mode: '0600' }),
+      notify: ['reload postgresql'],
+    },
+    {
+      name: 'Install the postgresql unit (the image’s command, hardened) over Debian’s umbrella unit',
+      operation: unitFile({ name: 'postgresql.service', content: readFileSync(unitSource, 'utf8') }),
+      notify: ['restart postgresql'],
+    },
+    { name: 'Keep PostgreSQL enabled and running', operation: unitService({ unit: 'postgresql.service', fragment: '/etc/systemd/system/postgresql.service' }) },
+    { name: `Create the application role ${vars.db_user}`, operation: pgRole({ name: vars.db_user, password: vars.db_password }) },
+    { name: `Create the statistics role ${vars.db_monitor_user} (pg_monitor)`, operation: pgRole({ name: vars.db_monitor_user, password: vars.db_monitor_password, memberOf: ['pg_monitor'] }) },
+    { name: `Create the database ${vars.db_name} owned by ${vars.db_user}`, operation: pgDatabase({ name: vars.db_name, owner: vars.db_user }) },
+    { name: `Let only ${vars.db_user} use the public schema of ${vars.db_name}`, operation: publicSchema({ database: vars.db_name, user: vars.db_user }) },
+    { name: 'Create the exporter’s config directory', operation: directory({ path: '/etc/refereezy' }) },
+    {
+      name: `Give the exporter its connection as ${vars.db_monitor_user}`,
+      operation: file({ sensitive: true, path: exporterEnv, content: `DATA_SOURCE_NAME=${exporterDataSource(vars.db_monitor_user, vars.db_monitor_password, vars.db_name)}\n`, mode: '0600' }),
+      notify: ['restart postgres exporter'],
+    },
+    { name: 'Create the exporter’s drop-in directory', operation: directory({ path: `/etc/systemd/system/${exporterUnit}.d` }) },
+    {
+      name: 'Point the exporter at its connection',
+      // A drop-in, not Debian's /etc/default conffile: package upgrades never ask about it.
+      operation: unitFile({ name: `${exporterUnit}.d/refereezy.conf`, content: `[Service]\nEnvironmentFile=${exporterEnv}\n` }),
+      notify: ['restart postgres exporter'],
+    },
+    { name: 'Keep the exporter enabled and running', operation: service({ unit: exporterUnit, enabled: true, running: true }) },
+  ];
+}
+
+/**
+ * Reloads the configuration, waits until the postmaster has read it, fails when PostgreSQL rejected
+ * part of it (it then keeps the previous values), and restarts when a changed setting only applies
+ * at start (pending_restart): PostgreSQL itself says which, no list kept here.
+ */
+const reloadScript = `set -eu
+systemctl is-active --quiet postgresql.service || exit 0
+q() { ${psql('postgres').map((word) => `'${word}'`).join(' ')} --command="$1"; }
+before=$(q 'SELECT pg_conf_load_time()')
+systemctl reload postgresql.service
+i=0
+until [ "$(q "SELECT pg_conf_load_time() > '$before'")" = t ]; do
+  i=$((i + 1))
+  [ "$i" -le 100 ] || { echo 'PostgreSQL did not reload its configuration within 10 s' >&2; exit 1; }
+  sleep 0.1
+done
+rejected=$(q "SELECT concat_ws('; ', (SELECT string_agg(sourcefile || ':' || sourceline || ': ' || error, '; ') FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'), (SELECT string_agg(file_name || ':' || line_number || ': ' || error, '; ') FROM pg_hba_file_rules WHERE error IS NOT NULL))")
+[ -z "$rejected" ] || { echo "PostgreSQL rejected its configuration and keeps the previous one: $rejected" >&2; exit 1; }
+if [ "$(q 'SELECT count(*) FROM pg_settings WHERE pending_restart')" != 0 ]; then
+  echo 'a changed setting applies at start only: restarting PostgreSQL' >&2
+  systemctl restart postgresql.service
+fi`;
+
+/** PostgreSQL 17 for self-managed environments (RDS in production): the replica image's config, the app and monitor roles. */
+export const db: Role = {
+  name: 'db',
+  ingress: [
+    { port: 5432, from: ['api'], why: 'PostgreSQL for the API' },
+    { port: 9187, from: ['monitoring'], why: 'postgres_exporter for Prometheus' },
+  ],
+  tasks,
+  handlers: {
+    'reload postgresql': { name: 'reload postgresql', commands: [run('sh', '-c', reloadScript)] },
+    'restart postgresql': { name: 'restart postgresql', commands: [run('systemctl', 'restart', 'postgresql.service')] },
+    'restart postgres exporter': { name: 'restart postgres exporter', commands: [run('systemctl', 'restart', '--', exporterUnit)] },
+  },
+};

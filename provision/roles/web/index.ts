@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { Host } from '../../inventories/schema.js';
+import { packages } from '../../operations/apt.js';
+import { command } from '../../operations/command.js';
+import { directory, file } from '../../operations/files.js';
+import { run } from '../../operations/operation.js';
+import { service } from '../../operations/systemd.js';
+import { renderTemplateFile } from '../../templates/envsubst.js';
+import type { IngressRule, Play, Role, Task } from '../role.js';
+import type { TreeFile } from './static-files.js';
+import { readTree, tree } from './static-files.js';
+
+/** The web image's nginx.conf and site template, and the web app it serves: one source for both. */
+export const nginxConfSource = new URL('../../../compose/web/nginx.conf', import.meta.url);
+export const siteTemplate = new URL('../../../compose/web/refereezy.conf.template', import.meta.url);
+export const webAppSource = new URL('../../../web/', import.meta.url);
+
+/** Where the image puts the web app (COPY web/ /srv/refereezy/web/) and the site's root says it is. */
+export const webRoot = '/srv/refereezy/web';
+
+const vars = z.object({
+  /**
+   * The API the site proxies /api/ to: one name, resolved by nginx at request time, so a name with
+   * one address per API host spreads requests over them. Default: the address of the inventory's
+   * only api host.
+   */
+  api_host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, 'a host name or an IPv4 address').optional(),
+  api_port: z.number().int().min(1).max(65_535).default(3000),
+  /** The resolver nginx asks for api_host; default: the Amazon-provided DNS, reachable from every VPC. */
+  dns_resolver: z.ipv4('an IPv4 address').default('169.254.169.253'),
+});
+
+type WebVars = z.output<typeof vars>;
+
+function parseVars(host: Host): WebVars {
+  const parsed = vars.safeParse(host.vars);
+  if (!parsed.success) {
+    throw new Error(`host ${host.name}: role web: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** api_host when set; else the inventory's one api host. Several need a name that resolves to all of them. */
+export function apiHost(host: Host, play: Play, configured: string | undefined): string {
+  if (configured !== undefined) return configured;
+  const apis = play.hosts.filter((peer) => peer.groups.includes('api'));
+  const [only] = apis;
+  if (only && apis.length === 1) return only.address;
+  const found = apis.length === 0 ? 'the inventory has no host in group api' : `group api has ${apis.length} hosts (${apis.map((peer) => peer.name).join(', ')})`;
+  throw new Error(
+    `host ${host.name}: role web: vars.api_host: required, since ${found} and the site proxies /api/ to one name: ` +
+      'set it to a DNS name with an address per API host (nginx resolves it through dns_resolver and spreads requests over them)',
+  );
+}
+
+/** The site template's values, as the image's entrypoint takes them from its environment. */
+export function siteValues(host: Host, play: Play, settings: WebVars = parseVars(host)): Record<string, string> {
+  return { API_HOST: apiHost(host, play, settings.api_host), API_PORT: String(settings.api_port), DNS_RESOLVER: settings.dns_resolver };
+}
+
+/**
+ * compose/nginx-exporter's arguments, with the stub_status it reads on this host (the site template's
+ * port 8081, which admits loopback): Prometheus scrapes the exporter (9113), never nginx itself.
+ */
+export const exporterDefaults = `# The provisioning role web: the exporter of compose/nginx-exporter, beside nginx.
+ARGS="--web.listen-address=:9113 --nginx.scrape-uri=http://127.0.0.1:8081/stub_status"
+`;
+
+// Read once per run: every web host gets the same files (and the same mtimes, so the same ETags behind the LB).
+let webApp: TreeFile[] | undefined;
+
+function tasks(host: Host, play: Play): Task[] {
+  const settings = parseVars(host);
+  const values = siteValues(host, play, settings);
+  webApp ??= readTree(webAppSource);
+  const defaultSite = '/etc/nginx/sites-enabled/default';
+  return [
+    { name: 'Install nginx and its Prometheus exporter', operation: packages({ packages: ['nginx', 'prometheus-nginx-exporter'], present: true }) },
+    {
+      name: 'Render nginx.conf (compose/web/nginx.conf as it is)',
+      operation: file({ path: '/etc/nginx/nginx.conf', content: readFileSync(nginxConfSource, 'utf8'), mode: '0644' }),
+      notify: ['reload nginx'],
+    },
+    {
+      name: `Render the site from compose/web/refereezy.conf.template (/api/ → ${values.API_HOST}:${values.API_PORT})`,
+      operation: file({ path: '/etc/nginx/conf.d/refereezy.conf', content: renderTemplateFile(siteTemplate, values), mode: '0644' }),
+      notify: ['reload nginx'],
+    },
+    {
+      // As the image does; nginx.conf does not include sites-enabled, so this is tidiness, not behaviour.
+      name: "Remove Debian's default site",
+      operation: command({ argv: ['rm', '-f', '--', defaultSite], unless: ['sh', '-c', '! [ -e "$1" ] && ! [ -L "$1" ]', 'sh', defaultSite] }),
+    },
+    { name: 'Create /srv/refereezy', operation: directory({ path: '/srv/refereezy', mode: '0755' }) },
+    { name: `Deploy the web app (web/) to ${webRoot}`, operation: tree({ path: webRoot, files: webApp }) },
+    { name: 'Keep nginx enabled and running', operation: service({ unit: 'nginx.service', enabled: true, running: true }) },
+    {
+      name: "Point the nginx exporter at stub_status, as the replica's exporter beside each web server",
+      operation: file({ path: '/etc/default/prometheus-nginx-exporter', content: exporterDefaults, mode: '0644' }),
+      notify: ['restart nginx exporter'],
+    },
+    { name: 'Keep the nginx exporter enabled and running', operation: service({ unit: 'prometheus-nginx-exporter.service', enabled: true, running: true }) },
+  ];
+}
+
+const ingress: IngressRule[] = [
+  // The load balancer is an AWS ALB: its addresses change, so its security group (the one web's admits)
+  // narrows this at the VPC; the host cannot name it.
+  { port: 80, from: 'anywhere', why: 'HTTP from the load balancer' },
+  // stub_status (8081) is read by the exporter on the host itself: loopback, no rule.
+  { port: 9113, from: ['monitoring'], why: "nginx's exporter, for Prometheus on the monitoring hosts" },
+];
+
+/** A web server: nginx as the replica's web image runs it (the web app, /api/ proxied), with its exporter. */
+export const web: Role = {
+  name: 'web',
+  ingress,
+  tasks,
+  handlers: {
+    // Checked before the reload: a config nginx rejects never replaces the running one.
+    'reload nginx': { name: 'reload nginx', commands: [run('nginx', '-t', '-q'), run('systemctl', 'reload', 'nginx.service')] },
+    'restart nginx exporter': { name: 'restart nginx exporter', commands: [run('systemctl', 'restart', 'prometheus-nginx-exporter.service')] },
+  },
+};

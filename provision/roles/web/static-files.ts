@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { PlanError } from '../../connectors/errors.js';
+import type { Fact } from '../../facts/fact.js';
+import { lines } from '../../facts/fact.js';
+import { unifiedDiff } from '../../operations/diff.js';
+import type { Operation, Plan } from '../../operations/operation.js';
+import { change, noop } from '../../operations/operation.js';
+
+/** One file of a tree, by its path relative to the tree's root ("assets/app.css"). */
+export interface TreeFile {
+  path: string;
+  content: Buffer;
+  /** Seconds since the epoch: kept as Docker's COPY keeps it, so nginx's ETag and Last-Modified follow the source. */
+  mtime: number;
+}
+
+export interface TreeDesired {
+  /** The directory on the host, replaced as a whole when any file differs. */
+  path: string;
+  files: readonly TreeFile[];
+}
+
+// Names a manifest line, a tar header and a URL all carry as they are.
+const plainName = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+/** Every regular file under a directory of the repo, in byte order of its path. */
+export function readTree(root: URL): TreeFile[] {
+  const base = fileURLToPath(root);
+  const files = readdirSync(base, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const absolute = path.join(entry.parentPath, entry.name);
+      const relative = path.relative(base, absolute).split(path.sep).join('/');
+      if (!plainName.test(relative) || relative.split('/').some((part) => part.startsWith('.'))) {
+        throw new PlanError('', `${absolute}: only plain names (letters, digits, ".", "_", "-"; no hidden files) are deployed`);
+      }
+      return { path: relative, content: readFileSync(absolute), mtime: Math.floor(statSync(absolute).mtimeMs / 1000) };
+    });
+  return files.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+}
+
+/** The tree as `find . -type f | LC_ALL=C sort | xargs sha256sum` prints it on the host. */
+export function manifest(files: readonly TreeFile[]): string {
+  const sorted = [...files].sort((a, b) => Buffer.compare(Buffer.from(`./${a.path}`), Buffer.from(`./${b.path}`)));
+  return sorted.map((entry) => `${createHash('sha256').update(entry.content).digest('hex')}  ./${entry.path}\n`).join('');
+}
+
+function tarHeader(name: string, type: 'file' | 'directory', size: number, mtime: number): Buffer {
+  const block = Buffer.alloc(512);
+  const put = (value: string, offset: number, length: number) => block.write(value, offset, length, 'ascii');
+  const octal = (value: number, length: number) => `${value.toString(8).padStart(length - 1, '0')}\0`;
+  // ustar splits a long name at a slash: up to 155 bytes of prefix, up to 100 of name.
+  let prefix = '';
+  let rest = name;
+  if (name.length > 100) {
+    const cut = name.lastIndexOf('/', 155);
+    if (cut < 0 || name.length - cut - 1 > 100) throw new PlanError('', `${name}: path too long for a tar header`);
+    prefix = name.slice(0, cut);
+    rest = name.slice(cut + 1);
+  }
+  put(rest, 0, 100);
+  put(octal(type === 'file' ? 0o644 : 0o755, 8), 100, 8);
+  put(octal(0, 8), 108, 8);
+  put(octal(0, 8), 116, 8);
+  put(octal(size, 12), 124, 12);
+  put(octal(mtime, 12), 136, 12);
+  put(' '.repeat(8), 148, 8);
+  put(type === 'file' ? '0' : '5', 156, 1);
+  put('ustar\0', 257, 6);
+  put('00', 263, 2);
+  put('root', 265, 32);
+  put('root', 297, 32);
+  put(prefix, 345, 155);
+  const checksum = block.reduce((sum, byte) => sum + byte, 0);
+  put(`${checksum.toString(8).padStart(6, '0')}\0 `, 148, 8);
+  return block;
+}
+
+/** The tree as a gzipped ustar archive: directories 0755, files 0644, owned by root. */
+export function tarball(files: readonly TreeFile[]): Buffer {
+  const blocks: Buffer[] = [];
+  const directories = new Set<string>();
+  for (const entry of files) {
+    const parts = entry.path.split('/');
+    for (let depth = 1; depth < parts.length; depth++) {
+      const directory = parts.slice(0, depth).join('/');
+      if (directories.has(directory)) continue;
+      directories.add(directory);
+      blocks.push(tarHeader(`${directory}/`, 'directory', 0, entry.mtime));
+    }
+    blocks.push(tarHeader(entry.path, 'file', entry.content.length, entry.mtime), entry.content, Buffer.alloc((512 - (entry.content.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks));
+}
+
+// "$1" is the directory; the probe never fails on its absence.
+const manifestScript = `[ -d "$1" ] || exit 0
+echo directory
+cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum`;
+
+/**
+ * Unpacks the archive (stdin) beside the directory, then swaps it in: atomically where mv can
+ * exchange (coreutils 9.5+), else with two renames. No half-copied tree is ever served.
+ */
+const deployScript = `set -eu
+rm -rf -- "$1.new" "$1.old"
+install -d -m 0755 -- "$1.new"
+tar -xzf - --no-same-owner -C "$1.new"
+if [ -e "$1" ] && mv --exchange -T -- "$1.new" "$1" 2>/dev/null; then
+  rm -rf -- "$1.new"
+else
+  if [ -e "$1" ]; then mv -T -- "$1" "$1.old"; fi
+  mv -T -- "$1.new" "$1"
+  rm -rf -- "$1.old"
+fi`;
+
+/** The sha256 manifest of a directory's files; null when there is no such directory. */
+export function treeFact(directory: string): Fact<string | null> {
+  return {
+    name: `tree ${directory}`,
+    command: ['sh', '-c', manifestScript, 'sh', directory],
+    parse: ({ stdout }) => {
+      const [marker, ...rest] = lines(stdout);
+      if (marker !== 'directory') return null;
+      return rest.map((line) => `${line}\n`).join('');
+    },
+  };
+}
+
+export function planTree(desired: TreeDesired, current: string | null, archive: () => Buffer): Plan {
+  const wanted = manifest(desired.files);
+  const count = `${desired.files.length} ${desired.files.length === 1 ? 'file' : 'files'}`;
+  if (current === wanted) return noop(`${desired.path} holds the ${count} (sha256 of each matches)`);
+  const names = (text: string) => new Map(lines(text).map((line) => [line.slice(66), line.slice(0, 64)]));
+  const before = names(current ?? '');
+  const after = names(wanted);
+  const added = [...after.keys()].filter((name) => !before.has(name)).length;
+  const removed = [...before.keys()].filter((name) => !after.has(name)).length;
+  const updated = [...after.keys()].filter((name) => before.has(name) && before.get(name) !== after.get(name)).length;
+  const reason = current === null ? `create ${desired.path} with ${count}` : `replace ${desired.path}: ${added} new, ${updated} changed, ${removed} removed`;
+  return change(reason, [{ argv: ['sh', '-c', deployScript, 'sh', desired.path], stdin: archive() }], unifiedDiff(`${desired.path} (sha256 manifest)`, current ?? '', wanted));
+}
+
+/** A directory holding exactly these files (content compared by sha256), replaced as a whole when any differs. */
+export function tree(desired: TreeDesired): Operation<string | null> {
+  if (!desired.path.startsWith('/') || desired.path.split('/').includes('..') || desired.path.endsWith('/')) {
+    throw new PlanError('', `"${desired.path}" is not an absolute, normalised path`);
+  }
+  let archive: Buffer | undefined;
+  return { fact: treeFact(desired.path), plan: (current) => planTree(desired, current, () => (archive ??= tarball(desired.files))) };
+}
