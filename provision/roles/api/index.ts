@@ -9,8 +9,9 @@ import { run } from '../../operations/operation.js';
 import { service, unitFile } from '../../operations/systemd.js';
 import { releaseTasks } from '../../releases/deploy.js';
 import { renderEnvironmentFile } from '../../templates/environment-file.js';
-import { dbVars, parseVars } from '../db/index.js';
+import { dbVars } from '../db/index.js';
 import type { Play, Role, Task } from '../role.js';
+import { roleVars } from '../vars.js';
 import { apiRelease } from './release.js';
 
 const unitSource = new URL('./api.service', import.meta.url);
@@ -59,7 +60,7 @@ function databaseHost(host: Host, play: Play, explicit: string | undefined): str
 
 /** The API's environment, checked with the API's own schema (api/src/config.ts) before it is written. */
 export function apiEnvironment(host: Host, play: Play): Record<string, string> {
-  const v = parseVars(vars, host, 'api');
+  const v = roleVars(vars, host, 'api');
   const environment: Record<string, string> = {
     NODE_ENV: 'production',
     API_PORT: String(apiPort),
@@ -99,7 +100,7 @@ for (;;) {
 }`;
 
 function tasks(host: Host, play: Play): Task[] {
-  const v = parseVars(vars, host, 'api');
+  const v = roleVars(vars, host, 'api');
   const environment = apiEnvironment(host, play);
   const release = apiRelease(v.api_release_file);
   return [

@@ -3,6 +3,7 @@ import type { Host } from '../../inventories/schema.js';
 import { directory, file } from '../../operations/files.js';
 import { user } from '../../operations/users.js';
 import type { IngressRule, Role, Task } from '../role.js';
+import { roleVars } from '../vars.js';
 
 const loginName = z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a POSIX login name');
 const keys = z.array(z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|rsa-sha2-512|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, 'an OpenSSH public key line')).min(1);
@@ -26,12 +27,9 @@ const vars = z
   });
 
 function tasks(host: Host): Task[] {
-  const parsed = vars.safeParse(host.vars);
-  if (!parsed.success) {
-    throw new Error(`host ${host.name}: role bastion: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-  }
-  const jump = parsed.data.bastion_user;
-  const authorized = parsed.data.bastion_authorized_keys ?? parsed.data.admin_authorized_keys ?? [];
+  const settings = roleVars(vars, host, 'bastion');
+  const jump = settings.bastion_user;
+  const authorized = settings.bastion_authorized_keys ?? settings.admin_authorized_keys ?? [];
   const home = `/home/${jump}`;
   // What compose/bastion/entrypoint.sh does for BASTION_USER; sshd_config, the host key and ssh-users come from the common role.
   return [

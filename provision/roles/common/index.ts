@@ -13,6 +13,7 @@ import { group, user } from '../../operations/users.js';
 // A cycle (the registry imports this role): safe because rolesOf reads the registry only when called.
 import { rolesOf } from '../index.js';
 import type { IngressRule, Play, Role, Task } from '../role.js';
+import { roleVars } from '../vars.js';
 import { autoUpgradesSource, sshdConfigSource, sysctlHardeningSource, unattendedUpgradesSource } from './files.js';
 import { firewallRuleset, firewallTable } from './firewall.js';
 
@@ -60,11 +61,7 @@ function aptProxyTask(proxy: string | undefined): Task {
 }
 
 function tasks(host: Host, play: Play): Task[] {
-  const parsed = vars.safeParse(host.vars);
-  if (!parsed.success) {
-    throw new Error(`host ${host.name}: role common: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-  }
-  const { admin_user: admin, admin_authorized_keys: keys, apt_proxy: proxy, time_servers: timeServers } = parsed.data;
+  const { admin_user: admin, admin_authorized_keys: keys, apt_proxy: proxy, time_servers: timeServers } = roleVars(vars, host, 'common');
   const home = `/home/${admin}`;
   const ruleset = renderRuleset(firewallRuleset(host, play, rolesOf(host, undefined)));
   return [

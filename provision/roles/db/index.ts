@@ -5,6 +5,7 @@ import { packages } from '../../operations/apt.js';
 import { command } from '../../operations/command.js';
 import { run } from '../../operations/operation.js';
 import type { Play, Role, Task } from '../role.js';
+import { roleVars } from '../vars.js';
 import { directory, file } from '../../operations/files.js';
 import { service, unitFile } from '../../operations/systemd.js';
 import { hostCidr, renderPgHbaFile } from './pg-hba.js';
@@ -36,12 +37,6 @@ export const dbVars = z.object({
     .refine((value) => !/\s|\0/.test(value), 'no whitespace (postgres_exporter cannot connect with it)'),
 });
 
-export function parseVars<T extends z.ZodType>(schema: T, host: Host, role: string): z.output<T> {
-  const parsed = schema.safeParse(host.vars);
-  if (parsed.success) return parsed.data;
-  throw new Error(`host ${host.name}: role ${role}: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-}
-
 /** pg_hba's client addresses: every api host of the inventory, and this host (the exporter on 127.0.0.1). */
 export function clientCidrs(host: Host, play: Play): string[] {
   const apiHosts = play.hosts.filter((peer) => peer.groups.includes('api'));
@@ -64,7 +59,7 @@ export function exporterDataSource(user: string, password: string, database: str
 }
 
 function tasks(host: Host, play: Play): Task[] {
-  const vars = parseVars(dbVars, host, 'db');
+  const vars = roleVars(dbVars, host, 'db');
   const hba = renderPgHbaFile({ APP_DB_NAME: vars.db_name, APP_DB_USER: vars.db_user, MONITOR_DB_USER: vars.db_monitor_user }, clientCidrs(host, play));
   return [
     { name: 'Create /etc/postgresql-common', operation: directory({ path: '/etc/postgresql-common' }) },

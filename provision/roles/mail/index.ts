@@ -7,6 +7,7 @@ import { run } from '../../operations/operation.js';
 import { service } from '../../operations/systemd.js';
 import { renderTemplateFile } from '../../templates/envsubst.js';
 import type { IngressRule, Play, Role, Task } from '../role.js';
+import { roleVars } from '../vars.js';
 
 /** The one main.cf of the platform: the mail image's template, rendered here in relay mode. */
 export const mainCfTemplate = new URL('../../../compose/mail/main.cf.template', import.meta.url);
@@ -45,11 +46,7 @@ const vars = z
 type MailVars = z.output<typeof vars>;
 
 function parseVars(host: Host): MailVars {
-  const parsed = vars.safeParse(host.vars);
-  if (!parsed.success) {
-    throw new Error(`host ${host.name}: role mail: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-  }
-  return parsed.data;
+  return roleVars(vars, host, 'mail');
 }
 
 /**

@@ -9,6 +9,7 @@ import { renderTemplateFile } from '../../templates/envsubst.js';
 import { ConfigError } from '../../../monitoring/notifier/src/config.js';
 import { nodeRelease } from '../../releases/node-release.js';
 import type { Play, Role, Task } from '../role.js';
+import { roleVars } from '../vars.js';
 import { dailyReportEnvironment, notifierPackage, notifierTasks, notifierVars, restartSmsNotifier, smsNotifierEnvironment } from './notifier.js';
 import { jobs, localPorts, scrapeTargets, targetFile } from './targets.js';
 
@@ -62,9 +63,7 @@ function fail(host: Host, message: string): never {
 type Settings = z.output<typeof vars>;
 
 function settingsOf(host: Host): Settings {
-  const parsed = vars.safeParse(host.vars);
-  if (!parsed.success) fail(host, parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; '));
-  return parsed.data;
+  return roleVars(vars, host, 'monitoring');
 }
 
 /** The mail relay (host:port) of alert mail and the daily report: alert_smtp_smarthost, else the inventory's mail host on port 25. */

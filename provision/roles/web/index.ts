@@ -8,6 +8,7 @@ import { run } from '../../operations/operation.js';
 import { service } from '../../operations/systemd.js';
 import { renderTemplateFile } from '../../templates/envsubst.js';
 import type { IngressRule, Play, Role, Task } from '../role.js';
+import { roleVars } from '../vars.js';
 import type { TreeFile } from './static-files.js';
 import { readTree, tree } from './static-files.js';
 
@@ -34,11 +35,7 @@ const vars = z.object({
 type WebVars = z.output<typeof vars>;
 
 function parseVars(host: Host): WebVars {
-  const parsed = vars.safeParse(host.vars);
-  if (!parsed.success) {
-    throw new Error(`host ${host.name}: role web: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-  }
-  return parsed.data;
+  return roleVars(vars, host, 'web');
 }
 
 /** api_host when set; else the inventory's one api host. Several need a name that resolves to all of them. */
