@@ -39,6 +39,9 @@ async function drain(server: Server, graceMs: number): Promise<void> {
 
 export async function startServer(config: ApiConfig, logger: Logger): Promise<StartedServer> {
   const db = createDatabase(config);
+  // An idle connection the server ends (a restart, a failover) leaves the pool, which opens another
+  // on demand; without a listener pg would throw the event and end the process.
+  db.on('error', (error) => logger.warn({ err: error }, 'an idle database connection was closed by the server; the pool replaces it'));
   await migrateUp(db, logger);
   const firebase = connectFirebase(config);
   const metrics = new ApiMetrics(db);

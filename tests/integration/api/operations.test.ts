@@ -82,6 +82,21 @@ describe('bad input', () => {
   });
 });
 
+describe('database connections', () => {
+  it('when PostgreSQL drops the pool’s idle connections (a restart, a failover), then the API stays up and answers again', async () => {
+    // Fill the pool with idle connections, then have the server end them as a restart would.
+    await Promise.all(Array.from({ length: 4 }, () => api.admin.get('/api/competitions')));
+    const terminated = await api.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'refereezy-api' AND state = 'idle'");
+    assert.equal(terminated.exitCode, 0, terminated.output);
+    assert.ok(Number(terminated.output) > 0, `no idle API connection to end: ${terminated.output}`);
+    await sleep(200);
+    const ready = await request(`${api.url}/readyz`);
+    assert.equal(ready.status, 200, ready.body);
+    assert.equal((await api.admin.get('/api/competitions')).status, 200);
+    assert.ok(api.logLines.some((line) => line.includes('idle database connection')), 'the dropped connections are logged');
+  });
+});
+
 describe('graceful shutdown', () => {
   it('when the API is stopped with a request in flight, then that request completes and new ones are refused', async () => {
     const draining = await StartedApi.start();

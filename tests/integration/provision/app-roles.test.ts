@@ -82,6 +82,23 @@ function changes(result: ProvisionRun): string {
 }
 
 describe('the db and api roles', () => {
+  it('when fresh hosts are checked (--check --diff), then every would-be change is reported, none fails, and nothing changes', async () => {
+    const check = await lab.provision(['--check', '--diff']);
+    const failed = check.recap.hosts.filter((host) => host.status === 'failed' || host.status === 'unreachable');
+    assert.equal(check.code, 0, `exit ${check.code}:\n${failed.map((host) => `${host.host}: ${host.error?.message ?? ''}`).join('\n')}`);
+    for (const name of ['db1', 'api1', 'web1']) assert.equal(check.recap.hosts.find((host) => host.host === name)?.status, 'changed', name);
+    // The packages, the release and the units the plan names are still absent.
+    for (const [host, probe] of [
+      ['db1', ['dpkg-query', '--show', 'postgresql-17']],
+      ['api1', ['test', '-e', '/opt/refereezy/api/current']],
+      ['web1', ['dpkg-query', '--show', 'nginx']],
+      ['db1', ['test', '-e', '/var/lib/refereezy-provision/pending-handlers']],
+    ] as const) {
+      assert.notEqual((await lab.exec(host, [...probe])).exitCode, 0, `${host}: ${probe.join(' ')} after --check`);
+    }
+    assert.ok(!check.stderr.includes(dbPassword) && !check.stdout.includes(dbPassword), 'the password shows in --check --diff');
+  });
+
   it('when the hosts are converged from scratch, then every host converges', async () => {
     const started = Date.now();
     first = await lab.provision([]);
