@@ -1,47 +1,26 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { commandLine } from '../../../provision/connectors/shell.js';
 import { installedPackages } from '../../../provision/facts/apt.js';
 import { fileFact } from '../../../provision/facts/files.js';
-import type { FileFact, PathFact } from '../../../provision/facts/files.js';
+import type { PathFact } from '../../../provision/facts/files.js';
 import { serviceFact } from '../../../provision/facts/systemd.js';
 import { userFact } from '../../../provision/facts/users.js';
 import { planPackages } from '../../../provision/operations/apt.js';
 import { planCommand } from '../../../provision/operations/command.js';
 import { unifiedDiff } from '../../../provision/operations/diff.js';
 import { planDirectory, planFile } from '../../../provision/operations/files.js';
-import type { Plan } from '../../../provision/operations/operation.js';
 import { planService } from '../../../provision/operations/systemd.js';
 import { planGroup, planUser } from '../../../provision/operations/users.js';
+import type { Plan } from '../../../provision/operations/operation.js';
+import { planTable, regularFileFact, sha256 as sha } from './plan-table.js';
 
-interface Row {
-  when: string;
-  plan: () => Plan;
-  /** The exact command lines, or [] for a no-op. */
-  commands: string[];
-  /** The no-op's reason (or the change's), matched. */
-  reason: RegExp;
-}
-
-function table(rows: Row[]): void {
-  for (const row of rows) {
-    it(`when ${row.when}, then ${row.commands.length === 0 ? 'nothing is needed' : row.commands.join(' ; ')}`, () => {
-      const plan = row.plan();
-      assert.deepEqual(plan.commands.map((command) => commandLine(command.argv)), row.commands);
-      assert.equal(plan.changed, row.commands.length > 0);
-      assert.match(plan.reason, row.reason);
-    });
-  }
-}
-
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-const regular = (content: string, extra: Partial<FileFact> = {}): FileFact => ({ type: 'regular file', owner: 'root', group: 'root', mode: 0o644, size: content.length, sha256: sha(content), content, ...extra });
+const regular = regularFileFact;
 const dir = (extra: Partial<PathFact> = {}): PathFact => ({ type: 'directory', owner: 'root', group: 'root', mode: 0o755, size: 4096, ...extra });
 
 describe('apt packages', () => {
   const apt = 'env DEBIAN_FRONTEND=noninteractive apt-get';
-  table([
+  planTable([
     { when: 'every package is installed', plan: () => planPackages({ packages: ['openssh-server', 'sudo'], present: true }, new Set(['openssh-server', 'sudo'])), commands: [], reason: /^packages openssh-server, sudo installed$/ },
     {
       when: 'one package is missing',
@@ -63,7 +42,7 @@ describe('apt packages', () => {
 describe('file', () => {
   const desired = { path: '/etc/motd', content: 'hello\n', mode: '0644' };
   const write = "install -m 0644 -o root -g root -- /dev/stdin /etc/motd";
-  table([
+  planTable([
     { when: 'the file is absent', plan: () => planFile(desired, null), commands: [write], reason: /create \/etc\/motd/ },
     { when: 'the content differs', plan: () => planFile(desired, regular('bye\n')), commands: [write], reason: /update the content/ },
     { when: 'only the mode differs', plan: () => planFile(desired, regular('hello\n', { mode: 0o600 })), commands: ['chmod 0644 -- /etc/motd'], reason: /mode 0600 → 0644/ },
@@ -101,7 +80,7 @@ describe('sensitive file', () => {
   const write = 'install -m 0600 -o root -g root -- /dev/stdin /etc/app/secret.env';
   const short = (text: string) => `${sha(text).slice(0, 12)}…`;
   const hidden = (plan: Plan) => `${plan.reason}\n${plan.diff ?? ''}\n${plan.commands.map((command) => commandLine(command.argv)).join('\n')}`;
-  table([
+  planTable([
     { when: 'it is absent', plan: () => planFile(desired, null), commands: [write], reason: new RegExp(`^create /etc/app/secret\\.env \\(sensitive, sha256 ${short(secret)}\\)$`) },
     {
       when: 'its content differs',
@@ -130,7 +109,7 @@ describe('sensitive file', () => {
 });
 
 describe('directory', () => {
-  table([
+  planTable([
     { when: 'it is absent', plan: () => planDirectory({ path: '/srv/app', mode: '0750', owner: 'app', group: 'app' }, null), commands: ['install -d -m 0750 -o app -g app -- /srv/app'], reason: /create directory \/srv\/app/ },
     { when: 'its mode differs', plan: () => planDirectory({ path: '/srv/app' }, dir({ mode: 0o700 })), commands: ['chmod 0755 -- /srv/app'], reason: /mode 0700 → 0755/ },
     { when: 'it is as desired', plan: () => planDirectory({ path: '/srv/app' }, dir()), commands: [], reason: /^directory \/srv\/app exists \(root:root 0755\)$/ },
@@ -139,7 +118,7 @@ describe('directory', () => {
 
 describe('systemd service', () => {
   const fact = (enabled: string, active: string) => ({ load: 'loaded', enabled, active });
-  table([
+  planTable([
     { when: 'it is disabled and stopped', plan: () => planService({ unit: 'ssh.service', enabled: true, running: true }, fact('disabled', 'inactive')), commands: ['systemctl enable -- ssh.service', 'systemctl start -- ssh.service'], reason: /enable and start ssh.service/ },
     { when: 'it is enabled and running', plan: () => planService({ unit: 'ssh.service', enabled: true, running: true }, fact('enabled', 'active')), commands: [], reason: /^service ssh.service is enabled and active$/ },
     { when: 'it must stop but runs', plan: () => planService({ unit: 'telnet.socket', running: false }, fact('enabled', 'active')), commands: ['systemctl stop -- telnet.socket'], reason: /stop telnet.socket/ },
@@ -152,7 +131,7 @@ describe('systemd service', () => {
 
 describe('users and groups', () => {
   const admin = { name: 'admin', home: '/home/admin', shell: '/bin/bash', groups: ['admin'] };
-  table([
+  planTable([
     { when: 'the group is missing', plan: () => planGroup({ name: 'ssh-users', system: true }, false), commands: ['groupadd --system -- ssh-users'], reason: /create group ssh-users/ },
     { when: 'the group exists', plan: () => planGroup({ name: 'ssh-users' }, true), commands: [], reason: /^group ssh-users exists$/ },
     { when: 'the user is missing', plan: () => planUser({ name: 'admin', groups: ['ssh-users'] }, null), commands: ['useradd --create-home --shell /bin/bash --groups ssh-users -- admin'], reason: /create user admin/ },
@@ -168,7 +147,7 @@ describe('users and groups', () => {
 
 describe('command with a changed rule', () => {
   const desired = { argv: ['install', '-m', '0600', '--', '/a', '/b'], unless: ['test', '-s', '/b'] };
-  table([
+  planTable([
     { when: 'its probe fails', plan: () => planCommand(desired, false), commands: ['install -m 0600 -- /a /b'], reason: /`test -s \/b` fails/ },
     { when: 'its probe succeeds', plan: () => planCommand(desired, true), commands: [], reason: /^`test -s \/b` succeeds$/ },
   ]);

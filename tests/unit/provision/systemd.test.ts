@@ -1,51 +1,28 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { PlanError } from '../../../provision/connectors/errors.js';
-import { commandLine } from '../../../provision/connectors/shell.js';
 import { probeSucceeds } from '../../../provision/facts/command.js';
 import { combineFacts } from '../../../provision/facts/fact.js';
-import type { FileFact } from '../../../provision/facts/files.js';
 import { fileFact } from '../../../provision/facts/files.js';
 import type { ServiceFact } from '../../../provision/facts/systemd.js';
 import { busLabel, serviceFact } from '../../../provision/facts/systemd.js';
 import { timerFact } from '../../../provision/facts/timer.js';
-import type { Plan } from '../../../provision/operations/operation.js';
 import { planService, planUnitFile, unitFile } from '../../../provision/operations/systemd.js';
 import type { TimerDesired } from '../../../provision/operations/timer.js';
 import { planTimer, renderTimerUnits, systemdArgument, timer } from '../../../provision/operations/timer.js';
+import { planTable, regularFileFact, sha256 as sha } from './plan-table.js';
 
-interface Row {
-  when: string;
-  plan: () => Plan;
-  /** The exact command lines, or [] for a no-op. */
-  commands: string[];
-  reason: RegExp;
-}
-
-function table(rows: Row[]): void {
-  for (const row of rows) {
-    it(`when ${row.when}, then ${row.commands.length === 0 ? 'nothing is needed' : row.commands.join(' ; ')}`, () => {
-      const plan = row.plan();
-      assert.deepEqual(plan.commands.map((command) => commandLine(command.argv)), row.commands);
-      assert.equal(plan.changed, row.commands.length > 0);
-      assert.match(plan.reason, row.reason);
-    });
-  }
-}
-
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-const unitFileFact = (content: string, extra: Partial<FileFact> = {}): FileFact => ({ type: 'regular file', owner: 'root', group: 'root', mode: 0o644, size: content.length, sha256: sha(content), content, ...extra });
+const unitFileFact = regularFileFact;
 
 describe('service whose start condition is unmet', () => {
   const chrony = { unit: 'chrony.service', enabled: true, running: true };
   const skipped = (condition: ServiceFact['condition'], enabled = 'enabled'): ServiceFact => ({ load: 'loaded', enabled, active: 'inactive', condition });
   const capability = { met: false, conditions: ['ConditionCapability=CAP_SYS_TIME'], unmet: ['ConditionCapability=CAP_SYS_TIME'] };
-  table([
+  planTable([
     {
       when: 'systemd skipped it for a capability the host lacks (chrony in a container)',
       plan: () => planService(chrony, skipped(capability)),
@@ -120,7 +97,7 @@ describe('service whose start condition is unmet', () => {
 describe('unit file', () => {
   const content = '[Unit]\nDescription=API\n';
   const write = 'install -m 0644 -o root -g root -- /dev/stdin /etc/systemd/system/api.service';
-  table([
+  planTable([
     { when: 'it is absent', plan: () => planUnitFile({ name: 'api.service', content }, null), commands: [write, 'systemctl daemon-reload'], reason: /^create \/etc\/systemd\/system\/api\.service, then reload systemd$/ },
     { when: 'its content differs', plan: () => planUnitFile({ name: 'api.service', content }, unitFileFact('[Unit]\n')), commands: [write, 'systemctl daemon-reload'], reason: /update the content .*, then reload systemd$/ },
     { when: 'only its mode differs', plan: () => planUnitFile({ name: 'api.service', content }, unitFileFact(content, { mode: 0o600 })), commands: ['chmod 0644 -- /etc/systemd/system/api.service'], reason: /mode 0600 → 0644$/ },
@@ -188,7 +165,7 @@ describe('systemd timer', () => {
     assert.doesNotMatch(renderTimerUnits({ ...desired, persistent: false, randomizedDelaySec: undefined }).timer, /Persistent|RandomizedDelaySec/);
   });
 
-  table([
+  planTable([
     {
       when: 'nothing is installed yet',
       plan: () => planTimer(desired, { service: null, timer: null, unit: { load: 'not-found', enabled: '', active: 'inactive', condition: null } }),
