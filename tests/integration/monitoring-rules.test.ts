@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { repoRoot } from '../support/paths.js';
+import { imageTag, repoRoot } from '../support/paths.js';
 import { useRyukOnlyWhereAvailable } from '../support/ryuk.js';
 
 const run = promisify(execFile);
@@ -36,7 +36,7 @@ const alertNamesIn = (text: string) => new Set([...text.matchAll(/^\s*- alert:\s
  * builds it: same Dockerfile, same base image argument. Returns its tag.
  */
 async function buildRootContextImage(service: 'prometheus' | 'alertmanager'): Promise<string> {
-  const tag = `refereezy/${service}:dev`;
+  const tag = `refereezy/${service}:${imageTag}`;
   await run(
     'docker',
     ['build', '--quiet', '--file', `compose/${service}/Dockerfile`, '--build-arg', `BASE_IMAGE=${process.env.BASE_IMAGE ?? 'debian:trixie-slim'}`, '--tag', tag, '.'],

@@ -1,3 +1,4 @@
+import { imageTag } from './paths.js';
 import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from 'testcontainers';
 
 export interface TapTarget {
@@ -30,7 +31,7 @@ export class NetworkTap {
       }`;
     // Docker publishes no port of a container that is only on an internal network: the tap starts
     // on the default bridge, with its ports published, then joins the internal network.
-    const container = await new GenericContainer('refereezy/notifier:dev')
+    const container = await new GenericContainer(`refereezy/notifier:${imageTag}`)
       .withEntrypoint(['node', '-e', forwarder])
       .withExposedPorts(...listeners.map((listener) => listener.listen))
       .withWaitStrategy(Wait.forListeningPorts())

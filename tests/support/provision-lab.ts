@@ -41,7 +41,7 @@ import { parseSysctlConf } from '../../provision/operations/sysctl.js';
 import { encryptVault } from '../../provision/vault/vault.js';
 import { sysctlHardeningSource } from '../../provision/roles/common/files.js';
 import { buildEc2HostImage } from './ec2-host-image.js';
-import { repoRoot } from './paths.js';
+import { imageTag, repoRoot } from './paths.js';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 
 const run = promisify(execFile);
@@ -121,7 +121,7 @@ const execTimeoutMs = 120_000;
  * build API, classic builder without a BuildKit session) does not build.
  */
 export async function buildAptProxyImage(): Promise<string> {
-  const tag = 'refereezy/apt-proxy:dev';
+  const tag = `refereezy/apt-proxy:${imageTag}`;
   await run('docker', ['build', '--quiet', '--tag', tag, path.join(repoRoot, 'compose', 'apt-proxy')], { maxBuffer: 64 * 1024 * 1024 });
   return tag;
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { buildCaBundle } from './build-ca.js';
-import { repoRoot } from './paths.js';
+import { imageTag, repoRoot } from './paths.js';
 
 const run = promisify(execFile);
 
@@ -26,5 +26,5 @@ export async function buildServiceImage(service: 'db' | 'api' | 'web' | 'bastion
       BASTION_AUTHORIZED_KEYS: 'unused-at-build-time',
     },
   });
-  return `refereezy/${service}:dev`;
+  return `refereezy/${service}:${imageTag}`;
 }
