@@ -1,0 +1,102 @@
+// The SMS notifier's production path, Amazon SNS, against a local AWS API (moto's server from
+// Debian, compose/aws-emulator) with the real AWS SDK for JavaScript: the notifier is configured as
+// production configures it (SMS_PROVIDER=sns, a region, instance credentials — here the SDK's
+// environment credentials), only the SNS endpoint points at the emulator (AWS_ENDPOINT_URL_SNS, the
+// SDK's own setting). What SNS received is read back from moto's SNS backend.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadNotifierConfig } from '../../monitoring/notifier/src/config.js';
+import { smsText, type AlertmanagerWebhook } from '../../monitoring/notifier/src/alert-message.js';
+import { startSmsNotifier, type StartedNotifier } from '../../monitoring/notifier/src/sms-notifier.js';
+import { SnsProvider } from '../../monitoring/notifier/src/sms/sns-provider.js';
+import { startAwsEmulator, type StartedAwsEmulator } from '../support/aws-emulator.js';
+import { useRyukOnlyWhereAvailable } from '../support/ryuk.js';
+
+let emulator: StartedAwsEmulator | undefined;
+let notifier: StartedNotifier | undefined;
+const logs: object[] = [];
+const recipients = ['+34600000001', '+34600000002'];
+
+const webhook: AlertmanagerWebhook = {
+  version: '4',
+  status: 'firing',
+  receiver: 'sms',
+  groupKey: '{}:{alertname="TargetDown"}',
+  groupLabels: { alertname: 'TargetDown' },
+  commonLabels: { alertname: 'TargetDown', severity: 'critical', service: 'api' },
+  commonAnnotations: { summary: 'api1:9464 is down' },
+  externalURL: 'http://alertmanager:9093',
+  alerts: [
+    {
+      status: 'firing',
+      labels: { alertname: 'TargetDown', severity: 'critical', service: 'api', instance: 'api1:9464' },
+      annotations: { summary: 'api1:9464 is down' },
+      startsAt: new Date().toISOString(),
+      endsAt: '0001-01-01T00:00:00Z',
+      generatorURL: 'http://prometheus:9090/graph',
+      fingerprint: 'abc123',
+    },
+  ],
+} as unknown as AlertmanagerWebhook;
+
+before(async () => {
+  await useRyukOnlyWhereAvailable();
+  emulator = await startAwsEmulator();
+  // The SDK's own configuration: endpoint and credentials from the environment, as on an instance.
+  process.env.AWS_ENDPOINT_URL_SNS = emulator.endpoint;
+  process.env.AWS_ACCESS_KEY_ID = 'AKIAREPLICATESTONLY0';
+  process.env.AWS_SECRET_ACCESS_KEY = 'replica-test-only';
+  delete process.env.AWS_PROFILE;
+});
+
+after(async () => {
+  await notifier?.stop();
+  await emulator?.stop();
+});
+
+describe('the SMS notifier over Amazon SNS (moto)', () => {
+  it('when Alertmanager posts a critical alert, then SNS receives one transactional SMS per on-call number with the alert text', async () => {
+    assert.ok(emulator);
+    const config = loadNotifierConfig({ SMS_PROVIDER: 'sns', AWS_REGION: 'eu-west-1', SMS_SENDER_ID: 'Refereezy', SMS_RECIPIENTS: recipients.join(',') });
+    assert.equal(config.SMS_PROVIDER, 'sns');
+    if (config.SMS_PROVIDER !== 'sns') return;
+    notifier = await startSmsNotifier({ port: 0, provider: new SnsProvider(config.AWS_REGION, config.SMS_SENDER_ID), recipients: config.SMS_RECIPIENTS, log: (entry) => logs.push(entry) });
+
+    const response = await fetch(`http://127.0.0.1:${notifier.port}/alert`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(webhook) });
+    assert.equal(response.status, 200, `${await response.clone().text()} ${JSON.stringify(logs)}`);
+    assert.deepEqual(await response.json(), { sent: 2, failed: 0 });
+
+    const published = await emulator.smsMessages();
+    const text = smsText(webhook);
+    assert.deepEqual(
+      published.map((sms) => ({ to: sms.phoneNumber, text: sms.message, region: sms.region })).sort((a, b) => a.to.localeCompare(b.to)),
+      recipients.map((to) => ({ to, text, region: 'eu-west-1' })),
+    );
+    assert.match(text, /TargetDown/);
+  });
+
+  it('when SNS refuses a number, then the provider rejects with SNS’s reason and nothing is published for it', async () => {
+    assert.ok(emulator);
+    await emulator.reset();
+    const provider = new SnsProvider('eu-west-1');
+    await assert.rejects(provider.send('0034600000001', 'not E.164'), (error: Error) => {
+      assert.match(`${error.name}: ${error.message}`, /E\.?164|InvalidParameter/i);
+      return true;
+    });
+    assert.deepEqual(await emulator.smsMessages(), []);
+  });
+
+  it('when every number is refused, then the notifier answers 502 so Alertmanager retries, naming the cause', async () => {
+    assert.ok(emulator);
+    await emulator.reset();
+    const refusing = await startSmsNotifier({ port: 0, provider: new SnsProvider('eu-west-1'), recipients: ['0000'], log: (entry) => logs.push(entry) });
+    try {
+      const response = await fetch(`http://127.0.0.1:${refusing.port}/alert`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(webhook) });
+      assert.equal(response.status, 502);
+      const body = (await response.json()) as { error: string };
+      assert.match(body.error, /the SMS provider refused every message: .*(E\.?164|InvalidParameter)/i);
+    } finally {
+      await refusing.stop();
+    }
+  });
+});
