@@ -25,7 +25,11 @@ export const inventorySchema = z
     }),
     /** The user the provisioner logs in as on every host (sudo without a password). */
     user: user.default('admin'),
-    hosts: z.record(hostName, z.strictObject({ address, port: port.default(22), groups: z.array(hostName).default([]), vars: vars.default({}) })),
+    hosts: z.record(
+      hostName,
+      // zone: the availability zone Terraform placed the host in (npm run inventory:from-terraform).
+      z.strictObject({ address, port: port.default(22), groups: z.array(hostName).default([]), zone: z.string().regex(/^[a-z0-9-]+$/, 'a zone such as eu-west-1a').optional(), vars: vars.default({}) }),
+    ),
     groups: z.record(hostName, vars).default({}),
     vars: vars.default({}),
     /**
