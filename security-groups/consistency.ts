@@ -1,6 +1,6 @@
 import { parseDocument } from 'yaml';
 import { externalSources, ruleLabel, type SecurityGroups } from './schema.js';
-import { renderTerraform } from './terraform.js';
+import { renderTerraform, terraformRules } from './terraform.js';
 
 /**
  * The checks that the four expressions of the security groups agree with the source: each returns
@@ -220,9 +220,25 @@ export function checkReadme(source: SecurityGroups, readme: string): string[] {
   return problems;
 }
 
-/** The committed rules.tf.json is what the source renders. */
+/** The committed rules.tf.json is what the source renders; each rule that differs is named. */
 export function checkTerraform(source: SecurityGroups, rendered: string): string[] {
-  return rendered === renderTerraform(source) ? [] : ['terraform/modules/security/rules.tf.json is not what security-groups/security-groups.yaml renders: run `npm run security-groups -- generate`'];
+  if (rendered === renderTerraform(source)) return [];
+  const file = 'terraform/modules/security/rules.tf.json';
+  const regenerate = 'run `npm run security-groups -- generate`';
+  let committed: Record<string, unknown>;
+  try {
+    committed = ((JSON.parse(rendered) as { locals?: { ingress_rules?: Record<string, unknown> } }).locals?.ingress_rules ?? {});
+  } catch {
+    return [`${file} is not JSON: ${regenerate}`];
+  }
+  const expected = terraformRules(source);
+  const problems: string[] = [];
+  for (const [key, rule] of Object.entries(committed)) {
+    if (!(key in expected)) problems.push(`${file}: rule ${key} (${JSON.stringify(rule)}) is not in security-groups/security-groups.yaml: ${regenerate}`);
+    else if (JSON.stringify(rule) !== JSON.stringify(expected[key])) problems.push(`${file}: rule ${key} differs from security-groups/security-groups.yaml: ${regenerate}`);
+  }
+  for (const key of Object.keys(expected)) if (!(key in committed)) problems.push(`${file}: rule ${key} of security-groups/security-groups.yaml is missing: ${regenerate}`);
+  return problems.length > 0 ? problems : [`${file} is not what security-groups/security-groups.yaml renders: ${regenerate}`];
 }
 
 export { externalSources };
