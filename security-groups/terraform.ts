@@ -22,7 +22,7 @@ export function terraformRules(source: SecurityGroups): Record<string, Terraform
       for (const from of r.from) {
         const kind = (externalSources as readonly string[]).includes(from) ? (from as ExternalSource) : 'group';
         // AWS takes 255 characters of a limited set in a rule's description (no quotes, no apostrophes).
-        const description = [...r.why].filter((character) => awsDescription.test(character)).join('').slice(0, 255);
+        const description = Array.from(r.why, (character) => (awsDescription.test(character) ? character : '')).join('').slice(0, 255);
         rules[`${group}-${r.port}-${r.protocol}-from-${from}`] = { group, port: r.port, protocol: r.protocol, source: from, source_kind: kind, description };
       }
     }

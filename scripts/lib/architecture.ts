@@ -32,7 +32,7 @@ export function renderArchitecture(layout: Layout, source: SecurityGroups): stri
     network.push(`      subgraph ${id(zone)}["zone ${zone}"]`);
     for (const tier of ['public', 'web', 'app', 'data'] as const) {
       const subnet = `${tier}-${letter}`;
-      const cidr = layout.subnets[tier]?.[index] ?? '?';
+      const cidr = layout.subnets[tier][index];
       network.push(`        subgraph ${id(subnet)}["${tier} subnet ${cidr}"]`);
       if (tier === 'public') network.push(`          nat_${letter}["NAT gateway ${letter}"]`);
       for (const [name, host] of Object.entries(layout.hosts).filter(([, h]) => h.subnet === subnet)) {

@@ -54,7 +54,12 @@ export function blocksOf(files: readonly HclFile[], kind: 'resource' | 'data' | 
 
 /** The `locals` of the files, merged. */
 export function localsOf(files: readonly HclFile[]): Record<string, unknown> {
-  return Object.assign({}, ...files.flatMap(({ json }) => (Array.isArray(json.locals) ? (json.locals as object[]) : json.locals ? [json.locals as object] : [])));
+  const blocks = files.flatMap(({ json }): object[] => {
+    const locals = json.locals;
+    if (Array.isArray(locals)) return locals as object[];
+    return locals && typeof locals === 'object' ? [locals] : [];
+  });
+  return Object.assign({}, ...blocks) as Record<string, unknown>;
 }
 
 /** An environment's layout (terraform/envs/<env>/hosts.tf): what it builds where. */

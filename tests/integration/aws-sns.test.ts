@@ -59,7 +59,6 @@ describe('the SMS notifier over Amazon SNS (moto)', () => {
     assert.ok(emulator);
     const config = loadNotifierConfig({ SMS_PROVIDER: 'sns', AWS_REGION: 'eu-west-1', SMS_SENDER_ID: 'Refereezy', SMS_RECIPIENTS: recipients.join(',') });
     assert.equal(config.SMS_PROVIDER, 'sns');
-    if (config.SMS_PROVIDER !== 'sns') return;
     notifier = await startSmsNotifier({ port: 0, provider: new SnsProvider(config.AWS_REGION, config.SMS_SENDER_ID), recipients: config.SMS_RECIPIENTS, log: (entry) => logs.push(entry) });
 
     const response = await fetch(`http://127.0.0.1:${notifier.port}/alert`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(webhook) });

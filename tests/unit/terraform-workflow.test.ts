@@ -38,7 +38,8 @@ describe(file, () => {
 
   it('when validated against the workflow schema (action-validator), then it passes', async () => {
     const cli = path.join(repoRoot, 'node_modules/@action-validator/cli/cli.mjs');
-    const { stdout, stderr } = await run(process.execPath, [cli, file], { cwd: repoRoot }).catch((error: { stdout: string; stderr: string }) => {
+    const { stdout, stderr } = await run(process.execPath, [cli, file], { cwd: repoRoot }).catch((caught: unknown) => {
+      const error = caught as { stdout: string; stderr: string };
       throw new Error(`action-validator: ${error.stdout}${error.stderr}`);
     });
     assert.doesNotMatch(stdout + stderr, /error/i);

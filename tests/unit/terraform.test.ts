@@ -47,7 +47,8 @@ describe('terraform/ (offline)', () => {
       t.skip('terraform is not installed on this machine (the workflow runs fmt too)');
       return;
     }
-    const { stdout } = await run('terraform', ['fmt', '-check', '-recursive', '-list=true', 'terraform'], { cwd: path.dirname(terraformRoot) }).catch((error: { stdout?: string; stderr?: string }) => {
+    const { stdout } = await run('terraform', ['fmt', '-check', '-recursive', '-list=true', 'terraform'], { cwd: path.dirname(terraformRoot) }).catch((caught: unknown) => {
+      const error = caught as { stdout?: string; stderr?: string };
       throw new Error(`terraform fmt -check: files not formatted (run terraform fmt -recursive terraform):\n${error.stdout ?? ''}${error.stderr ?? ''}`);
     });
     assert.equal(stdout.trim(), '');
@@ -70,7 +71,7 @@ describe('terraform/ (offline)', () => {
       assert.deepEqual(aliases, ['(default)', 'dr', 'us_east_1'], `envs/${environment}: providers`);
       for (const provider of providers) {
         const tags = first(first(provider.default_tags).tags);
-        assert.ok(String(JSON.stringify(tags)).includes('local.tags'), `envs/${environment}: provider ${String(provider.alias ?? 'aws')} tags everything with local.tags`);
+        assert.ok(JSON.stringify(tags).includes('local.tags'), `envs/${environment}: provider ${JSON.stringify(provider.alias ?? 'aws')} tags everything with local.tags`);
       }
       const locals = localsOf(files);
       assert.deepEqual(Object.keys(first(locals.tags)).sort(), ['Environment', 'ManagedBy', 'Project']);
