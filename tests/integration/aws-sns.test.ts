@@ -59,6 +59,7 @@ describe('the SMS notifier over Amazon SNS (moto)', () => {
     assert.ok(emulator);
     const config = loadNotifierConfig({ SMS_PROVIDER: 'sns', AWS_REGION: 'eu-west-1', SMS_SENDER_ID: 'Refereezy', SMS_RECIPIENTS: recipients.join(',') });
     assert.equal(config.SMS_PROVIDER, 'sns');
+    await emulator.startRecording();
     notifier = await startSmsNotifier({ port: 0, provider: new SnsProvider(config.AWS_REGION, config.SMS_SENDER_ID), recipients: config.SMS_RECIPIENTS, log: (entry) => logs.push(entry) });
 
     const response = await fetch(`http://127.0.0.1:${notifier.port}/alert`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(webhook) });
@@ -72,6 +73,16 @@ describe('the SMS notifier over Amazon SNS (moto)', () => {
       recipients.map((to) => ({ to, text, region: 'eu-west-1' })),
     );
     assert.match(text, /TargetDown/);
+
+    // What went over the wire: SNS Publish, transactional (never throttled as promotional), with the sender id.
+    const publishes = (await emulator.recordedRequests()).map((request) => request.parameters).filter((parameters) => parameters.Action === 'Publish');
+    assert.equal(publishes.length, recipients.length, JSON.stringify(publishes));
+    for (const parameters of publishes) {
+      const attributes = Object.fromEntries(
+        [1, 2].map((index) => [parameters[`MessageAttributes.entry.${String(index)}.Name`], parameters[`MessageAttributes.entry.${String(index)}.Value.StringValue`]]),
+      ) as Record<string, unknown>;
+      assert.deepEqual(attributes, { 'AWS.SNS.SMS.SMSType': 'Transactional', 'AWS.SNS.SMS.SenderID': 'Refereezy' });
+    }
   });
 
   it('when SNS refuses a number, then the provider rejects with SNS’s reason and nothing is published for it', async () => {

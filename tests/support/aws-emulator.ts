@@ -9,6 +9,8 @@ const run = promisify(execFile);
 const smsMessagesSchema = z.object({
   messages: z.array(z.object({ accountId: z.string(), region: z.string(), messageId: z.string(), phoneNumber: z.string(), message: z.string() })),
 });
+const recordedRequestSchema = z.object({ method: z.string(), url: z.string(), body: z.string().nullable().optional(), body_encoded: z.boolean().optional() });
+
 export type PublishedSms = z.infer<typeof smsMessagesSchema>['messages'][number];
 
 /** The image of compose/aws-emulator (moto's server from Debian), built as the other images are. */
@@ -35,6 +37,33 @@ export class StartedAwsEmulator {
     const response = await fetch(`${this.endpoint}/moto-api/sns/sms-messages`);
     if (!response.ok) throw new Error(`aws-emulator: GET /moto-api/sns/sms-messages answered ${response.status}: ${await response.text()}`);
     return smsMessagesSchema.parse(await response.json()).messages;
+  }
+
+  /** Starts (afresh) recording every request the emulator receives. */
+  async startRecording(): Promise<void> {
+    for (const action of ['reset-recording', 'start-recording']) {
+      const response = await fetch(`${this.endpoint}/moto-api/recorder/${action}`, { method: 'POST' });
+      if (!response.ok) throw new Error(`aws-emulator: ${action} answered ${response.status}`);
+    }
+  }
+
+  /**
+   * The requests recorded since startRecording(), each with its parameters as the AWS query
+   * protocol sent them (Action=Publish, MessageAttributes.entry.1.Name=…), or its JSON body.
+   */
+  async recordedRequests(): Promise<{ method: string; url: string; parameters: Record<string, unknown> }[]> {
+    const response = await fetch(`${this.endpoint}/moto-api/recorder/download-recording`);
+    if (!response.ok) throw new Error(`aws-emulator: download-recording answered ${response.status}`);
+    return (await response.text())
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => recordedRequestSchema.parse(JSON.parse(line)))
+      .filter((request) => !request.url.includes('/moto-api/'))
+      .map((request) => {
+        const body = request.body_encoded ? Buffer.from(request.body ?? '', 'base64').toString('utf8') : (request.body ?? '');
+        const parameters: Record<string, unknown> = body.trimStart().startsWith('{') ? (JSON.parse(body) as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(body));
+        return { method: request.method, url: request.url, parameters };
+      });
   }
 
   /** Forgets everything every backend holds (moto's own reset). */
