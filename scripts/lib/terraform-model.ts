@@ -104,3 +104,20 @@ export function sizeOf(instanceType: string): { vcpu: number; memoryGiB: number 
   if (!size) throw new Error(`instance type ${instanceType}: not in scripts/lib/terraform-model.ts's table (add its vCPUs and memory)`);
   return size;
 }
+
+/**
+ * What `terraform output -json`'s inventory will say once the layout is applied (less the instance
+ * ids and public address, which only AWS knows): lets a test hold each inventory to its layout
+ * before anything is applied.
+ */
+export function expectedInventory(layout: Layout): { environment: string; region: string; hosts: Record<string, { address: string; groups: string[]; zone: string; instance_type: string }>; bastion: { name: string; host: string; private_address: string } } {
+  const zoneOf = (subnet: string) => layout.zones[subnet.endsWith('-a') ? 0 : 1];
+  const bastion = Object.entries(layout.hosts).find(([, host]) => host.role === 'bastion');
+  if (!bastion) throw new Error(`terraform/envs/${layout.environment}: the layout has no bastion`);
+  return {
+    environment: layout.environment,
+    region: layout.region,
+    hosts: Object.fromEntries(Object.entries(layout.hosts).map(([name, host]) => [name, { address: host.address, groups: [host.role], zone: zoneOf(host.subnet), instance_type: host.instance_type }])),
+    bastion: { name: bastion[0], host: `bastion.${layout.domain}`, private_address: bastion[1].address },
+  };
+}

@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { hostsOf, parseInventory } from '../../provision/inventories/schema.js';
 import { inventoryDifferences, inventoryFromTerraform, parseTerraformOutput, type TerraformInventory } from '../../provision/inventories/terraform.js';
-import { loadLayout } from '../../scripts/lib/terraform-model.js';
+import { expectedInventory, loadLayout } from '../../scripts/lib/terraform-model.js';
 import { repoRoot } from '../support/paths.js';
 
 const run = promisify(execFile);
@@ -136,4 +136,14 @@ describe('the inventory from Terraform', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.output, /inventory:from-terraform: .*missing\.json/);
   });
+});
+
+describe('each inventory against its Terraform layout (before any apply)', () => {
+  for (const environment of ['staging', 'prod']) {
+    it(`when ${environment}.yaml is compared with terraform/envs/${environment}/hosts.tf, then hosts, addresses, groups, zones and the bastion agree`, async () => {
+      const file = `provision/inventories/${environment}.yaml`;
+      const expected = expectedInventory(await loadLayout(environment));
+      assert.deepEqual(inventoryDifferences(expected, readFileSync(path.join(repoRoot, file), 'utf8'), file).map((difference) => difference.message), []);
+    });
+  }
 });
