@@ -79,7 +79,9 @@ resource "aws_cloudwatch_metric_alarm" "system_recover" {
   tags                = var.tags
 }
 
-# The CloudWatch agent (installed by the common role) reports disk_used_percent per filesystem.
+# The CloudWatch agent reports disk_used_percent per filesystem (the instance roles may publish it).
+# Installing and configuring the agent on the hosts is still to be done by the common role: until
+# then these alarms have no data and stay INSUFFICIENT_DATA (treat_missing_data = missing), silent.
 resource "aws_cloudwatch_metric_alarm" "disk" {
   for_each = var.instance_ids
 
