@@ -14,6 +14,10 @@ export function createDatabase(config: ApiConfig): Database {
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     application_name: 'refereezy-api',
+    // Session settings sent at connect (0 leaves the server's default, which is "no limit").
+    ...(config.DB_STATEMENT_TIMEOUT_MS > 0 ? { statement_timeout: config.DB_STATEMENT_TIMEOUT_MS } : {}),
+    ...(config.DB_LOCK_TIMEOUT_MS > 0 ? { lock_timeout: config.DB_LOCK_TIMEOUT_MS } : {}),
+    ...(config.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS > 0 ? { idle_in_transaction_session_timeout: config.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS } : {}),
   });
 }
 
