@@ -34,15 +34,35 @@ export async function databaseAnswers(db: Database): Promise<boolean> {
 /** Runs `work` in one transaction on one connection: committed if it resolves, rolled back if not. */
 export async function inTransaction<T>(db: Database, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
+  const lost = watchSession(client);
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (!lost.error) await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    lost.stop();
+    // A session the server ended is closed, not returned to the pool.
+    client.release(lost.error);
   }
+}
+
+/**
+ * Listens for the server ending a checked-out session (idle_in_transaction_session_timeout, a
+ * restart, pg_terminate_backend): its next query fails, and the connection must not be reused.
+ * Without a listener pg throws the event and the process ends.
+ */
+export function watchSession(client: pg.PoolClient): { error: Error | undefined; stop(): void } {
+  const state = {
+    error: undefined as Error | undefined,
+    stop: () => client.removeListener('error', onError),
+  };
+  const onError = (error: Error) => {
+    state.error = error;
+  };
+  client.on('error', onError);
+  return state;
 }

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { PG_MIGRATE_LOCK_ID, runner } from 'node-pg-migrate';
 import type { ApiConfig } from './config.js';
-import type { Database } from './db.js';
+import { watchSession, type Database } from './db.js';
 import type { Logger } from './logger.js';
 
 // src/ (tsx) and dist/ (built) both sit beside migrations/.
@@ -23,6 +23,7 @@ const lockNotAvailable = '55P03';
  */
 export async function migrateUp(db: Database, logger: Logger, timeouts: MigrationTimeouts): Promise<string[]> {
   const client = await db.connect();
+  const lost = watchSession(client);
   try {
     // Taken here rather than by the runner, so that waiting for it has a limit of its own.
     await client.query(`SET lock_timeout = ${timeouts.DB_MIGRATION_LOCK_WAIT_MS}`);
@@ -60,6 +61,7 @@ export async function migrateUp(db: Database, logger: Logger, timeouts: Migratio
       await client.query('SELECT pg_advisory_unlock($1)', [PG_MIGRATE_LOCK_ID]).catch(() => undefined);
     }
   } finally {
+    lost.stop();
     // The session settings above are the migrations' own: the connection is closed, not pooled.
     client.release(true);
   }
