@@ -41,7 +41,9 @@ export async function inTransaction<T>(db: Database, work: (client: pg.PoolClien
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    if (!lost.error) await client.query('ROLLBACK').catch(() => undefined);
+    // When the server ended the session, its reason (e.g. the idle-in-transaction timeout) is the cause.
+    if (lost.error) throw lost.error;
+    await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
     lost.stop();

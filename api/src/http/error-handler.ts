@@ -31,9 +31,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-// PostgreSQL's codes for a statement its timeouts ended: statement_timeout (query_canceled) and
-// lock_timeout (lock_not_available). The request can be retried; the database is not broken.
-const databaseTimeouts = new Set(['57014', '55P03']);
+// PostgreSQL's codes for work its timeouts ended: statement_timeout (query_canceled), lock_timeout
+// (lock_not_available), idle_in_transaction_session_timeout. The request can be retried.
+const databaseTimeouts = new Set(['57014', '55P03', '25P03']);
 
 function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;

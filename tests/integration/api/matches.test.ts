@@ -252,9 +252,10 @@ describe('referees: who sees whom', () => {
     const { referee } = await newMatch();
     const all = json<{ items: Referee[] }>(await api.admin.get('/api/referees?limit=100')).items;
     const found = all.find((item) => item.id === referee.id);
-    assert.equal(found?.email, referee.email);
-    assert.equal(found?.firebaseUid, referee.uid);
-    assert.equal(found?.active, true);
+    assert.ok(found, 'the admin sees the new referee');
+    assert.equal(found.email, referee.email);
+    assert.equal(found.firebaseUid, referee.uid);
+    assert.equal(found.active, true);
   });
 });
 

@@ -146,7 +146,11 @@ describe('database timeouts', () => {
         await sleep(3_500); // past the 2 s idle-in-transaction timeout
         await client.query('SELECT 1');
       }),
-      /idle-in-transaction|terminat|Connection terminated/i,
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, '25P03', String(error));
+        assert.match(error.message, /idle-in-transaction timeout/);
+        return true;
+      },
     );
     assert.equal((await request(`${api.url}/readyz`)).status, 200);
     assert.equal((await api.admin.get('/api/competitions')).status, 200);
@@ -154,10 +158,17 @@ describe('database timeouts', () => {
 
   it('when another migration holds the migration lock, then a starting API fails after the lock wait, naming the holder', async () => {
     // An operator's session (or a crashed migration's) holds node-pg-migrate's lock for 10 s.
-    const holder = api.psql('SELECT pg_advisory_lock(7241865325823964); SELECT pg_sleep(10);');
-    await sleep(500);
+    const holder = api.psql('SELECT pg_advisory_lock(7241865325823964); SELECT pg_sleep(12);');
+    const held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = (7241865325823964 & 4294967295)";
+    for (let i = 0; (await api.psql(held)).output !== '1'; i += 1) {
+      assert.ok(i < 50, 'the lock was taken');
+      await sleep(100);
+    }
     const since = Date.now();
-    await assert.rejects(startServer({ ...api.config, API_PORT: 0, METRICS_PORT: 0, DB_MIGRATION_LOCK_WAIT_MS: 1_500 }, createLogger('silent')), (error: Error) => {
+    const starting = startServer({ ...api.config, API_PORT: 0, METRICS_PORT: 0, DB_MIGRATION_LOCK_WAIT_MS: 1_500 }, createLogger('silent'));
+    // Should it start after all, it must not outlive the test.
+    starting.then((server) => server.stop(), () => undefined).catch(() => undefined);
+    await assert.rejects(starting, (error: Error) => {
       assert.match(error.message, /migration lock is held by backend pid \d+ .*not released within 1500 ms/);
       return true;
     });
