@@ -44,7 +44,7 @@ export class StartedApi implements AsyncDisposable {
   static async start(settings: Record<string, string> = {}): Promise<StartedApi> {
     await useRyukOnlyWhereAvailable();
     const password = randomBytes(18).toString('base64url');
-    const [database, firebase] = await Promise.all([
+    const starting = await Promise.allSettled([
       buildServiceImage('db').then((image) =>
         new GenericContainer(image)
           .withEnvironment({ APP_DB_PASSWORD: password, MONITOR_DB_PASSWORD: randomBytes(18).toString('base64url') })
@@ -54,7 +54,18 @@ export class StartedApi implements AsyncDisposable {
           .start(),
       ),
       StartedFirebase.start(),
-    ]);
+    ] as const);
+    const [databaseStart, firebaseStart] = starting;
+    if (databaseStart.status === 'rejected' || firebaseStart.status === 'rejected') {
+      // One failed to start: the other, if it did, must not outlive the run.
+      await Promise.allSettled([
+        databaseStart.status === 'fulfilled' ? databaseStart.value.stop() : undefined,
+        firebaseStart.status === 'fulfilled' ? firebaseStart.value.stop() : undefined,
+      ]);
+      throw databaseStart.status === 'rejected' ? databaseStart.reason : (firebaseStart as PromiseRejectedResult).reason;
+    }
+    const database = databaseStart.value;
+    const firebase = firebaseStart.value;
     const [firestoreHost = '', firestorePort = ''] = firebase.firestoreEmulatorHost.split(':');
     const firestorePath = await TcpProxy.start(firestoreHost, Number(firestorePort));
     const config = loadConfig({

@@ -25,8 +25,11 @@ export class StartedFirebase {
     const container = await new GenericContainer(await buildServiceImage('firebase'))
       .withEnvironment({ FIREBASE_PROJECT_ID: firebaseProjectId })
       .withExposedPorts(9099, 8080)
+      // The image's own check, with more patience: on a loaded CI machine firebase-tools' Auth
+      // emulator can take longer than the image's 60 s start period, and one slow start is not a fault.
+      .withHealthCheck({ test: ['CMD', 'node', '/srv/refereezy/firebase/healthcheck.mjs'], interval: 5_000, timeout: 10_000, retries: 5, startPeriod: 180_000 })
       .withWaitStrategy(Wait.forHealthCheck())
-      .withStartupTimeout(120_000)
+      .withStartupTimeout(240_000)
       .start();
     return new StartedFirebase(container);
   }

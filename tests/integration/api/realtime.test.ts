@@ -100,7 +100,7 @@ describe('real-time mirror to Firestore', () => {
     await eventually(() => firestore.doc(`matches/${matchId}`).get(), (doc) => doc.get('status') === 'live', 10_000);
 
     // A change no retry can deliver: its path names a collection, which Firestore refuses to write.
-    const poisoned = await api.psql(`INSERT INTO realtime_outbox (document_path, payload) VALUES ('matches', '{"status": "live"}') RETURNING id`);
+    const poisoned = await api.psql(`WITH queued AS (INSERT INTO realtime_outbox (document_path, payload) VALUES ('matches', '{"status": "live"}') RETURNING id) SELECT id FROM queued`);
     assert.equal(poisoned.exitCode, 0, poisoned.output);
     const goal = await referee.client.post(`/api/matches/${matchId}/events`, { kind: 'goal', period: 1, clockSeconds: 99, team: 'home', player: '9' }, { 'idempotency-key': randomUUID() });
     assert.equal(goal.status, 201, goal.body);
