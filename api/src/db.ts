@@ -62,8 +62,9 @@ export function watchSession(client: pg.PoolClient): { error: Error | undefined;
     error: undefined as Error | undefined,
     stop: () => client.removeListener('error', onError),
   };
+  // The first error says why (e.g. the server's FATAL message); the socket closing follows it.
   const onError = (error: Error) => {
-    state.error = error;
+    state.error ??= error;
   };
   client.on('error', onError);
   return state;
