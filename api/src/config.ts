@@ -20,6 +20,7 @@ const EnvSchema = z.object({
   // pool connection until the pool is exhausted. 0 turns one off.
   DB_STATEMENT_TIMEOUT_MS: milliseconds(600_000).default(10_000),
   DB_LOCK_TIMEOUT_MS: milliseconds(600_000).default(5_000),
+  // Keep it above the real-time mirror's Firestore write deadline (5 s), which runs inside its transaction.
   DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: milliseconds(600_000).default(30_000),
   // Migrations: how long an API start waits for another replica's migration (the advisory lock)
   // before it fails, and how long one migration statement may run (DDL lock waits use the lock
