@@ -53,7 +53,7 @@ export function createApp({ db, logger, metrics, auth, mirrorChanged }: AppDepen
   // Everything else under /api/ needs a Firebase ID token.
   app.use('/api', authenticate(auth, db));
   // Routers carry full paths, so a route's pattern (the metrics label) is complete.
-  app.use(refereeRoutes(new RefereeRepository(db)));
+  app.use(refereeRoutes(new RefereeRepository(db), auth));
   app.use(competitionRoutes(new CompetitionRepository(db)));
   app.use(matchRoutes(new MatchRepository(db, mirrorChanged)));
 

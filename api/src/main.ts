@@ -1,8 +1,17 @@
-import { loadConfig } from './config.js';
+import { ConfigError, loadConfig, type ApiConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 
-const config = loadConfig();
+let config: ApiConfig;
+try {
+  config = loadConfig();
+} catch (error) {
+  // Loud and final: a refused setting (an emulator in production, a missing password) is logged as
+  // a fatal line the log pipeline indexes, and the process never listens.
+  if (!(error instanceof ConfigError)) throw error;
+  createLogger('info').fatal({ err: error }, `API refused to start: ${error.message}`);
+  process.exit(1);
+}
 const logger = createLogger(config.LOG_LEVEL);
 
 try {

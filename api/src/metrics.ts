@@ -34,10 +34,17 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
+  private readonly mirrorDeadLettered = new Counter({
+    name: 'realtime_mirror_dead_lettered_total',
+    help: 'Changes Firestore refused again and again, moved by this process to realtime_dead_letter',
+    registers: [this.registry],
+  });
+
   /** Hands the real-time mirror's outcomes to the counters above. */
   readonly mirrorObserver: MirrorObserver = {
     delivered: (count) => this.mirrorDelivered.inc(count),
     failed: () => this.mirrorFailures.inc(),
+    deadLettered: (count) => this.mirrorDeadLettered.inc(count),
   };
 
   constructor(db: Database) {
@@ -57,8 +64,16 @@ export class ApiMetrics {
     pool('db_pool_waiting_requests', 'Queries waiting for a free pool connection', () => db.waitingCount);
   }
 
-  /** Reports how many changes wait for Firestore, read from Postgres at each scrape. */
-  trackOutbox(pending: () => Promise<number>): void {
+  /** Reports how many changes wait for Firestore, and how many were given up on, read from Postgres at each scrape. */
+  trackOutbox(pending: () => Promise<number>, deadLetters: () => Promise<number>): void {
+    new Gauge({
+      name: 'realtime_dead_letter_rows',
+      help: 'Changes Firestore refused, kept in realtime_dead_letter until an operator replays or drops them',
+      registers: [this.registry],
+      async collect() {
+        this.set(await deadLetters());
+      },
+    });
     new Gauge({
       name: 'realtime_outbox_pending',
       help: 'Changes waiting in Postgres for the real-time mirror (grows while Firestore is down)',

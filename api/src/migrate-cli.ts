@@ -8,7 +8,7 @@ const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);
 const db = createDatabase(config);
 try {
-  await migrateUp(db, logger);
+  await migrateUp(db, logger, config);
 } catch (error) {
   logger.fatal({ err: error }, 'migration failed');
   process.exitCode = 1;

@@ -14,7 +14,7 @@ import {
   OfficialParamsSchema,
   StatusChangeSchema,
 } from './matches/match.js';
-import { NewRefereeSchema, RefereeIdSchema, RefereeListQuerySchema, RefereeSchema } from './referees/referee.js';
+import { NewRefereeSchema, RefereeIdSchema, RefereeListQuerySchema, RefereeSchema, RefereeSummarySchema } from './referees/referee.js';
 
 type ObjectSchema = z.ZodObject;
 
@@ -25,14 +25,17 @@ interface Answer {
 
 /** One route, described by the same zod schemas that validate it: the document cannot drift. */
 export interface Operation {
-  method: 'get' | 'post' | 'put';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** Express pattern, e.g. /api/matches/:id */
   path: string;
   operationId: string;
   summary: string;
   tag: 'referees' | 'competitions' | 'matches' | 'operations';
-  /** Who may call: anyone (public), any signed-in user, admins, or per match (officials/admins). */
-  access?: 'signed-in' | 'admin' | 'per-match';
+  /**
+   * Who may call: anyone (public), any signed-in user, admins, per match (officials/admins), or
+   * per referee (admins; a referee for themselves and the officials of their matches).
+   */
+  access?: 'signed-in' | 'admin' | 'per-match' | 'per-referee';
   params?: ObjectSchema;
   query?: ObjectSchema;
   idempotencyKey?: boolean;
@@ -44,6 +47,8 @@ const page = <Item extends z.ZodType>(item: Item) => z.strictObject({ items: z.a
 const list = <Item extends z.ZodType>(item: Item) => z.strictObject({ items: z.array(item) });
 const error = (description: string): Answer => ({ description, schema: ErrorBodySchema });
 const invalid = error('The request is invalid: `error.fields` names each field');
+/** Admins get the whole record; referees the summary. */
+const refereeAsSeen = z.union([RefereeSchema, RefereeSummarySchema]);
 
 export const operations: Operation[] = [
   { method: 'get', path: '/healthz', operationId: 'liveness', summary: 'The process answers', tag: 'operations',
@@ -56,13 +61,19 @@ export const operations: Operation[] = [
   { method: 'get', path: '/api/openapi.json', operationId: 'openApiDocument', summary: 'This document', tag: 'operations',
     responses: { 200: { description: 'OpenAPI 3.1 document' } } },
 
-  { method: 'get', path: '/api/referees', operationId: 'listReferees', access: 'signed-in', summary: 'Referees, newest first', tag: 'referees',
-    query: RefereeListQuerySchema, responses: { 200: { description: 'A page of referees', schema: page(RefereeSchema) }, 400: invalid } },
+  { method: 'get', path: '/api/referees', operationId: 'listReferees', access: 'per-referee', summary: 'Referees, newest first: all for admins; for a referee, themselves and the officials of their matches (no email, no uid)', tag: 'referees',
+    query: RefereeListQuerySchema, responses: { 200: { description: 'A page of referees', schema: page(refereeAsSeen) }, 400: invalid } },
   { method: 'post', path: '/api/referees', operationId: 'registerReferee', access: 'admin', summary: 'Register a referee', tag: 'referees',
     body: NewRefereeSchema,
     responses: { 201: { description: 'Registered', schema: RefereeSchema }, 400: invalid, 409: error('The email or the Firebase user is already registered') } },
-  { method: 'get', path: '/api/referees/:id', operationId: 'getReferee', access: 'signed-in', summary: 'One referee', tag: 'referees',
-    params: RefereeIdSchema, responses: { 200: { description: 'The referee', schema: RefereeSchema }, 400: invalid, 404: error('No such referee') } },
+  { method: 'get', path: '/api/referees/:id', operationId: 'getReferee', access: 'per-referee', summary: 'One referee (for a referee: themselves or an official of their matches, no email, no uid)', tag: 'referees',
+    params: RefereeIdSchema, responses: { 200: { description: 'The referee', schema: refereeAsSeen }, 400: invalid, 404: error('No such referee') } },
+  { method: 'post', path: '/api/referees/:id/deactivation', operationId: 'deactivateReferee', access: 'admin', summary: "Deactivate a referee at once: the API refuses their requests, Firebase disables the user and revokes their tokens (idempotent)", tag: 'referees',
+    params: RefereeIdSchema,
+    responses: { 200: { description: 'The referee, deactivated', schema: RefereeSchema }, 400: invalid, 404: error('No such referee'), 503: error('Deactivated in the API, but Firebase Auth was not updated: retry') } },
+  { method: 'delete', path: '/api/referees/:id/deactivation', operationId: 'reactivateReferee', access: 'admin', summary: 'Reactivate a referee (they sign in again)', tag: 'referees',
+    params: RefereeIdSchema,
+    responses: { 200: { description: 'The referee, active', schema: RefereeSchema }, 400: invalid, 404: error('No such referee'), 503: error('Reactivated in the API, but Firebase Auth was not updated: retry') } },
 
   { method: 'get', path: '/api/competitions', operationId: 'listCompetitions', access: 'signed-in', summary: 'Competitions, newest season first', tag: 'competitions',
     responses: { 200: { description: 'All competitions', schema: list(CompetitionSchema) } } },
@@ -126,17 +137,19 @@ function parameters(schema: ObjectSchema | undefined, location: 'path' | 'query'
 /** Express's /a/:id becomes OpenAPI's /a/{id}. */
 export const openApiPath = (path: string): string => path.replace(/:(\w+)/g, '{$1}');
 
-const unauthenticated = error('No valid Firebase ID token (`Authorization: Bearer <token>`)');
+const unauthenticated = error('No valid Firebase ID token (`Authorization: Bearer <token>`), or its user was revoked, disabled or deactivated');
 const forbidden: Record<NonNullable<Operation['access']>, Answer | undefined> = {
   'signed-in': undefined,
   admin: error('The caller is not an admin'),
   'per-match': error("The caller holds no role in this match that allows it"),
+  'per-referee': error('The caller is not an admin, and the referee is neither them nor an official of their matches'),
 };
+const unavailable = error('Firebase Auth or the database did not answer in time: retry (Retry-After)');
 
 /** The answers every protected operation may give, besides its own. */
 function accessAnswers(operation: Operation): Record<number, Answer> {
   if (!operation.access) return {};
-  const answers: Record<number, Answer> = { 401: unauthenticated };
+  const answers: Record<number, Answer> = { 401: unauthenticated, 503: unavailable };
   const refused = forbidden[operation.access];
   if (refused) answers[403] = refused;
   return answers;

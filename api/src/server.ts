@@ -42,14 +42,15 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<St
   // An idle connection the server ends (a restart, a failover) leaves the pool, which opens another
   // on demand; without a listener pg would throw the event and end the process.
   db.on('error', (error) => logger.warn({ err: error }, 'an idle database connection was closed by the server; the pool replaces it'));
-  await migrateUp(db, logger);
+  await migrateUp(db, logger, config);
   const firebase = connectFirebase(config);
   const metrics = new ApiMetrics(db);
   const mirror = new RealtimeMirror(db, firebase.firestore, logger, {
     maxBackoffMs: config.REALTIME_MAX_BACKOFF_MS,
+    maxAttempts: config.REALTIME_MAX_ATTEMPTS,
     observer: metrics.mirrorObserver,
   });
-  metrics.trackOutbox(() => mirror.pending());
+  metrics.trackOutbox(() => mirror.pending(), () => mirror.deadLetters());
   const app = createApp({ db, logger, metrics, auth: firebase.auth, mirrorChanged: () => mirror.notify() });
   const server = createServer(app);
   // Idle keep-alive connections close soon after a response (nginx reuses them) and during drain.

@@ -7,6 +7,7 @@ import { ApiClient } from '../support/api-client.js';
 import { request, requestLoop } from '../support/http.js';
 import { connectSsh, httpThroughTunnel, sshExec, type SshTarget } from '../support/ssh.js';
 import { Mailbox, type MailMessage } from '../support/mailbox.js';
+import { composeRequiredVariables, runBlocks, runbookBlocks } from '../support/runbook-commands.js';
 import { publicServices, services, StartedReplica } from '../support/started-replica.js';
 
 let replica: StartedReplica;
@@ -80,6 +81,32 @@ describe('request path: CDN → LB → web → API → Postgres', () => {
     assert.equal(repeated.status, 409);
     const count = await replica.exec('db', ['psql', '-XtA', '-d', 'refereezy', '-c', `SELECT count(*) FROM referee WHERE lower(email) = lower('${email}')`]);
     assert.equal(count.output.trim(), '1');
+  });
+});
+
+describe('runbooks', () => {
+  it('when the deactivate-referee runbook is followed on the replica, then the referee is refused at once, and the undo lets them sign in again', async () => {
+    const blocks = runbookBlocks('deactivate-referee.md', 'replica');
+    const block = (name: string) => blocks.get(name) ?? assert.fail(`deactivate-referee.md has no replica block ${name}`);
+    // A referee with a Firebase user, signed in, whom an admin registered.
+    const email = `runbook-${Date.now()}@refereezy.test`;
+    const token = await replica.idToken(email, 'referee');
+    const uid = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { user_id: string }).user_id;
+    assert.equal((await admin.post('/api/referees', { name: 'Runbook Referee', email, licenceLevel: 'regional', firebaseUid: uid })).status, 201);
+    const referee = new ApiClient(replica.cdnUrl, token);
+    assert.equal((await referee.get('/api/matches')).status, 200);
+
+    const env = { ...composeRequiredVariables(), COMPOSE_PROJECT_NAME: replica.projectName, API: replica.cdnUrl, REFEREE_EMAIL: email };
+    const output = await runBlocks([block('setup'), block('deactivate'), block('check')], env);
+    assert.match(output, /"active":false/);
+    assert.match(output, /is deactivated/);
+    const refused = await referee.get('/api/matches');
+    assert.equal(refused.status, 401, refused.body);
+
+    await sleep(1_100); // a new sign-in must be later than the revocation (whole seconds)
+    assert.match(await runBlocks([block('setup'), block('undo')], env), /"active":true/);
+    const signedInAgain = new ApiClient(replica.cdnUrl, await replica.idToken(email, 'referee'));
+    assert.equal((await signedInAgain.get('/api/matches')).status, 200);
   });
 });
 

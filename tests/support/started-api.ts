@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { loadConfig } from '../../api/src/config.js';
+import { loadConfig, type ApiConfig } from '../../api/src/config.js';
 import { createLogger } from '../../api/src/logger.js';
 import { startServer, type StartedServer } from '../../api/src/server.js';
 import { ApiClient } from './api-client.js';
@@ -16,6 +16,7 @@ import { TcpProxy } from './tcp-proxy.js';
 export interface SignedInReferee {
   id: number;
   uid: string;
+  email: string;
   client: ApiClient;
 }
 
@@ -35,12 +36,15 @@ export class StartedApi implements AsyncDisposable {
     readonly logLines: string[],
     /** An admin's client (role=admin claim). */
     readonly admin: ApiClient,
+    /** The configuration the API runs with (to start another against the same containers). */
+    readonly config: ApiConfig,
   ) {}
 
-  static async start(): Promise<StartedApi> {
+  /** `settings` override the API's environment (timeouts, pool size…). */
+  static async start(settings: Record<string, string> = {}): Promise<StartedApi> {
     await useRyukOnlyWhereAvailable();
     const password = randomBytes(18).toString('base64url');
-    const [database, firebase] = await Promise.all([
+    const starting = await Promise.allSettled([
       buildServiceImage('db').then((image) =>
         new GenericContainer(image)
           .withEnvironment({ APP_DB_PASSWORD: password, MONITOR_DB_PASSWORD: randomBytes(18).toString('base64url') })
@@ -50,7 +54,18 @@ export class StartedApi implements AsyncDisposable {
           .start(),
       ),
       StartedFirebase.start(),
-    ]);
+    ] as const);
+    const [databaseStart, firebaseStart] = starting;
+    if (databaseStart.status === 'rejected' || firebaseStart.status === 'rejected') {
+      // One failed to start: the other, if it did, must not outlive the run.
+      await Promise.allSettled([
+        databaseStart.status === 'fulfilled' ? databaseStart.value.stop() : undefined,
+        firebaseStart.status === 'fulfilled' ? firebaseStart.value.stop() : undefined,
+      ]);
+      throw databaseStart.status === 'rejected' ? databaseStart.reason : (firebaseStart as PromiseRejectedResult).reason;
+    }
+    const database = databaseStart.value;
+    const firebase = firebaseStart.value;
     const [firestoreHost = '', firestorePort = ''] = firebase.firestoreEmulatorHost.split(':');
     const firestorePath = await TcpProxy.start(firestoreHost, Number(firestorePort));
     const config = loadConfig({
@@ -66,6 +81,7 @@ export class StartedApi implements AsyncDisposable {
       FIRESTORE_EMULATOR_HOST: firestorePath.address,
       REALTIME_MAX_BACKOFF_MS: '1000',
       LOG_LEVEL: 'info',
+      ...settings,
     });
     const logs = new PassThrough();
     const lines: string[] = [];
@@ -73,7 +89,7 @@ export class StartedApi implements AsyncDisposable {
     try {
       const server = await startServer(config, createLogger(config.LOG_LEVEL, logs));
       const admin = new ApiClient(`http://127.0.0.1:${server.port}`, (await firebase.idToken(`admin-${randomUUID()}@refereezy.test`, 'admin')).idToken);
-      return new StartedApi(database, firebase, firestorePath, server, lines, admin);
+      return new StartedApi(database, firebase, firestorePath, server, lines, admin, config);
     } catch (error) {
       await Promise.all([database.stop(), firebase.stop(), firestorePath.stop()]);
       throw error;
@@ -99,7 +115,7 @@ export class StartedApi implements AsyncDisposable {
     const { uid, idToken } = await this.firebase.idToken(email, 'referee');
     const answer = await this.admin.post('/api/referees', { name, email, licenceLevel: 'national', firebaseUid: uid });
     assert.equal(answer.status, 201, answer.body);
-    return { id: json<{ id: number }>(answer).id, uid, client: new ApiClient(this.url, idToken) };
+    return { id: json<{ id: number }>(answer).id, uid, email, client: new ApiClient(this.url, idToken) };
   }
 
   /** Runs SQL as the postgres superuser inside the database container; returns psql's output. */

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
+import { deleteApp, initializeApp, type App } from 'firebase-admin/app';
+import { getAuth, type Auth } from 'firebase-admin/auth';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { buildServiceImage } from './service-image.js';
@@ -13,6 +16,7 @@ export interface IdToken {
 /** The replica's firebase service (Auth + Firestore emulators) as a container of its own. */
 export class StartedFirebase {
   private readonly clients: Firestore[] = [];
+  private readonly apps: App[] = [];
 
   private constructor(readonly container: StartedTestContainer) {}
 
@@ -21,8 +25,11 @@ export class StartedFirebase {
     const container = await new GenericContainer(await buildServiceImage('firebase'))
       .withEnvironment({ FIREBASE_PROJECT_ID: firebaseProjectId })
       .withExposedPorts(9099, 8080)
+      // The image's own check, with more patience: on a loaded CI machine firebase-tools' Auth
+      // emulator can take longer than the image's 60 s start period, and one slow start is not a fault.
+      .withHealthCheck({ test: ['CMD', 'node', '/srv/refereezy/firebase/healthcheck.mjs'], interval: 5_000, timeout: 10_000, retries: 5, startPeriod: 180_000 })
       .withWaitStrategy(Wait.forHealthCheck())
-      .withStartupTimeout(120_000)
+      .withStartupTimeout(240_000)
       .start();
     return new StartedFirebase(container);
   }
@@ -42,6 +49,18 @@ export class StartedFirebase {
     return JSON.parse(stdout) as IdToken;
   }
 
+  /**
+   * The Admin SDK's Auth on this emulator, as an operator (or the Firebase console) changes users
+   * behind the API's back: revoke, disable, change claims. firebase-admin finds the emulator only
+   * through the environment, which this sets for the whole process.
+   */
+  adminAuth(): Auth {
+    process.env.FIREBASE_AUTH_EMULATOR_HOST = this.authEmulatorHost;
+    const app = initializeApp({ projectId: firebaseProjectId, credential: { getAccessToken: () => Promise.resolve({ access_token: 'owner', expires_in: 3600 }) } }, `tests-${randomUUID()}`);
+    this.apps.push(app);
+    return getAuth(app);
+  }
+
   /** A Firestore client of the emulator, as an app listening to a match would hold. */
   firestore(): Firestore {
     const firestore = new Firestore({ projectId: firebaseProjectId, host: this.firestoreEmulatorHost, ssl: false });
@@ -51,7 +70,7 @@ export class StartedFirebase {
 
   async stop(): Promise<void> {
     try {
-      await Promise.all(this.clients.splice(0).map((client) => client.terminate()));
+      await Promise.all([...this.clients.splice(0).map((client) => client.terminate()), ...this.apps.splice(0).map((app) => deleteApp(app))]);
     } finally {
       await this.container.stop();
     }

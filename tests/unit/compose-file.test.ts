@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { loadConfig } from '../../api/src/config.js';
 import { repoRoot } from '../support/paths.js';
 
 interface ComposeService {
@@ -11,6 +12,7 @@ interface ComposeService {
   ports?: { host_ip?: string; published?: string; target: number }[];
   build?: { args?: Record<string, string> };
   depends_on?: Record<string, { condition: string }>;
+  environment?: Record<string, string>;
 }
 interface ComposeModel {
   services: Record<string, ComposeService>;
@@ -77,5 +79,11 @@ describe('docker-compose.yml', () => {
     assert.equal(healthyDependency('api', 'db'), 'service_healthy');
     assert.equal(healthyDependency('api', 'firebase'), 'service_healthy');
     assert.equal(healthyDependency('web1', 'api'), 'service_healthy');
+  });
+
+  it('gives the API an environment its own config accepts: emulators, so not NODE_ENV=production (which its image sets)', () => {
+    const environment = { NODE_ENV: 'production', ...model.services.api?.environment };
+    assert.notEqual(environment.NODE_ENV, 'production');
+    assert.equal(loadConfig(environment).FIREBASE_AUTH_EMULATOR_HOST, 'firebase:9099');
   });
 });

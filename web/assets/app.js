@@ -12,7 +12,12 @@ function authorization() {
 async function showReferees() {
   const response = await fetch('/api/referees?limit=50', { headers: authorization() });
   if (!response.ok) {
-    const message = response.status === 401 ? 'Sign in with your Refereezy account to see the referees.' : 'The API is unavailable.';
+    const messages = {
+      401: 'Sign in with your Refereezy account to see the referees.',
+      // The API shows referees to admins, and to a referee their own match officials only.
+      403: 'Your account is not linked to a referee: ask an admin.',
+    };
+    const message = messages[response.status] ?? 'The API is unavailable.';
     list.replaceChildren(Object.assign(document.createElement('li'), { textContent: message }));
     return;
   }

@@ -20,6 +20,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       // request.log carries the request id; the error stays in the log, never in the answer.
       (request.log as Logger | undefined ?? logger).error({ err: error }, 'request failed');
     }
+    if (httpError.status === 503) response.setHeader('Retry-After', '1');
     response.status(httpError.status).json({
       error: {
         code: httpError.code,
@@ -30,8 +31,20 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
+// PostgreSQL's codes for work its timeouts ended: statement_timeout (query_canceled), lock_timeout
+// (lock_not_available), idle_in_transaction_session_timeout. The request can be retried.
+const databaseTimeouts = new Set(['57014', '55P03', '25P03']);
+
 function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && databaseTimeouts.has(code)) {
+    return new HttpError(503, 'database_timeout', 'the database did not answer in time (a statement or lock timeout); retry shortly');
+  }
+  // pg's pool found no free connection within its connection timeout: every one is busy.
+  if (error instanceof Error && /^timeout exceeded when trying to connect/.test(error.message)) {
+    return new HttpError(503, 'database_busy', 'every database connection is busy; retry shortly');
+  }
   const bodyError = error as BodyParserError;
   // body-parser tags its errors with a type; they are the client's fault.
   if (bodyError.type === 'entity.too.large') {

@@ -41,6 +41,7 @@ interface EventRow {
   team: MatchEvent['team'];
   player: string | null;
   player_off: string | null;
+  recorded_by: string | null;
   recorded_at: Date;
 }
 
@@ -57,7 +58,7 @@ interface ReportRow {
 const matchColumns = `m.id, m.competition_id, m.home_team, m.away_team, m.venue, m.kickoff_at, m.status, m.started_at,
   m.finished_at, COALESCE((SELECT json_agg(json_build_object('role', o.role, 'refereeId', o.referee_id) ORDER BY o.role)
   FROM match_official o WHERE o.match_id = m.id), '[]') AS officials`;
-const eventColumns = 'id, match_id, kind, period, clock_seconds, team, player, player_off, recorded_at';
+const eventColumns = 'id, match_id, kind, period, clock_seconds, team, player, player_off, recorded_by, recorded_at';
 
 const toMatch = (row: MatchRow): Match => ({
   id: Number(row.id),
@@ -81,6 +82,7 @@ const toEvent = (row: EventRow): MatchEvent => ({
   team: row.team,
   player: row.player,
   playerOff: row.player_off,
+  recordedBy: row.recorded_by === null ? null : Number(row.recorded_by),
   recordedAt: row.recorded_at.toISOString(),
 });
 
@@ -96,6 +98,12 @@ const toReport = (row: ReportRow): MatchReport => ({
 
 const unknownReference = (field: string, message: string) =>
   new HttpError(422, 'unknown_reference', message, [{ field, message: 'does not exist' }]);
+
+/** Who entered an event: their Firebase user, and their referee record when they have one (admins may not). */
+export interface EventRecorder {
+  uid: string;
+  refereeId: number | null;
+}
 
 export interface RecordedEvent {
   event: MatchEvent;
@@ -205,12 +213,12 @@ export class MatchRepository {
    * Records an event once per idempotency key: a retry of the same event returns the stored one;
    * the same key with a different event is refused.
    */
-  async recordEvent(id: number, idempotencyKey: string, event: NewMatchEvent): Promise<RecordedEvent> {
+  async recordEvent(id: number, idempotencyKey: string, event: NewMatchEvent, recorder: EventRecorder): Promise<RecordedEvent> {
     return this.mirrored(async (client) => {
       const status = await this.lockStatus(client, id, 'SHARE');
       const { rows } = await client.query<EventRow>(
-        `INSERT INTO match_event (match_id, kind, period, clock_seconds, team, player, player_off, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        `INSERT INTO match_event (match_id, kind, period, clock_seconds, team, player, player_off, idempotency_key, recorded_by, recorded_by_uid)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (match_id, idempotency_key) DO NOTHING RETURNING ${eventColumns}`,
         [
           id,
@@ -221,6 +229,8 @@ export class MatchRepository {
           'player' in event ? event.player : null,
           'playerOff' in event ? event.playerOff : null,
           idempotencyKey,
+          recorder.refereeId,
+          recorder.uid,
         ],
       );
       if (rows[0]) {

@@ -82,7 +82,7 @@ export function matchRoutes(matches: MatchRepository): Router {
       ]);
     }
     const event = parseRequest(request, 'body', NewMatchEventSchema);
-    const { event: recorded, replayed } = await matches.recordEvent(match.id, key.data, event);
+    const { event: recorded, replayed } = await matches.recordEvent(match.id, key.data, event, request.principal);
     response
       .status(replayed ? 200 : 201)
       .set('Idempotent-Replayed', String(replayed))

@@ -16,7 +16,7 @@ describe('match status rules', () => {
 
 describe('match events', () => {
   const stored: MatchEvent = {
-    id: 1, matchId: 1, kind: 'goal', period: 2, clockSeconds: 4000, team: 'home', player: '10 Messi', playerOff: null, recordedAt: '2026-12-05T16:07:00Z',
+    id: 1, matchId: 1, kind: 'goal', period: 2, clockSeconds: 4000, team: 'home', player: '10 Messi', playerOff: null, recordedBy: 7, recordedAt: '2026-12-05T16:07:00Z',
   };
 
   it('recognises a retry of the same event, and not a different event under the same key', () => {

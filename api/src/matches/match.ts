@@ -115,6 +115,8 @@ export const MatchEventSchema = z.strictObject({
   team: z.enum(['home', 'away']).nullable(),
   player: z.string().nullable(),
   playerOff: z.string().nullable(),
+  /** The referee who entered the event (null when an admin without a referee record did). */
+  recordedBy: z.number().int().positive().nullable(),
   recordedAt: timestamp,
 });
 export type MatchEvent = z.infer<typeof MatchEventSchema>;

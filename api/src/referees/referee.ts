@@ -21,12 +21,29 @@ export const RefereeListQuerySchema = z.strictObject({
 });
 export type RefereeListQuery = z.infer<typeof RefereeListQuerySchema>;
 
+/** A referee as admins see it. */
 export const RefereeSchema = z.strictObject({
   id: z.number().int().positive(),
   name: z.string(),
   email: z.string(),
   licenceLevel: z.enum(licenceLevels),
   firebaseUid: z.string().nullable(),
+  /** False once an admin deactivated the referee: the API refuses their requests. */
+  active: z.boolean(),
+  deactivatedAt: z.iso.datetime().nullable(),
   createdAt: z.iso.datetime(),
 });
 export type Referee = z.infer<typeof RefereeSchema>;
+
+/** A referee as other referees see one: who they officiate with, no email, no Firebase uid. */
+export const RefereeSummarySchema = z.strictObject({
+  id: z.number().int().positive(),
+  name: z.string(),
+  licenceLevel: z.enum(licenceLevels),
+});
+export type RefereeSummary = z.infer<typeof RefereeSummarySchema>;
+
+export const summary = ({ id, name, licenceLevel }: Referee): RefereeSummary => ({ id, name, licenceLevel });
+
+/** Who a caller may see: admins everyone; a referee themselves and the officials of their matches. */
+export type RefereeVisibility = { all: true } | { all: false; viewer: number };

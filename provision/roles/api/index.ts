@@ -42,7 +42,11 @@ const vars = dbVars.pick({ db_name: true, db_user: true, db_password: true }).ex
       }
     }, 'a JSON credentials file')
     .optional(),
-  /** Emulators (a staging without Google): host:port. */
+  /**
+   * Emulators: always refused here (by the API's own schema, below), since provisioned hosts run
+   * NODE_ENV=production and the emulators accept unsigned tokens. Kept in the schema so that an
+   * inventory setting them fails the run, naming them, rather than being silently ignored.
+   */
   firebase_auth_emulator_host: hostPort.optional(),
   firestore_emulator_host: hostPort.optional(),
   /** A release tar.gz built elsewhere (CI); by default built here from api/. */

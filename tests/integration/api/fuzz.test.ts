@@ -22,6 +22,7 @@ after(async () => {
 
 const routes = [
   ['GET', '/api/referees'], ['POST', '/api/referees'], ['GET', '/api/referees/:id'],
+  ['POST', '/api/referees/:id/deactivation'], ['DELETE', '/api/referees/:id/deactivation'],
   ['GET', '/api/competitions'], ['POST', '/api/competitions'],
   ['GET', '/api/matches'], ['POST', '/api/matches'], ['GET', '/api/matches/:id'],
   ['POST', '/api/matches/:id/status'], ['PUT', '/api/matches/:id/officials/:role'],

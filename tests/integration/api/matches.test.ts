@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { ApiClient } from '../../support/api-client.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiClient } from '../../support/api-client.js';
 import { json, type HttpAnswer } from '../../support/http.js';
 import { StartedApi, type SignedInReferee } from '../../support/started-api.js';
 
@@ -192,6 +193,136 @@ describe('match events from the watch', () => {
     assert.equal(json<ErrorBody>(incomplete).error.fields?.[0]?.field, 'body.playerOff');
     const timeline = json<{ items: { kind: string; period: number }[] }>(await referee.client.get(`/api/matches/${match.id}/events`)).items;
     assert.deepEqual(timeline.map((e) => `${e.kind}@${e.period}`), ['period_start@1', 'period_end@1', 'period_start@2', 'substitution@2']);
+  });
+});
+
+describe('who entered an event', () => {
+  it('when the referee and an admin record events, then each event names who entered it', async () => {
+    const { match, referee } = await newMatch();
+    await setStatus(referee.client, match.id, 'live');
+    const byReferee = await recordEvent(referee.client, match.id, randomUUID(), { kind: 'period_start', period: 1, clockSeconds: 0 });
+    assert.equal(json<{ recordedBy: number | null }>(byReferee).recordedBy, referee.id);
+    const byAdmin = await recordEvent(api.admin, match.id, randomUUID(), { kind: 'period_end', period: 1, clockSeconds: 2700 });
+    assert.equal(json<{ recordedBy: number | null }>(byAdmin).recordedBy, null, 'the admin has no referee record');
+    const timeline = json<{ items: { recordedBy: number | null }[] }>(await referee.client.get(`/api/matches/${match.id}/events`)).items;
+    assert.deepEqual(timeline.map((event) => event.recordedBy), [referee.id, null]);
+    // In the database, every event names its Firebase user; the referee's also names the referee.
+    const rows = await api.psql(`SELECT coalesce(recorded_by::text, '-') || ' ' || (recorded_by_uid = '${referee.uid}') FROM match_event WHERE match_id = ${match.id} ORDER BY id`);
+    assert.equal(rows.output, `${referee.id} true\n- false`);
+    assert.equal((await api.psql(`SELECT count(*) FROM match_event WHERE match_id = ${match.id} AND recorded_by_uid IS NULL`)).output, '0');
+  });
+});
+
+interface Referee {
+  id: number;
+  name: string;
+  email?: string;
+  firebaseUid?: string | null;
+  active?: boolean;
+}
+
+describe('referees: who sees whom', () => {
+  it('when a signed-in user linked to no referee asks for referees, then it is 403 and nothing leaks', async () => {
+    const { referee } = await newMatch();
+    const stranger = new ApiClient(api.url, (await api.firebase.idToken(`stranger-${randomUUID()}@example.org`, 'referee')).idToken);
+    const list = await stranger.get('/api/referees?limit=100');
+    assert.equal(list.status, 403, list.body);
+    const one = await stranger.get(`/api/referees/${referee.id}`);
+    assert.equal(one.status, 403, one.body);
+    for (const answer of [list, one]) assert.doesNotMatch(answer.body, new RegExp(`${referee.email}|${referee.uid}`));
+  });
+
+  it('when a referee lists referees, then they see themselves and the officials of their matches, without email or uid', async () => {
+    const { match, referee } = await newMatch();
+    const assistant = await api.newReferee('Assistant');
+    await api.admin.put(`/api/matches/${match.id}/officials/assistant_1`, { refereeId: assistant.id });
+    const outsider = await api.newReferee('Outsider');
+    const listed = await referee.client.get('/api/referees?limit=100');
+    assert.equal(listed.status, 200, listed.body);
+    const items = json<{ items: Referee[] }>(listed).items;
+    assert.deepEqual(items.map((item) => item.id).sort((a, b) => a - b), [referee.id, assistant.id].sort((a, b) => a - b));
+    for (const item of items) assert.deepEqual(Object.keys(item).sort(), ['id', 'licenceLevel', 'name']);
+    assert.doesNotMatch(listed.body, /@|firebaseUid/);
+    assert.deepEqual(Object.keys(json<Referee>(await referee.client.get(`/api/referees/${assistant.id}`))).sort(), ['id', 'licenceLevel', 'name']);
+    assert.equal((await referee.client.get(`/api/referees/${outsider.id}`)).status, 403);
+    assert.equal((await referee.client.get('/api/referees/987654321')).status, 404);
+  });
+
+  it('when an admin lists referees, then they see everyone with email and uid', async () => {
+    const { referee } = await newMatch();
+    const all = json<{ items: Referee[] }>(await api.admin.get('/api/referees?limit=100')).items;
+    const found = all.find((item) => item.id === referee.id);
+    assert.ok(found, 'the admin sees the new referee');
+    assert.equal(found.email, referee.email);
+    assert.equal(found.firebaseUid, referee.uid);
+    assert.equal(found.active, true);
+  });
+});
+
+describe('revoked, disabled, demoted and deactivated users', () => {
+  // Firebase keeps revocation times in whole seconds: a token must be older than the revocation.
+  const olderThanNow = () => sleep(1_100);
+
+  it('when a referee’s tokens are revoked in Firebase, then the token they hold is refused at the next request', async () => {
+    const { referee } = await newMatch();
+    assert.equal((await referee.client.get('/api/matches')).status, 200);
+    await olderThanNow();
+    await api.firebase.adminAuth().revokeRefreshTokens(referee.uid);
+    const refused = await referee.client.get('/api/matches');
+    assert.equal(refused.status, 401, refused.body);
+    assert.equal(errorCode(refused), 'token_revoked');
+  });
+
+  it('when a referee’s Firebase user is disabled, then the token they hold is refused at the next request', async () => {
+    const { referee } = await newMatch();
+    assert.equal((await referee.client.get('/api/matches')).status, 200);
+    await api.firebase.adminAuth().updateUser(referee.uid, { disabled: true });
+    const refused = await referee.client.get('/api/matches');
+    assert.equal(refused.status, 401, refused.body);
+    assert.equal(errorCode(refused), 'user_disabled');
+  });
+
+  it('when an admin is demoted, then the admin claim in the token they hold no longer counts', async () => {
+    const minted = await api.firebase.idToken(`demoted-${randomUUID()}@refereezy.test`, 'admin');
+    const formerAdmin = new ApiClient(api.url, minted.idToken);
+    assert.equal((await formerAdmin.post('/api/competitions', { name: `Before ${randomUUID()}`, season: '2026' })).status, 201);
+    await api.firebase.adminAuth().setCustomUserClaims(minted.uid, { role: 'referee' });
+    assert.equal((await formerAdmin.post('/api/competitions', { name: `After ${randomUUID()}`, season: '2026' })).status, 403);
+  });
+
+  it('when an admin deactivates a referee, then their requests are refused at once, Firebase disables them, and reactivation undoes it', async () => {
+    const { match, referee } = await newMatch();
+    assert.equal((await referee.client.get(`/api/matches/${match.id}`)).status, 200);
+    assert.equal((await referee.client.post(`/api/referees/${referee.id}/deactivation`, {})).status, 403, 'a referee cannot deactivate anyone');
+
+    const deactivated = await api.admin.post(`/api/referees/${referee.id}/deactivation`, {});
+    assert.equal(deactivated.status, 200, deactivated.body);
+    assert.equal(json<Referee>(deactivated).active, false);
+    const refused = await referee.client.get(`/api/matches/${match.id}`);
+    assert.equal(refused.status, 401, refused.body);
+    assert.ok(['account_deactivated', 'user_disabled', 'token_revoked'].includes(errorCode(refused)), refused.body);
+    const user = await api.firebase.adminAuth().getUser(referee.uid);
+    assert.equal(user.disabled, true, 'Firebase disabled the user');
+    assert.ok(user.tokensValidAfterTime, 'and revoked their refresh tokens');
+    assert.equal((await api.admin.post(`/api/referees/${referee.id}/deactivation`, {})).status, 200, 'deactivating twice is fine');
+    assert.equal(json<Referee>(await api.admin.get(`/api/referees/${referee.id}`)).active, false);
+    assert.equal((await api.admin.post('/api/referees/987654321/deactivation', {})).status, 404);
+
+    const reactivated = await api.admin.raw('DELETE', `/api/referees/${referee.id}/deactivation`);
+    assert.equal(reactivated.status, 200, reactivated.body);
+    assert.equal(json<Referee>(reactivated).active, true);
+    assert.equal((await api.firebase.adminAuth().getUser(referee.uid)).disabled, false);
+    await olderThanNow();
+    const signedInAgain = new ApiClient(api.url, (await api.firebase.idToken(referee.email, 'referee')).idToken);
+    assert.equal((await signedInAgain.get(`/api/matches/${match.id}`)).status, 200, 'a new sign-in works again');
+  });
+
+  it('when a referee is deactivated in the database while Firebase still lets them in, then the API refuses them', async () => {
+    const { referee } = await newMatch();
+    await api.psql(`UPDATE referee SET deactivated_at = now() WHERE id = ${referee.id}`);
+    const refused = await referee.client.get('/api/matches');
+    assert.equal(refused.status, 401);
+    assert.equal(errorCode(refused), 'account_deactivated');
   });
 });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { StartedServer } from '../../../api/src/server.js';
-import type { ApiClient } from '../../support/api-client.js';
+import { ApiClient } from '../../support/api-client.js';
 import { json, type HttpAnswer } from '../../support/http.js';
 import { OpenApiContract } from '../../support/openapi-contract.js';
 import { StartedApi } from '../../support/started-api.js';
@@ -67,6 +67,18 @@ describe('OpenAPI document', () => {
     await call('GET', '/api/referees', '/api/referees?limit=zero');
     await call('GET', '/api/referees/{id}', `/api/referees/${referee.id}`);
     await call('GET', '/api/referees/{id}', '/api/referees/987654321');
+    await asReferee('GET', '/api/referees', '/api/referees');
+    await asReferee('GET', '/api/referees/{id}', `/api/referees/${referee.id}`);
+    const stranger = new ApiClient(api.url, (await api.firebase.idToken(`stranger-${randomUUID()}@example.org`, 'referee')).idToken);
+    await call('GET', '/api/referees', '/api/referees', undefined, {}, stranger);
+    const other = await api.newReferee('Another Referee');
+    await asReferee('GET', '/api/referees/{id}', `/api/referees/${other.id}`);
+    await asReferee('POST', '/api/referees/{id}/deactivation', `/api/referees/${other.id}/deactivation`);
+    await call('POST', '/api/referees/{id}/deactivation', `/api/referees/${other.id}/deactivation`);
+    await call('POST', '/api/referees/{id}/deactivation', '/api/referees/987654321/deactivation');
+    await call('GET', '/api/referees', '/api/referees', undefined, {}, other.client);
+    await call('DELETE', '/api/referees/{id}/deactivation', `/api/referees/${other.id}/deactivation`);
+    await call('DELETE', '/api/referees/{id}/deactivation', '/api/referees/0/deactivation');
 
     const competition = json<{ id: number }>(await call('POST', '/api/competitions', '/api/competitions', { name: `Cup ${Date.now()}`, season: '2026' }));
     await call('GET', '/api/competitions', '/api/competitions');

@@ -3,13 +3,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { inTransaction } from '../../../api/src/db.js';
+import { createLogger } from '../../../api/src/logger.js';
+import { startServer } from '../../../api/src/server.js';
 import { json, request } from '../../support/http.js';
 import { StartedApi } from '../../support/started-api.js';
 
 let api: StartedApi;
 let started = false;
+// Short database timeouts, so that the tests below see them end what they should, quickly.
+const timeouts = { DB_STATEMENT_TIMEOUT_MS: '3000', DB_LOCK_TIMEOUT_MS: '1500', DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '2000' };
 before(async () => {
-  api = await StartedApi.start();
+  api = await StartedApi.start(timeouts);
   started = true;
 });
 after(async () => {
@@ -94,6 +99,78 @@ describe('database connections', () => {
     assert.equal(ready.status, 200, ready.body);
     assert.equal((await api.admin.get('/api/competitions')).status, 200);
     assert.ok(api.logLines.some((line) => line.includes('idle database connection')), 'the dropped connections are logged');
+  });
+});
+
+describe('database timeouts', () => {
+  it('when requests wait on a lock held elsewhere, then they end with a clear 503 after the lock timeout while other requests keep answering', async () => {
+    const competition = json<{ id: number }>(await api.admin.post('/api/competitions', { name: `Lock Cup ${Date.now()}`, season: '2026' }));
+    const match = json<{ id: number }>(
+      await api.admin.post('/api/matches', { competitionId: competition.id, homeTeam: 'A', awayTeam: 'B', venue: 'V', kickoffAt: '2026-12-01T12:00:00Z' }),
+    );
+    // Someone (a stuck job, an operator's psql) holds the match's row for 8 s.
+    const lock = api.psql(`BEGIN; SELECT id FROM match WHERE id = ${match.id} FOR UPDATE; SELECT pg_sleep(8); COMMIT;`);
+    await sleep(500);
+    const since = Date.now();
+    const stuck = Promise.all([1, 2, 3].map(() => api.admin.post(`/api/matches/${match.id}/status`, { status: 'live' })));
+    const others: number[] = [];
+    for (let i = 0; i < 10; i += 1) others.push((await api.admin.get('/api/competitions')).status);
+    assert.deepEqual(others, Array(10).fill(200), 'other requests answer while those wait');
+    for (const answer of await stuck) {
+      assert.equal(answer.status, 503, answer.body);
+      assert.equal(json<{ error: { code: string } }>(answer).error.code, 'database_timeout');
+      assert.equal(answer.headers.get('retry-after'), '1');
+    }
+    const waited = Date.now() - since;
+    assert.ok(waited < 5_000, `the stuck requests ended after the lock timeout (1.5 s), not when the lock was released: ${waited} ms`);
+    await lock;
+    const retried = await api.admin.post(`/api/matches/${match.id}/status`, { status: 'live' });
+    assert.equal(retried.status, 200, 'once the lock is gone, the retry succeeds');
+  });
+
+  it('when a query runs past the statement timeout, then PostgreSQL ends it with a clear error and the pool goes on', async () => {
+    const since = Date.now();
+    await assert.rejects(api.server.db.query('SELECT pg_sleep(30)'), (error: Error & { code?: string }) => {
+      assert.equal(error.code, '57014');
+      assert.match(error.message, /statement timeout/);
+      return true;
+    });
+    assert.ok(Date.now() - since < 6_000, 'ended by the 3 s statement timeout');
+    assert.equal((await request(`${api.url}/readyz`)).status, 200);
+  });
+
+  it('when a transaction is left idle, then PostgreSQL ends its session and the API goes on', async () => {
+    await assert.rejects(
+      inTransaction(api.server.db, async (client) => {
+        await client.query('SELECT 1');
+        await sleep(3_500); // past the 2 s idle-in-transaction timeout
+        await client.query('SELECT 1');
+      }),
+      // PostgreSQL says why before it closes the session; should the close arrive first, pg says so.
+      /idle-in-transaction timeout|Connection terminated unexpectedly/,
+    );
+    assert.equal((await request(`${api.url}/readyz`)).status, 200);
+    assert.equal((await api.admin.get('/api/competitions')).status, 200);
+  });
+
+  it('when another migration holds the migration lock, then a starting API fails after the lock wait, naming the holder', async () => {
+    // An operator's session (or a crashed migration's) holds node-pg-migrate's lock for 10 s.
+    const holder = api.psql('SELECT pg_advisory_lock(7241865325823964); SELECT pg_sleep(12);');
+    const held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = (7241865325823964 & 4294967295)";
+    for (let i = 0; (await api.psql(held)).output !== '1'; i += 1) {
+      assert.ok(i < 50, 'the lock was taken');
+      await sleep(100);
+    }
+    const since = Date.now();
+    const starting = startServer({ ...api.config, API_PORT: 0, METRICS_PORT: 0, DB_MIGRATION_LOCK_WAIT_MS: 1_500 }, createLogger('silent'));
+    // Should it start after all, it must not outlive the test.
+    starting.then((server) => server.stop(), () => undefined).catch(() => undefined);
+    await assert.rejects(starting, (error: Error) => {
+      assert.match(error.message, /migration lock is held by backend pid \d+ .*not released within 1500 ms/);
+      return true;
+    });
+    assert.ok(Date.now() - since < 6_000, 'the start gave up after its lock wait');
+    await holder;
   });
 });
 

@@ -93,4 +93,32 @@ describe('real-time mirror to Firestore', () => {
     assert.deepEqual(events.docs.map((doc) => Number(doc.id)).sort((a, b) => a - b), recorded);
     assert.equal((await firestore.doc(`matches/${matchId}`).get()).get('status'), 'finished', 'the last status wins, not an older one');
   });
+
+  it('when Firestore keeps refusing one change, then it goes to the dead letter, counted and logged, and later changes still arrive', async () => {
+    const { matchId, referee } = await liveMatch();
+    await referee.client.post(`/api/matches/${matchId}/status`, { status: 'live' });
+    await eventually(() => firestore.doc(`matches/${matchId}`).get(), (doc) => doc.get('status') === 'live', 10_000);
+
+    // A change no retry can deliver: its path names a collection, which Firestore refuses to write.
+    const poisoned = await api.psql(`WITH queued AS (INSERT INTO realtime_outbox (document_path, payload) VALUES ('matches', '{"status": "live"}') RETURNING id) SELECT id FROM queued`);
+    assert.equal(poisoned.exitCode, 0, poisoned.output);
+    const goal = await referee.client.post(`/api/matches/${matchId}/events`, { kind: 'goal', period: 1, clockSeconds: 99, team: 'home', player: '9' }, { 'idempotency-key': randomUUID() });
+    assert.equal(goal.status, 201, goal.body);
+    const eventId = json<{ id: number }>(goal).id;
+
+    await eventually(() => firestore.doc(`matches/${matchId}/events/${eventId}`).get(), (doc) => doc.exists, 30_000);
+    assert.equal(await pendingInOutbox(), 0, 'nothing is stuck behind the refused change');
+    const dead = await api.psql(`SELECT document_path, attempts, last_error FROM realtime_dead_letter WHERE id = ${poisoned.output}`);
+    const [path, attempts, lastError] = dead.output.split('|');
+    assert.equal(path, 'matches');
+    assert.equal(attempts, '5', 'moved after REALTIME_MAX_ATTEMPTS (5) refusals');
+    assert.match(lastError ?? '', /must point to a document/);
+    const metrics = await request(api.metricsUrl);
+    assert.match(metrics.body, /^realtime_mirror_dead_lettered_total\{[^}]*\} 1$/m);
+    assert.match(metrics.body, /^realtime_dead_letter_rows\{[^}]*\} 1$/m);
+    assert.ok(
+      api.logLines.some((line) => line.includes('"log.level":"error"') && line.includes(`outbox row ${poisoned.output}`) && line.includes('realtime_dead_letter')),
+      'the dead letter is logged as an error',
+    );
+  });
 });

@@ -65,6 +65,17 @@ describe('api role: the environment file', () => {
     assert.throws(() => apiEnvironment(host('api1', ['api'], '10.0.2.10', { ...secrets, google_credentials: 'not json' }), { hosts: [db1] }), /vars\.google_credentials: a JSON credentials file/);
   });
 
+  it('when the inventory sets an emulator, then the role refuses it before writing anything: hosts run NODE_ENV=production, where emulators accept unsigned tokens', () => {
+    for (const [variable, name] of [['firebase_auth_emulator_host', 'FIREBASE_AUTH_EMULATOR_HOST'], ['firestore_emulator_host', 'FIRESTORE_EMULATOR_HOST']] as const) {
+      const emulated = host('api1', ['api'], '10.0.2.10', { ...secrets, [variable]: 'firebase.internal:9099' });
+      assert.throws(
+        () => apiEnvironment(emulated, { hosts: [emulated, db1] }),
+        new RegExp(`^Error: host api1: role api: invalid API environment: ${name}: must not be set with NODE_ENV=production \\(the emulators accept unsigned tokens\\)`),
+      );
+      assert.throws(() => api.tasks(emulated, { hosts: [emulated, db1] }), new RegExp(name));
+    }
+  });
+
   it('then the role serves 3000 to the web group and /metrics to monitoring', () => {
     assert.deepEqual(
       api.ingress?.map((rule) => [rule.port, rule.from]),

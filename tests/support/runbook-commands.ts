@@ -1,0 +1,49 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { repoRoot } from './paths.js';
+
+const run = promisify(execFile);
+
+/**
+ * The fenced blocks of a runbook (docs/runbooks/*.md) written for one environment, by name:
+ * "```sh replica deactivate" is the block `deactivate` of the replica. Tests run them as written,
+ * so a runbook cannot drift from what works.
+ */
+export function runbookBlocks(runbook: string, environment: 'replica' | 'production'): Map<string, string> {
+  const text = readFileSync(join(repoRoot, 'docs/runbooks', runbook), 'utf8');
+  const blocks = new Map<string, string>();
+  for (const match of text.matchAll(/^```sh (\w+) ([\w-]+)\n([\s\S]*?)^```$/gm)) {
+    const [, where = '', name = '', code = ''] = match;
+    if (where !== environment) continue;
+    if (blocks.has(name)) throw new Error(`${runbook}: two ${environment} blocks are named ${name}`);
+    blocks.set(name, code);
+  }
+  return blocks;
+}
+
+/**
+ * Values for the variables docker-compose.yml requires (`${NAME:?…}`): `docker compose exec` and
+ * `logs` read the whole file, though they use none of them. An operator has them in .env.
+ */
+export function composeRequiredVariables(): Record<string, string> {
+  const text = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
+  return Object.fromEntries([...text.matchAll(/\$\{(\w+):\?/g)].map((match) => [match[1] ?? '', 'unused-by-the-runbook']));
+}
+
+/** Runs blocks one after another in one bash (`set -euo pipefail`) from the repository root; returns stdout. */
+export async function runBlocks(code: string[], env: Record<string, string>): Promise<string> {
+  try {
+    const { stdout } = await run('bash', ['-c', ['set -euo pipefail', ...code].join('\n')], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 120_000,
+    });
+    return stdout;
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`runbook commands failed: ${(error as Error).message}\n── stdout ──\n${stdout}\n── stderr ──\n${stderr}`);
+  }
+}
