@@ -47,6 +47,12 @@ const vars = z.object({
   alert_smtp_require_tls: z.boolean().default(false),
   /** Base URL of the SMS notifier Alertmanager's critical route calls (POST /alert, /heartbeat). */
   alert_sms_notifier_url: httpUrl.default(`http://127.0.0.1:${localPorts['sms-notifier']}`),
+  /**
+   * Base URL of the dead man's switch the Watchdog heartbeat goes to (POST /heartbeat). Production
+   * points it at the `deadman` watcher on a host outside the monitoring host's failure domain
+   * (docs/runbooks/monitoring-down.md); by default the local SMS notifier, which only records it.
+   */
+  alert_deadman_url: httpUrl.optional(),
   /** How soon a group's changes (new alerts, resolutions) go out. */
   alert_group_interval: duration.default('5m'),
   prometheus_scrape_interval: duration.default('15s'),
@@ -91,6 +97,7 @@ export function templateValues(host: Host, play: Play): { prometheus: Record<str
       ALERT_SMTP_FROM: settings.alert_smtp_from,
       ALERT_EMAIL_TO: settings.alert_email_to,
       ALERT_SMS_NOTIFIER_URL: settings.alert_sms_notifier_url.replace(/\/+$/, ''),
+      ALERT_DEADMAN_URL: (settings.alert_deadman_url ?? settings.alert_sms_notifier_url).replace(/\/+$/, ''),
       ALERT_GROUP_INTERVAL: settings.alert_group_interval,
     },
     probeUrls: settings.monitoring_probe_urls,
