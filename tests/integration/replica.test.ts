@@ -242,7 +242,7 @@ describe('least privilege', () => {
     bastion: ['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID', 'SYS_CHROOT'],
   };
   const rootServices = new Set<ServiceName>(['web1', 'web2', 'mail', 'bastion']);
-  const writableRoot = new Set<ServiceName>(['cdn', 'web1', 'web2', 'db', 'mail', 'bastion', 'prometheus']);
+  const writableRoot = new Set<ServiceName>(['cdn', 'web1', 'web2', 'db', 'mail', 'bastion', 'prometheus', 'alertmanager']);
 
   it('when the containers are inspected, then each drops every capability but its own, with no-new-privileges, as a non-root user unless it must start as root', async () => {
     for (const service of services) {
