@@ -172,8 +172,10 @@ describe('ELK as code', () => {
     assert.ok(filebeat.user === undefined || !/^(root|0)(:|$)/.test(filebeat.user), `filebeat runs as ${filebeat.user ?? 'its image user'}`);
     assert.deepEqual((filebeat.volumes ?? []).filter((volume) => /docker\.sock|\/var\/lib\/docker/.test(`${volume.source ?? ''} ${volume.target}`)), []);
     for (const name of ['grafana', 'elasticsearch', 'kibana', 'filebeat', 'elk-setup']) {
-      assert.deepEqual(services[name]?.cap_drop, ['ALL'], name);
-      assert.deepEqual(services[name]?.security_opt, ['no-new-privileges:true'], name);
+      const service = services[name];
+      assert.ok(service, name);
+      assert.deepEqual(service.cap_drop, ['ALL'], name);
+      assert.deepEqual(service.security_opt, ['no-new-privileges:true'], name);
     }
     const elasticsearch = services['elasticsearch']?.environment ?? {};
     assert.equal(elasticsearch['xpack.security.enabled'], 'true');
