@@ -168,7 +168,9 @@ describe('security groups', () => {
 
   // The monitoring and ops planes: who may reach what, dialled from inside each container. Alerting
   // (Alertmanager, the notifiers, the dead man's switch) is reachable from monitoring only; Prometheus
-  // reaches every metrics port; operators (the bastion) reach only the UIs.
+  // reaches every metrics port; operators (the bastion) reach only the UIs. (What shares a scrape
+  // network — the API and the exporters on metrics, the LB and the web exporters on edge-metrics —
+  // can read each other's metrics and Prometheus' read-only API: Docker networks have no per-port rules.)
   const monitoringMatrix: [from: ServiceName, host: string, port: number, allowed: boolean][] = [
     ['prometheus', 'api', 9464, true],
     ['prometheus', 'lb', 8404, true],
@@ -196,7 +198,6 @@ describe('security groups', () => {
     ['api', 'alertmanager', 9093, false],
     ['api', 'sms-notifier', 9095, false],
     ['api', 'deadman', 9096, false],
-    ['api', 'node-exporter', 9100, false],
     ['cdn', 'prometheus', 9090, false],
     ['web1', 'prometheus', 9090, false],
     ['web1', 'alertmanager', 9093, false],
