@@ -104,7 +104,9 @@ describe('load balancing and failover', () => {
     try {
       const { outcomes, failures } = await requestLoop(`${replica.cdnUrl}/api/referees?limit=1`, stopped, { authorization: `Bearer ${admin.idToken ?? ''}` });
       assert.deepEqual(failures, [], `requests failed while web1 stopped: ${failures.slice(0, 5).join('; ')}`);
-      assert.ok(outcomes.length > 20, `only ${outcomes.length} requests were sent`);
+      // At least one request a second across the ~14 s of stop and failover (a loaded CI machine
+      // manages about that; an idle one hundreds).
+      assert.ok(outcomes.length >= 10, `only ${outcomes.length} requests were sent`);
       // Asked once web1 is down (on a loaded machine the loop's last ten may predate the stop).
       const after: string[] = [];
       for (let i = 0; i < 10; i += 1) after.push((await admin.get('/api/referees?limit=1')).headers.get('x-served-by') ?? 'unknown');
