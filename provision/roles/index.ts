@@ -2,6 +2,7 @@ import type { Host } from '../inventories/schema.js';
 import { api } from './api/index.js';
 import { bastion } from './bastion/index.js';
 import { common } from './common/index.js';
+import { deadman } from './deadman/index.js';
 import { db } from './db/index.js';
 import { monitoring } from './monitoring/index.js';
 import { mail } from './mail/index.js';
@@ -13,7 +14,7 @@ import { web } from './web/index.js';
  * the ports of a host's other roles), and a constant would be read before that cycle resolves.
  */
 export function roleRegistry(): Readonly<Record<string, Role>> {
-  return { common, web, bastion, mail, monitoring, api, db };
+  return { common, web, bastion, mail, monitoring, api, db, deadman };
 }
 
 /** A host's roles: common everywhere, then the role named like each of its groups, when there is one. */

@@ -3,7 +3,9 @@
 // only where the images are present, and say so when skipped.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -40,13 +42,28 @@ async function dashboards(): Promise<Record<string, Dashboard>> {
   return Object.fromEntries(entries);
 }
 
+interface ComposeService {
+  image?: string;
+  user?: string;
+  entrypoint?: string[];
+  environment?: Record<string, string | null>;
+  volumes?: { source?: string; target: string; read_only?: boolean }[];
+  logging?: { driver?: string };
+  cap_drop?: string[];
+  security_opt?: string[];
+}
+
+/** docker-compose.yml as Compose resolves it with both profiles (and the ELK overlay when asked), with no UI password set. */
+async function composeModel(files: string[] = ['docker-compose.yml']): Promise<Record<string, ComposeService>> {
+  const env: NodeJS.ProcessEnv = { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', MONITOR_DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'x' };
+  for (const name of ['GRAFANA_ADMIN_PASSWORD', 'ELASTIC_PASSWORD', 'KIBANA_SYSTEM_PASSWORD', 'FILEBEAT_ES_PASSWORD', 'COMPOSE_FILE', 'COMPOSE_PROFILES']) Reflect.deleteProperty(env, name);
+  const { stdout } = await run('docker', ['compose', ...files.flatMap((file) => ['-f', file]), '--profile', 'grafana', '--profile', 'elk', 'config', '--format', 'json'], { cwd: repoRoot, env });
+  return (JSON.parse(stdout) as { services: Record<string, ComposeService> }).services;
+}
+
 /** The image a compose service runs, as docker-compose.yml pins it (profiles included). */
 async function composeImage(service: string): Promise<string> {
-  const { stdout } = await run('docker', ['compose', '--profile', 'grafana', '--profile', 'elk', 'config', '--format', 'json'], {
-    cwd: repoRoot,
-    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', MONITOR_DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'x' },
-  });
-  const image = (JSON.parse(stdout) as { services: Record<string, { image?: string }> }).services[service]?.image;
+  const image = (await composeModel())[service]?.image;
   assert.ok(image, `${service} has an image`);
   return image;
 }
@@ -102,8 +119,9 @@ describe('Grafana as code', () => {
       return;
     }
     await useRyukOnlyWhereAvailable();
+    const password = randomBytes(12).toString('hex');
     const grafana = await new GenericContainer(image)
-      .withEnvironment({ PROMETHEUS_URL: 'http://prometheus:9090', GF_SECURITY_ADMIN_PASSWORD: 'admin' })
+      .withEnvironment({ PROMETHEUS_URL: 'http://prometheus:9090', GF_SECURITY_ADMIN_PASSWORD: password })
       .withBindMounts([
         { source: join(grafanaDir, 'provisioning'), target: '/etc/grafana/provisioning', mode: 'ro' },
         { source: join(grafanaDir, 'dashboards'), target: '/var/lib/grafana/dashboards', mode: 'ro' },
@@ -113,7 +131,7 @@ describe('Grafana as code', () => {
       .start();
     try {
       const search = await fetch(`http://${grafana.getHost()}:${grafana.getMappedPort(3000)}/api/search?type=dash-db`, {
-        headers: { authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` },
+        headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` },
       });
       const found = ((await search.json()) as { uid: string }[]).map((board) => board.uid).sort();
       assert.deepEqual(found, Object.values(boards).map((board) => board.uid).sort());
@@ -124,18 +142,71 @@ describe('Grafana as code', () => {
 });
 
 describe('ELK as code', () => {
-  it('ships every container log to Elasticsearch, decoding JSON lines (the API logs ECS)', async () => {
+  it('ships every container log to Elasticsearch through the GELF log driver, decoding JSON lines (the API logs ECS), as its own writer user', async () => {
     const filebeat = parse(await readFile(join(elkDir, 'filebeat.yml'), 'utf8')) as {
-      'filebeat.inputs': { type: string; paths: string[]; processors: Record<string, unknown>[] }[];
-      'output.elasticsearch': { hosts: string[] };
+      'filebeat.inputs': { type: string; host: string; processors: Record<string, unknown>[] }[];
+      'output.elasticsearch': { hosts: string[]; username: string; password: string };
     };
     const [input] = filebeat['filebeat.inputs'];
-    assert.equal(input?.type, 'filestream');
-    assert.deepEqual(input.paths, ['/var/lib/docker/containers/*/*.log']);
-    assert.ok(input.processors.some((processor) => 'decode_json_fields' in processor), 'JSON lines are decoded');
+    assert.equal(input?.type, 'udp');
+    assert.equal(input.host, '0.0.0.0:12201');
+    assert.equal(input.processors.filter((processor) => 'decode_json_fields' in processor).length, 2, 'the GELF datagram, then the JSON line it carries');
     assert.match(filebeat['output.elasticsearch'].hosts[0] ?? '', /elasticsearch:9200/);
+    assert.equal(filebeat['output.elasticsearch'].username, 'filebeat_writer');
+    assert.equal(filebeat['output.elasticsearch'].password, '${FILEBEAT_ES_PASSWORD}');
     const kibana = parse(await readFile(join(elkDir, 'kibana.yml'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(kibana['elasticsearch.hosts'], ['http://elasticsearch:9200']);
+    assert.equal(kibana['elasticsearch.username'], 'kibana_system');
+    assert.equal(kibana['elasticsearch.password'], '${KIBANA_SYSTEM_PASSWORD}');
+
+    // With the overlay, every service but Filebeat logs to it; nothing is left on json-file unseen.
+    const services = await composeModel(['docker-compose.yml', 'docker-compose.elk.yml']);
+    const notShipped = Object.entries(services).filter(([name, service]) => name !== 'filebeat' && service.logging?.driver !== 'gelf').map(([name]) => name);
+    assert.deepEqual(notShipped, []);
+  });
+
+  it('when the compose file is read, then Filebeat is not root, has no Docker socket nor host log mount, and Elasticsearch has security on with no default password', async () => {
+    const services = await composeModel();
+    const filebeat = services['filebeat'];
+    assert.ok(filebeat);
+    assert.ok(filebeat.user === undefined || !/^(root|0)(:|$)/.test(filebeat.user), `filebeat runs as ${filebeat.user ?? 'its image user'}`);
+    assert.deepEqual((filebeat.volumes ?? []).filter((volume) => /docker\.sock|\/var\/lib\/docker/.test(`${volume.source ?? ''} ${volume.target}`)), []);
+    for (const name of ['grafana', 'elasticsearch', 'kibana', 'filebeat', 'elk-setup']) {
+      const service = services[name];
+      assert.ok(service, name);
+      assert.deepEqual(service.cap_drop, ['ALL'], name);
+      assert.deepEqual(service.security_opt, ['no-new-privileges:true'], name);
+    }
+    const elasticsearch = services['elasticsearch']?.environment ?? {};
+    assert.equal(elasticsearch['xpack.security.enabled'], 'true');
+    assert.equal(elasticsearch['ELASTIC_PASSWORD'] ?? '', '', 'no default elastic password');
+    assert.match(services['elasticsearch']?.entrypoint?.join(' ') ?? '', /ELASTIC_PASSWORD is not set/);
+    assert.equal(services['grafana']?.environment?.['GF_SECURITY_ADMIN_PASSWORD'] ?? '', '', 'no default Grafana password');
+    assert.match(services['grafana']?.entrypoint?.join(' ') ?? '', /GRAFANA_ADMIN_PASSWORD is not set/);
+  });
+
+  it('when scripts/stack makes or completes .env, then every UI gets a generated password, and an old "admin" is replaced', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stack-env-'));
+    try {
+      await mkdir(join(dir, 'scripts'));
+      await copyFile(join(repoRoot, 'scripts/stack'), join(dir, 'scripts/stack'));
+      await copyFile(join(repoRoot, '.env.example'), join(dir, '.env.example'));
+      const names = ['GRAFANA_ADMIN_PASSWORD', 'ELASTIC_PASSWORD', 'KIBANA_SYSTEM_PASSWORD', 'FILEBEAT_ES_PASSWORD', 'DB_PASSWORD', 'MONITOR_DB_PASSWORD', 'MAIL_CATCHALL_PASSWORD'];
+      const values = async () => Object.fromEntries((await readFile(join(dir, '.env'), 'utf8')).split('\n').map((line) => line.split('=', 2) as [string, string]).filter(([name]) => names.includes(name)));
+      await run('bash', [join(dir, 'scripts/stack'), 'env']);
+      const fresh = await values();
+      for (const name of names) assert.match(fresh[name] ?? '', /^[0-9a-f]{48}$/, name);
+
+      const old = (await readFile(join(dir, '.env'), 'utf8')).replace(/^GRAFANA_ADMIN_PASSWORD=.*$/m, 'GRAFANA_ADMIN_PASSWORD=admin').replace(/^ELASTIC_PASSWORD=.*\n/m, '');
+      await writeFile(join(dir, '.env'), old);
+      await run('bash', [join(dir, 'scripts/stack'), 'env']);
+      const completed = await values();
+      assert.match(completed['GRAFANA_ADMIN_PASSWORD'] ?? '', /^[0-9a-f]{48}$/);
+      assert.match(completed['ELASTIC_PASSWORD'] ?? '', /^[0-9a-f]{48}$/);
+      assert.equal(completed['DB_PASSWORD'], fresh['DB_PASSWORD'], 'a secret already set is kept');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('when its official images are here, then Filebeat accepts its configuration', async (t) => {
@@ -145,7 +216,7 @@ describe('ELK as code', () => {
       return;
     }
     const { stdout } = await run('docker', [
-      'run', '--rm', '--network', 'none', '-v', `${join(elkDir, 'filebeat.yml')}:/usr/share/filebeat/filebeat.yml:ro`,
+      'run', '--rm', '--network', 'none', '-e', 'FILEBEAT_ES_PASSWORD=only-for-the-check', '-v', `${join(elkDir, 'filebeat.yml')}:/usr/share/filebeat/filebeat.yml:ro`,
       image, 'filebeat', 'test', 'config', '--strict.perms=false',
     ]);
     assert.match(stdout, /Config OK/);

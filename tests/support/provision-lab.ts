@@ -40,7 +40,7 @@ import type { HostRecap } from '../../provision/core/runner.js';
 import { parseSysctlConf } from '../../provision/operations/sysctl.js';
 import { encryptVault } from '../../provision/vault/vault.js';
 import { sysctlHardeningSource } from '../../provision/roles/common/files.js';
-import { buildEc2HostImage } from './ec2-host-image.js';
+import { buildEc2HostImage, type Release } from './ec2-host-image.js';
 import { imageTag, repoRoot } from './paths.js';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 
@@ -49,6 +49,8 @@ const run = promisify(execFile);
 export interface LabHost {
   groups: string[];
   vars?: Record<string, unknown>;
+  /** The machine's Debian release (trixie unless named): the lab has a host of each supported one. */
+  release?: Release;
 }
 
 export interface ProvisionLabOptions {
@@ -263,7 +265,12 @@ class ProvisionLab implements StartedProvisionLab {
   async start(options: ProvisionLabOptions): Promise<void> {
     const names = Object.keys(options.hosts);
     if (names.includes(aptProxyName)) throw new Error(`"${aptProxyName}" is the lab's own container name`);
-    const [hostImage, proxyImage] = await Promise.all([buildEc2HostImage(), buildAptProxyImage()]);
+    const releases = [...new Set(names.map((name) => options.hosts[name]?.release).filter((release): release is Release => release !== undefined && release !== 'trixie'))];
+    const [hostImage, proxyImage, ...releaseImages] = await Promise.all([buildEc2HostImage(), buildAptProxyImage(), ...releases.map((release) => buildEc2HostImage(release))]);
+    const imageOf = (name: string) => {
+      const release = options.hosts[name]?.release;
+      return release === undefined || release === 'trixie' ? hostImage : (releaseImages[releases.indexOf(release)] ?? hostImage);
+    };
     const client = await getContainerRuntimeClient();
 
     this.networks.push(await new Network().start());
@@ -286,7 +293,7 @@ class ProvisionLab implements StartedProvisionLab {
     const starts = [
       this.startAptProxy(proxyImage, client),
       this.startMachine(bastionName, bastion),
-      ...names.filter((name) => name !== bastionName).map((name) => this.startMachine(name, this.machine(name, hostImage).withOnlyNetwork(this.internalNetwork as StartedNetwork, name))),
+      ...names.filter((name) => name !== bastionName).map((name) => this.startMachine(name, this.machine(name, imageOf(name)).withOnlyNetwork(this.internalNetwork as StartedNetwork, name))),
     ];
     // Every start settles before a failure is reported: stop() then finds every container.
     const failed = (await Promise.allSettled(starts)).find((result) => result.status === 'rejected');

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +11,7 @@ const run = promisify(execFile);
  * "```sh replica deactivate" is the block `deactivate` of the replica. Tests run them as written,
  * so a runbook cannot drift from what works.
  */
-export function runbookBlocks(runbook: string, environment: 'replica' | 'production'): Map<string, string> {
+export function runbookBlocks(runbook: string, environment: 'replica' | 'production' | 'lab'): Map<string, string> {
   const text = readFileSync(join(repoRoot, 'docs/runbooks', runbook), 'utf8');
   const blocks = new Map<string, string>();
   for (const match of text.matchAll(/^```sh (\w+) ([\w-]+)\n([\s\S]*?)^```$/gm)) {
@@ -46,4 +46,16 @@ export async function runBlocks(code: string[], env: Record<string, string>): Pr
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
     throw new Error(`runbook commands failed: ${(error as Error).message}\n── stdout ──\n${stdout}\n── stderr ──\n${stderr}`);
   }
+}
+
+/** Runs one block with bash (-euo pipefail) from the repository root; never throws for its exit code. */
+export function runShellBlock(block: string, env: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', block], { cwd: repoRoot, env: { ...process.env, ...env }, timeout: timeoutMs });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ exitCode: code ?? 1, output }));
+  });
 }

@@ -17,13 +17,16 @@ import { buildCaBundle } from './build-ca.js';
 export type ServiceName =
   | 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'firebase' | 'mail' | 'bastion'
   | 'prometheus' | 'alertmanager' | 'sms-notifier' | 'daily-report' | 'node-exporter' | 'postgres-exporter'
-  | 'blackbox-exporter' | 'web1-exporter' | 'web2-exporter';
+  | 'blackbox-exporter' | 'web1-exporter' | 'web2-exporter' | 'deadman';
 export const services: readonly ServiceName[] = [
   'cdn', 'lb', 'web1', 'web2', 'api', 'db', 'firebase', 'mail', 'bastion',
   'prometheus', 'alertmanager', 'sms-notifier', 'daily-report', 'node-exporter', 'postgres-exporter',
-  'blackbox-exporter', 'web1-exporter', 'web2-exporter',
+  'blackbox-exporter', 'web1-exporter', 'web2-exporter', 'deadman',
 ];
 export const publicServices: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'bastion'];
+
+/** The dead man's switch's timeout in the tests: above Alertmanager's one-minute Watchdog repeat, short enough to wait for. */
+export const deadmanTimeoutSeconds = 100;
 
 export interface SshKeyPair {
   privateKey: string;
@@ -46,6 +49,8 @@ export class StartedReplica implements AsyncDisposable {
     readonly bastionKey: SshKeyPair,
     /** IMAP password of the mail service's catch-all mailbox (user catchall). */
     readonly mailCatchallPassword: string,
+    /** The variables docker-compose.yml was started with: `docker compose` commands on this replica need them. */
+    readonly composeEnvironment: Record<string, string>,
   ) {}
 
   static async start(): Promise<StartedReplica> {
@@ -55,25 +60,27 @@ export class StartedReplica implements AsyncDisposable {
     const bastionKey = { privateKey: key.private, publicKey: key.public };
     const bastionUser = 'ops';
     const mailCatchallPassword = randomBytes(18).toString('base64url');
+    const composeEnvironment = {
+      COMPOSE_PROJECT_NAME: projectName,
+      // Port 0: Docker picks a free port on 127.0.0.1.
+      CDN_PORT: '0',
+      BASTION_PORT: '0',
+      DB_PASSWORD: randomBytes(18).toString('base64url'),
+      MAIL_CATCHALL_PASSWORD: mailCatchallPassword,
+      MONITOR_DB_PASSWORD: randomBytes(18).toString('base64url'),
+      BASTION_USER: bastionUser,
+      BASTION_AUTHORIZED_KEYS: bastionKey.publicKey,
+      NODE_EXTRA_CA_CERTS: buildCaBundle(),
+      DEADMAN_TIMEOUT: `${deadmanTimeoutSeconds}s`,
+    };
     const environment = await new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
       .withProjectName(projectName)
       .withBuild()
-      .withEnvironment({
-        COMPOSE_PROJECT_NAME: projectName,
-        // Port 0: Docker picks a free port on 127.0.0.1.
-        CDN_PORT: '0',
-        BASTION_PORT: '0',
-        DB_PASSWORD: randomBytes(18).toString('base64url'),
-        MAIL_CATCHALL_PASSWORD: mailCatchallPassword,
-        MONITOR_DB_PASSWORD: randomBytes(18).toString('base64url'),
-        BASTION_USER: bastionUser,
-        BASTION_AUTHORIZED_KEYS: bastionKey.publicKey,
-        NODE_EXTRA_CA_CERTS: buildCaBundle(),
-      })
+      .withEnvironment(composeEnvironment)
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(180_000)
       .up();
-    return new StartedReplica(projectName, environment, await getContainerRuntimeClient(), bastionUser, bastionKey, mailCatchallPassword);
+    return new StartedReplica(projectName, environment, await getContainerRuntimeClient(), bastionUser, bastionKey, mailCatchallPassword, composeEnvironment);
   }
 
   container(service: ServiceName): StartedTestContainer {
@@ -131,7 +138,7 @@ export class StartedReplica implements AsyncDisposable {
     );
   }
 
-  async networkIsInternal(network: 'public' | 'app' | 'private' | 'monitoring'): Promise<boolean> {
+  async networkIsInternal(network: 'public' | 'app' | 'private' | 'monitoring' | 'metrics' | 'edge-metrics' | 'ops'): Promise<boolean> {
     const info = await this.client.network.getById(`${this.projectName}_${network}`).inspect();
     return info.Internal;
   }
@@ -149,6 +156,13 @@ export class StartedReplica implements AsyncDisposable {
       await sleep(1000);
     }
     throw new Error(`${service} did not become healthy within 120 s of its restart`);
+  }
+
+  /** The container's security settings as Docker applies them. */
+  async securityOf(service: ServiceName): Promise<{ user: string; capDrop: string[]; capAdd: string[]; securityOpt: string[]; readOnlyRoot: boolean }> {
+    const { Config, HostConfig } = await this.inspect(service);
+    const host = HostConfig as { CapDrop?: string[] | null; CapAdd?: string[] | null; SecurityOpt?: string[] | null; ReadonlyRootfs?: boolean };
+    return { user: Config.User, capDrop: host.CapDrop ?? [], capAdd: host.CapAdd ?? [], securityOpt: host.SecurityOpt ?? [], readOnlyRoot: host.ReadonlyRootfs ?? false };
   }
 
   /** The services that are not running and healthy, with the tail of their logs. */
@@ -178,6 +192,7 @@ export class StartedReplica implements AsyncDisposable {
       { host: 'sms-notifier', port: 9095 },
       { host: 'alertmanager', port: 9093 },
       { host: 'prometheus', port: 9090 },
+      { host: 'deadman', port: 9096 },
     ]);
     return this.tap;
   }

@@ -9,6 +9,12 @@ import { repoRoot } from '../support/paths.js';
 
 interface ComposeService {
   networks?: Record<string, unknown>;
+  cap_drop?: string[];
+  cap_add?: string[];
+  security_opt?: string[];
+  read_only?: boolean;
+  user?: string;
+  sysctls?: Record<string, string | number>;
   ports?: { host_ip?: string; published?: string; target: number }[];
   build?: { args?: Record<string, string> };
   depends_on?: Record<string, { condition: string }>;
@@ -34,20 +40,21 @@ const networksOf = (service: string) => Object.keys(model.services[service]?.net
 describe('docker-compose.yml', () => {
   it('puts each service on the networks its security group allows, and no other', () => {
     assert.deepEqual(networksOf('cdn'), ['public']);
-    assert.deepEqual(networksOf('lb'), ['public']);
+    assert.deepEqual(networksOf('lb'), ['edge-metrics', 'public']);
     assert.deepEqual(networksOf('web1'), ['app', 'public']);
     assert.deepEqual(networksOf('web2'), ['app', 'public']);
-    assert.deepEqual(networksOf('api'), ['app', 'monitoring', 'private']);
+    assert.deepEqual(networksOf('api'), ['app', 'metrics', 'private']);
     assert.deepEqual(networksOf('db'), ['private']);
     assert.deepEqual(networksOf('bastion'), ['ops', 'public']);
     assert.deepEqual(networksOf('firebase'), ['private']);
     assert.deepEqual(networksOf('mail'), ['monitoring', 'private']);
-    assert.deepEqual(networksOf('prometheus'), ['monitoring', 'ops', 'public']);
+    assert.deepEqual(networksOf('prometheus'), ['edge-metrics', 'metrics', 'monitoring', 'ops']);
     assert.deepEqual(networksOf('alertmanager'), ['monitoring', 'ops']);
-    assert.deepEqual(networksOf('postgres-exporter'), ['monitoring', 'private']);
-    assert.deepEqual(networksOf('blackbox-exporter'), ['monitoring', 'public']);
-    for (const service of ['sms-notifier', 'daily-report', 'node-exporter']) assert.deepEqual(networksOf(service), ['monitoring'], service);
-    for (const service of ['web1-exporter', 'web2-exporter']) assert.deepEqual(networksOf(service), ['public'], service);
+    assert.deepEqual(networksOf('postgres-exporter'), ['metrics', 'private']);
+    assert.deepEqual(networksOf('blackbox-exporter'), ['edge-metrics', 'public']);
+    assert.deepEqual(networksOf('node-exporter'), ['metrics']);
+    for (const service of ['sms-notifier', 'daily-report', 'deadman']) assert.deepEqual(networksOf(service), ['monitoring'], service);
+    for (const service of ['web1-exporter', 'web2-exporter']) assert.deepEqual(networksOf(service), ['edge-metrics', 'public'], service);
   });
 
   it('makes the app, private and monitoring networks internal', () => {
@@ -55,7 +62,30 @@ describe('docker-compose.yml', () => {
     assert.equal(model.networks.private?.internal, true);
     assert.equal(model.networks.monitoring?.internal, true);
     assert.equal(model.networks.ops?.internal, true);
+    assert.equal(model.networks.metrics?.internal, true);
+    assert.equal(model.networks['edge-metrics']?.internal, true);
     assert.notEqual(model.networks.public?.internal, true);
+  });
+
+  it('drops every capability of every service, with no-new-privileges, adding back only what the root-started ones need', () => {
+    const needs: Record<string, string[]> = {
+      web1: ['CHOWN', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'],
+      web2: ['CHOWN', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'],
+      mail: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID', 'SYS_CHROOT'],
+      bastion: ['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID', 'SYS_CHROOT'],
+    };
+    for (const [name, service] of Object.entries(model.services)) {
+      assert.deepEqual(service.cap_drop, ['ALL'], name);
+      assert.deepEqual([...(service.cap_add ?? [])].sort(), needs[name] ?? [], name);
+      assert.deepEqual(service.security_opt, ['no-new-privileges:true'], name);
+    }
+    // Port 80 without a capability: the CDN and the LB run unprivileged.
+    for (const name of ['cdn', 'lb']) assert.equal(String(model.services[name]?.sysctls?.['net.ipv4.ip_unprivileged_port_start']), '0', name);
+  });
+
+  it('keeps the root file system read-only wherever the service writes only its volumes and tmpfs', () => {
+    const readOnly = ['lb', 'api', 'firebase', 'sms-notifier', 'deadman', 'daily-report', 'node-exporter', 'postgres-exporter', 'blackbox-exporter', 'web1-exporter', 'web2-exporter'];
+    for (const name of readOnly) assert.equal(model.services[name]?.read_only, true, name);
   });
 
   it('publishes only the CDN and the bastion, on 127.0.0.1', () => {

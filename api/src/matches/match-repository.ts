@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { inTransaction, type Database } from '../db.js';
 import { conflict, notFound, pgErrorCode, pgErrors } from '../http/domain-error.js';
 import { HttpError } from '../http/http-error.js';
-import { enqueueDocuments, eventDocument, matchDocument } from '../realtime/outbox.js';
+import { enqueueDocuments, eventDocument, matchDocument, officialUidsOf } from '../realtime/outbox.js';
 import {
   canMoveTo,
   canRecordEvents,
@@ -133,7 +133,7 @@ export class MatchRepository {
           [match.competitionId, match.homeTeam, match.awayTeam, match.venue, match.kickoffAt],
         );
         const created = await this.get(Number(rows[0]?.id), client);
-        await enqueueDocuments(client, [matchDocument(created)]);
+        await enqueueDocuments(client, [matchDocument(created, [])]);
         return created;
       });
     } catch (error) {
@@ -181,13 +181,14 @@ export class MatchRepository {
         [id, to],
       );
       const moved = await this.get(id, client);
-      await enqueueDocuments(client, [matchDocument(moved)]);
+      await enqueueDocuments(client, [matchDocument(moved, await officialUidsOf(client, id))]);
       return moved;
     });
   }
 
   async assignOfficial(id: number, role: OfficialRole, refereeId: number): Promise<Match> {
-    return inTransaction(this.db, async (client) => {
+    // Mirrored: the match document's officialUids decide who may read it in Firestore.
+    return this.mirrored(async (client) => {
       const status = await this.lockStatus(client, id, 'UPDATE');
       if (status === 'finished') throw conflict('match_finished', `match ${id} is finished: its officials are final`);
       try {
@@ -205,7 +206,9 @@ export class MatchRepository {
         }
         throw error;
       }
-      return this.get(id, client);
+      const assigned = await this.get(id, client);
+      await enqueueDocuments(client, [matchDocument(assigned, await officialUidsOf(client, id))]);
+      return assigned;
     });
   }
 

@@ -13,8 +13,11 @@ export async function enqueueDocuments(client: pg.ClientBase, documents: { path:
   );
 }
 
-/** matches/{id}: what a listening app shows of a match. */
-export const matchDocument = (match: Match) => ({
+/**
+ * matches/{id}: what a listening app shows of a match. `officialUids` (the Firebase UIDs of its
+ * officials) is what firestore.rules reads to let only them see the match and its events.
+ */
+export const matchDocument = (match: Match, officialUids: string[]) => ({
   path: `matches/${match.id}`,
   data: {
     competitionId: match.competitionId,
@@ -25,8 +28,19 @@ export const matchDocument = (match: Match) => ({
     status: match.status,
     startedAt: match.startedAt,
     finishedAt: match.finishedAt,
+    officialUids,
   },
 });
+
+/** The Firebase UIDs of the match's officials (those with one), for its mirrored document. */
+export async function officialUidsOf(client: pg.ClientBase, matchId: number): Promise<string[]> {
+  const { rows } = await client.query<{ firebase_uid: string }>(
+    `SELECT r.firebase_uid FROM match_official o JOIN referee r ON r.id = o.referee_id
+      WHERE o.match_id = $1 AND r.firebase_uid IS NOT NULL ORDER BY r.firebase_uid`,
+    [matchId],
+  );
+  return rows.map((row) => row.firebase_uid);
+}
 
 /** matches/{id}/events/{eventId}: one line of the live timeline. */
 export const eventDocument = (event: MatchEvent) => ({

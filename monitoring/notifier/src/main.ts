@@ -2,7 +2,10 @@
 //   sms-notifier            Alertmanager's SMS webhook receiver (a long-running service)
 //   daily-report            sends the daily health report at REPORT_AT (UTC), every day
 //   daily-report --now      sends it once, now, and exits (on demand)
-import { loadNotifierConfig, loadReportConfig } from './config.js';
+//   deadman                 the dead man's switch: takes the Watchdog heartbeat, texts and mails
+//                           the admins itself when it stops (a long-running service)
+import { loadDeadmanConfig, loadNotifierConfig, loadReportConfig } from './config.js';
+import { smtpMailer, startDeadman } from './deadman.js';
 import { sendDailyReport, untilNext } from './report/daily-report.js';
 import { OutboxProvider } from './sms/outbox-provider.js';
 import type { SmsProvider } from './sms/sms-provider.js';
@@ -22,6 +25,13 @@ try {
     const notifier = await startSmsNotifier({ port: config.NOTIFIER_PORT, provider, recipients: config.SMS_RECIPIENTS, log });
     log({ event: 'listening', port: notifier.port, provider: provider.name });
     process.once('SIGTERM', () => void notifier.stop().then(() => process.exit(0)));
+  } else if (command === 'deadman') {
+    const config = loadDeadmanConfig();
+    const provider: SmsProvider =
+      config.SMS_PROVIDER === 'outbox' ? new OutboxProvider(config.SMS_OUTBOX_FILE) : new SnsProvider(config.AWS_REGION, config.SMS_SENDER_ID);
+    const deadman = await startDeadman({ config, provider, mail: smtpMailer(config), log });
+    log({ event: 'listening', port: deadman.port, provider: provider.name, timeoutMs: config.DEADMAN_TIMEOUT });
+    process.once('SIGTERM', () => void deadman.stop().then(() => process.exit(0)));
   } else if (command === 'daily-report') {
     const config = loadReportConfig();
     if (flag === '--now') {
@@ -38,7 +48,7 @@ try {
       }
     }
   } else {
-    console.error('usage: main.js sms-notifier | daily-report [--now]');
+    console.error('usage: main.js sms-notifier | daily-report [--now] | deadman');
     process.exitCode = 2;
   }
 } catch (error) {

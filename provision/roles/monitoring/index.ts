@@ -13,6 +13,9 @@ import { roleVars } from '../vars.js';
 import { dailyReportEnvironment, notifierPackage, notifierTasks, notifierVars, restartSmsNotifier, smsNotifierEnvironment } from './notifier.js';
 import { jobs, localPorts, scrapeTargets, targetFile } from './targets.js';
 
+/** The deadman role's port (provision/roles/deadman; not imported: that role imports this folder). */
+const deadmanSwitchPort = 9096;
+
 // One source each, shared with the replica's images (compose/prometheus, compose/alertmanager,
 // compose/blackbox-exporter): read or rendered here as they are, never copied.
 export const alertRulesSource = new URL('../../../monitoring/prometheus/alerts.yml', import.meta.url);
@@ -47,6 +50,12 @@ const vars = z.object({
   alert_smtp_require_tls: z.boolean().default(false),
   /** Base URL of the SMS notifier Alertmanager's critical route calls (POST /alert, /heartbeat). */
   alert_sms_notifier_url: httpUrl.default(`http://127.0.0.1:${localPorts['sms-notifier']}`),
+  /**
+   * Base URL of the dead man's switch the Watchdog heartbeat goes to (POST /heartbeat). Default: the
+   * inventory's host in group deadman (role deadman, outside this host's failure domain;
+   * docs/runbooks/monitoring-down.md); with none, the local SMS notifier, which only records it.
+   */
+  alert_deadman_url: httpUrl.optional(),
   /** How soon a group's changes (new alerts, resolutions) go out. */
   alert_group_interval: duration.default('5m'),
   prometheus_scrape_interval: duration.default('15s'),
@@ -74,6 +83,13 @@ function mailRelay(host: Host, play: Play, settings: Settings): string {
   return relay;
 }
 
+/** The dead man's switch of the inventory (a host in group deadman), if any. */
+function deadmanUrl(play: Play): string | undefined {
+  const switchHost = play.hosts.find((candidate) => candidate.groups.includes('deadman'));
+  if (!switchHost) return undefined;
+  return `http://${switchHost.address.includes(':') ? `[${switchHost.address}]` : switchHost.address}:${deadmanSwitchPort}`;
+}
+
 /** The template variables of both images' entrypoints, from the host's vars and the inventory. */
 export function templateValues(host: Host, play: Play): { prometheus: Record<string, string>; alertmanager: Record<string, string>; probeUrls: string[] } {
   const settings = settingsOf(host);
@@ -91,6 +107,7 @@ export function templateValues(host: Host, play: Play): { prometheus: Record<str
       ALERT_SMTP_FROM: settings.alert_smtp_from,
       ALERT_EMAIL_TO: settings.alert_email_to,
       ALERT_SMS_NOTIFIER_URL: settings.alert_sms_notifier_url.replace(/\/+$/, ''),
+      ALERT_DEADMAN_URL: (settings.alert_deadman_url ?? deadmanUrl(play) ?? settings.alert_sms_notifier_url).replace(/\/+$/, ''),
       ALERT_GROUP_INTERVAL: settings.alert_group_interval,
     },
     probeUrls: settings.monitoring_probe_urls,

@@ -64,6 +64,19 @@ describe('real-time mirror to Firestore', () => {
     }
   });
 
+  it('when officials are assigned, then the mirrored match lists their Firebase UIDs (what firestore.rules checks), and a replaced one loses access', async () => {
+    const { matchId, referee } = await liveMatch();
+    const assistant = await api.newReferee('Assistant');
+    await api.admin.put(`/api/matches/${matchId}/officials/assistant_1`, { refereeId: assistant.id });
+    const both = await eventually(() => firestore.doc(`matches/${matchId}`).get(), (doc) => (doc.get('officialUids') as string[] | undefined)?.length === 2, 10_000);
+    assert.deepEqual(both.get('officialUids'), [referee.uid, assistant.uid].sort());
+
+    const replacement = await api.newReferee('Replacement');
+    await api.admin.put(`/api/matches/${matchId}/officials/assistant_1`, { refereeId: replacement.id });
+    const replaced = await eventually(() => firestore.doc(`matches/${matchId}`).get(), (doc) => (doc.get('officialUids') as string[] | undefined)?.includes(replacement.uid) === true, 10_000);
+    assert.deepEqual(replaced.get('officialUids'), [referee.uid, replacement.uid].sort());
+  });
+
   it('when Firestore is down, then the API still records; when it is back, every change arrives in order', async () => {
     const { matchId, referee } = await liveMatch();
     await referee.client.post(`/api/matches/${matchId}/status`, { status: 'live' });

@@ -44,7 +44,7 @@ describe('inventory schema', () => {
       const hosts = hostsOf(inventory);
       const plans = planPlay({ inventory, hosts, allHosts: hosts });
       for (const host of hosts) assert.ok((plans.get(host.name) ?? []).some((planned) => planned.tasks.length > 0), `${name}: ${host.name}`);
-      assert.deepEqual(new Set(hosts.flatMap((host) => host.groups)), new Set(['bastion', 'web', 'api', 'db', 'mail', 'monitoring']), name);
+      assert.deepEqual(new Set(hosts.flatMap((host) => host.groups)), new Set(['bastion', 'web', 'api', 'db', 'mail', 'monitoring', 'deadman']), name);
     }
     rmSync(scratch, { recursive: true, force: true });
   });
