@@ -36,7 +36,7 @@ let container: StartedTestContainer | undefined;
  */
 async function connect(): Promise<{ jump: Bastion; connection: HostConnection }> {
   assert.ok(container);
-  const options = { identityFile: path.join(dir, 'id_ed25519'), knownHostsFile: path.join(dir, 'known_hosts'), trustNewHostKeys: true };
+  const options = { auth: { privateKey: key.private, description: 'the test key' }, knownHostsFile: path.join(dir, 'known_hosts'), trustNewHostKeys: true };
   const jump = await Bastion.connect({ name: 'jump', address: container.getHost(), port: container.getMappedPort(22), user: 'admin' }, options);
   return { jump, connection: await jump.host({ name: host.name, address: '127.0.0.1', port: 22, user: 'admin' }) };
 }
