@@ -40,7 +40,7 @@ import type { HostRecap } from '../../provision/core/runner.js';
 import { parseSysctlConf } from '../../provision/operations/sysctl.js';
 import { encryptVault } from '../../provision/vault/vault.js';
 import { sysctlHardeningSource } from '../../provision/roles/common/files.js';
-import { buildEc2HostImage } from './ec2-host-image.js';
+import { buildEc2HostImage, type Release } from './ec2-host-image.js';
 import { imageTag, repoRoot } from './paths.js';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 
@@ -49,6 +49,8 @@ const run = promisify(execFile);
 export interface LabHost {
   groups: string[];
   vars?: Record<string, unknown>;
+  /** The machine's Debian release (trixie unless named): the lab has a host of each supported one. */
+  release?: Release;
 }
 
 export interface ProvisionLabOptions {
@@ -93,12 +95,18 @@ export interface StartedProvisionLab {
   publicKey: string;
   /** Where the operator reaches the bastion's SSH. */
   bastionEndpoint: { host: string; port: number };
-  /** `node provision/main.ts <inventory> --json --identity … --known-hosts … ...args`, its recap parsed; args may give their own --identity or --known-hosts. */
-  provision(args: string[]): Promise<ProvisionRun>;
+  /**
+   * `node provision/main.ts <inventory> --json --identity … --known-hosts … ...args`, its recap parsed;
+   * args may give their own --identity or --known-hosts. `env` adds to (or, undefined, removes from)
+   * the CLI's environment; `defaultIdentity: false` passes no --identity (an agent's keys).
+   */
+  provision(args: string[], options?: { env?: Record<string, string | undefined>; defaultIdentity?: boolean }): Promise<ProvisionRun>;
   /** A command on a machine, as root (docker exec): the test's own view of the host, not the provisioner's. */
   exec(host: string, argv: string[]): Promise<ExecResult>;
   /** A machine's address on the internal network. */
   address(host: string): string;
+  /** A machine's container name (for `docker run --network container:<name>`: a tool seen from that machine). */
+  containerName(host: string): string;
   /** The containers' output and each host's journal, for a failure's report. */
   logs(): Promise<string>;
   /** Runs `fn`; when it throws, writes logs() to stderr first. */
@@ -263,7 +271,12 @@ class ProvisionLab implements StartedProvisionLab {
   async start(options: ProvisionLabOptions): Promise<void> {
     const names = Object.keys(options.hosts);
     if (names.includes(aptProxyName)) throw new Error(`"${aptProxyName}" is the lab's own container name`);
-    const [hostImage, proxyImage] = await Promise.all([buildEc2HostImage(), buildAptProxyImage()]);
+    const releases = [...new Set(names.map((name) => options.hosts[name]?.release).filter((release): release is Release => release !== undefined && release !== 'trixie'))];
+    const [hostImage, proxyImage, ...releaseImages] = await Promise.all([buildEc2HostImage(), buildAptProxyImage(), ...releases.map((release) => buildEc2HostImage(release))]);
+    const imageOf = (name: string) => {
+      const release = options.hosts[name]?.release;
+      return release === undefined || release === 'trixie' ? hostImage : (releaseImages[releases.indexOf(release)] ?? hostImage);
+    };
     const client = await getContainerRuntimeClient();
 
     this.networks.push(await new Network().start());
@@ -286,7 +299,7 @@ class ProvisionLab implements StartedProvisionLab {
     const starts = [
       this.startAptProxy(proxyImage, client),
       this.startMachine(bastionName, bastion),
-      ...names.filter((name) => name !== bastionName).map((name) => this.startMachine(name, this.machine(name, hostImage).withOnlyNetwork(this.internalNetwork as StartedNetwork, name))),
+      ...names.filter((name) => name !== bastionName).map((name) => this.startMachine(name, this.machine(name, imageOf(name)).withOnlyNetwork(this.internalNetwork as StartedNetwork, name))),
     ];
     // Every start settles before a failure is reported: stop() then finds every container.
     const failed = (await Promise.allSettled(starts)).find((result) => result.status === 'rejected');
@@ -411,18 +424,19 @@ class ProvisionLab implements StartedProvisionLab {
     writeFileSync(this.inventoryFile, `# The provisioning lab ${this.project}: written by tests/support/provision-lab.ts.\n${stringify(inventory, { lineWidth: 0 })}`);
   }
 
-  async provision(args: string[]): Promise<ProvisionRun> {
+  async provision(args: string[], options: { env?: Record<string, string | undefined>; defaultIdentity?: boolean } = {}): Promise<ProvisionRun> {
     // The lab's key and known_hosts unless the caller gives its own (the CLI takes an option once).
     const given = (option: string) => args.some((arg) => arg === option || arg.startsWith(`${option}=`));
     const defaults = [
       ...(given('--json') ? [] : ['--json']),
-      ...(given('--identity') ? [] : ['--identity', this.identityFile]),
+      ...(given('--identity') || options.defaultIdentity === false ? [] : ['--identity', this.identityFile]),
       ...(given('--known-hosts') ? [] : ['--known-hosts', this.knownHostsFile]),
     ];
     const argv = ['--import', 'tsx', 'provision/main.ts', this.inventoryFile, ...defaults, ...args];
     // The lab's vault password, and no other source of one (a password file would win over it).
     const { PROVISION_VAULT_PASSWORD_FILE: _file, PROVISION_VAULT_PASSWORD: _password, ...inherited } = process.env;
-    const env = { ...inherited, ...(this.vaultPassword ? { PROVISION_VAULT_PASSWORD: this.vaultPassword } : {}) };
+    const env: Record<string, string | undefined> = { ...inherited, ...(this.vaultPassword ? { PROVISION_VAULT_PASSWORD: this.vaultPassword } : {}), ...options.env };
+    for (const [key, value] of Object.entries(env)) if (value === undefined) Reflect.deleteProperty(env, key);
     let code = 0;
     let stdout: string;
     let stderr: string;
@@ -464,6 +478,10 @@ class ProvisionLab implements StartedProvisionLab {
     const address = this.addresses.get(host);
     if (!address) throw new Error(`no machine "${host}" in the lab (${[...this.addresses.keys()].join(', ')})`);
     return address;
+  }
+
+  containerName(host: string): string {
+    return this.started(host).getName().replace(/^\//, '');
   }
 
   async logs(): Promise<string> {
