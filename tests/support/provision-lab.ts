@@ -105,6 +105,8 @@ export interface StartedProvisionLab {
   exec(host: string, argv: string[]): Promise<ExecResult>;
   /** A machine's address on the internal network. */
   address(host: string): string;
+  /** The environment the CLI needs for this lab beyond its options (the vault's password), for commands run as an operator runs them. */
+  cliEnv(): Record<string, string>;
   /** A machine's container name (for `docker run --network container:<name>`: a tool seen from that machine). */
   containerName(host: string): string;
   /** The containers' output and each host's journal, for a failure's report. */
@@ -478,6 +480,10 @@ class ProvisionLab implements StartedProvisionLab {
     const address = this.addresses.get(host);
     if (!address) throw new Error(`no machine "${host}" in the lab (${[...this.addresses.keys()].join(', ')})`);
     return address;
+  }
+
+  cliEnv(): Record<string, string> {
+    return this.vaultPassword ? { PROVISION_VAULT_PASSWORD: this.vaultPassword } : {};
   }
 
   containerName(host: string): string {

@@ -220,24 +220,48 @@ describe('provisioning the web, bastion and mail roles through the bastion', () 
     assert.equal(await connects('mail1', 'web1', 80), true, 'web1:80 is open to anyone');
   });
 
-  it('when converged, then the bastion lets the jump user in with the operators\' key, without sudo', async () => {
-    assert.match(await ok('bastion', ['id', '-nG', 'ops']), /\bssh-users\b/);
+  it('when converged, then the bastion lets the jump user in with the operators\' key to jump, and to nothing else: no shell, no sftp, only the hosts\' SSH', async () => {
+    assert.match(await ok('bastion', ['id', '-nG', 'ops']), /\bssh-users\b.*\bssh-jump\b|\bssh-jump\b.*\bssh-users\b/);
+    assert.equal((await ok('bastion', ['getent', 'passwd', 'ops'])).trim().split(':').at(-1), '/usr/sbin/nologin');
     assert.equal((await ok('bastion', ['cat', '/home/ops/.ssh/authorized_keys'])).trim(), lab.publicKey.trim());
     const client = new ssh2.Client();
     const ready = new Promise<void>((resolve, reject) => client.once('ready', resolve).once('error', reject));
     client.connect({ ...lab.bastionEndpoint, username: 'ops', privateKey: readFileSync(lab.identityFile), readyTimeout: 15_000 });
     await ready;
     try {
-      const output = await new Promise<string>((resolve, reject) => {
-        client.exec('id -un; sudo -n true 2>&1 || echo no-sudo', (error, stream) => {
+      const session = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+        client.exec('id -un; sudo -n true', (error, stream) => {
           if (error) return reject(error);
           let text = '';
-          stream.on('data', (chunk: Buffer) => (text += chunk.toString())).on('close', () => resolve(text));
+          stream.on('data', (chunk: Buffer) => (text += chunk.toString())).on('close', (code: number | null) => resolve({ code, output: text }));
           stream.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
         });
       });
-      assert.match(output, /^ops\n/);
-      assert.match(output, /no-sudo/);
+      assert.notEqual(session.code, 0, session.output);
+      assert.doesNotMatch(session.output, /^ops$/m, 'a command ran');
+      assert.match(session.output, /not available/);
+      // internal-sftp runs inside sshd, past the login shell: the forced command must stop it too.
+      const sftp = await new Promise<string>((resolve) => {
+        client.sftp((error, channel) => {
+          if (error) return resolve(error.message);
+          channel.end();
+          resolve('opened');
+        });
+      });
+      assert.notEqual(sftp, 'opened', 'sftp opened for the jump user');
+      const forward = (host: string, port: number) =>
+        new Promise<string>((resolve) => {
+          client.forwardOut('127.0.0.1', 0, lab.address(host), port, (error, stream) => {
+            if (error) return resolve((error as Error & { reason?: number }).reason === 1 ? 'prohibited' : error.message);
+            stream.once('data', (chunk: Buffer) => {
+              stream.destroy();
+              resolve(chunk.toString().split('\r\n')[0] ?? '');
+            });
+          });
+        });
+      assert.match(await forward('web1', 22), /^SSH-2\.0-OpenSSH_/);
+      assert.equal(await forward('web1', 80), 'prohibited');
+      assert.equal(await forward('mail1', 25), 'prohibited');
     } finally {
       client.end();
     }
