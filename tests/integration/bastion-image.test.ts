@@ -17,6 +17,7 @@ import { sshAudit } from '../support/ssh-audit.js';
 const key = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'bastion-image-test' });
 // Each port answers one line naming itself, then closes.
 const standIn = `use IO::Socket::INET;
+$| = 1;
 for my $port (@ARGV) {
   next if fork;
   my $server = IO::Socket::INET->new(LocalPort => $port, Listen => 5, ReuseAddr => 1) or die "$port: $!";
@@ -45,7 +46,9 @@ function through(client: Client, host: string, port: number): Promise<string> {
     client.forwardOut('127.0.0.1', 0, host, port, (error, stream) => {
       if (error) return resolve((error as Error & { reason?: number }).reason === 1 ? 'prohibited' : error.message);
       let text = '';
-      stream.on('data', (chunk: Buffer) => (text += chunk.toString())).on('close', () => resolve(text.trim()));
+      // Nothing to send: our end closes at once, so the channel closes when the destination has answered.
+      stream.on('data', (chunk: Buffer) => (text += chunk.toString())).on('end', () => resolve(text.trim()));
+      stream.end();
     });
   });
 }
@@ -54,21 +57,20 @@ before(async () => {
   await useRyukOnlyWhereAvailable();
   const image = await buildServiceImage('bastion');
   network = await new Network().start();
-  [bastion, hosts] = await Promise.all([
-    new GenericContainer(image)
-      .withNetwork(network)
-      .withNetworkAliases('bastion')
-      .withEnvironment({ BASTION_AUTHORIZED_KEYS: key.public })
-      .withExposedPorts(22)
-      .withWaitStrategy(Wait.forHealthCheck())
-      .start(),
-    new GenericContainer('debian:trixie-slim')
-      .withNetwork(network)
-      .withNetworkAliases('prometheus', 'web1', 'db')
-      .withCommand(['perl', '-e', standIn, '9090', '80', '5432'])
-      .withWaitStrategy(Wait.forLogMessage('listening'))
-      .start(),
-  ]);
+  // One at a time, each assigned as soon as it runs: after() stops whatever started.
+  bastion = await new GenericContainer(image)
+    .withNetwork(network)
+    .withNetworkAliases('bastion')
+    .withEnvironment({ BASTION_AUTHORIZED_KEYS: key.public })
+    .withExposedPorts(22)
+    .withWaitStrategy(Wait.forHealthCheck())
+    .start();
+  hosts = await new GenericContainer('debian:trixie-slim')
+    .withNetwork(network)
+    .withNetworkAliases('prometheus', 'web1', 'db')
+    .withCommand(['perl', '-e', standIn, '9090', '80', '5432'])
+    .withWaitStrategy(Wait.forLogMessage('listening'))
+    .start();
 });
 
 after(async () => {

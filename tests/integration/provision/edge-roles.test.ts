@@ -7,13 +7,16 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
 import { webAppSource, webRoot } from '../../../provision/roles/web/index.js';
 import { manifest, readTree } from '../../../provision/roles/web/static-files.js';
+import { repoRoot } from '../../support/paths.js';
 import { startProvisionLab, type StartedProvisionLab } from '../../support/provision-lab.js';
 import { useRyukOnlyWhereAvailable } from '../../support/ryuk.js';
 import { buildServiceImage } from '../../support/service-image.js';
@@ -266,5 +269,83 @@ describe('provisioning the web, bastion and mail roles through the bastion', () 
       client.end();
     }
     if (await firewalled('bastion')) assert.match(await ok('bastion', ['nft', 'list', 'ruleset']), /dport 22 .*accept/);
+  });
+});
+
+// docs/runbooks/ssh-access.md, as an operator runs it: its `sh runbook` blocks in order, with the
+// lab's values for its variables (a known_hosts holding the bastion's key only, an encrypted copy of
+// the lab's key, a stand-in for Prometheus on mon1:9090).
+describe('runbook: docs/runbooks/ssh-access.md', () => {
+  const runbook = readFileSync(new URL('../../../docs/runbooks/ssh-access.md', import.meta.url), 'utf8');
+  const blocks = [...runbook.matchAll(/^```sh runbook\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? '');
+  const outputs: string[] = [];
+  let env: Record<string, string>;
+
+  before(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ssh-access-runbook-'));
+    const passphrase = randomBytes(12).toString('base64url');
+    const key = path.join(dir, 'id_ed25519');
+    writeFileSync(key, readFileSync(lab.identityFile), { mode: 0o600 });
+    await run('ssh-keygen', ['-q', '-p', '-f', key, '-N', passphrase]);
+    const passphraseFile = path.join(dir, 'passphrase');
+    writeFileSync(passphraseFile, `${passphrase}\n`, { mode: 0o600 });
+    const askpass = path.join(dir, 'askpass');
+    writeFileSync(askpass, `#!/bin/sh\ncat ${JSON.stringify(passphraseFile)}\n`, { mode: 0o700 });
+    const { host, port } = lab.bastionEndpoint;
+    const bastionKeys = readFileSync(lab.knownHostsFile, 'utf8').split('\n').filter((line) => line.startsWith(`[${host}]:${port} `) || line.startsWith(`${lab.address('bastion')} `));
+    const knownHosts = path.join(dir, 'known_hosts');
+    writeFileSync(knownHosts, `${bastionKeys.join('\n')}\n`, { mode: 0o600 });
+    // Prometheus's stand-in on mon1 (the roles run here give it no Prometheus): an HTTP answer on 9090.
+    await ok('mon1', ['systemd-run', '--unit=runbook-stand-in', 'python3', '-m', 'http.server', '--bind', '0.0.0.0', '--directory', '/tmp', '9090']);
+    env = {
+      ...(process.env as Record<string, string>),
+      ...lab.cliEnv(),
+      INVENTORY: lab.inventoryFile,
+      BASTION: host,
+      BASTION_PORT: String(port),
+      HOST: 'web1',
+      HOST_ADDRESS: lab.address('web1'),
+      MON_ADDRESS: lab.address('mon1'),
+      KEY: key,
+      PASSPHRASE_FILE: passphraseFile,
+      KNOWN_HOSTS: knownHosts,
+      SSH_CONFIG: path.join(dir, 'ssh_config'),
+      SSH_ASKPASS: askpass,
+      SSH_ASKPASS_REQUIRE: 'force',
+      DISPLAY: ':0',
+    };
+    delete env.SSH_AUTH_SOCK;
+    delete env.SSH_AGENT_PID;
+  });
+
+  after(async () => {
+    await lab.exec('mon1', ['systemctl', 'stop', 'runbook-stand-in.service']);
+  });
+
+  it('when its commands run in order, then each succeeds', async () => {
+    assert.equal(blocks.length, 5, 'the runbook\'s sh runbook blocks');
+    for (const [index, block] of blocks.entries()) {
+      try {
+        const { stdout, stderr } = await run('bash', ['-euo', 'pipefail', '-c', block], { cwd: repoRoot, env, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
+        outputs.push(stdout + stderr);
+      } catch (error) {
+        const failed = error as { stdout?: string; stderr?: string; message: string };
+        assert.fail(`block ${index + 1} failed: ${failed.message}\n${block}\n${failed.stdout ?? ''}${failed.stderr ?? ''}`);
+      }
+    }
+  });
+
+  it('when a host is pinned, then known_hosts holds the fingerprint the host itself shows', async () => {
+    const fingerprint = (await ok('web1', ['ssh-keygen', '-lf', '/etc/ssh/ssh_host_ed25519_key.pub'])).split(' ')[1] ?? '';
+    assert.match(fingerprint, /^SHA256:/);
+    assert.match(outputs[0] ?? '', new RegExp(`pinned the new host key of ${lab.address('web1').replaceAll('.', '\\.')}: ${fingerprint.replaceAll('+', '\\+')}`));
+    assert.ok((outputs[0] ?? '').split('\n').some((line) => line.includes(fingerprint) && line.includes('ED25519')), outputs[0]);
+  });
+
+  it('when the operator jumps, then the host and the monitoring UI answer, and the jump user gets neither a command nor another port', () => {
+    assert.match(outputs[3] ?? '', /^web1$/m);
+    assert.match(outputs[3] ?? '', /^HTTP\/1\.[01] 200 /m);
+    assert.match(outputs[4] ?? '', /This account is currently not available/);
+    assert.match(outputs[4] ?? '', /administratively prohibited/);
   });
 });
