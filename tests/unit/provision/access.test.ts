@@ -1,6 +1,7 @@
 // Access: the sshd_config every host renders from the one source, the releases the roles accept,
 // the operators' keys, and how the provisioner opens an encrypted key.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -121,6 +122,24 @@ describe('the provisioner\'s key', () => {
     assert.equal(auth.passphrase, passphrase);
     assert.match(asked, /^Enter passphrase for .*id_ed25519: $/);
     await assert.rejects(resolveIdentity({ identityFile: encrypted, identityNamed: true }), /is encrypted: give its passphrase with --passphrase-file .*ssh-add it to an ssh-agent/);
+  });
+
+  it('when asked on a terminal, then the passphrase is read and never echoed', async () => {
+    // script(1) gives the CLI a pseudo-terminal, as an operator's shell does; the answer is typed into it.
+    const probe = path.join(dir, 'prompt.mts');
+    writeFileSync(probe, `import { promptHidden } from ${JSON.stringify(new URL('../../../provision/connectors/identity.ts', import.meta.url).href)};\nprocess.stdout.write(\`got [\${await promptHidden('Passphrase: ')}]\\n\`);\n`);
+    const typed = 's3cret words';
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn('script', ['-qec', `${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(probe)}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.includes('Passphrase: ')) child.stdin.end(`${typed}\n`);
+      });
+      child.on('error', reject).on('close', () => resolve(text));
+    });
+    assert.match(output, /got \[s3cret words\]/);
+    assert.equal(output.split(typed).length - 1, 1, `the passphrase was echoed: ${output}`);
   });
 
   it('when no key is at a named path, then it says so', async () => {
