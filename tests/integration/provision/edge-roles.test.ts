@@ -322,12 +322,19 @@ describe('runbook: docs/runbooks/ssh-access.md', () => {
     await lab.exec('mon1', ['systemctl', 'stop', 'runbook-stand-in.service']);
   });
 
+  /** Runs one block; an ssh-agent it started and did not stop (a block that failed half-way) is stopped by its pid. */
+  async function runBlock(block: string): Promise<string> {
+    const script = `${block}\n`;
+    const trap = 'trap \'[ -n "${SSH_AGENT_PID:-}" ] && kill "$SSH_AGENT_PID" 2>/dev/null || true\' EXIT\n';
+    const { stdout, stderr } = await run('bash', ['-euo', 'pipefail', '-c', trap + script], { cwd: repoRoot, env, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
+    return stdout + stderr;
+  }
+
   it('when its commands run in order, then each succeeds', async () => {
     assert.equal(blocks.length, 5, 'the runbook\'s sh runbook blocks');
     for (const [index, block] of blocks.entries()) {
       try {
-        const { stdout, stderr } = await run('bash', ['-euo', 'pipefail', '-c', block], { cwd: repoRoot, env, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
-        outputs.push(stdout + stderr);
+        outputs.push(await runBlock(block));
       } catch (error) {
         const failed = error as { stdout?: string; stderr?: string; message: string };
         assert.fail(`block ${index + 1} failed: ${failed.message}\n${block}\n${failed.stdout ?? ''}${failed.stderr ?? ''}`);
