@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parseOptions, UsageError } from './cli/options.js';
+import { IdentityError, promptHidden, resolveIdentity } from './connectors/identity.js';
 import { recapLines, taskLine } from './cli/report.js';
 import { planPlay, PlayError, runPlay } from './core/play.js';
 import { hostsOf, InventoryError, limitHosts, loadInventory, resolveInventoryPath } from './inventories/schema.js';
@@ -31,11 +32,19 @@ async function main(): Promise<number> {
     throw new UsageError(`${inventory.file}: ${(error as Error).message}`);
   }
   const plans = planPlay({ inventory, hosts, allHosts, tags: options.tags });
+  // Decided (and an encrypted key opened) before anything connects.
+  const auth = await resolveIdentity({
+    identityFile: options.identity,
+    identityNamed: options.identityNamed,
+    passphraseFile: options['passphrase-file'],
+    agentSocket: process.env.SSH_AUTH_SOCK || undefined,
+    prompt: process.stdin.isTTY ? promptHidden : undefined,
+  });
 
   // With --json the recap is stdout's only content: progress goes to stderr.
   const progress = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
   const started = performance.now();
-  progress(`${options.check ? 'CHECK' : 'CONVERGE'} ${inventory.file}: ${hosts.map((host) => host.name).join(', ')} through ${inventory.bastion.user}@${inventory.bastion.host}:${inventory.bastion.port}`);
+  progress(`${options.check ? 'CHECK' : 'CONVERGE'} ${inventory.file}: ${hosts.map((host) => host.name).join(', ')} through ${inventory.bastion.user}@${inventory.bastion.host}:${inventory.bastion.port} with ${auth.description}`);
 
   const recaps = await runPlay({
     inventory,
@@ -46,7 +55,7 @@ async function main(): Promise<number> {
     parallel: options.parallel,
     check: options.check,
     ssh: {
-      identityFile: options.identity,
+      auth,
       knownHostsFile: options['known-hosts'],
       trustNewHostKeys: options['trust-new-host-keys'],
       onPinned: (name, fingerprint) => progress(`pinned the new host key of ${name}: ${fingerprint} (in ${options['known-hosts']})`),
@@ -67,7 +76,7 @@ async function main(): Promise<number> {
 try {
   process.exitCode = await main();
 } catch (error) {
-  const expected = error instanceof InventoryError || error instanceof VaultError || error instanceof UsageError || error instanceof PlayError;
+  const expected = error instanceof InventoryError || error instanceof VaultError || error instanceof UsageError || error instanceof PlayError || error instanceof IdentityError;
   process.stderr.write(`${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 }

@@ -13,7 +13,9 @@ export const usage = `usage: npm run provision -- <inventory name|path> [options
   --tags a,b                only these roles
   --parallel N              hosts at a time (10)
   --json                    the recap as JSON on stdout (progress goes to stderr)
-  --identity FILE           private key (PROVISION_SSH_KEY, else ~/.ssh/id_ed25519)
+  --identity FILE           private key (PROVISION_SSH_KEY, else ~/.ssh/id_ed25519, else ssh-agent's keys);
+                            encrypted: from ssh-agent (SSH_AUTH_SOCK) when it holds it, else its passphrase
+  --passphrase-file FILE    the key's passphrase (PROVISION_SSH_PASSPHRASE_FILE); else asked on the terminal
   --known-hosts FILE        pinned host keys (PROVISION_KNOWN_HOSTS, else ~/.ssh/known_hosts)
   --trust-new-host-keys     pin (and print) the key of a host not yet known; a changed key is always refused
   --bastion-user NAME       jump as NAME instead of the inventory's bastion.user (a new bastion's first run: admin)
@@ -35,7 +37,8 @@ const optionsSchema = z.strictObject({
   tags: list.optional(),
   parallel: z.coerce.number().int().min(1).max(100).default(10),
   json: z.boolean().default(false),
-  identity: z.string().min(1).default(process.env.PROVISION_SSH_KEY ?? path.join(homedir(), '.ssh', 'id_ed25519')),
+  identity: z.string().min(1).optional(),
+  'passphrase-file': z.string().min(1).optional(),
   'known-hosts': z.string().min(1).default(process.env.PROVISION_KNOWN_HOSTS ?? path.join(homedir(), '.ssh', 'known_hosts')),
   'trust-new-host-keys': z.boolean().default(false),
   'vault-password-file': z.string().min(1).optional(),
@@ -43,7 +46,12 @@ const optionsSchema = z.strictObject({
   help: z.boolean().default(false),
 });
 
-export type CliOptions = Omit<z.output<typeof optionsSchema>, '_' | 'help'> & { inventory: string };
+export type CliOptions = Omit<z.output<typeof optionsSchema>, '_' | 'help' | 'identity'> & {
+  inventory: string;
+  identity: string;
+  /** Whether the key was named (--identity, PROVISION_SSH_KEY) rather than the default path. */
+  identityNamed: boolean;
+};
 
 /**
  * The options of a run, or a UsageError that says which one is wrong. `args` are the words after
@@ -52,7 +60,7 @@ export type CliOptions = Omit<z.output<typeof optionsSchema>, '_' | 'help'> & { 
 export function parseOptions(args: string[]): CliOptions {
   const argv = parseArgv(args, {
     boolean: ['check', 'diff', 'json', 'trust-new-host-keys', 'help'],
-    string: ['limit', 'tags', 'parallel', 'identity', 'known-hosts', 'vault-password-file', 'bastion-user'],
+    string: ['limit', 'tags', 'parallel', 'identity', 'passphrase-file', 'known-hosts', 'vault-password-file', 'bastion-user'],
     default: { check: false, diff: false, json: false, 'trust-new-host-keys': false, help: false },
   });
   // minimist gives every declared string flag a value ("" when absent): absent means default.
@@ -66,8 +74,12 @@ export function parseOptions(args: string[]): CliOptions {
     });
     throw new UsageError(`${problems.join('\n')}\n${usage}`);
   }
-  const { _: [inventory = ''], help, ...options } = parsed.data;
+  const { _: [inventory = ''], help, identity: given, ...options } = parsed.data;
   if (help) throw new UsageError(usage);
-  if (!existsSync(options.identity)) throw new UsageError(`no private key at ${options.identity} (--identity or PROVISION_SSH_KEY)`);
-  return { ...options, inventory };
+  const named = given ?? process.env.PROVISION_SSH_KEY;
+  const identity = named ?? path.join(homedir(), '.ssh', 'id_ed25519');
+  // A missing default key is fine when an agent is there (resolveIdentity decides); a named one must exist.
+  if (!existsSync(identity) && (named !== undefined || !process.env.SSH_AUTH_SOCK)) throw new UsageError(`no private key at ${identity} (--identity or PROVISION_SSH_KEY, or an ssh-agent in SSH_AUTH_SOCK)`);
+  const passphraseFile = options['passphrase-file'] ?? process.env.PROVISION_SSH_PASSPHRASE_FILE;
+  return { ...options, ...(passphraseFile ? { 'passphrase-file': passphraseFile } : {}), identity, identityNamed: named !== undefined, inventory };
 }

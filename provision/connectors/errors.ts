@@ -9,7 +9,8 @@ export abstract class ProvisionError extends Error {
   task?: string;
 
   constructor(
-    readonly host: string,
+    /** Empty when raised where the host is not known (a pure plan): the runner fills it in. */
+    public host: string,
     message: string,
     options?: { cause?: unknown },
   ) {

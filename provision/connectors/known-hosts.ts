@@ -40,9 +40,11 @@ function patternMatcher(field: string): (host: string) => boolean {
 }
 
 /**
- * A known_hosts file (OpenSSH's format, hashed names included). A host whose name is not in it is
- * "unknown"; one filed with another key of the same type is "changed". Pinning a new key appends a
- * line, only when the caller asks for it.
+ * A known_hosts file (OpenSSH's format, hashed names included). A host whose name is not in it at all
+ * is "unknown"; a host filed with any key is "known" only with one of its pinned keys, and "changed"
+ * with any other, whatever its type: a man in the middle offering an ECDSA or RSA key for a host
+ * pinned by its ed25519 key must be refused, not pinned as new. Pinning appends a line, only when the
+ * caller asks for it.
  */
 export class KnownHosts {
   private readonly entries: Entry[] = [];
@@ -63,7 +65,16 @@ export class KnownHosts {
     const key = keyBlob.toString('base64');
     const filed = this.entries.filter((entry) => entry.matches(name));
     if (filed.some((entry) => entry.type === type && entry.key === key)) return 'known';
-    return filed.some((entry) => entry.type === type) ? 'changed' : 'unknown';
+    return filed.length > 0 ? 'changed' : 'unknown';
+  }
+
+  /**
+   * The key types pinned for a host, in file order: the connector asks the server for these first
+   * (as OpenSSH orders HostKeyAlgorithms by known_hosts), so a genuine host that also has other keys
+   * presents the pinned one and is not mistaken for a changed one.
+   */
+  pinnedTypes(name: string): string[] {
+    return [...new Set(this.entries.filter((entry) => entry.matches(name)).map((entry) => entry.type))];
   }
 
   pin(name: string, keyBlob: Buffer): void {

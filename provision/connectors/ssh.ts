@@ -1,12 +1,13 @@
 import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
 import { AuthenticationError, CommandError, HostKeyError, NetworkError, SudoError, tail } from './errors.js';
+import type { SshAuth } from './identity.js';
 import { fingerprint, KnownHosts, knownHostsName } from './known-hosts.js';
 import { commandLine } from './shell.js';
 
 export interface SshOptions {
-  /** Private key file: key authentication only, never a password or keyboard-interactive. */
-  identityFile: string;
+  /** The key (or agent) to authenticate with, from resolveIdentity(): key authentication only, never a password or keyboard-interactive. */
+  auth: SshAuth;
   knownHostsFile: string;
   /** Pin the key of a host not yet in known_hosts (reported), instead of refusing it. */
   trustNewHostKeys?: boolean;
@@ -41,15 +42,28 @@ export interface RunResult {
 const sudoRefusal = /^sudo: (a password is required|.* is not in the sudoers file|.* not allowed to execute|a terminal is required)/m;
 
 /** ssh2's errors (node-ssh passes them through), as the typed errors of this module. */
-function classify(endpoint: Endpoint, error: Error & { level?: string }, hostKeyProblem: string | undefined): Error {
+function classify(endpoint: Endpoint, error: Error & { level?: string }, hostKeyProblem: string | undefined, identity: string): Error {
   if (hostKeyProblem) return new HostKeyError(endpoint.name, hostKeyProblem, { cause: error });
   if (error.level === 'client-authentication') {
-    return new AuthenticationError(endpoint.name, `${endpoint.user}@${endpoint.address}:${endpoint.port} refused the key (${error.message})`, { cause: error });
+    return new AuthenticationError(endpoint.name, `${endpoint.user}@${endpoint.address}:${endpoint.port} refused ${identity} (${error.message})`, { cause: error });
   }
   if (error.level === 'client-timeout') {
     return new NetworkError(endpoint.name, `${endpoint.address}:${endpoint.port} did not complete the SSH handshake in time`, { cause: error });
   }
   return new NetworkError(endpoint.name, `${endpoint.address}:${endpoint.port} unreachable: ${error.message}`, { cause: error });
+}
+
+/** Host key algorithms ssh2 offers, best first (no SHA-1 ssh-rsa signatures). */
+const hostKeyAlgorithms = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'] as const;
+type HostKeyAlgorithm = (typeof hostKeyAlgorithms)[number];
+
+/**
+ * The pinned key types first, as OpenSSH orders HostKeyAlgorithms by known_hosts: a genuine host
+ * with several keys then presents the pinned one, and any other key is a changed key.
+ */
+export function preferredHostKeyAlgorithms(pinnedTypes: readonly string[]): HostKeyAlgorithm[] {
+  const preferred = pinnedTypes.flatMap((type): HostKeyAlgorithm[] => (type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256'] : hostKeyAlgorithms.filter((algorithm) => algorithm === type)));
+  return [...new Set([...preferred, ...hostKeyAlgorithms])];
 }
 
 async function connect(endpoint: Endpoint, options: SshOptions, knownHosts: KnownHosts, via: { sock: Duplex } | { host: string; port: number }): Promise<NodeSSH> {
@@ -58,8 +72,11 @@ async function connect(endpoint: Endpoint, options: SshOptions, knownHosts: Know
   const config: Config = {
     ...via,
     username: endpoint.user,
-    privateKeyPath: options.identityFile,
+    ...(options.auth.privateKey === undefined ? {} : { privateKey: options.auth.privateKey }),
+    ...(options.auth.passphrase === undefined ? {} : { passphrase: options.auth.passphrase }),
+    ...(options.auth.agent === undefined ? {} : { agent: options.auth.agent }),
     tryKeyboard: false,
+    algorithms: { serverHostKey: preferredHostKeyAlgorithms(knownHosts.pinnedTypes(name)) },
     readyTimeout: options.timeoutMs ?? 15_000,
     keepaliveInterval: 15_000,
     hostVerifier: (key: Buffer) => {
@@ -82,7 +99,7 @@ async function connect(endpoint: Endpoint, options: SshOptions, knownHosts: Know
     await ssh.connect(config);
   } catch (error) {
     ssh.dispose();
-    throw classify(endpoint, error as Error, hostKeyProblem);
+    throw classify(endpoint, error as Error, hostKeyProblem, options.auth.description);
   }
   // A connection that drops later fails the command in flight; the event itself must not crash the run.
   ssh.connection?.on('error', () => undefined);

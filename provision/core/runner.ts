@@ -74,6 +74,7 @@ export async function converge(connection: HostConnection, host: Host, plan: Pla
   };
   const failed = (role: string, task: string, error: unknown, commands: string[], since: number) => {
     if (error instanceof ProvisionError) {
+      if (!error.host) error.host = host.name;
       error.role = role;
       error.task = task;
     }

@@ -18,6 +18,12 @@ export interface FileDesired {
    * only that it changed and its sha256 (abbreviated). It travels as the command's stdin, never in argv.
    */
   sensitive?: boolean;
+  /**
+   * A check of the new content before it replaces the file, as Ansible's `validate`: an argv whose
+   * "%s" is the temporary file's path (`['sshd', '-t', '-f', '%s']`). The content is written beside
+   * the file, checked, and renamed over it only when the check passes; a failing check removes it.
+   */
+  validate?: string[];
 }
 
 export interface DirectoryDesired {
@@ -55,23 +61,37 @@ export function contentDiffers(desired: FileDesired, current: FileFact | null): 
   return current === null || current.sha256 !== sha256Of(desired.content);
 }
 
+/** The content written (from stdin), or written beside the file, validated, then renamed over it. */
+function writeCommands(desired: FileDesired, owner: string, group: string, mode: number): Command[] {
+  const install = (target: string): Command => ({ argv: ['install', '-m', formatMode(mode), '-o', owner, '-g', group, '--', '/dev/stdin', target], stdin: desired.content });
+  if (!desired.validate) return [install(desired.path)];
+  if (!desired.validate.includes('%s')) throw new PlanError('', `validate for ${desired.path} must name the file to check as %s: ${desired.validate.join(' ')}`);
+  const temporary = `${desired.path}.refereezy-new`;
+  return [
+    install(temporary),
+    // $0 is the temporary file: removed when the check fails, so nothing half-checked stays behind.
+    { argv: ['sh', '-c', '"$@" || { status=$?; rm -f -- "$0"; exit "$status"; }', temporary, ...desired.validate.map((arg) => arg.replaceAll('%s', temporary))] },
+    { argv: ['mv', '-f', '--', temporary, desired.path] },
+  ];
+}
+
 export function planFile(desired: FileDesired, current: FileFact | null): Plan {
   const owner = desired.owner ?? 'root';
   const group = desired.group ?? 'root';
   const mode = parseMode(desired.mode ?? '0644');
-  const write: Command = { argv: ['install', '-m', formatMode(mode), '-o', owner, '-g', group, '--', '/dev/stdin', desired.path], stdin: desired.content };
+  const write = writeCommands(desired, owner, group, mode);
   const sha256 = sha256Of(desired.content);
   const headers = `--- ${desired.path}\n+++ ${desired.path} (desired)\n`;
   if (current === null) {
-    if (desired.sensitive) return change(`create ${desired.path} (sensitive, sha256 ${abbreviated(sha256)})`, [write], `${headers}(sensitive content not shown: sha256 ${abbreviated(sha256)})\n`);
-    return change(`create ${desired.path}`, [write], unifiedDiff(desired.path, '', desired.content));
+    if (desired.sensitive) return change(`create ${desired.path} (sensitive, sha256 ${abbreviated(sha256)})`, write, `${headers}(sensitive content not shown: sha256 ${abbreviated(sha256)})\n`);
+    return change(`create ${desired.path}`, write, unifiedDiff(desired.path, '', desired.content));
   }
   if (current.type !== 'regular file') throw new PlanError('', `${desired.path} is a ${current.type}, not a regular file`);
   if (current.sha256 !== sha256) {
     const hashes = `sha256 ${abbreviated(current.sha256)}→${abbreviated(sha256)}`;
-    if (desired.sensitive) return change(`update the content of ${desired.path}: content changed (sensitive, ${hashes})`, [write], `${headers}(sensitive content not shown: ${hashes})\n`);
+    if (desired.sensitive) return change(`update the content of ${desired.path}: content changed (sensitive, ${hashes})`, write, `${headers}(sensitive content not shown: ${hashes})\n`);
     const diff = current.content === null ? `${headers}(content too large to diff: sha256 ${current.sha256 ?? '?'} → ${sha256})\n` : unifiedDiff(desired.path, current.content, desired.content);
-    return change(`update the content of ${desired.path}`, [write], diff);
+    return change(`update the content of ${desired.path}`, write, diff);
   }
   const { commands, what } = metadataCommands(desired.path, current, owner, group, mode);
   if (commands.length === 0) return noop(`${desired.path} is up to date (${owner}:${group} ${formatMode(mode)})`);

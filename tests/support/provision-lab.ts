@@ -95,12 +95,20 @@ export interface StartedProvisionLab {
   publicKey: string;
   /** Where the operator reaches the bastion's SSH. */
   bastionEndpoint: { host: string; port: number };
-  /** `node provision/main.ts <inventory> --json --identity … --known-hosts … ...args`, its recap parsed; args may give their own --identity or --known-hosts. */
-  provision(args: string[]): Promise<ProvisionRun>;
+  /**
+   * `node provision/main.ts <inventory> --json --identity … --known-hosts … ...args`, its recap parsed;
+   * args may give their own --identity or --known-hosts. `env` adds to (or, undefined, removes from)
+   * the CLI's environment; `defaultIdentity: false` passes no --identity (an agent's keys).
+   */
+  provision(args: string[], options?: { env?: Record<string, string | undefined>; defaultIdentity?: boolean }): Promise<ProvisionRun>;
   /** A command on a machine, as root (docker exec): the test's own view of the host, not the provisioner's. */
   exec(host: string, argv: string[]): Promise<ExecResult>;
   /** A machine's address on the internal network. */
   address(host: string): string;
+  /** The environment the CLI needs for this lab beyond its options (the vault's password), for commands run as an operator runs them. */
+  cliEnv(): Record<string, string>;
+  /** A machine's container name (for `docker run --network container:<name>`: a tool seen from that machine). */
+  containerName(host: string): string;
   /** The containers' output and each host's journal, for a failure's report. */
   logs(): Promise<string>;
   /** Runs `fn`; when it throws, writes logs() to stderr first. */
@@ -418,18 +426,19 @@ class ProvisionLab implements StartedProvisionLab {
     writeFileSync(this.inventoryFile, `# The provisioning lab ${this.project}: written by tests/support/provision-lab.ts.\n${stringify(inventory, { lineWidth: 0 })}`);
   }
 
-  async provision(args: string[]): Promise<ProvisionRun> {
+  async provision(args: string[], options: { env?: Record<string, string | undefined>; defaultIdentity?: boolean } = {}): Promise<ProvisionRun> {
     // The lab's key and known_hosts unless the caller gives its own (the CLI takes an option once).
     const given = (option: string) => args.some((arg) => arg === option || arg.startsWith(`${option}=`));
     const defaults = [
       ...(given('--json') ? [] : ['--json']),
-      ...(given('--identity') ? [] : ['--identity', this.identityFile]),
+      ...(given('--identity') || options.defaultIdentity === false ? [] : ['--identity', this.identityFile]),
       ...(given('--known-hosts') ? [] : ['--known-hosts', this.knownHostsFile]),
     ];
     const argv = ['--import', 'tsx', 'provision/main.ts', this.inventoryFile, ...defaults, ...args];
     // The lab's vault password, and no other source of one (a password file would win over it).
     const { PROVISION_VAULT_PASSWORD_FILE: _file, PROVISION_VAULT_PASSWORD: _password, ...inherited } = process.env;
-    const env = { ...inherited, ...(this.vaultPassword ? { PROVISION_VAULT_PASSWORD: this.vaultPassword } : {}) };
+    const env: Record<string, string | undefined> = { ...inherited, ...(this.vaultPassword ? { PROVISION_VAULT_PASSWORD: this.vaultPassword } : {}), ...options.env };
+    for (const [key, value] of Object.entries(env)) if (value === undefined) Reflect.deleteProperty(env, key);
     let code = 0;
     let stdout: string;
     let stderr: string;
@@ -471,6 +480,14 @@ class ProvisionLab implements StartedProvisionLab {
     const address = this.addresses.get(host);
     if (!address) throw new Error(`no machine "${host}" in the lab (${[...this.addresses.keys()].join(', ')})`);
     return address;
+  }
+
+  cliEnv(): Record<string, string> {
+    return this.vaultPassword ? { PROVISION_VAULT_PASSWORD: this.vaultPassword } : {};
+  }
+
+  containerName(host: string): string {
+    return this.started(host).getName().replace(/^\//, '');
   }
 
   async logs(): Promise<string> {

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Host } from '../../inventories/schema.js';
 import { directory, file } from '../../operations/files.js';
-import { user } from '../../operations/users.js';
+import { group, user } from '../../operations/users.js';
+import { authorizedKeys as keys } from '../keys.js';
 import type { IngressRule, Role, Task } from '../role.js';
 import { roleVars } from '../vars.js';
 
 const loginName = z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a POSIX login name');
-const keys = z.array(z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|rsa-sha2-512|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, 'an OpenSSH public key line')).min(1);
 
 const vars = z
   .object({
@@ -31,9 +31,14 @@ function tasks(host: Host): Task[] {
   const jump = settings.bastion_user;
   const authorized = settings.bastion_authorized_keys ?? settings.admin_authorized_keys ?? [];
   const home = `/home/${jump}`;
-  // What compose/bastion/entrypoint.sh does for BASTION_USER; sshd_config, the host key and ssh-users come from the common role.
+  // What compose/bastion/entrypoint.sh does for BASTION_USER; sshd_config, the host key and ssh-users
+  // come from the common role. sshd_config's `Match Group ssh-jump` forces nologin on every session.
   return [
-    { name: `Create the jump user ${jump} in ssh-users (sshd admits only its members)`, operation: user({ name: jump, groups: ['ssh-users'], shell: '/bin/bash' }) },
+    { name: 'Create the ssh-jump group (sshd lets its members jump, nothing else)', operation: group({ name: 'ssh-jump', system: true }) },
+    {
+      name: `Create the jump user ${jump} in ssh-users and ssh-jump, with no shell`,
+      operation: user({ name: jump, groups: ['ssh-users', 'ssh-jump'], shell: '/usr/sbin/nologin' }),
+    },
     { name: `Create ${home}/.ssh`, operation: directory({ path: `${home}/.ssh`, owner: jump, group: jump, mode: '0700' }) },
     {
       name: `Authorize the operators' keys for ${jump} (to jump; no sudo)`,
@@ -44,5 +49,8 @@ function tasks(host: Host): Task[] {
 
 const ingress: IngressRule[] = [{ port: 22, from: 'anywhere', why: "SSH: the operators' one way in (keys only)" }];
 
-/** The bastion: the operators' jump user on the shared, hardened sshd (common role), open to the world on 22. */
+/**
+ * The bastion: the operators' jump user (no shell; forwarding only to the destinations the common
+ * role's sshd_config permits on a bastion) on the shared, hardened sshd, open to the world on 22.
+ */
 export const bastion: Role = { name: 'bastion', ingress, tasks, handlers: {} };

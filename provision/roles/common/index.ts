@@ -12,10 +12,13 @@ import { group, user } from '../../operations/users.js';
 // A cycle: the registry lists this role, and this role asks it for the host's roles (their ingress).
 // A cycle (the registry imports this role): safe because rolesOf reads the registry only when called.
 import { rolesOf } from '../index.js';
+import { authorizedKeys } from '../keys.js';
 import type { IngressRule, Play, Role, Task } from '../role.js';
 import { roleVars } from '../vars.js';
 import { autoUpgradesSource, sshdConfigSource, sysctlHardeningSource, unattendedUpgradesSource } from './files.js';
 import { firewallRuleset, firewallTable } from './firewall.js';
+import { supportedRelease } from './release.js';
+import { sshdConfig, sshdForwarding } from './sshd.js';
 
 export { sshdConfigSource };
 
@@ -23,7 +26,7 @@ const address = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]*$/, 'a host name or
 
 const vars = z.object({
   admin_user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('admin'),
-  admin_authorized_keys: z.array(z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|rsa-sha2-512|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, 'an OpenSSH public key line')).min(1),
+  admin_authorized_keys: authorizedKeys,
   /**
    * An HTTP proxy apt fetches through (http://host:port), where hosts have no route to the mirror;
    * absent where a NAT gateway gives them one (production).
@@ -64,7 +67,10 @@ function tasks(host: Host, play: Play): Task[] {
   const { admin_user: admin, admin_authorized_keys: keys, apt_proxy: proxy, time_servers: timeServers } = roleVars(vars, host, 'common');
   const home = `/home/${admin}`;
   const ruleset = renderRuleset(firewallRuleset(host, play, rolesOf(host, undefined)));
+  const forwarding = sshdForwarding(host, play, (target) => rolesOf(target, undefined));
   return [
+    // First: a release the roles were not written for fails here, before anything changes.
+    { name: 'Check that the host runs a supported Debian release', operation: supportedRelease },
     aptProxyTask(proxy),
     { name: 'Install OpenSSH and sudo', operation: packages({ packages: ['openssh-server', 'sudo'], present: true }) },
     { name: 'Create the ssh-users group (sshd admits only its members)', operation: group({ name: 'ssh-users', system: true }) },
@@ -85,8 +91,8 @@ function tasks(host: Host, play: Play): Task[] {
       operation: command({ argv: ['install', '-m', '0600', '--', '/etc/ssh/ssh_host_ed25519_key', hostKey], unless: ['test', '-s', hostKey] }),
     },
     {
-      name: 'Render sshd_config (keys only, no root, modern algorithms)',
-      operation: file({ path: '/etc/ssh/sshd_config', content: readFileSync(sshdConfigSource, 'utf8'), mode: '0644' }),
+      name: `Render sshd_config (keys only, no root, hardened algorithms, ${forwarding.tcpForwarding === 'no' ? 'no forwarding' : "forwarding to the bastion's destinations only"}), checked by sshd -t first`,
+      operation: sshdConfig(forwarding),
       notify: ['reload sshd'],
     },
     { name: 'Keep sshd enabled and running', operation: service({ unit: 'ssh.service', enabled: true, running: true }) },

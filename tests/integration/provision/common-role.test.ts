@@ -1,19 +1,25 @@
 // The common role, Molecule-style, in the provisioning lab: a bastion on a public and an internal
-// network, two EC2-like hosts (systemd, OpenSSH, sudo) on the internal one, which reaches the Debian
-// mirror only through the lab's apt proxy. The CLI runs as an operator runs it, through the bastion,
+// network, three EC2-like hosts (systemd, OpenSSH, sudo; host3 on Debian 12, the others on 13: every
+// supported release) on the internal one, which reaches the Debian mirror only through the lab's apt
+// proxy. The CLI runs as an operator runs it, through the bastion,
 // and the hosts are checked from what a user can observe.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import ssh2, { type Client } from 'ssh2';
 import { parse, stringify } from 'yaml';
 import type { HostRecap } from '../../../provision/core/runner.js';
+import { repoRoot } from '../../support/paths.js';
 import { startProvisionLab, type ProvisionRun, type StartedProvisionLab } from '../../support/provision-lab.js';
+import { sshAudit } from '../../support/ssh-audit.js';
 
+const run = promisify(execFile);
 const password = randomBytes(12).toString('base64url');
-const hostNames = ['host1', 'host2'] as const;
+const hostNames = ['host1', 'host2', 'host3'] as const;
 /** The machines the role converges: the hosts, and the bastion itself. */
 const machines = ['bastion', ...hostNames] as const;
 let lab: StartedProvisionLab;
@@ -53,7 +59,8 @@ async function passwordLogin(host: string): Promise<'accepted' | 'refused'> {
       session.end();
       return 'accepted';
     } catch (error) {
-      if ((error as { level?: string }).level === 'client-authentication') return 'refused';
+      // Refused, or cut off once the tries are spent (MaxAuthTries 2: password, then keyboard-interactive).
+      if ((error as { level?: string }).level === 'client-authentication' || /Too many authentication failures/.test((error as Error).message)) return 'refused';
       throw error;
     }
   } finally {
@@ -80,7 +87,7 @@ function bastionOnlyKnownHosts(name: string): string {
 }
 
 before(async () => {
-  lab = await startProvisionLab({ hosts: { host1: { groups: ['ec2'] }, host2: { groups: ['ec2', 'monitoring'] } } });
+  lab = await startProvisionLab({ hosts: { host1: { groups: ['ec2'] }, host2: { groups: ['ec2', 'monitoring'] }, host3: { groups: ['ec2'], release: 'bookworm' } } });
   // A fresh machine whose admin also has a password: the role must make sshd refuse it.
   for (const name of hostNames) {
     const { exitCode, output } = await lab.exec(name, ['sh', '-c', 'echo "admin:$0" | chpasswd', password]);
@@ -116,7 +123,7 @@ describe('provisioning the common role through the bastion', () => {
     async () => {
       const before = await lab.exec('host1', ['sha256sum', '/etc/ssh/sshd_config']);
       const knownHosts = bastionOnlyKnownHosts('known_hosts.pinned');
-      const result = await lab.provision(['--check', '--diff', '--tags', 'common', '--limit', 'host1,host2', '--trust-new-host-keys', '--known-hosts', knownHosts]);
+      const result = await lab.provision(['--check', '--diff', '--tags', 'common', '--limit', hostNames.join(','), '--trust-new-host-keys', '--known-hosts', knownHosts]);
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, /pinned the new host key of \S+: SHA256:/);
       // What --trust-new-host-keys pinned is what the machines have (the lab read it out of band).
@@ -144,6 +151,28 @@ describe('provisioning the common role through the bastion', () => {
       assert.notEqual((await lab.exec('host1', ['test', '-e', '/etc/apt/apt.conf.d/01refereezy-proxy'])).exitCode, 0, 'no apt proxy set');
       assert.notEqual((await lab.exec('host1', ['dpkg-query', '--show', 'nftables'])).exitCode, 0, 'nothing installed');
     },
+  );
+
+  it(
+    'when a pinned host presents a key of another type (a man in the middle with an ECDSA key), then it is refused as changed, even with --trust-new-host-keys, and nothing is pinned',
+    logged(async () => {
+      // host1's sshd offers only its ECDSA key, as an impostor that never had the ed25519 one would.
+      const dropIn = '/etc/ssh/sshd_config.d/00-impostor.conf';
+      assert.equal((await lab.exec('host1', ['sh', '-c', 'printf "HostKeyAlgorithms ecdsa-sha2-nistp256\\n" >"$0" && systemctl reload ssh.service', dropIn])).exitCode, 0);
+      try {
+        const knownHosts = path.join(path.dirname(lab.knownHostsFile), 'known_hosts.impostor');
+        writeFileSync(knownHosts, readFileSync(lab.knownHostsFile, 'utf8'), { mode: 0o600 });
+        const result = await lab.provision(['--check', '--limit', 'host1', '--tags', 'common', '--trust-new-host-keys', '--known-hosts', knownHosts]);
+        assert.equal(result.code, 2, result.stderr);
+        const recap = recapOf(result, 'host1');
+        assert.equal(recap.error?.kind, 'host-key', JSON.stringify(recap));
+        assert.match(recap.error.message, /differs from the one pinned .*refusing to connect/);
+        assert.doesNotMatch(result.stderr, /pinned the new host key/);
+        assert.equal(readFileSync(knownHosts, 'utf8'), readFileSync(lab.knownHostsFile, 'utf8'), 'known_hosts was changed');
+      } finally {
+        assert.equal((await lab.exec('host1', ['sh', '-c', 'rm -f "$0" && systemctl reload ssh.service', dropIn])).exitCode, 0);
+      }
+    }),
   );
 
   it(
@@ -192,6 +221,152 @@ describe('provisioning the common role through the bastion', () => {
     }
     assert.equal(await passwordLogin('host1'), 'refused');
     assert.equal(await passwordLogin('host2'), 'refused');
+  });
+
+  it('when converged, then every sshd meets the hardened baseline on each release, and forwards only where it is a bastion', async () => {
+    for (const name of machines) {
+      const effective = (await lab.exec(name, ['sshd', '-T'])).output;
+      for (const setting of ['maxauthtries 2', 'compression no', 'x11forwarding no', 'allowagentforwarding no', 'permittunnel no', 'permituserenvironment no', 'requiredrsasize 3072', 'hostbasedauthentication no']) {
+        assert.match(effective, new RegExp(`^${setting}$`, 'm'), `${name}: ${setting}`);
+      }
+      assert.equal((await lab.exec(name, ['stat', '-c', '%U:%G %a', '/etc/ssh/sshd_config'])).output.trim(), 'root:root 600', name);
+      assert.notEqual((await lab.exec(name, ['test', '-e', '/etc/ssh/sshd_config.refereezy-new'])).exitCode, 0, `${name}: a temporary sshd_config was left`);
+      if (name === 'bastion') {
+        assert.match(effective, /^allowtcpforwarding local$/m);
+        const permitOpen = (/^permitopen (.*)$/m.exec(effective)?.[1] ?? '').split(' ');
+        for (const host of hostNames) assert.ok(permitOpen.includes(`${lab.address(host)}:22`), `bastion: ${host}:22 not in ${permitOpen.join(' ')}`);
+        // host2 is a monitoring host: its UIs are the operators', through the bastion.
+        assert.ok(permitOpen.includes(`${lab.address('host2')}:9090`) && permitOpen.includes(`${lab.address('host2')}:9093`), permitOpen.join(' '));
+        assert.ok(!permitOpen.includes(`${lab.address('host1')}:9100`), permitOpen.join(' '));
+      } else {
+        assert.match(effective, /^allowtcpforwarding no$/m, name);
+        assert.match(effective, /^permitopen none$/m, name);
+      }
+    }
+    // Debian 12's OpenSSH 9.2 has no ML-KEM: the one source is cut to what it implements.
+    const host3Kex = /^kexalgorithms (.*)$/m.exec((await lab.exec('host3', ['sshd', '-T'])).output)?.[1] ?? '';
+    assert.ok(!host3Kex.includes('mlkem') && host3Kex.endsWith('curve25519-sha256,curve25519-sha256@libssh.org'), host3Kex);
+    assert.match((await lab.exec('host1', ['sshd', '-T'])).output, /^kexalgorithms mlkem768x25519-sha256,/m);
+    for (const [name, version] of [['host1', '10'], ['host3', '9']] as const) {
+      const banner = await lab.exec('bastion', ['timeout', '5', 'bash', '-c', 'exec 3<>"/dev/tcp/$0/22"; head -n1 <&3', lab.address(name)]);
+      // DebianBanner no: "SSH-2.0-OpenSSH_10.0p2", not "… Debian-7".
+      assert.match(banner.output, new RegExp(`^SSH-2\\.0-OpenSSH_${version}\\.\\dp\\d\r?$`, 'm'), `${name}: ${banner.output}`);
+    }
+  });
+
+  it('when an operator jumps, then the bastion opens the hosts\' SSH only, and a host forwards nothing', async () => {
+    const jump = await connected(new ssh2.Client(), { ...lab.bastionEndpoint, username: 'admin', privateKey: readFileSync(lab.identityFile) });
+    const forward = (client: Client, host: string, port: number) =>
+      new Promise<string>((resolve) => {
+        client.forwardOut('127.0.0.1', 0, lab.address(host), port, (error, stream) => {
+          // SSH_OPEN_ADMINISTRATIVELY_PROHIBITED (1): sshd's refusal, before any connection is tried.
+          if (error) return resolve((error as Error & { reason?: number }).reason === 1 ? 'prohibited' : error.message);
+          stream.destroy();
+          resolve('opened');
+        });
+      });
+    try {
+      assert.equal(await forward(jump, 'host1', 22), 'opened');
+      assert.equal(await forward(jump, 'host1', 9100), 'prohibited', 'bastion → host1:9100 is not a destination');
+      const channel = await new Promise<ssh2.ClientChannel>((resolve, reject) => jump.forwardOut('127.0.0.1', 0, lab.address('host1'), 22, (error, stream) => (error ? reject(error) : resolve(stream))));
+      const onHost1 = await connected(new ssh2.Client(), { sock: channel, username: 'admin', privateKey: readFileSync(lab.identityFile) });
+      try {
+        assert.equal(await forward(onHost1, 'host2', 22), 'prohibited', 'host1 forwards to host2:22');
+      } finally {
+        onHost1.end();
+      }
+    } finally {
+      jump.end();
+    }
+  });
+
+  it('when ssh-audit checks the bastion (Debian 13) and host3 (Debian 12) with the hardened policy, then both pass', async () => {
+    // From inside the bastion: host3 admits SSH from the bastion only. The bastion audits itself on
+    // loopback, so OpenSSH 10's penalty for unauthenticated connections never hits the operators' address.
+    const bastion = `container:${lab.containerName('bastion')}`;
+    for (const [target, label] of [['127.0.0.1', 'bastion'], [lab.address('host3'), 'host3']] as const) {
+      const audit = await sshAudit(bastion, target, { policy: true });
+      assert.equal(audit.code, 0, `${label}:\n${audit.output}`);
+      assert.match(audit.output, /Result: ✔ Passed/, `${label}:\n${audit.output}`);
+    }
+  });
+
+  it('when a host runs a release the roles do not support, then its run fails first, naming the host and the release, and nothing changes on it', async () => {
+    const bullseye = 'PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\nNAME="Debian GNU/Linux"\nVERSION_ID="11"\nVERSION="11 (bullseye)"\nVERSION_CODENAME=bullseye\nID=debian\n';
+    assert.equal((await lab.exec('host2', ['sh', '-c', 'mv /etc/os-release /etc/os-release.lab && printf "%s" "$0" >/etc/os-release', bullseye])).exitCode, 0);
+    try {
+      const result = await lab.provision(['--tags', 'common', '--limit', 'host2']);
+      assert.equal(result.code, 2, result.stderr);
+      const recap = recapOf(result, 'host2');
+      assert.equal(recap.status, 'failed');
+      assert.deepEqual(recap.tasks.map((task) => `${task.status} ${task.task}`), ['failed Check that the host runs a supported Debian release']);
+      assert.match(recap.error?.message ?? '', /^host2 \(common: Check that the host runs a supported Debian release\): runs Debian GNU\/Linux 11 \(bullseye\) .*supported are Debian 12 \(bookworm\), Debian 13 \(trixie\)/);
+    } finally {
+      assert.equal((await lab.exec('host2', ['sh', '-c', 'mv /etc/os-release.lab /etc/os-release'])).exitCode, 0);
+    }
+  });
+
+  describe('the operator\'s key: encrypted, in an ssh-agent', () => {
+    const passphrase = `pass ${randomBytes(9).toString('base64url')}`;
+    let encrypted: string;
+    let passphraseFile: string;
+    let agent: { socket: string; pid: string } | undefined;
+    const check = ['--check', '--tags', 'common', '--limit', 'host1'];
+
+    before(async () => {
+      const dir = path.dirname(lab.identityFile);
+      // The lab's key, encrypted in a copy: the same public key, which the hosts already admit.
+      encrypted = path.join(dir, 'id_ed25519.encrypted');
+      writeFileSync(encrypted, readFileSync(lab.identityFile), { mode: 0o600 });
+      await run('ssh-keygen', ['-q', '-p', '-f', encrypted, '-N', passphrase]);
+      passphraseFile = path.join(dir, 'passphrase');
+      writeFileSync(passphraseFile, `${passphrase}\n`, { mode: 0o600 });
+      const socket = path.join(dir, 'agent.sock');
+      const { stdout } = await run('ssh-agent', ['-s', '-a', socket]);
+      agent = { socket, pid: /SSH_AGENT_PID=(\d+)/.exec(stdout)?.[1] ?? '' };
+      // ssh-add asks its passphrase through SSH_ASKPASS (no terminal here), a script that prints it from the file.
+      const askpass = path.join(dir, 'askpass');
+      writeFileSync(askpass, `#!/bin/sh\ncat ${JSON.stringify(passphraseFile)}\n`, { mode: 0o700 });
+      await run('ssh-add', [encrypted], { env: { ...process.env, SSH_AUTH_SOCK: socket, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' } });
+    });
+
+    after(() => {
+      // The agent this suite started, by its pid.
+      if (agent?.pid) process.kill(Number(agent.pid));
+    });
+
+    it('when the key is encrypted and its passphrase file is given, then the run connects (MaxAuthTries 2 included)', async () => {
+      const result = await lab.provision([...check, '--identity', encrypted, '--passphrase-file', passphraseFile], { env: { SSH_AUTH_SOCK: undefined } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /with key \S+id_ed25519\.encrypted \(encrypted\)/);
+    });
+
+    it('when the passphrase is wrong or missing, then nothing connects and the message says what to do', async () => {
+      const wrongFile = path.join(path.dirname(passphraseFile), 'wrong');
+      writeFileSync(wrongFile, 'not it\n', { mode: 0o600 });
+      const wrong = await run(process.execPath, ['--import', 'tsx', 'provision/main.ts', lab.inventoryFile, ...check, '--identity', encrypted, '--passphrase-file', wrongFile], { cwd: repoRoot, env: { ...process.env, SSH_AUTH_SOCK: '' } }).catch((error: unknown) => error as { code: number; stderr: string });
+      assert.equal((wrong as { code: number }).code, 1);
+      assert.match((wrong as { stderr: string }).stderr, /id_ed25519\.encrypted is encrypted and the passphrase file \S+wrong does not open it/);
+      const missing = await run(process.execPath, ['--import', 'tsx', 'provision/main.ts', lab.inventoryFile, ...check, '--identity', encrypted], { cwd: repoRoot, env: { ...process.env, SSH_AUTH_SOCK: '' } }).catch((error: unknown) => error as { code: number; stderr: string });
+      assert.equal((missing as { code: number }).code, 1);
+      assert.match((missing as { stderr: string }).stderr, /is encrypted: give its passphrase with --passphrase-file .*ssh-add it to an ssh-agent/);
+    });
+
+    it('when ssh-agent holds the encrypted key, then the run uses the agent without a passphrase', async () => {
+      assert.ok(agent);
+      const result = await lab.provision([...check, '--identity', encrypted], { env: { SSH_AUTH_SOCK: agent.socket } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /with key \S+id_ed25519\.encrypted \(from ssh-agent\)/);
+    });
+
+    it('when no key file is named and none is at the default path, then the agent\'s keys are used', async () => {
+      assert.ok(agent);
+      const home = path.join(path.dirname(lab.identityFile), 'empty-home');
+      mkdirSync(home, { recursive: true });
+      const result = await lab.provision(check, { env: { SSH_AUTH_SOCK: agent.socket, HOME: home, PROVISION_SSH_KEY: undefined }, defaultIdentity: false });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /with ssh-agent \(1 key\)/);
+    });
   });
 
   it('when converged, then SSH is admitted from the bastion only, node_exporter from the monitoring hosts only, and the bastion from anywhere', async () => {

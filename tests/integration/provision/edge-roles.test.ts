@@ -7,13 +7,16 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
 import { webAppSource, webRoot } from '../../../provision/roles/web/index.js';
 import { manifest, readTree } from '../../../provision/roles/web/static-files.js';
+import { repoRoot } from '../../support/paths.js';
 import { startProvisionLab, type StartedProvisionLab } from '../../support/provision-lab.js';
 import { useRyukOnlyWhereAvailable } from '../../support/ryuk.js';
 import { buildServiceImage } from '../../support/service-image.js';
@@ -220,27 +223,136 @@ describe('provisioning the web, bastion and mail roles through the bastion', () 
     assert.equal(await connects('mail1', 'web1', 80), true, 'web1:80 is open to anyone');
   });
 
-  it('when converged, then the bastion lets the jump user in with the operators\' key, without sudo', async () => {
-    assert.match(await ok('bastion', ['id', '-nG', 'ops']), /\bssh-users\b/);
+  it('when converged, then the bastion lets the jump user in with the operators\' key to jump, and to nothing else: no shell, no sftp, only the hosts\' SSH', async () => {
+    assert.match(await ok('bastion', ['id', '-nG', 'ops']), /\bssh-users\b.*\bssh-jump\b|\bssh-jump\b.*\bssh-users\b/);
+    assert.equal((await ok('bastion', ['getent', 'passwd', 'ops'])).trim().split(':').at(-1), '/usr/sbin/nologin');
     assert.equal((await ok('bastion', ['cat', '/home/ops/.ssh/authorized_keys'])).trim(), lab.publicKey.trim());
     const client = new ssh2.Client();
     const ready = new Promise<void>((resolve, reject) => client.once('ready', resolve).once('error', reject));
     client.connect({ ...lab.bastionEndpoint, username: 'ops', privateKey: readFileSync(lab.identityFile), readyTimeout: 15_000 });
     await ready;
     try {
-      const output = await new Promise<string>((resolve, reject) => {
-        client.exec('id -un; sudo -n true 2>&1 || echo no-sudo', (error, stream) => {
+      const session = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+        client.exec('id -un; sudo -n true', (error, stream) => {
           if (error) return reject(error);
           let text = '';
-          stream.on('data', (chunk: Buffer) => (text += chunk.toString())).on('close', () => resolve(text));
+          stream.on('data', (chunk: Buffer) => (text += chunk.toString())).on('close', (code: number | null) => resolve({ code, output: text }));
           stream.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
         });
       });
-      assert.match(output, /^ops\n/);
-      assert.match(output, /no-sudo/);
+      assert.notEqual(session.code, 0, session.output);
+      assert.doesNotMatch(session.output, /^ops$/m, 'a command ran');
+      assert.match(session.output, /not available/);
+      // internal-sftp runs inside sshd, past the login shell: the forced command must stop it too.
+      const sftp = await new Promise<string>((resolve) => {
+        client.sftp((error, channel) => {
+          if (error) return resolve(error.message);
+          channel.end();
+          resolve('opened');
+        });
+      });
+      assert.notEqual(sftp, 'opened', 'sftp opened for the jump user');
+      const forward = (host: string, port: number) =>
+        new Promise<string>((resolve) => {
+          client.forwardOut('127.0.0.1', 0, lab.address(host), port, (error, stream) => {
+            if (error) return resolve((error as Error & { reason?: number }).reason === 1 ? 'prohibited' : error.message);
+            stream.once('data', (chunk: Buffer) => {
+              stream.destroy();
+              resolve(chunk.toString().split('\r\n')[0] ?? '');
+            });
+          });
+        });
+      assert.match(await forward('web1', 22), /^SSH-2\.0-OpenSSH_/);
+      assert.equal(await forward('web1', 80), 'prohibited');
+      assert.equal(await forward('mail1', 25), 'prohibited');
     } finally {
       client.end();
     }
     if (await firewalled('bastion')) assert.match(await ok('bastion', ['nft', 'list', 'ruleset']), /dport 22 .*accept/);
+  });
+});
+
+// docs/runbooks/ssh-access.md, as an operator runs it: its `sh runbook` blocks in order, with the
+// lab's values for its variables (a known_hosts holding the bastion's key only, an encrypted copy of
+// the lab's key, a stand-in for Prometheus on mon1:9090).
+describe('runbook: docs/runbooks/ssh-access.md', () => {
+  const runbook = readFileSync(new URL('../../../docs/runbooks/ssh-access.md', import.meta.url), 'utf8');
+  const blocks = [...runbook.matchAll(/^```sh runbook\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? '');
+  const outputs: string[] = [];
+  let env: Record<string, string>;
+
+  before(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ssh-access-runbook-'));
+    const passphrase = randomBytes(12).toString('base64url');
+    const key = path.join(dir, 'id_ed25519');
+    writeFileSync(key, readFileSync(lab.identityFile), { mode: 0o600 });
+    await run('ssh-keygen', ['-q', '-p', '-f', key, '-N', passphrase]);
+    const passphraseFile = path.join(dir, 'passphrase');
+    writeFileSync(passphraseFile, `${passphrase}\n`, { mode: 0o600 });
+    const askpass = path.join(dir, 'askpass');
+    writeFileSync(askpass, `#!/bin/sh\ncat ${JSON.stringify(passphraseFile)}\n`, { mode: 0o700 });
+    const { host, port } = lab.bastionEndpoint;
+    const bastionKeys = readFileSync(lab.knownHostsFile, 'utf8').split('\n').filter((line) => line.startsWith(`[${host}]:${port} `) || line.startsWith(`${lab.address('bastion')} `));
+    const knownHosts = path.join(dir, 'known_hosts');
+    writeFileSync(knownHosts, `${bastionKeys.join('\n')}\n`, { mode: 0o600 });
+    // Prometheus's stand-in on mon1 (the roles run here give it no Prometheus): an HTTP answer on 9090.
+    await ok('mon1', ['systemd-run', '--unit=runbook-stand-in', 'python3', '-m', 'http.server', '--bind', '0.0.0.0', '--directory', '/tmp', '9090']);
+    env = {
+      ...(process.env as Record<string, string>),
+      ...lab.cliEnv(),
+      INVENTORY: lab.inventoryFile,
+      BASTION: host,
+      BASTION_PORT: String(port),
+      HOST: 'web1',
+      HOST_ADDRESS: lab.address('web1'),
+      MON_ADDRESS: lab.address('mon1'),
+      KEY: key,
+      PASSPHRASE_FILE: passphraseFile,
+      KNOWN_HOSTS: knownHosts,
+      SSH_CONFIG: path.join(dir, 'ssh_config'),
+      SSH_ASKPASS: askpass,
+      SSH_ASKPASS_REQUIRE: 'force',
+      DISPLAY: ':0',
+    };
+    delete env.SSH_AUTH_SOCK;
+    delete env.SSH_AGENT_PID;
+  });
+
+  after(async () => {
+    await lab.exec('mon1', ['systemctl', 'stop', 'runbook-stand-in.service']);
+  });
+
+  /** Runs one block; an ssh-agent it started and did not stop (a block that failed half-way) is stopped by its pid. */
+  async function runBlock(block: string): Promise<string> {
+    const script = `${block}\n`;
+    const trap = 'trap \'[ -n "${SSH_AGENT_PID:-}" ] && kill "$SSH_AGENT_PID" 2>/dev/null || true\' EXIT\n';
+    const { stdout, stderr } = await run('bash', ['-euo', 'pipefail', '-c', trap + script], { cwd: repoRoot, env, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
+    return stdout + stderr;
+  }
+
+  it('when its commands run in order, then each succeeds', async () => {
+    assert.equal(blocks.length, 5, 'the runbook\'s sh runbook blocks');
+    for (const [index, block] of blocks.entries()) {
+      try {
+        outputs.push(await runBlock(block));
+      } catch (error) {
+        const failed = error as { stdout?: string; stderr?: string; message: string };
+        assert.fail(`block ${index + 1} failed: ${failed.message}\n${block}\n${failed.stdout ?? ''}${failed.stderr ?? ''}`);
+      }
+    }
+  });
+
+  it('when a host is pinned, then known_hosts holds the fingerprint the host itself shows', async () => {
+    const fingerprint = (await ok('web1', ['ssh-keygen', '-lf', '/etc/ssh/ssh_host_ed25519_key.pub'])).split(' ')[1] ?? '';
+    assert.match(fingerprint, /^SHA256:/);
+    assert.match(outputs[0] ?? '', new RegExp(`pinned the new host key of ${lab.address('web1').replaceAll('.', '\\.')}: ${fingerprint.replaceAll('+', '\\+')}`));
+    assert.ok((outputs[0] ?? '').split('\n').some((line) => line.includes(fingerprint) && line.includes('ED25519')), outputs[0]);
+  });
+
+  it('when the operator jumps, then the host and the monitoring UI answer, and the jump user gets neither a command nor another port', () => {
+    assert.match(outputs[3] ?? '', /^web1$/m);
+    assert.match(outputs[3] ?? '', /^HTTP\/1\.[01] 200 /m);
+    assert.match(outputs[4] ?? '', /This account is currently not available/);
+    assert.match(outputs[4] ?? '', /administratively prohibited/);
   });
 });

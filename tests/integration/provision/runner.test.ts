@@ -36,7 +36,7 @@ let container: StartedTestContainer | undefined;
  */
 async function connect(): Promise<{ jump: Bastion; connection: HostConnection }> {
   assert.ok(container);
-  const options = { identityFile: path.join(dir, 'id_ed25519'), knownHostsFile: path.join(dir, 'known_hosts'), trustNewHostKeys: true };
+  const options = { auth: { privateKey: key.private, description: 'the test key' }, knownHostsFile: path.join(dir, 'known_hosts'), trustNewHostKeys: true };
   const jump = await Bastion.connect({ name: 'jump', address: container.getHost(), port: container.getMappedPort(22), user: 'admin' }, options);
   return { jump, connection: await jump.host({ name: host.name, address: '127.0.0.1', port: 22, user: 'admin' }) };
 }
@@ -203,5 +203,25 @@ describe('the runner on a real host', () => {
     assert.equal(task(fixed, 'handler: check ready')?.reason, 'ran check ready (pending from an earlier run)');
     assert.notEqual((await exec('test', '-e', pendingHandlersFile)).exitCode, 0);
     assert.deepEqual(changes(await converged([flaky('one\n')], false)), []);
+  });
+  it('when a file with a validate step gets content its check rejects, then the running file stays as it was and no temporary file is left; valid content replaces it', async () => {
+    const config = '/etc/ssh/sshd_config';
+    const before = (await exec('sha256sum', config)).output;
+    const rendered = (content: string): PlannedRole => ({
+      role: { name: 'sshd', tasks: () => [], handlers: {} },
+      tasks: [{ name: 'Render sshd_config', operation: file({ path: config, content, mode: '0600', validate: ['sshd', '-t', '-f', '%s'] }) }],
+    });
+    const rejected = await converged([rendered('Port 22\nNoSuchKeyword yes\n')], false);
+    assert.equal(rejected.status, 'failed');
+    assert.equal(rejected.error?.kind, 'command');
+    assert.match(rejected.error.message, /Bad configuration option: NoSuchKeyword|NoSuchKeyword/);
+    assert.equal((await exec('sha256sum', config)).output, before, 'the rejected config replaced the running one');
+    assert.notEqual((await exec('test', '-e', `${config}.refereezy-new`)).exitCode, 0, 'the temporary file was left behind');
+
+    const current = (await exec('cat', config)).output;
+    const accepted = await converged([rendered(`${current}# checked by sshd -t first\n`)], false);
+    assert.equal(accepted.failed, 0, JSON.stringify(accepted.error));
+    assert.match((await exec('tail', '-n', '1', config)).output, /^# checked by sshd -t first$/m);
+    assert.equal((await exec('stat', '-c', '%a', config)).output.trim(), '600');
   });
 });

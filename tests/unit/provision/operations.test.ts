@@ -108,6 +108,26 @@ describe('sensitive file', () => {
   });
 });
 
+describe('file with a validate step', () => {
+  const desired = { path: '/etc/ssh/sshd_config', content: 'Port 22\n', mode: '0600', validate: ['sshd', '-t', '-f', '%s'] };
+  const staged = [
+    'install -m 0600 -o root -g root -- /dev/stdin /etc/ssh/sshd_config.refereezy-new',
+    `sh -c '"$@" || { status=$?; rm -f -- "$0"; exit "$status"; }' /etc/ssh/sshd_config.refereezy-new sshd -t -f /etc/ssh/sshd_config.refereezy-new`,
+    'mv -f -- /etc/ssh/sshd_config.refereezy-new /etc/ssh/sshd_config',
+  ];
+  planTable([
+    { when: 'the file is absent', plan: () => planFile(desired, null), commands: staged, reason: /create \/etc\/ssh\/sshd_config/ },
+    { when: 'the content differs', plan: () => planFile(desired, regular('Port 2222\n', { mode: 0o600 })), commands: staged, reason: /update the content/ },
+    // Only metadata: nothing new to check.
+    { when: 'only the mode differs', plan: () => planFile(desired, regular('Port 22\n')), commands: ['chmod 0600 -- /etc/ssh/sshd_config'], reason: /mode 0644 → 0600/ },
+    { when: 'it is up to date', plan: () => planFile(desired, regular('Port 22\n', { mode: 0o600 })), commands: [], reason: /is up to date/ },
+  ]);
+
+  it('when the validate command does not name the file (%s), then planning fails', () => {
+    assert.throws(() => planFile({ ...desired, validate: ['sshd', '-t'] }, null), /validate for \/etc\/ssh\/sshd_config must name the file to check as %s/);
+  });
+});
+
 describe('directory', () => {
   planTable([
     { when: 'it is absent', plan: () => planDirectory({ path: '/srv/app', mode: '0750', owner: 'app', group: 'app' }, null), commands: ['install -d -m 0750 -o app -g app -- /srv/app'], reason: /create directory \/srv\/app/ },

@@ -17,21 +17,26 @@ function authorizedKeys(target: Host): string {
 }
 
 describe('bastion role', () => {
-  it('when only the operators\' admin keys are set, then ops, in ssh-users, may jump with them', () => {
+  it('when only the operators\' admin keys are set, then ops, in ssh-users and ssh-jump, with no shell, may jump with them', () => {
     const tasks = bastion.tasks(host({ admin_authorized_keys: [operatorKey] }), { hosts: [] });
     assert.deepEqual(
       tasks.map((task) => task.name),
-      ['Create the jump user ops in ssh-users (sshd admits only its members)', 'Create /home/ops/.ssh', "Authorize the operators' keys for ops (to jump; no sudo)"],
+      [
+        'Create the ssh-jump group (sshd lets its members jump, nothing else)',
+        'Create the jump user ops in ssh-users and ssh-jump, with no shell',
+        'Create /home/ops/.ssh',
+        "Authorize the operators' keys for ops (to jump; no sudo)",
+      ],
     );
-    assert.deepEqual(tasks[0]?.operation.plan(null).commands.map((command) => command.argv.join(' ')), ['useradd --create-home --shell /bin/bash --groups ssh-users -- ops']);
+    assert.deepEqual(tasks[1]?.operation.plan(null).commands.map((command) => command.argv.join(' ')), ['useradd --create-home --shell /usr/sbin/nologin --groups ssh-users,ssh-jump -- ops']);
     assert.equal(authorizedKeys(host({ admin_authorized_keys: [operatorKey] })), `${operatorKey}\n`);
   });
 
   it('when bastion_user and bastion_authorized_keys are set, then they win', () => {
     const target = host({ admin_authorized_keys: [operatorKey], bastion_user: 'jump', bastion_authorized_keys: [jumpKey] });
     const tasks = bastion.tasks(target, { hosts: [] });
-    assert.match(tasks[0]?.name ?? '', /^Create the jump user jump /);
-    assert.match(tasks[2]?.name ?? '', /for jump /);
+    assert.match(tasks[1]?.name ?? '', /^Create the jump user jump /);
+    assert.match(tasks[3]?.name ?? '', /for jump /);
   });
 
   it('when no key is given, or the jump user is the admin, then the error names the host, the role and the var', () => {

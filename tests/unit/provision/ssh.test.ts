@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { KnownHosts, knownHostsName } from '../../../provision/connectors/known-hosts.js';
 import { commandLine, quote } from '../../../provision/connectors/shell.js';
+import { preferredHostKeyAlgorithms } from '../../../provision/connectors/ssh.js';
 
 /** An SSH public key blob: string type, then key bytes. */
 function blob(type: string, key: Buffer): Buffer {
@@ -52,6 +53,24 @@ describe('known_hosts', () => {
     assert.equal(reloaded.verdict(name, key), 'known');
     assert.equal(reloaded.verdict(name, other), 'changed');
     assert.equal(reloaded.verdict(knownHostsName('127.0.0.1', 22), key), 'unknown');
+  });
+
+  it('when a known host presents a key of another type than its pinned ones, then it is changed, never unknown', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'known-hosts-')), 'known_hosts');
+    writeFileSync(file, `10.0.1.10 ssh-ed25519 ${key.toString('base64')}\n`);
+    const knownHosts = new KnownHosts(file);
+    const impostor = blob('ecdsa-sha2-nistp256', randomBytes(65));
+    assert.equal(knownHosts.verdict('10.0.1.10', impostor), 'changed');
+    assert.equal(knownHosts.verdict('10.0.1.10', blob('ssh-rsa', randomBytes(64))), 'changed');
+    assert.equal(knownHosts.verdict('10.0.1.11', impostor), 'unknown');
+    assert.deepEqual(knownHosts.pinnedTypes('10.0.1.10'), ['ssh-ed25519']);
+    assert.deepEqual(knownHosts.pinnedTypes('10.0.1.11'), []);
+  });
+
+  it('when a host has pinned key types, then the connector asks for those first (no SHA-1 RSA)', () => {
+    assert.deepEqual(preferredHostKeyAlgorithms(['ecdsa-sha2-nistp256']).slice(0, 2), ['ecdsa-sha2-nistp256', 'ssh-ed25519']);
+    assert.deepEqual(preferredHostKeyAlgorithms(['ssh-rsa']).slice(0, 3), ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-ed25519']);
+    assert.deepEqual(preferredHostKeyAlgorithms([]), ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256']);
   });
 
   it('when entries are hashed or use patterns, then they match as OpenSSH matches them', () => {
