@@ -23,7 +23,8 @@ export class BackupCommandError extends Error {}
 
 /** A value of the replica's .env (or the environment, which wins, as for docker compose). */
 function replicaSetting(name: string): string | undefined {
-  if (process.env[name]) return process.env[name];
+  // As for docker compose: a variable set in the environment wins over .env, even when empty.
+  if (name in process.env) return process.env[name] || undefined;
   const file = path.join(repoRoot, '.env');
   if (!existsSync(file)) return undefined;
   const line = readFileSync(file, 'utf8').split('\n').findLast((entry) => entry.startsWith(`${name}=`));
@@ -58,6 +59,16 @@ async function must(db: DbTarget, args: string[], what: string, progress: (chunk
   return result.stdout;
 }
 
+/**
+ * Everything committed so far reaches the repos, so "latest" and recent times are restorable. When
+ * it cannot (a repo or the primary is down: the disaster a restore is for), the restore still goes
+ * ahead with what the repos have, and says so.
+ */
+async function flush(db: DbTarget, progress: (chunk: string) => void): Promise<void> {
+  const result = await db.run(['flush'], progress);
+  if (result.code !== 0) progress(`backup: WARNING: ${db.name}: could not flush the latest WAL to every repo (exit ${result.code}); restoring from what the repos hold\n`);
+}
+
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
   const readline = createInterface({ input: process.stdin, output: process.stderr });
@@ -88,8 +99,7 @@ export async function runBackupCommand(command: BackupCommand, db: DbTarget, out
       // Checked before anything changes: a refused request leaves the primary and the repos as they were.
       const args = planRestore({ target, set: command.set, repo: command.repo }, info, now());
       if (command.into === 'scratch') {
-        // Everything committed so far reaches the repos, so "latest" and recent times are restorable.
-        await must(db, ['flush'], 'flushing the WAL to the repos', progress);
+        await flush(db, progress);
         await must(db, ['restore-scratch', ...args], 'the restore into the scratch instance', progress);
         out(`${db.name}: restored into the scratch instance (${args.join(' ')}); it runs on port 5433, socket /var/lib/postgresql/scratch/socket; stop it with db-backup scratch-stop\n`);
         return;
@@ -97,7 +107,7 @@ export async function runBackupCommand(command: BackupCommand, db: DbTarget, out
       if (!command.yes && !(await confirm(`${db.name}: replace the primary's data with the restore (${args.join(' ')})? The current data is kept aside. Type yes: `))) {
         throw new RefusedError(`${db.name}: in-place restore not confirmed (answer yes, or pass --yes): nothing was done`);
       }
-      await must(db, ['flush'], 'flushing the WAL to the repos', progress);
+      await flush(db, progress);
       await db.stop();
       const restored = await db.runStopped(['restore-in-place', ...args], progress);
       if (restored.code !== 0) {

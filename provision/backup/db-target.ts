@@ -69,11 +69,16 @@ export class ReplicaDb implements DbTarget {
   }
 
   async startAndWait(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     const result = await this.compose(['up', '--detach', '--no-deps', '--no-build', '--wait', '--wait-timeout', String(Math.ceil(timeoutMs / 1000)), 'db']);
-    if (result.code !== 0) {
-      const logs = await this.compose(['logs', '--no-color', '--tail=30', 'db']);
-      throw new Error(`${this.name}: PostgreSQL did not become healthy after the restore: ${result.stderr.trim()}\n${logs.stdout}`);
+    // Healthy (answering) comes before the end of recovery: wait until it has been promoted.
+    while (result.code === 0 && Date.now() < deadline) {
+      const state = await this.compose(['exec', '-T', 'db', 'psql', '--no-psqlrc', '-XAtq', '-d', 'postgres', '-c', 'SELECT pg_is_in_recovery()']);
+      if (state.code === 0 && state.stdout.trim() === 'f') return;
+      await sleep(1000);
     }
+    const logs = await this.compose(['logs', '--no-color', '--tail=30', 'db']);
+    throw new Error(`${this.name}: PostgreSQL did not become healthy and finish recovery after the restore: ${result.stderr.trim()}\n${logs.stdout}`);
   }
 
   close(): void {}

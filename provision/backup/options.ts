@@ -78,9 +78,10 @@ export function parseCommand(args: readonly string[]): BackupCommand {
   if (help) throw new UsageError(usage);
   const [target, action, ...extra] = parsed.positionals;
   if (target === undefined || action === undefined || extra.length > 0) throw new UsageError(`name a target (replica or an inventory) and one action\n${usage}`);
+  if (!['backup', 'backups', 'restore', 'verify'].includes(action)) throw new UsageError(`unknown action ${JSON.stringify(action)} (backup, backups, restore, verify)\n${usage}`);
   const checked = commandSchema.safeParse({ action, ...values });
   if (!checked.success) {
-    const problems = checked.error.issues.map((issue) => (issue.path.length === 0 ? (issue.code === 'invalid_union' ? `unknown action ${JSON.stringify(action)} (backup, backups, restore, verify)` : issue.message) : issue.code === 'unrecognized_keys' ? issue.message : `--${issue.path.join('.')} ${issue.message}`));
+    const problems = checked.error.issues.map((issue) => (issue.path.length === 0 ? issue.message : issue.code === 'unrecognized_keys' ? issue.message : `--${issue.path.join('.')} ${issue.message}`));
     throw new UsageError(`${problems.join('; ')}\n${usage}`);
   }
   const command: BackupCommand = { ...checked.data, target };
