@@ -9,36 +9,62 @@ import { posix } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
-// s3rver 3.7.1 lists a delimited prefix by walking the directories that hold its keys, and does not
-// descend below a common prefix; a prefix whose objects all sit two or more levels down (pgBackRest's
-// archive/<stanza>/17-1/ holds only 0000000100000000/…) was never reported, so pgBackRest's verify
-// and expire saw no WAL archive at all. The walk now reports the first object under such a
-// directory (listObjects turns it into the common prefix, or drops it when outside the listing),
-// and goes through names in order, as S3 lists keys. Patched before s3rver loads the walk.
-const utils = require('s3rver/lib/utils');
-const sortedEntries = (dir) => readdirSync(dir).sort();
-function* firstObject(dir) {
-  for (const name of sortedEntries(dir)) {
+// s3rver 3.7.1 lists a bucket by walking the directories that hold its keys, pruning the walk by
+// comparing paths, and pages through the result in walk order. Two consequences broke pgBackRest
+// here: a prefix whose objects all sit two or more levels down (archive/<stanza>/17-1/ holds only
+// 0000000100000000/…) was never reported, so verify and expire saw no WAL; and pages of more than
+// 1000 keys came out of key order, so a continuation skipped keys (expire left files of expired
+// backups behind). This listing walks the prefix's directory, sorts the keys, then applies
+// start-after, the delimiter and max-keys as S3 does.
+const FilesystemStore = require('s3rver/lib/stores/filesystem');
+const S3Object = require('s3rver/lib/models/object');
+const objectSuffix = '._S3rver_object';
+function* objectPaths(dir) {
+  let names;
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return;
+    throw error;
+  }
+  for (const name of names) {
     const entry = posix.join(dir, name);
-    if (statSync(entry).isDirectory()) {
-      const found = firstObject(entry).next();
-      if (!found.done) {
-        yield found.value;
-        return;
-      }
-    } else if (name.endsWith('._S3rver_object')) {
-      yield entry;
-      return;
-    }
+    if (statSync(entry).isDirectory()) yield* objectPaths(entry);
+    else if (name.endsWith(objectSuffix)) yield entry;
   }
 }
-utils.walk = function* walk(dir, recurseFilter) {
-  for (const name of sortedEntries(dir)) {
-    const entry = posix.join(dir, name);
-    if (!statSync(entry).isDirectory()) yield entry;
-    else if (!recurseFilter || recurseFilter(entry)) yield* walk(entry, recurseFilter);
-    else yield* firstObject(entry);
+FilesystemStore.prototype.listObjects = async function listObjects(bucket, options) {
+  const { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity } = options;
+  const bucketPath = this.getBucketPath(bucket);
+  const prefixDir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+  const keys = [...objectPaths(posix.join(bucketPath, prefixDir))]
+    .map((entry) => entry.slice(bucketPath.length + 1, -objectSuffix.length))
+    .filter((key) => key.startsWith(prefix) && key > startAfter)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const commonPrefixes = new Set();
+  const selected = [];
+  let isTruncated = false;
+  for (const key of keys) {
+    const at = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+    if (at !== -1) {
+      commonPrefixes.add(key.slice(0, at + delimiter.length));
+      continue;
+    }
+    if (selected.length >= maxKeys) {
+      isTruncated = true;
+      break;
+    }
+    selected.push(key);
   }
+  const objects = [];
+  for (const key of selected) {
+    const metadata = await this.getMetadata(bucket, key).catch((error) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (metadata !== undefined) objects.push(new S3Object(bucket, key, null, metadata));
+  }
+  return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
 };
 
 const S3rver = require('s3rver');

@@ -148,7 +148,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     await main();
   } catch (error) {
     const expected = error instanceof UsageError || error instanceof RefusedError || error instanceof BackupCommandError || error instanceof InventoryError || error instanceof VaultError;
-    const message = error instanceof ProvisionError ? error.describe() : expected ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const message = error instanceof ProvisionError ? error.describe() : expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`backup: ${message}\n`);
     process.exitCode = error instanceof UsageError ? 2 : error instanceof RefusedError ? 3 : 1;
   }

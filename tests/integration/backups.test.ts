@@ -15,6 +15,7 @@ import { repoRoot } from '../support/paths.js';
 const run = promisify(execFile);
 
 let stack: BackupStack;
+let up = false;
 
 function ok(result: CliResult, what: string): string {
   assert.equal(result.code, 0, `${what}: exit ${result.code}\n${result.stderr}\n${result.stdout}`);
@@ -41,11 +42,13 @@ describe('backups (pgBackRest to S3, the backup CLI)', { timeout: 1_200_000 }, (
   before(async () => {
     // The scheduler's first full backup runs; its daily and weekly slots stay out of the way.
     stack = await BackupStack.start(['db', 'node-exporter'], { BACKUP_AT: '23:59', BACKUP_VERIFY_DAY: '0' });
+    up = true;
   });
 
   after(async () => {
-    if (process.exitCode) console.error(await stack?.logs());
-    await stack?.down();
+    if (!up) return;
+    if (process.exitCode) console.error(await stack.logs());
+    await stack.down();
   });
 
   it('when the db starts with empty repos, then its scheduler takes a first full backup to both regions and publishes when', async () => {

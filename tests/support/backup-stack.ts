@@ -83,7 +83,7 @@ export class BackupStack implements AsyncDisposable {
   }
 
   async logs(): Promise<string> {
-    return (await this.compose(['logs', '--no-color', '--tail=80']).catch((error: Error) => ({ stdout: error.message }))).stdout;
+    return (await this.compose(['logs', '--no-color', '--tail=80']).catch((error: unknown) => ({ stdout: String(error) }))).stdout;
   }
 
   async down(): Promise<void> {
