@@ -15,7 +15,9 @@ const isoTime = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d{1,6})?(Z|[+-]\
 export function parseTarget(text: string): RestoreTarget {
   if (text === 'latest') return { kind: 'latest' };
   const match = isoTime.exec(text.trim());
-  const at = match ? new Date(`${match[1]}T${match[2]}${(match[3] ?? '').slice(0, 4)}${match[4] === 'Z' ? 'Z' : (match[4] ?? '').replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`) : null;
+  // A date that does not exist (2026-02-30, 25:00) is refused, not rolled over as Date would.
+  const exists = match !== null && new Date(`${match[1]}T${match[2]}Z`).toISOString().slice(0, 19) === `${match[1]}T${match[2]}`;
+  const at = match && exists ? new Date(`${match[1]}T${match[2]}${(match[3] ?? '').slice(0, 4)}${match[4] === 'Z' ? 'Z' : (match[4] ?? '').replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`) : null;
   if (!match || at === null || Number.isNaN(at.getTime())) {
     throw new RefusedError(`--to ${JSON.stringify(text)} is not a time: give "latest" or an ISO 8601 time with its zone, e.g. 2026-12-02T01:30:00Z or 2026-12-02T02:30:00.250+01:00`);
   }
