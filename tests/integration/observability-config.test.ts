@@ -44,7 +44,7 @@ async function dashboards(): Promise<Record<string, Dashboard>> {
 async function composeImage(service: string): Promise<string> {
   const { stdout } = await run('docker', ['compose', '--profile', 'grafana', '--profile', 'elk', 'config', '--format', 'json'], {
     cwd: repoRoot,
-    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', MONITOR_DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'x' },
+    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', MONITOR_DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'x', BACKUP_CIPHER_PASS: 'x', S3_ACCESS_KEY: 'x', S3_SECRET_KEY: 'x' },
   });
   const image = (JSON.parse(stdout) as { services: Record<string, { image?: string }> }).services[service]?.image;
   assert.ok(image, `${service} has an image`);

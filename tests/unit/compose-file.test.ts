@@ -22,7 +22,7 @@ let model: ComposeModel;
 before(async () => {
   const { stdout } = await promisify(execFile)('docker', ['compose', 'config', '--format', 'json'], {
     cwd: repoRoot,
-    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', MONITOR_DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'ssh-ed25519 AAAA test' },
+    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', MONITOR_DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'ssh-ed25519 AAAA test', BACKUP_CIPHER_PASS: 'x', S3_ACCESS_KEY: 'x', S3_SECRET_KEY: 'x' },
   });
   model = JSON.parse(stdout) as ComposeModel;
 });
@@ -39,6 +39,8 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(networksOf('db'), ['private']);
     assert.deepEqual(networksOf('bastion'), ['ops', 'public']);
     assert.deepEqual(networksOf('firebase'), ['private']);
+    // The replica's S3: only the db (backups) reaches it, on the private network.
+    assert.deepEqual(networksOf('s3'), ['private']);
     assert.deepEqual(networksOf('mail'), ['monitoring', 'private']);
     assert.deepEqual(networksOf('prometheus'), ['monitoring', 'ops', 'public']);
     assert.deepEqual(networksOf('alertmanager'), ['monitoring', 'ops']);
