@@ -171,7 +171,8 @@ describe('backups (pgBackRest to S3, the backup CLI)', { timeout: 1_200_000 }, (
     assert.match(verify.stderr, /VERIFICATION FAILED/);
     assert.match(verify.stderr, new RegExp(`repo1: .*${label}`));
     const metrics = await stack.exec('node-exporter', ['curl', '-fsS', 'http://127.0.0.1:9100/metrics']);
-    assert.match(metrics, /refereezy_backup_verify_success 0/);
+    // The alert's mail carries the first problem (the gauge's label): the repo, the backup and the file.
+    assert.match(metrics, new RegExp(`refereezy_backup_verify_success\\{problem="repo1: [^"]*${label}/pg_data/[^"]*"\\} 0`));
     const restore = await stack.cli(['restore', '--to', 'latest', '--repo', '1', '--set', label]);
     assert.notEqual(restore.code, 0, 'a restore from the corrupted set must not succeed');
     assert.match(restore.stderr, /restore into the scratch instance failed/);
