@@ -2,14 +2,15 @@
 // archive lag under a steady write load, against the real db and s3 containers (docker-compose.yml).
 //   BENCH_DB_MB   size of the generated match-event data (500 by default)
 //   BENCH_LOAD_S  seconds of write load for the archive lag (90 by default)
-// Baseline in the same run: pg_basebackup of the same cluster to the container's own disk (no
-// compression, no encryption, no network), so the ratio says what S3, zstd and AES cost here.
+// Baseline in the same run: a plain copy of the same data directory to the container's own disk
+// (no compression, no encryption, no network), so the ratio says what S3, zstd and AES cost here.
 // The machine's load is printed too: on a busy host the absolute figures mean little.
 import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BackupStack } from '../tests/support/backup-stack.js';
+import { repoRoot } from '../tests/support/paths.js';
 
 const targetMb = Number(process.env.BENCH_DB_MB ?? 500);
 const loadSeconds = Number(process.env.BENCH_LOAD_S ?? 90);
@@ -55,8 +56,9 @@ async function main(): Promise<void> {
     const clusterBytes = Number(await stack.sql('SELECT sum(pg_database_size(oid)) FROM pg_database'));
     const mb = (bytes: number) => bytes / 1024 / 1024;
 
-    const baseline = await timed('baseline: pg_basebackup to local disk', () =>
-      stack.exec('db', ['sh', '-c', 'rm -rf /tmp/basebackup && pg_basebackup -D /tmp/basebackup -X fetch -c fast && rm -rf /tmp/basebackup']),
+    await stack.sql('CHECKPOINT');
+    const baseline = await timed('baseline: copy of the data directory to local disk', () =>
+      stack.exec('db', ['sh', '-c', 'rm -rf /tmp/datacopy && cp -a /var/lib/postgresql/data /tmp/datacopy && sync && rm -rf /tmp/datacopy']),
     );
     const full = await timed('full backup to repo1 (S3 over TLS, zstd, aes-256-cbc)', () => stack.exec('db', ['pgbackrest', '--stanza=refereezy', '--repo=1', '--type=full', 'backup']));
     await stack.sql("INSERT INTO bench_events SELECT g, g % 5000, now(), md5(g::text) FROM generate_series(1, 10000) g");
@@ -75,7 +77,10 @@ async function main(): Promise<void> {
     // restorable point is the end of the last archived segment; its lag is how long ago the primary
     // was there.
     log(`write load for ${loadSeconds} s (a commit every ~20 ms) and archive lag sampling…`);
-    const writer = spawn('docker', ['compose', 'exec', '-T', 'db', 'psql', '-XAtq', '-d', 'refereezy', '-c', `DO $$ DECLARE stop timestamptz := clock_timestamp() + interval '${loadSeconds} seconds'; BEGIN WHILE clock_timestamp() < stop LOOP INSERT INTO bench_events SELECT g, 1, now(), md5(random()::text) FROM generate_series(1, 20) g; COMMIT; PERFORM pg_sleep(0.02); END LOOP; END $$`], { cwd: process.cwd(), env: stack.env, stdio: 'ignore' });
+    const writer = spawn('docker', ['compose', 'exec', '-T', 'db', 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-d', 'refereezy', '-c', `DO $$ DECLARE deadline timestamptz := clock_timestamp() + interval '${loadSeconds} seconds'; BEGIN WHILE clock_timestamp() < deadline LOOP INSERT INTO bench_events SELECT g, 1, now(), md5(random()::text) FROM generate_series(1, 20) g; COMMIT; PERFORM pg_sleep(0.02); END LOOP; END $$`], { cwd: repoRoot, env: stack.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let writerErrors = '';
+    writer.stderr.on('data', (chunk: Buffer) => (writerErrors += chunk.toString('utf8')));
+    const writerDone = new Promise<number>((resolve) => writer.on('close', (code) => resolve(code ?? 1)));
     const samples: { t: number; lsn: bigint }[] = [];
     const lags: number[] = [];
     const started = Date.now();
@@ -90,7 +95,8 @@ async function main(): Promise<void> {
       }
       await sleep(1000);
     }
-    await new Promise((resolve) => writer.on('close', resolve));
+    const writerCode = await writerDone;
+    if (writerCode !== 0) throw new Error(`the write load failed (exit ${writerCode}): ${writerErrors}`);
     const walMb = mb(Number((samples.at(-1)?.lsn ?? 0n) - (samples[0]?.lsn ?? 0n)));
 
     const line = (label: string, value: string) => `  ${label.padEnd(44)} ${value}`;
@@ -99,7 +105,7 @@ async function main(): Promise<void> {
         '',
         `backup benchmark — ${cpus().length} CPUs, load ${load()} (1/5/15 min)`,
         line('database (refereezy)', `${mb(dbBytes).toFixed(0)} MB (cluster ${mb(clusterBytes).toFixed(0)} MB), ${rows} generated rows`),
-        line('baseline: pg_basebackup, local disk', `${baseline.seconds.toFixed(1)} s, ${(mb(clusterBytes) / baseline.seconds).toFixed(1)} MB/s`),
+        line('baseline: cp -a of the data directory', `${baseline.seconds.toFixed(1)} s, ${(mb(clusterBytes) / baseline.seconds).toFixed(1)} MB/s`),
         line('full backup to repo1 (S3/TLS, zstd, AES)', `${full.seconds.toFixed(1)} s, ${(mb(clusterBytes) / full.seconds).toFixed(1)} MB/s, ${(full.seconds / baseline.seconds).toFixed(2)}× the baseline; stored ${mb(stored).toFixed(0)} MB`),
         line('differential (10,000 new rows)', `${diff.seconds.toFixed(1)} s`),
         line('PITR restore into scratch (to a time)', `${restore.seconds.toFixed(1)} s, ${(mb(clusterBytes) / restore.seconds).toFixed(1)} MB/s; ${restoredRows} rows (expected ${rows + 10000})`),
