@@ -59,7 +59,7 @@ export function renderPgbackrestConf(vars: z.output<typeof backupVars> & { db_ba
   );
 }
 
-/** The textfile directory Debian's prometheus-node-exporter reads by default. */
+/** The textfile directory Debian's prometheus-node-exporter (the common role's) reads by default; world-readable, so no group of its is needed. */
 export const metricsDir = '/var/lib/prometheus/node-exporter';
 
 /** pgBackRest, its config, db-backup and its timers; nothing when the host has no backup passphrase. */
@@ -84,7 +84,7 @@ export function backupTasks(host: Host): Task[] {
     { name: 'Create pgBackRest’s spool directory (async archive-push)', operation: directory({ path: '/var/spool/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0700' }) },
     { name: 'Create pgBackRest’s log directory', operation: directory({ path: '/var/log/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0770' }) },
     { name: 'Create the directory where an in-place restore keeps the data it replaces', operation: directory({ path: '/var/lib/postgresql/restore-aside', owner: 'postgres', group: 'postgres', mode: '0700' }) },
-    { name: `Let db-backup write its metrics for node_exporter (${metricsDir})`, operation: directory({ path: metricsDir, owner: 'postgres', group: 'prometheus', mode: '0775' }) },
+    { name: `Let db-backup write its metrics for node_exporter (${metricsDir})`, operation: directory({ path: metricsDir, owner: 'postgres', group: 'postgres', mode: '0755' }) },
     { name: 'Install db-backup (the image’s)', operation: file({ path: '/usr/local/bin/db-backup', content: readFileSync(dbBackupScript, 'utf8'), mode: '0755' }) },
     {
       name: 'Create the stanza on both repos',
