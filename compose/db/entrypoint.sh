@@ -29,4 +29,21 @@ fi
 
 envsubst '${APP_DB_NAME} ${APP_DB_USER} ${APP_CLIENT_CIDR} ${MONITOR_DB_USER}' \
   </etc/refereezy/postgresql/pg_hba.conf.template >"$PGDATA/pg_hba.conf"
+
+# pgBackRest's config from the shared template (compose/db/pgbackrest.conf.template, which the db
+# role renders too). Without a passphrase there are no backups: archiving is then switched off for
+# this start, loudly, rather than failing on every WAL segment.
+if [ -n "${BACKUP_CIPHER_PASS:-}" ]; then
+  : "${BACKUP_S3_KEY:?BACKUP_S3_KEY must be set (the backup repos' S3 access key)}"
+  : "${BACKUP_S3_KEY_SECRET:?BACKUP_S3_KEY_SECRET must be set (the backup repos' S3 secret key)}"
+  (umask 077; envsubst '${BACKUP_REPO1_ENDPOINT} ${BACKUP_REPO1_REGION} ${BACKUP_REPO1_BUCKET} ${BACKUP_REPO2_ENDPOINT} ${BACKUP_REPO2_REGION} ${BACKUP_REPO2_BUCKET} ${BACKUP_S3_KEY} ${BACKUP_S3_KEY_SECRET} ${BACKUP_S3_CA_FILE} ${BACKUP_CIPHER_PASS} ${BACKUP_RETENTION_DAYS}' \
+    </etc/refereezy/postgresql/pgbackrest.conf.template >/etc/pgbackrest/pgbackrest.conf)
+  if [ "${1:-}" = postgres ] && [ "${BACKUP_SCHEDULE:-on}" = on ]; then
+    # Detached (re-parented to the container's init), so PostgreSQL never sees it as its child.
+    (setsid db-backup schedule &)
+  fi
+elif [ "${1:-}" = postgres ]; then
+  log "WARNING: BACKUP_CIPHER_PASS is not set: no backups, WAL archiving off for this start"
+  set -- "$@" -c archive_mode=off
+fi
 exec "$@"

@@ -23,6 +23,9 @@ export async function buildServiceImage(service: 'db' | 'api' | 'web' | 'bastion
       DB_PASSWORD: 'unused-at-build-time',
       MAIL_CATCHALL_PASSWORD: 'unused-at-build-time',
       MONITOR_DB_PASSWORD: 'unused-at-build-time',
+      BACKUP_CIPHER_PASS: 'unused-at-build-time',
+      S3_ACCESS_KEY: 'unused-at-build-time',
+      S3_SECRET_KEY: 'unused-at-build-time',
       BASTION_AUTHORIZED_KEYS: 'unused-at-build-time',
     },
   });

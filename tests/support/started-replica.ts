@@ -17,11 +17,11 @@ import { buildCaBundle } from './build-ca.js';
 export type ServiceName =
   | 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'firebase' | 'mail' | 'bastion'
   | 'prometheus' | 'alertmanager' | 'sms-notifier' | 'daily-report' | 'node-exporter' | 'postgres-exporter'
-  | 'blackbox-exporter' | 'web1-exporter' | 'web2-exporter' | 'deadman';
+  | 'blackbox-exporter' | 'web1-exporter' | 'web2-exporter' | 'deadman' | 's3';
 export const services: readonly ServiceName[] = [
   'cdn', 'lb', 'web1', 'web2', 'api', 'db', 'firebase', 'mail', 'bastion',
   'prometheus', 'alertmanager', 'sms-notifier', 'daily-report', 'node-exporter', 'postgres-exporter',
-  'blackbox-exporter', 'web1-exporter', 'web2-exporter', 'deadman',
+  'blackbox-exporter', 'web1-exporter', 'web2-exporter', 'deadman', 's3',
 ];
 export const publicServices: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'bastion'];
 
@@ -68,6 +68,9 @@ export class StartedReplica implements AsyncDisposable {
       DB_PASSWORD: randomBytes(18).toString('base64url'),
       MAIL_CATCHALL_PASSWORD: mailCatchallPassword,
       MONITOR_DB_PASSWORD: randomBytes(18).toString('base64url'),
+      BACKUP_CIPHER_PASS: randomBytes(24).toString('base64url'),
+      S3_ACCESS_KEY: randomBytes(10).toString('hex'),
+      S3_SECRET_KEY: randomBytes(20).toString('base64url'),
       BASTION_USER: bastionUser,
       BASTION_AUTHORIZED_KEYS: bastionKey.publicKey,
       NODE_EXTRA_CA_CERTS: buildCaBundle(),

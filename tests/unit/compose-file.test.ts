@@ -30,7 +30,7 @@ let model: ComposeModel;
 before(async () => {
   const { stdout } = await promisify(execFile)('docker', ['compose', 'config', '--format', 'json'], {
     cwd: repoRoot,
-    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', MONITOR_DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'ssh-ed25519 AAAA test' },
+    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', MONITOR_DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'ssh-ed25519 AAAA test', BACKUP_CIPHER_PASS: 'x', S3_ACCESS_KEY: 'x', S3_SECRET_KEY: 'x' },
   });
   model = JSON.parse(stdout) as ComposeModel;
 });
@@ -47,6 +47,8 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(networksOf('db'), ['private']);
     assert.deepEqual(networksOf('bastion'), ['ops', 'public']);
     assert.deepEqual(networksOf('firebase'), ['private']);
+    // The replica's S3: only the db (backups) reaches it, on the private network.
+    assert.deepEqual(networksOf('s3'), ['private']);
     assert.deepEqual(networksOf('mail'), ['monitoring', 'private']);
     assert.deepEqual(networksOf('prometheus'), ['edge-metrics', 'metrics', 'monitoring', 'ops']);
     assert.deepEqual(networksOf('alertmanager'), ['monitoring', 'ops']);

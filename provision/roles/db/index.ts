@@ -11,6 +11,7 @@ import { service, unitFile } from '../../operations/systemd.js';
 import { hostCidr, renderPgHbaFile } from './pg-hba.js';
 import { identifier, pgDatabase, pgRole, psql, publicSchema } from './postgres.js';
 import { unitService } from './unit-service.js';
+import { backupTasks } from './backups.js';
 
 /** The replica image's postgresql.conf, installed as it is (no second copy). */
 export const postgresqlConfSource = new URL('../../../compose/db/postgresql.conf', import.meta.url);
@@ -112,6 +113,9 @@ function tasks(host: Host, play: Play): Task[] {
       notify: ['restart postgres exporter'],
     },
     { name: 'Keep the exporter enabled and running', operation: service({ unit: exporterUnit, enabled: true, running: true }) },
+    // Backups (pgBackRest to S3, db-backup on systemd timers): after the cluster runs, since the
+    // stanza is created against it. postgresql.conf (above) already archives WAL through pgBackRest.
+    ...backupTasks(host),
   ];
 }
 

@@ -11,12 +11,14 @@ export interface HealthReport {
   disk: { instance: string; freeRatio: number }[];
   /** Hours since the last good backup; null when no backup has reported yet. */
   backupAgeHours: number | null;
+  /** The weekly backup verification: its age in days and whether it passed; null when none has reported. */
+  verification: { ageDays: number | null; passed: boolean | null };
   firingAlerts: { alertname: string; severity: string; instance: string }[];
 }
 
 /** Reads the last 24 hours of the platform from Prometheus. */
 export async function collectHealthReport(prometheus: PrometheusClient, environment: string, now = new Date()): Promise<HealthReport> {
-  const [uptime, requests, errorRatio, p99Seconds, pgUp, connections, deadlocks, disk, backupAge, alerts] = await Promise.all([
+  const [uptime, requests, errorRatio, p99Seconds, pgUp, connections, deadlocks, disk, backupAge, verifyAge, verifyPassed, alerts] = await Promise.all([
     prometheus.query('avg by (job) (avg_over_time(up[24h]))'),
     prometheus.scalar('sum(increase(http_requests_total{service="refereezy-api"}[24h]))'),
     // "or vector(0)": no 5xx series at all means a rate of 0, not "no data".
@@ -26,7 +28,10 @@ export async function collectHealthReport(prometheus: PrometheusClient, environm
     prometheus.scalar('sum(pg_stat_database_numbackends)'),
     prometheus.scalar('sum(increase(pg_stat_database_deadlocks[24h]))'),
     prometheus.query('min by (instance) (node_filesystem_avail_bytes{fstype!~"tmpfs|ramfs"} / node_filesystem_size_bytes{fstype!~"tmpfs|ramfs"})'),
-    prometheus.scalar('(time() - max(refereezy_backup_last_success_timestamp_seconds)) / 3600'),
+    // The repo whose latest backup is oldest: every repo must be current.
+    prometheus.scalar('(time() - min(refereezy_backup_last_success_timestamp_seconds)) / 3600'),
+    prometheus.scalar('(time() - max(refereezy_backup_verify_last_run_timestamp_seconds)) / 86400'),
+    prometheus.scalar('min(refereezy_backup_verify_success)'),
     prometheus.query('ALERTS{alertstate="firing",alertname!="Watchdog"}'),
   ]);
   return {
@@ -37,6 +42,7 @@ export async function collectHealthReport(prometheus: PrometheusClient, environm
     database: { up: pgUp === 1, connections, deadlocks },
     disk: disk.map((sample) => ({ instance: sample.labels['instance'] ?? '?', freeRatio: sample.value })),
     backupAgeHours: backupAge,
+    verification: { ageDays: verifyAge, passed: verifyPassed === null ? null : verifyPassed === 1 },
     firingAlerts: alerts.map((sample) => ({
       alertname: sample.labels['alertname'] ?? '?',
       severity: sample.labels['severity'] ?? '',
@@ -61,6 +67,7 @@ function rows(report: HealthReport): [string, string, string][] {
     ['Database', 'deadlocks (24 h)', number(report.database.deadlocks)],
     ...report.disk.map(({ instance, freeRatio }): [string, string, string] => ['Disk', `free on ${instance}`, percent(freeRatio, 1)]),
     ['Backups', 'last good backup', report.backupAgeHours === null ? 'no backup reported' : `${report.backupAgeHours.toFixed(1)} h ago`],
+    ['Backups', 'last verification', report.verification.ageDays === null ? 'none reported' : `${report.verification.passed ? 'passed' : 'FAILED'}, ${report.verification.ageDays.toFixed(1)} days ago`],
   ];
 }
 

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { Host } from '../../inventories/schema.js';
+import { packages } from '../../operations/apt.js';
+import { command } from '../../operations/command.js';
+import { directory, file } from '../../operations/files.js';
+import { timer } from '../../operations/timer.js';
+import { renderEnvsubst } from '../../templates/envsubst.js';
+import type { Task } from '../role.js';
+import { roleVars } from '../vars.js';
+
+/** The db image's pgBackRest template and job script: one source for the image and this role. */
+export const pgbackrestTemplate = new URL('../../../compose/db/pgbackrest.conf.template', import.meta.url);
+export const dbBackupScript = new URL('../../../compose/db/db-backup', import.meta.url);
+
+const secret = z.string().min(16, 'at least 16 characters').refine((value) => !/[\s\0]/.test(value), 'no whitespace (pgbackrest.conf is line-based)');
+const plain = z.string().min(1).refine((value) => !/[\s\0]/.test(value), 'no whitespace');
+
+/**
+ * The backup vars: the passphrase and the S3 keys from the vault, the repos' endpoints and buckets
+ * from the inventory (defaults: AWS S3 in eu-west-1 and eu-central-1). When db_backup_cipher_pass
+ * is absent the role configures no backups (the lab's throwaway hosts); production's vault has it.
+ */
+export const backupVars = z.object({
+  db_backup_cipher_pass: secret.optional(),
+  db_backup_s3_key: plain.optional(),
+  db_backup_s3_key_secret: secret.optional(),
+  db_backup_repo1_endpoint: plain.default('s3.eu-west-1.amazonaws.com'),
+  db_backup_repo1_region: plain.default('eu-west-1'),
+  db_backup_repo1_bucket: plain.default('refereezy-backups-eu-west-1'),
+  db_backup_repo2_endpoint: plain.default('s3.eu-central-1.amazonaws.com'),
+  db_backup_repo2_region: plain.default('eu-central-1'),
+  db_backup_repo2_bucket: plain.default('refereezy-backups-eu-central-1'),
+  db_backup_s3_ca_file: plain.default('/etc/ssl/certs/ca-certificates.crt'),
+  db_backup_retention_days: z.number().int().min(1).max(9999).default(30),
+  /** systemd calendar events, UTC (the replica's scheduler uses the same slots). */
+  db_backup_full_on: z.string().default('Sun *-*-* 01:00:00 UTC'),
+  db_backup_diff_on: z.string().default('Mon..Sat *-*-* 01:00:00 UTC'),
+  db_backup_verify_on: z.string().default('Sun *-*-* 03:00:00 UTC'),
+});
+
+export function renderPgbackrestConf(vars: z.output<typeof backupVars> & { db_backup_cipher_pass: string; db_backup_s3_key: string; db_backup_s3_key_secret: string }): string {
+  return renderEnvsubst(
+    readFileSync(pgbackrestTemplate, 'utf8'),
+    {
+      BACKUP_REPO1_ENDPOINT: vars.db_backup_repo1_endpoint,
+      BACKUP_REPO1_REGION: vars.db_backup_repo1_region,
+      BACKUP_REPO1_BUCKET: vars.db_backup_repo1_bucket,
+      BACKUP_REPO2_ENDPOINT: vars.db_backup_repo2_endpoint,
+      BACKUP_REPO2_REGION: vars.db_backup_repo2_region,
+      BACKUP_REPO2_BUCKET: vars.db_backup_repo2_bucket,
+      BACKUP_S3_KEY: vars.db_backup_s3_key,
+      BACKUP_S3_KEY_SECRET: vars.db_backup_s3_key_secret,
+      BACKUP_S3_CA_FILE: vars.db_backup_s3_ca_file,
+      BACKUP_CIPHER_PASS: vars.db_backup_cipher_pass,
+      BACKUP_RETENTION_DAYS: String(vars.db_backup_retention_days),
+    },
+    'compose/db/pgbackrest.conf.template',
+  );
+}
+
+/** The textfile directory Debian's prometheus-node-exporter (the common role's) reads by default; world-readable, so no group of its is needed. */
+export const metricsDir = '/var/lib/prometheus/node-exporter';
+
+/** pgBackRest, its config, db-backup and its timers; nothing when the host has no backup passphrase. */
+export function backupTasks(host: Host): Task[] {
+  const vars = roleVars(backupVars, host, 'db');
+  const { db_backup_cipher_pass: cipher, db_backup_s3_key: key, db_backup_s3_key_secret: keySecret } = vars;
+  if (cipher === undefined) return [];
+  if (key === undefined || keySecret === undefined) throw new Error(`host ${host.name}: role db: db_backup_cipher_pass is set, so db_backup_s3_key and db_backup_s3_key_secret must be too (the vault)`);
+  const conf = renderPgbackrestConf({ ...vars, db_backup_cipher_pass: cipher, db_backup_s3_key: key, db_backup_s3_key_secret: keySecret });
+  const job = (name: string, description: string, args: string[], onCalendar: string): Task => ({
+    name: `Schedule ${description} (${onCalendar})`,
+    operation: timer({ name, description, command: ['/usr/local/bin/db-backup', ...args], user: 'postgres', onCalendar, persistent: true }),
+  });
+  return [
+    { name: 'Install pgBackRest (and jq, for db-backup)', operation: packages({ packages: ['pgbackrest', 'jq'], present: true }) },
+    { name: 'Create pgBackRest’s config directory', operation: directory({ path: '/etc/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0700' }) },
+    {
+      name: 'Render pgbackrest.conf (the image’s template): both repos, encrypted, 30 days',
+      operation: file({ sensitive: true, path: '/etc/pgbackrest/pgbackrest.conf', content: conf, owner: 'postgres', group: 'postgres', mode: '0600' }),
+    },
+    // Debian's package ships /etc/pgbackrest.conf; pgBackRest reads only /etc/pgbackrest/ when it exists.
+    { name: 'Create pgBackRest’s spool directory (async archive-push)', operation: directory({ path: '/var/spool/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0700' }) },
+    { name: 'Create pgBackRest’s log directory', operation: directory({ path: '/var/log/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0770' }) },
+    { name: 'Create the directory where an in-place restore keeps the data it replaces', operation: directory({ path: '/var/lib/postgresql/restore-aside', owner: 'postgres', group: 'postgres', mode: '0700' }) },
+    { name: `Let db-backup write its metrics for node_exporter (${metricsDir})`, operation: directory({ path: metricsDir, owner: 'postgres', group: 'postgres', mode: '0755' }) },
+    { name: 'Install db-backup (the image’s)', operation: file({ path: '/usr/local/bin/db-backup', content: readFileSync(dbBackupScript, 'utf8'), mode: '0755' }) },
+    {
+      name: 'Create the stanza on both repos',
+      operation: command({
+        argv: ['runuser', '-u', 'postgres', '--', '/usr/local/bin/db-backup', 'stanza'],
+        unless: ['sh', '-c', 'runuser -u postgres -- pgbackrest --stanza=refereezy --log-level-console=off info --output=json | jq -e \'.[0].status.code == 0 or .[0].status.code == 2\' >/dev/null'],
+      }),
+    },
+    job('refereezy-backup-full', 'the weekly full backup', ['backup', 'full'], vars.db_backup_full_on),
+    job('refereezy-backup-diff', 'the daily differential backup', ['backup', 'diff'], vars.db_backup_diff_on),
+    job('refereezy-backup-verify', 'the weekly backup verification', ['verify'], vars.db_backup_verify_on),
+  ];
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import type { Host } from '../../../provision/inventories/schema.js';
+import { db } from '../../../provision/roles/db/index.js';
+import { backupTasks, pgbackrestTemplate } from '../../../provision/roles/db/backups.js';
+
+const host = (vars: Record<string, unknown> = {}): Host => ({ name: 'db1', address: '10.0.3.10', port: 22, groups: ['db'], vars: { db_password: 'app password 1234', db_monitor_password: 'monitor-password-1234', ...vars } });
+const secrets = { db_backup_cipher_pass: 'a-long-cipher-passphrase', db_backup_s3_key: 'AKIAEXAMPLE', db_backup_s3_key_secret: 'secret-key-of-forty-characters-or-so' };
+const taskNames = (target: Host) => db.tasks(target, { hosts: [target] }).map((task) => task.name);
+
+describe('db role: backups (pgBackRest, db-backup, timers)', () => {
+  it('when the host has no backup passphrase, then the role configures no backups', () => {
+    assert.deepEqual(backupTasks(host()), []);
+  });
+
+  it('when it has one, then pgBackRest, its config, db-backup and three timers follow the cluster’s tasks', () => {
+    const names = taskNames(host(secrets));
+    const backups = names.slice(names.indexOf('Install pgBackRest (and jq, for db-backup)'));
+    assert.ok(names.indexOf('Keep PostgreSQL enabled and running') < names.indexOf('Create the stanza on both repos'));
+    assert.deepEqual(backups.filter((name) => name.startsWith('Schedule')), [
+      'Schedule the weekly full backup (Sun *-*-* 01:00:00 UTC)',
+      'Schedule the daily differential backup (Mon..Sat *-*-* 01:00:00 UTC)',
+      'Schedule the weekly backup verification (Sun *-*-* 03:00:00 UTC)',
+    ]);
+  });
+
+  it('when rendered, then pgbackrest.conf is byte for byte what the image’s entrypoint renders with envsubst from the same template', () => {
+    const values = {
+      BACKUP_REPO1_ENDPOINT: 's3.eu-west-1.amazonaws.com', BACKUP_REPO1_REGION: 'eu-west-1', BACKUP_REPO1_BUCKET: 'refereezy-backups-eu-west-1',
+      BACKUP_REPO2_ENDPOINT: 's3.eu-central-1.amazonaws.com', BACKUP_REPO2_REGION: 'eu-central-1', BACKUP_REPO2_BUCKET: 'refereezy-backups-eu-central-1',
+      BACKUP_S3_KEY: secrets.db_backup_s3_key, BACKUP_S3_KEY_SECRET: secrets.db_backup_s3_key_secret, BACKUP_S3_CA_FILE: '/etc/ssl/certs/ca-certificates.crt',
+      BACKUP_CIPHER_PASS: secrets.db_backup_cipher_pass, BACKUP_RETENTION_DAYS: '30',
+    };
+    const expected = execFileSync('envsubst', [Object.keys(values).map((name) => `\${${name}}`).join(' ')], { input: readFileSync(pgbackrestTemplate, 'utf8'), env: { PATH: process.env.PATH, ...values } }).toString();
+    const task = backupTasks(host(secrets)).find((entry) => entry.name.startsWith('Render pgbackrest.conf'));
+    assert.ok(task);
+    const plan = task.operation.plan(null);
+    assert.equal(plan.commands[0]?.stdin, expected);
+    assert.ok(!JSON.stringify(plan.diff ?? '').includes(secrets.db_backup_cipher_pass), 'the passphrase shows in the diff');
+    assert.match(expected, /^repo1-cipher-type=aes-256-cbc$/m);
+    assert.match(expected, /^repo2-retention-full-type=time$/m);
+  });
+
+  it('when the passphrase is set without the S3 keys, then the error names the host, the role and what is missing', () => {
+    assert.throws(() => backupTasks(host({ db_backup_cipher_pass: secrets.db_backup_cipher_pass })), /^Error: host db1: role db: db_backup_cipher_pass is set, so db_backup_s3_key and db_backup_s3_key_secret must be too/);
+  });
+
+  it('when the passphrase is short, then the vars check refuses it', () => {
+    assert.throws(() => backupTasks(host({ ...secrets, db_backup_cipher_pass: 'short' })), /vars\.db_backup_cipher_pass: at least 16 characters/);
+  });
+});
