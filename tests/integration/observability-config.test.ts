@@ -53,11 +53,11 @@ interface ComposeService {
   security_opt?: string[];
 }
 
-/** docker-compose.yml as Compose resolves it with both profiles (and the ELK overlay when asked), with no UI password set. */
+/** docker-compose.yml as Compose resolves it with both profiles (and the ELK overlay when asked), with no UI password set (a developer's .env is not read). */
 async function composeModel(files: string[] = ['docker-compose.yml']): Promise<Record<string, ComposeService>> {
   const env: NodeJS.ProcessEnv = { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', MONITOR_DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'x', BACKUP_CIPHER_PASS: 'x', S3_ACCESS_KEY: 'x', S3_SECRET_KEY: 'x' };
   for (const name of ['GRAFANA_ADMIN_PASSWORD', 'ELASTIC_PASSWORD', 'KIBANA_SYSTEM_PASSWORD', 'FILEBEAT_ES_PASSWORD', 'COMPOSE_FILE', 'COMPOSE_PROFILES']) Reflect.deleteProperty(env, name);
-  const { stdout } = await run('docker', ['compose', ...files.flatMap((file) => ['-f', file]), '--profile', 'grafana', '--profile', 'elk', 'config', '--format', 'json'], { cwd: repoRoot, env });
+  const { stdout } = await run('docker', ['compose', '--env-file', '/dev/null', ...files.flatMap((file) => ['-f', file]), '--profile', 'grafana', '--profile', 'elk', 'config', '--format', 'json'], { cwd: repoRoot, env });
   return (JSON.parse(stdout) as { services: Record<string, ComposeService> }).services;
 }
 
