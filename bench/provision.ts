@@ -11,7 +11,10 @@ import { startProvisionLab } from '../tests/support/provision-lab.js';
 /** One host per role group, as production lays them out; a group whose role is not registered is dropped. */
 const layout: Record<string, string[]> = { web1: ['web'], web2: ['web'], api1: ['api'], db1: ['db'], mon1: ['monitoring'] };
 
-const hosts: Record<string, LabHost> = Object.fromEntries(Object.entries(layout).map(([name, groups]) => [name, { groups: groups.filter((group) => group in roleRegistry()) }]));
+// db hosts run without backups here (db_backups: false): the bench measures provisioning, not pgBackRest.
+const hosts: Record<string, LabHost> = Object.fromEntries(
+  Object.entries(layout).map(([name, groups]) => [name, { groups: groups.filter((group) => group in roleRegistry()), ...(groups.includes('db') ? { vars: { db_backups: false } } : {}) }]),
+);
 // What the roles need that the lab cannot guess (throwaway values: the lab lives for this run only).
 const groups = {
   api: { firebase_project_id: 'refereezy-bench' },

@@ -53,9 +53,17 @@ export interface LabHost {
   release?: Release;
 }
 
+/** A service container on the internal network (not a machine: no SSH, not in the inventory), e.g. the S3 store. */
+export interface LabService {
+  image: string;
+  environment?: Record<string, string>;
+}
+
 export interface ProvisionLabOptions {
   /** The hosts besides the bastion (which the lab always starts, in group `bastion`). */
   hosts: Record<string, LabHost>;
+  /** Service containers on the internal network, reached by the hosts under their name; ready when their image's healthcheck passes. */
+  services?: Record<string, LabService>;
   /** Group vars; every group a host names is declared, with these vars or none. */
   groups?: Record<string, Record<string, unknown>>;
   /** Inventory vars, over the lab's own (`admin_authorized_keys`, `apt_proxy`). */
@@ -101,8 +109,13 @@ export interface StartedProvisionLab {
    * the CLI's environment; `defaultIdentity: false` passes no --identity (an agent's keys).
    */
   provision(args: string[], options?: { env?: Record<string, string | undefined>; defaultIdentity?: boolean }): Promise<ProvisionRun>;
-  /** A command on a machine, as root (docker exec): the test's own view of the host, not the provisioner's. */
+  /** A command on a machine or a service container (docker exec, as root on a machine): the test's own view of the host, not the provisioner's. */
   exec(host: string, argv: string[]): Promise<ExecResult>;
+  /**
+   * Rewrites the inventory (and its vault) with changed options, for what is only known once the lab
+   * runs (e.g. a service's CA certificate made on its first start). Hosts and services stay as started.
+   */
+  updateInventory(change: (options: ProvisionLabOptions) => ProvisionLabOptions): void;
   /** A machine's address on the internal network. */
   address(host: string): string;
   /** The environment the CLI needs for this lab beyond its options (the vault's password), for commands run as an operator runs them. */
@@ -262,6 +275,8 @@ class ProvisionLab implements StartedProvisionLab {
   /** What machines that never got ready said before Testcontainers removed them. */
   private readonly startFailures: string[] = [];
   private vaultPassword: string | undefined;
+  private readonly serviceNames = new Set<string>();
+  private options: ProvisionLabOptions | undefined;
 
   constructor() {
     const key = ssh2.utils.generateKeyPairSync('ed25519', { comment: this.project });
@@ -272,7 +287,9 @@ class ProvisionLab implements StartedProvisionLab {
 
   async start(options: ProvisionLabOptions): Promise<void> {
     const names = Object.keys(options.hosts);
-    if (names.includes(aptProxyName)) throw new Error(`"${aptProxyName}" is the lab's own container name`);
+    const services = Object.entries(options.services ?? {});
+    for (const name of [...names, ...services.map(([service]) => service)]) if (name === aptProxyName) throw new Error(`"${aptProxyName}" is the lab's own container name`);
+    for (const [service] of services) if (names.includes(service) || service === bastionName) throw new Error(`"${service}" names both a host and a service`);
     const releases = [...new Set(names.map((name) => options.hosts[name]?.release).filter((release): release is Release => release !== undefined && release !== 'trixie'))];
     const [hostImage, proxyImage, ...releaseImages] = await Promise.all([buildEc2HostImage(), buildAptProxyImage(), ...releases.map((release) => buildEc2HostImage(release))]);
     const imageOf = (name: string) => {
@@ -302,6 +319,7 @@ class ProvisionLab implements StartedProvisionLab {
       this.startAptProxy(proxyImage, client),
       this.startMachine(bastionName, bastion),
       ...names.filter((name) => name !== bastionName).map((name) => this.startMachine(name, this.machine(name, imageOf(name)).withOnlyNetwork(this.internalNetwork as StartedNetwork, name))),
+      ...services.map(([name, service]) => this.startService(name, service, client)),
     ];
     // Every start settles before a failure is reported: stop() then finds every container.
     const failed = (await Promise.allSettled(starts)).find((result) => result.status === 'rejected');
@@ -351,6 +369,23 @@ class ProvisionLab implements StartedProvisionLab {
     this.addresses.set(name, this.internalAddress(name));
   }
 
+  private async startService(name: string, service: LabService, client: ContainerRuntimeClient): Promise<void> {
+    this.serviceNames.add(name);
+    const container = new LabContainer(service.image)
+      .withName(`${this.project}-${name}`)
+      .withHostname(name)
+      .withLabels({ [labLabel]: this.project })
+      .withOnlyNetwork(this.internalNetwork as StartedNetwork, name)
+      .withEnvironment(service.environment ?? {})
+      .withWaitStrategy(
+        new ReportingWaitStrategy(name, Wait.forHealthCheck(), async (unready) => {
+          this.startFailures.push(`── ${name}: not healthy; its output ──\n${await containerOutput(client, unready.id, 200)}`);
+        }),
+      )
+      .withStartupTimeout(90_000);
+    await this.startMachine(name, container);
+  }
+
   private async startAptProxy(image: string, client: ContainerRuntimeClient): Promise<void> {
     // The shared cache serves one proxy at a time: a second lab running meanwhile gets a cache of its own.
     const inUse = await client.container.dockerode.listContainers({ filters: { volume: [aptCacheVolume] } });
@@ -389,7 +424,7 @@ class ProvisionLab implements StartedProvisionLab {
   private async pinHostKeys(): Promise<void> {
     const lines: string[] = [];
     for (const name of this.machines.keys()) {
-      if (name === aptProxyName) continue;
+      if (name === aptProxyName || this.serviceNames.has(name)) continue;
       const key = (await this.exec(name, ['cat', '/etc/ssh/ssh_host_ed25519_key.pub'])).output.trim().split(/\s+/).slice(0, 2).join(' ');
       if (!key.startsWith('ssh-ed25519 ')) throw new Error(`${name}: no ed25519 host key (${key})`);
       lines.push(`${this.address(name)} ${key}`);
@@ -398,7 +433,13 @@ class ProvisionLab implements StartedProvisionLab {
     writeFileSync(this.knownHostsFile, `${lines.join('\n')}\n`, { mode: 0o600 });
   }
 
+  updateInventory(change: (options: ProvisionLabOptions) => ProvisionLabOptions): void {
+    if (!this.options) throw new Error('the lab has not started');
+    this.writeInventory(change(this.options));
+  }
+
   private writeInventory(options: ProvisionLabOptions): void {
+    this.options = options;
     const hosts: Record<string, { address: string; groups: string[]; vars?: Record<string, unknown> }> = {};
     const given = options.hosts[bastionName];
     // The bastion converges too: the provisioner reaches it through itself, at its internal address.
@@ -498,7 +539,7 @@ class ProvisionLab implements StartedProvisionLab {
       if (!machine.id || (!machine.started && this.startFailures.some((failure) => failure.startsWith(`── ${name}:`)))) continue;
       const output = await containerOutput(client, machine.id, 200).catch((error: unknown) => String(error));
       const journal =
-        name === aptProxyName || !machine.started ? '' : (await this.exec(name, ['journalctl', '--no-pager', '--lines=200']).catch((error: unknown) => ({ output: String(error) }))).output;
+        name === aptProxyName || this.serviceNames.has(name) || !machine.started ? '' : (await this.exec(name, ['journalctl', '--no-pager', '--lines=200']).catch((error: unknown) => ({ output: String(error) }))).output;
       sections.push(`── ${name} (${machine.started?.getName().replace(/^\//, '') ?? machine.id}) ──\n${output}${journal ? `\n── ${name}: journal ──\n${journal}` : ''}`);
     }
     return sections.join('\n');

@@ -18,10 +18,13 @@ const plain = z.string().min(1).refine((value) => !/[\s\0]/.test(value), 'no whi
 
 /**
  * The backup vars: the passphrase and the S3 keys from the vault, the repos' endpoints and buckets
- * from the inventory (defaults: AWS S3 in eu-west-1 and eu-central-1). When db_backup_cipher_pass
- * is absent the role configures no backups (the lab's throwaway hosts); production's vault has it.
+ * from the inventory (defaults: AWS S3 in eu-west-1 and eu-central-1). A db host without them is
+ * refused unless `db_backups: false` says that it is meant to run without backups (a throwaway
+ * lab host): a forgotten vault entry must not leave production unprotected in silence.
  */
 export const backupVars = z.object({
+  /** false: no backups and no WAL archiving on this host, deliberately. Absent: backups, which need the vars below. */
+  db_backups: z.boolean().optional(),
   db_backup_cipher_pass: secret.optional(),
   db_backup_s3_key: plain.optional(),
   db_backup_s3_key_secret: secret.optional(),
@@ -31,13 +34,23 @@ export const backupVars = z.object({
   db_backup_repo2_endpoint: plain.default('s3.eu-central-1.amazonaws.com'),
   db_backup_repo2_region: plain.default('eu-central-1'),
   db_backup_repo2_bucket: plain.default('refereezy-backups-eu-central-1'),
-  db_backup_s3_ca_file: plain.default('/etc/ssl/certs/ca-certificates.crt'),
+  /** The CA bundle pgBackRest trusts for S3 (the system's by default; Amazon's certificates chain to it). */
+  db_backup_s3_ca_file: plain.optional(),
+  /** A PEM CA certificate to trust for S3 instead (a store with a CA of its own: the lab's, the replica's s3); installed beside pgbackrest.conf. */
+  db_backup_s3_ca: z
+    .string()
+    .regex(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n?$/, 'a PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)')
+    .optional(),
   db_backup_retention_days: z.number().int().min(1).max(9999).default(30),
   /** systemd calendar events, UTC (the replica's scheduler uses the same slots). */
   db_backup_full_on: z.string().default('Sun *-*-* 01:00:00 UTC'),
   db_backup_diff_on: z.string().default('Mon..Sat *-*-* 01:00:00 UTC'),
   db_backup_verify_on: z.string().default('Sun *-*-* 03:00:00 UTC'),
 });
+
+const systemCaFile = '/etc/ssl/certs/ca-certificates.crt';
+/** Where the role installs db_backup_s3_ca. */
+export const s3CaPath = '/etc/pgbackrest/s3-ca.crt';
 
 export function renderPgbackrestConf(vars: z.output<typeof backupVars> & { db_backup_cipher_pass: string; db_backup_s3_key: string; db_backup_s3_key_secret: string }): string {
   return renderEnvsubst(
@@ -51,7 +64,7 @@ export function renderPgbackrestConf(vars: z.output<typeof backupVars> & { db_ba
       BACKUP_REPO2_BUCKET: vars.db_backup_repo2_bucket,
       BACKUP_S3_KEY: vars.db_backup_s3_key,
       BACKUP_S3_KEY_SECRET: vars.db_backup_s3_key_secret,
-      BACKUP_S3_CA_FILE: vars.db_backup_s3_ca_file,
+      BACKUP_S3_CA_FILE: vars.db_backup_s3_ca_file ?? (vars.db_backup_s3_ca === undefined ? systemCaFile : s3CaPath),
       BACKUP_CIPHER_PASS: vars.db_backup_cipher_pass,
       BACKUP_RETENTION_DAYS: String(vars.db_backup_retention_days),
     },
@@ -62,12 +75,33 @@ export function renderPgbackrestConf(vars: z.output<typeof backupVars> & { db_ba
 /** The textfile directory Debian's prometheus-node-exporter (the common role's) reads by default; world-readable, so no group of its is needed. */
 export const metricsDir = '/var/lib/prometheus/node-exporter';
 
-/** pgBackRest, its config, db-backup and its timers; nothing when the host has no backup passphrase. */
+/**
+ * Whether the host backs up (and archives WAL): yes with the backup vars, no only when `db_backups:
+ * false` says so; a host with neither, or with both, is refused before anything changes.
+ */
+export function backupsEnabled(host: Host): boolean {
+  const vars = roleVars(backupVars, host, 'db');
+  const given = vars.db_backup_cipher_pass !== undefined;
+  if (vars.db_backups === false) {
+    if (given) throw new Error(`host ${host.name}: role db: db_backups is false but db_backup_cipher_pass is set: remove one of them (false means no backups and no WAL archiving)`);
+    return false;
+  }
+  if (!given) {
+    throw new Error(
+      `host ${host.name}: role db: no backups configured: set db_backup_cipher_pass, db_backup_s3_key and db_backup_s3_key_secret (the vault), or db_backups: false for a host that is meant to run without backups and without WAL archiving`,
+    );
+  }
+  return true;
+}
+
+/** pgBackRest, its config, db-backup and its timers; nothing when the host runs without backups (db_backups: false). */
 export function backupTasks(host: Host): Task[] {
+  if (!backupsEnabled(host)) return [];
   const vars = roleVars(backupVars, host, 'db');
   const { db_backup_cipher_pass: cipher, db_backup_s3_key: key, db_backup_s3_key_secret: keySecret } = vars;
   if (cipher === undefined) return [];
   if (key === undefined || keySecret === undefined) throw new Error(`host ${host.name}: role db: db_backup_cipher_pass is set, so db_backup_s3_key and db_backup_s3_key_secret must be too (the vault)`);
+  if (vars.db_backup_s3_ca !== undefined && vars.db_backup_s3_ca_file !== undefined) throw new Error(`host ${host.name}: role db: db_backup_s3_ca and db_backup_s3_ca_file are both set: give one (the certificate, or the path of a bundle already on the host)`);
   const conf = renderPgbackrestConf({ ...vars, db_backup_cipher_pass: cipher, db_backup_s3_key: key, db_backup_s3_key_secret: keySecret });
   const job = (name: string, description: string, args: string[], onCalendar: string): Task => ({
     name: `Schedule ${description} (${onCalendar})`,
@@ -80,6 +114,9 @@ export function backupTasks(host: Host): Task[] {
       name: 'Render pgbackrest.conf (the image’s template): both repos, encrypted, 30 days',
       operation: file({ sensitive: true, path: '/etc/pgbackrest/pgbackrest.conf', content: conf, owner: 'postgres', group: 'postgres', mode: '0600' }),
     },
+    ...(vars.db_backup_s3_ca === undefined
+      ? []
+      : [{ name: `Install the S3 store’s CA certificate (${s3CaPath})`, operation: file({ path: s3CaPath, content: vars.db_backup_s3_ca.endsWith('\n') ? vars.db_backup_s3_ca : `${vars.db_backup_s3_ca}\n`, owner: 'postgres', group: 'postgres', mode: '0644' }) }]),
     // Debian's package ships /etc/pgbackrest.conf; pgBackRest reads only /etc/pgbackrest/ when it exists.
     { name: 'Create pgBackRest’s spool directory (async archive-push)', operation: directory({ path: '/var/spool/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0700' }) },
     { name: 'Create pgBackRest’s log directory', operation: directory({ path: '/var/log/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0770' }) },

@@ -11,10 +11,22 @@ import { service, unitFile } from '../../operations/systemd.js';
 import { hostCidr, renderPgHbaFile } from './pg-hba.js';
 import { identifier, pgDatabase, pgRole, psql, publicSchema } from './postgres.js';
 import { unitService } from './unit-service.js';
-import { backupTasks } from './backups.js';
+import { backupsEnabled, backupTasks } from './backups.js';
 
-/** The replica image's postgresql.conf, installed as it is (no second copy). */
+/** The replica image's postgresql.conf, installed as it is (no second copy) but for archive_mode. */
 export const postgresqlConfSource = new URL('../../../compose/db/postgresql.conf', import.meta.url);
+
+const archiveModeLine = /^archive_mode = on$/m;
+/**
+ * postgresql.conf for a host: the image's file, with `archive_mode = off` on a host that runs
+ * without backups (db_backups: false), as the image's entrypoint turns it off (`-c archive_mode=off`)
+ * when the replica has no passphrase: an archive_command that cannot succeed would keep every WAL
+ * segment on disk and log a failure a minute.
+ */
+export function renderPostgresqlConf(source: string, archive: boolean): string {
+  if ((source.match(new RegExp(archiveModeLine.source, 'gm')) ?? []).length !== 1) throw new Error('compose/db/postgresql.conf: expected exactly one line "archive_mode = on" (the db role turns it off on hosts without backups)');
+  return archive ? source : source.replace(archiveModeLine, "archive_mode = off  # db_backups: false (the provisioning db role): no backups, no WAL archiving");
+}
 const unitSource = new URL('./postgresql.service', import.meta.url);
 
 // Paths the image uses (compose/db/Dockerfile and entrypoint.sh), and postgresql.conf names.
@@ -61,6 +73,8 @@ export function exporterDataSource(user: string, password: string, database: str
 
 function tasks(host: Host, play: Play): Task[] {
   const vars = roleVars(dbVars, host, 'db');
+  // First: a db host with neither backup vars nor db_backups: false is refused before anything changes.
+  const archive = backupsEnabled(host);
   const hba = renderPgHbaFile({ APP_DB_NAME: vars.db_name, APP_DB_USER: vars.db_user, MONITOR_DB_USER: vars.db_monitor_user }, clientCidrs(host, play));
   return [
     { name: 'Create /etc/postgresql-common', operation: directory({ path: '/etc/postgresql-common' }) },
@@ -72,8 +86,8 @@ function tasks(host: Host, play: Play): Task[] {
     { name: 'Install PostgreSQL 17 and its Prometheus exporter', operation: packages({ packages: ['postgresql-17', 'prometheus-postgres-exporter'], present: true }) },
     { name: `Create the config directory ${configDir}`, operation: directory({ path: configDir }) },
     {
-      name: 'Install postgresql.conf (the replica image’s)',
-      operation: file({ path: `${configDir}/postgresql.conf`, content: readFileSync(postgresqlConfSource, 'utf8') }),
+      name: `Install postgresql.conf (the replica image’s${archive ? '' : ', WAL archiving off: db_backups is false'})`,
+      operation: file({ path: `${configDir}/postgresql.conf`, content: renderPostgresqlConf(readFileSync(postgresqlConfSource, 'utf8'), archive) }),
       notify: ['reload postgresql'],
     },
     { name: `Create the data directory ${dataDir}`, operation: directory({ path: dataDir, owner: 'postgres', group: 'postgres', mode: '0700' }) },

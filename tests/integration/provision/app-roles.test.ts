@@ -32,7 +32,8 @@ let second: ProvisionRun;
 before(async () => {
   await useRyukOnlyWhereAvailable();
   lab = await startProvisionLab({
-    hosts: { db1: { groups: ['db'] }, api1: { groups: ['api'] }, web1: { groups: ['web'] } },
+    // db_backups: false: a throwaway host without the backup vars (tests/integration/provision/db-backups.test.ts converges backups).
+    hosts: { db1: { groups: ['db'], vars: { db_backups: false } }, api1: { groups: ['api'] }, web1: { groups: ['web'] } },
     groups: { api: { firebase_project_id: firebaseProjectId } },
     secrets: { db_password: dbPassword, db_monitor_password: monitorPassword },
   });
@@ -131,6 +132,8 @@ describe('the db and api roles', () => {
     assert.match(rootMounts.at(-1) ?? '', /^ro(,|$)/, rootMounts.join('\n'));
     // The cluster the role made, not one of Debian's.
     assert.match(await ok('db1', ['runuser', '-u', 'postgres', '--', 'psql', '-XAtc', 'SHOW config_file']), /^\/etc\/refereezy\/postgresql\/postgresql\.conf$/m);
+    // db_backups: false: no WAL archiving (an archive_command without a repo would fail every minute and keep every segment).
+    assert.match(await ok('db1', ['runuser', '-u', 'postgres', '--', 'psql', '-XAtc', 'SHOW archive_mode']), /^off$/m);
   });
 
   it('then the API answers another host, ready: it reached Postgres and migrated its schema there', async () => {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { Host } from '../../../provision/inventories/schema.js';
-import { db } from '../../../provision/roles/db/index.js';
+import { db, postgresqlConfSource } from '../../../provision/roles/db/index.js';
 import { backupTasks, pgbackrestTemplate } from '../../../provision/roles/db/backups.js';
 
 const host = (vars: Record<string, unknown> = {}): Host => ({ name: 'db1', address: '10.0.3.10', port: 22, groups: ['db'], vars: { db_password: 'app password 1234', db_monitor_password: 'monitor-password-1234', ...vars } });
@@ -11,8 +11,43 @@ const secrets = { db_backup_cipher_pass: 'a-long-cipher-passphrase', db_backup_s
 const taskNames = (target: Host) => db.tasks(target, { hosts: [target] }).map((task) => task.name);
 
 describe('db role: backups (pgBackRest, db-backup, timers)', () => {
-  it('when the host has no backup passphrase, then the role configures no backups', () => {
-    assert.deepEqual(backupTasks(host()), []);
+  it('when the host has no backup vars and no db_backups: false, then the role refuses it before anything, naming what to set', () => {
+    assert.throws(() => db.tasks(host(), { hosts: [] }), /^Error: host db1: role db: no backups configured: set db_backup_cipher_pass, db_backup_s3_key and db_backup_s3_key_secret \(the vault\), or db_backups: false/);
+  });
+
+  it('when db_backups is false, then the role configures no backups and postgresql.conf is the image’s with WAL archiving off', () => {
+    const target = host({ db_backups: false });
+    assert.deepEqual(backupTasks(target), []);
+    const conf = db.tasks(target, { hosts: [target] }).find((task) => task.name.startsWith('Install postgresql.conf'));
+    assert.ok(conf);
+    const written = conf.operation.plan(null).commands[0]?.stdin ?? '';
+    const source = readFileSync(postgresqlConfSource, 'utf8');
+    assert.match(written, /^archive_mode = off\b/m);
+    assert.doesNotMatch(written, /^archive_mode = on/m);
+    // The rest is the image's file, line for line.
+    assert.deepEqual(written.split('\n').filter((line) => !line.startsWith('archive_mode')), source.split('\n').filter((line) => !line.startsWith('archive_mode')));
+  });
+
+  it('when the backup vars are set, then postgresql.conf is the image’s as it is (archiving on)', () => {
+    const target = host(secrets);
+    const conf = db.tasks(target, { hosts: [target] }).find((task) => task.name.startsWith('Install postgresql.conf'));
+    assert.equal(conf?.operation.plan(null).commands[0]?.stdin, readFileSync(postgresqlConfSource, 'utf8'));
+  });
+
+  it('when db_backups is false and a passphrase is set too, then the role refuses the contradiction', () => {
+    assert.throws(() => backupTasks(host({ ...secrets, db_backups: false })), /^Error: host db1: role db: db_backups is false but db_backup_cipher_pass is set/);
+  });
+
+  it('when the S3 store’s CA certificate is given, then it is installed and pgbackrest.conf trusts it', () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+    const tasks = backupTasks(host({ ...secrets, db_backup_s3_ca: ca }));
+    const install = tasks.find((task) => task.name.startsWith('Install the S3 store’s CA certificate'));
+    assert.equal(install?.operation.plan(null).commands[0]?.stdin, ca);
+    const rendered = tasks.find((task) => task.name.startsWith('Render pgbackrest.conf'))?.operation.plan(null).commands[0]?.stdin ?? '';
+    assert.match(rendered, /^repo1-storage-ca-file=\/etc\/pgbackrest\/s3-ca\.crt$/m);
+    assert.match(rendered, /^repo2-storage-ca-file=\/etc\/pgbackrest\/s3-ca\.crt$/m);
+    assert.throws(() => backupTasks(host({ ...secrets, db_backup_s3_ca: 'not a certificate' })), /vars\.db_backup_s3_ca: a PEM certificate/);
+    assert.throws(() => backupTasks(host({ ...secrets, db_backup_s3_ca: ca, db_backup_s3_ca_file: '/etc/ssl/x.pem' })), /db_backup_s3_ca and db_backup_s3_ca_file are both set/);
   });
 
   it('when it has one, then pgBackRest, its config, db-backup and three timers follow the cluster’s tasks', () => {
