@@ -94,8 +94,21 @@ export function backupsEnabled(host: Host): boolean {
   return true;
 }
 
-/** pgBackRest, its config, db-backup and its timers; nothing when the host runs without backups (db_backups: false). */
-export function backupTasks(host: Host): Task[] {
+/**
+ * pgBackRest, its config, db-backup and its timers; nothing when the host runs without backups
+ * (db_backups: false). `beforeStart` goes before PostgreSQL first starts: archive_command needs
+ * pgBackRest, its config and its directories from the first segment on (and the unit's sandbox
+ * only opens directories that exist when it starts); `afterStart` needs the cluster running.
+ */
+export function backupTasks(host: Host): { beforeStart: Task[]; afterStart: Task[] } {
+  const parts = backupTaskList(host);
+  const at = parts.findIndex((task) => task.name === stanzaTaskName);
+  return at === -1 ? { beforeStart: [], afterStart: [] } : { beforeStart: parts.slice(0, at), afterStart: parts.slice(at) };
+}
+
+const stanzaTaskName = 'Create the stanza on both repos';
+
+function backupTaskList(host: Host): Task[] {
   if (!backupsEnabled(host)) return [];
   const vars = roleVars(backupVars, host, 'db');
   const { db_backup_cipher_pass: cipher, db_backup_s3_key: key, db_backup_s3_key_secret: keySecret } = vars;
@@ -124,7 +137,7 @@ export function backupTasks(host: Host): Task[] {
     { name: `Let db-backup write its metrics for node_exporter (${metricsDir})`, operation: directory({ path: metricsDir, owner: 'postgres', group: 'postgres', mode: '0755' }) },
     { name: 'Install db-backup (the image’s)', operation: file({ path: '/usr/local/bin/db-backup', content: readFileSync(dbBackupScript, 'utf8'), mode: '0755' }) },
     {
-      name: 'Create the stanza on both repos',
+      name: stanzaTaskName,
       operation: command({
         argv: ['runuser', '-u', 'postgres', '--', '/usr/local/bin/db-backup', 'stanza'],
         unless: ['sh', '-c', 'runuser -u postgres -- pgbackrest --stanza=refereezy --log-level-console=off info --output=json | jq -e \'.[0].status.code == 0 or .[0].status.code == 2\' >/dev/null'],

@@ -75,6 +75,7 @@ function tasks(host: Host, play: Play): Task[] {
   const vars = roleVars(dbVars, host, 'db');
   // First: a db host with neither backup vars nor db_backups: false is refused before anything changes.
   const archive = backupsEnabled(host);
+  const backups = backupTasks(host);
   const hba = renderPgHbaFile({ APP_DB_NAME: vars.db_name, APP_DB_USER: vars.db_user, MONITOR_DB_USER: vars.db_monitor_user }, clientCidrs(host, play));
   return [
     { name: 'Create /etc/postgresql-common', operation: directory({ path: '/etc/postgresql-common' }) },
@@ -103,6 +104,8 @@ function tasks(host: Host, play: Play): Task[] {
       operation: file({ path: `${dataDir}/pg_hba.conf`, content: hba, owner: 'postgres', group: 'postgres', mode: '0600' }),
       notify: ['reload postgresql'],
     },
+    // pgBackRest before PostgreSQL first starts: archive_mode is on from the first segment.
+    ...backups.beforeStart,
     {
       name: 'Install the postgresql unit (the image’s command, hardened) over Debian’s umbrella unit',
       operation: unitFile({ name: 'postgresql.service', content: readFileSync(unitSource, 'utf8') }),
@@ -127,9 +130,8 @@ function tasks(host: Host, play: Play): Task[] {
       notify: ['restart postgres exporter'],
     },
     { name: 'Keep the exporter enabled and running', operation: service({ unit: exporterUnit, enabled: true, running: true }) },
-    // Backups (pgBackRest to S3, db-backup on systemd timers): after the cluster runs, since the
-    // stanza is created against it. postgresql.conf (above) already archives WAL through pgBackRest.
-    ...backupTasks(host),
+    // The stanza and the timers (db-backup): after the cluster runs, since the stanza is created against it.
+    ...backups.afterStart,
   ];
 }
 

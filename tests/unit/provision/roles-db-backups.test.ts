@@ -8,6 +8,11 @@ import { backupTasks, pgbackrestTemplate } from '../../../provision/roles/db/bac
 
 const host = (vars: Record<string, unknown> = {}): Host => ({ name: 'db1', address: '10.0.3.10', port: 22, groups: ['db'], vars: { db_password: 'app password 1234', db_monitor_password: 'monitor-password-1234', ...vars } });
 const secrets = { db_backup_cipher_pass: 'a-long-cipher-passphrase', db_backup_s3_key: 'AKIAEXAMPLE', db_backup_s3_key_secret: 'secret-key-of-forty-characters-or-so' };
+/** Both halves of the backup tasks (before PostgreSQL starts, after). */
+const allBackupTasks = (target: Host) => {
+  const { beforeStart, afterStart } = backupTasks(target);
+  return [...beforeStart, ...afterStart];
+};
 const taskNames = (target: Host) => db.tasks(target, { hosts: [target] }).map((task) => task.name);
 
 describe('db role: backups (pgBackRest, db-backup, timers)', () => {
@@ -17,10 +22,10 @@ describe('db role: backups (pgBackRest, db-backup, timers)', () => {
 
   it('when db_backups is false, then the role configures no backups and postgresql.conf is the image’s with WAL archiving off', () => {
     const target = host({ db_backups: false });
-    assert.deepEqual(backupTasks(target), []);
+    assert.deepEqual(allBackupTasks(target), []);
     const conf = db.tasks(target, { hosts: [target] }).find((task) => task.name.startsWith('Install postgresql.conf'));
     assert.ok(conf);
-    const written = conf.operation.plan(null).commands[0]?.stdin ?? '';
+    const written = String(conf.operation.plan(null).commands[0]?.stdin ?? '');
     const source = readFileSync(postgresqlConfSource, 'utf8');
     assert.match(written, /^archive_mode = off\b/m);
     assert.doesNotMatch(written, /^archive_mode = on/m);
@@ -35,25 +40,29 @@ describe('db role: backups (pgBackRest, db-backup, timers)', () => {
   });
 
   it('when db_backups is false and a passphrase is set too, then the role refuses the contradiction', () => {
-    assert.throws(() => backupTasks(host({ ...secrets, db_backups: false })), /^Error: host db1: role db: db_backups is false but db_backup_cipher_pass is set/);
+    assert.throws(() => allBackupTasks(host({ ...secrets, db_backups: false })), /^Error: host db1: role db: db_backups is false but db_backup_cipher_pass is set/);
   });
 
   it('when the S3 store’s CA certificate is given, then it is installed and pgbackrest.conf trusts it', () => {
     const ca = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
-    const tasks = backupTasks(host({ ...secrets, db_backup_s3_ca: ca }));
+    const tasks = allBackupTasks(host({ ...secrets, db_backup_s3_ca: ca }));
     const install = tasks.find((task) => task.name.startsWith('Install the S3 store’s CA certificate'));
     assert.equal(install?.operation.plan(null).commands[0]?.stdin, ca);
-    const rendered = tasks.find((task) => task.name.startsWith('Render pgbackrest.conf'))?.operation.plan(null).commands[0]?.stdin ?? '';
+    const rendered = String(tasks.find((task) => task.name.startsWith('Render pgbackrest.conf'))?.operation.plan(null).commands[0]?.stdin ?? '');
     assert.match(rendered, /^repo1-storage-ca-file=\/etc\/pgbackrest\/s3-ca\.crt$/m);
     assert.match(rendered, /^repo2-storage-ca-file=\/etc\/pgbackrest\/s3-ca\.crt$/m);
-    assert.throws(() => backupTasks(host({ ...secrets, db_backup_s3_ca: 'not a certificate' })), /vars\.db_backup_s3_ca: a PEM certificate/);
-    assert.throws(() => backupTasks(host({ ...secrets, db_backup_s3_ca: ca, db_backup_s3_ca_file: '/etc/ssl/x.pem' })), /db_backup_s3_ca and db_backup_s3_ca_file are both set/);
+    assert.throws(() => allBackupTasks(host({ ...secrets, db_backup_s3_ca: 'not a certificate' })), /vars\.db_backup_s3_ca: a PEM certificate/);
+    assert.throws(() => allBackupTasks(host({ ...secrets, db_backup_s3_ca: ca, db_backup_s3_ca_file: '/etc/ssl/x.pem' })), /db_backup_s3_ca and db_backup_s3_ca_file are both set/);
   });
 
   it('when it has one, then pgBackRest, its config, db-backup and three timers follow the cluster’s tasks', () => {
     const names = taskNames(host(secrets));
     const backups = names.slice(names.indexOf('Install pgBackRest (and jq, for db-backup)'));
     assert.ok(names.indexOf('Keep PostgreSQL enabled and running') < names.indexOf('Create the stanza on both repos'));
+    // archive_command works from PostgreSQL's first start: pgBackRest, its config and its directories come before the unit starts it.
+    for (const before of ['Install pgBackRest (and jq, for db-backup)', 'Render pgbackrest.conf (the image’s template): both repos, encrypted, 30 days', 'Create pgBackRest’s spool directory (async archive-push)']) {
+      assert.ok(names.indexOf(before) !== -1 && names.indexOf(before) < names.indexOf('Keep PostgreSQL enabled and running'), before);
+    }
     assert.deepEqual(backups.filter((name) => name.startsWith('Schedule')), [
       'Schedule the weekly full backup (Sun *-*-* 01:00:00 UTC)',
       'Schedule the daily differential backup (Mon..Sat *-*-* 01:00:00 UTC)',
@@ -69,7 +78,7 @@ describe('db role: backups (pgBackRest, db-backup, timers)', () => {
       BACKUP_CIPHER_PASS: secrets.db_backup_cipher_pass, BACKUP_RETENTION_DAYS: '30',
     };
     const expected = execFileSync('envsubst', [Object.keys(values).map((name) => `\${${name}}`).join(' ')], { input: readFileSync(pgbackrestTemplate, 'utf8'), env: { PATH: process.env.PATH, ...values } }).toString();
-    const task = backupTasks(host(secrets)).find((entry) => entry.name.startsWith('Render pgbackrest.conf'));
+    const task = allBackupTasks(host(secrets)).find((entry) => entry.name.startsWith('Render pgbackrest.conf'));
     assert.ok(task);
     const plan = task.operation.plan(null);
     assert.equal(plan.commands[0]?.stdin, expected);
@@ -79,10 +88,10 @@ describe('db role: backups (pgBackRest, db-backup, timers)', () => {
   });
 
   it('when the passphrase is set without the S3 keys, then the error names the host, the role and what is missing', () => {
-    assert.throws(() => backupTasks(host({ db_backup_cipher_pass: secrets.db_backup_cipher_pass })), /^Error: host db1: role db: db_backup_cipher_pass is set, so db_backup_s3_key and db_backup_s3_key_secret must be too/);
+    assert.throws(() => allBackupTasks(host({ db_backup_cipher_pass: secrets.db_backup_cipher_pass })), /^Error: host db1: role db: db_backup_cipher_pass is set, so db_backup_s3_key and db_backup_s3_key_secret must be too/);
   });
 
   it('when the passphrase is short, then the vars check refuses it', () => {
-    assert.throws(() => backupTasks(host({ ...secrets, db_backup_cipher_pass: 'short' })), /vars\.db_backup_cipher_pass: at least 16 characters/);
+    assert.throws(() => allBackupTasks(host({ ...secrets, db_backup_cipher_pass: 'short' })), /vars\.db_backup_cipher_pass: at least 16 characters/);
   });
 });
