@@ -89,9 +89,10 @@ describe('the db role’s backups on a lab host, and the backup CLI through the 
       assert.equal(first.code, 0, `exit ${first.code}:\n${failed.map((host) => `${host.host}: ${host.error?.message ?? ''}`).join('\n')}\n${first.stderr}`);
       assert.equal(first.recap.hosts.find((host) => host.host === 'db1')?.status, 'changed');
       const info = JSON.parse(await ok('db1', ['runuser', '-u', 'postgres', '--', 'pgbackrest', '--stanza=refereezy', '--log-level-console=off', 'info', '--output=json'])) as { name: string; repo: { key: number; status: { code: number } }[] }[];
-      assert.equal(info[0]?.name, 'refereezy');
-      // 2: the stanza exists, no backup yet (per repo: created, not missing).
-      assert.deepEqual(info[0]?.repo.map((repo) => [repo.key, repo.status.code !== 1 && repo.status.code !== 3]), [[1, true], [2, true]], JSON.stringify(info));
+      const [stanza] = info;
+      assert.equal(stanza?.name, 'refereezy', JSON.stringify(info));
+      // Per repo: the stanza exists there (pgBackRest's status 1 is "missing stanza path", 3 "missing stanza data").
+      assert.deepEqual(stanza.repo.map((repo) => [repo.key, repo.status.code !== 1 && repo.status.code !== 3]), [[1, true], [2, true]], JSON.stringify(info));
       assert.ok(!first.stdout.includes(cipherPass) && !first.stderr.includes(cipherPass) && !first.stdout.includes(s3Secret), 'a backup secret in the recap or the progress');
     },
   );
