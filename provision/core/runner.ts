@@ -83,8 +83,7 @@ export async function converge(connection: HostConnection, host: Host, plan: Pla
   };
   const savePending = async (keys: string[]) => {
     if (options.check) return;
-    const command = savePendingHandlers(keys);
-    await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
+    for (const command of savePendingHandlers(keys)) await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
     onHost = keys;
   };
 

@@ -3,7 +3,7 @@ import { PlanError } from '../connectors/errors.js';
 import type { NftablesFact } from '../facts/nftables.js';
 import { nftablesFact } from '../facts/nftables.js';
 import { contentDiffers, planFile } from './files.js';
-import type { Command, Operation, Plan } from './operation.js';
+import type { Operation, Plan } from './operation.js';
 import { change, run } from './operation.js';
 
 /** One inbound rule, its sources resolved to addresses. */
@@ -91,15 +91,6 @@ export interface NftablesDesired {
   content: string;
 }
 
-// The content is stdin; $1 the path, $2 the mode. The kernel checks the ruleset (nft -c) before the
-// file is replaced: a ruleset nft rejects never becomes the one loaded at the next boot or reload.
-const validatedInstall = `set -e
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-cat >"$tmp"
-nft -c -f "$tmp"
-install -m "$2" -o root -g root -- "$tmp" "$1"`;
-
 const mode = '0755';
 
 /**
@@ -108,12 +99,10 @@ const mode = '0755';
  * lacks its table (flushed by hand, or never loaded).
  */
 export function planNftables(desired: NftablesDesired, current: NftablesFact): Plan {
-  const file = { path: desired.path, content: desired.content, mode };
+  // The kernel checks the ruleset (nft -c) on the temporary file: a ruleset nft rejects never becomes the one loaded at the next boot or reload.
+  const file = { path: desired.path, content: desired.content, mode, validate: 'nft -c -f %s' };
   const plan = planFile(file, current.file);
-  if (contentDiffers(file, current.file)) {
-    const install: Command = { argv: ['sh', '-c', validatedInstall, 'sh', desired.path, mode], stdin: desired.content };
-    return change(`${plan.reason} (checked by nft -c first)`, [install], plan.diff);
-  }
+  if (contentDiffers(file, current.file)) return plan;
   if (!current.loaded) {
     return change(`${plan.changed ? `${plan.reason}; ` : ''}load ${desired.path}: the kernel has no table inet ${desired.table}`, [...plan.commands, run('nft', '-f', desired.path)]);
   }

@@ -71,7 +71,8 @@ function tasks(host: Host, play: Play): Task[] {
     { name: `Create the admin user ${admin} in ssh-users`, operation: user({ name: admin, groups: ['ssh-users'] }) },
     {
       name: `Let ${admin} use sudo without a password`,
-      operation: file({ path: '/etc/sudoers.d/90-refereezy-admins', content: `${admin} ALL=(ALL) NOPASSWD:ALL\n`, mode: '0440' }),
+      // visudo checks it before it replaces the old one: a sudoers file sudo cannot parse locks every admin out.
+      operation: file({ path: '/etc/sudoers.d/90-refereezy-admins', content: `${admin} ALL=(ALL) NOPASSWD:ALL\n`, mode: '0440', validate: 'visudo -cf %s' }),
     },
     { name: `Create ${home}/.ssh`, operation: directory({ path: `${home}/.ssh`, owner: admin, group: admin, mode: '0700' }) },
     {

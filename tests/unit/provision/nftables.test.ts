@@ -10,6 +10,7 @@ import { nftablesFact } from '../../../provision/facts/nftables.js';
 import type { Host } from '../../../provision/inventories/schema.js';
 import { planNftables, renderRuleset, type FirewallRule } from '../../../provision/operations/nftables.js';
 import { firewallRuleset } from '../../../provision/roles/common/firewall.js';
+import { writeLine } from './plan-table.js';
 import type { Play, Role } from '../../../provision/roles/role.js';
 
 /** The rule lines of a rendered ruleset's input chain (after the fixed ones). */
@@ -135,18 +136,13 @@ describe('nftables operation', () => {
   const installed = (text: string, extra: Partial<NonNullable<NftablesFact['file']>> = {}): NftablesFact['file'] => ({ type: 'regular file', owner: 'root', group: 'root', mode: 0o755, size: text.length, sha256: sha(text), content: text, ...extra });
   const lines = (fact: NftablesFact) => planNftables(desired, fact).commands.map((command) => commandLine(command.argv));
 
-  it('when the file differs, then it is checked by nft -c and installed in one command, its diff shown', () => {
+  it('when the file differs, then it is written atomically, checked by nft -c on the temporary file first, in one command, its diff shown', () => {
     const plan = planNftables(desired, { file: installed('flush ruleset\n'), loaded: true });
     assert.equal(plan.changed, true);
-    const [install, ...others] = plan.commands;
-    assert.ok(install);
-    assert.deepEqual(others, []);
-    assert.deepEqual(install.argv.slice(0, 2), ['sh', '-c']);
-    assert.match(install.argv[2] ?? '', /nft -c -f "\$tmp"\ninstall -m "\$2" -o root -g root -- "\$tmp" "\$1"$/);
-    assert.deepEqual(install.argv.slice(3), ['sh', '/etc/nftables.conf', '0755']);
-    assert.equal(install.stdin, content);
+    assert.deepEqual(lines({ file: installed('flush ruleset\n'), loaded: true }), [writeLine('/etc/nftables.conf', content, '0755', 'root', 'root', 'nft -c -f %s')]);
+    assert.equal(plan.commands[0]?.stdin, content);
     assert.match(plan.diff ?? '', /^-flush ruleset$/m);
-    assert.match(plan.reason, /update the content of \/etc\/nftables\.conf \(checked by nft -c first\)/);
+    assert.match(plan.reason, /update the content of \/etc\/nftables\.conf \(checked by `nft -c -f %s` first\)/);
   });
 
   it('when the file is absent, then it is created the same way', () => {
