@@ -1,4 +1,5 @@
 import type { Host, Inventory } from '../inventories/schema.js';
+import type { Fact } from '../facts/fact.js';
 import type { Command, Operation } from '../operations/operation.js';
 
 /** One task of a role: a sentence, an operation with its desired state, handlers it notifies on change. */
@@ -12,6 +13,18 @@ export interface Task {
 export interface Handler {
   name: string;
   commands: Command[];
+  /**
+   * Asked on the host before the handler runs (probe, then act): whether it is still needed and
+   * why ("settings that apply at start only changed: shared_buffers"). Without one it always runs.
+   */
+  needed?: Fact<{ needed: boolean; why: string }>;
+  /**
+   * It interrupts a service no other host provides (the only PostgreSQL): it runs only when the
+   * operator allows it (`--allow-restart <role or host>`, or the host's var `allow_restart: [role]`).
+   * Otherwise it stays pending on the host, and the recap says "restart pending" until a run that
+   * allows it, or finds it no longer needed.
+   */
+  disruptive?: boolean;
 }
 
 /**
@@ -42,6 +55,12 @@ export interface Role {
   name: string;
   /** The ports this role serves and who may reach them. */
   ingress?: readonly IngressRule[];
+  /**
+   * Hosts converging this role at most this many at a time (a host's whole run, its handlers
+   * included, before the next one starts); a host that fails stops the roll: the role's other hosts
+   * are not started. For a service behind a load balancer whose restart takes a host out.
+   */
+  serial?: number;
   /** The role's tasks for one host; throws (before anything connects) when the host's vars do not fit. */
   tasks(host: Host, play: Play): Task[];
   handlers: Record<string, Handler>;

@@ -127,6 +127,8 @@ function tasks(host: Host, play: Play): Task[] {
 /** The Express API as a systemd service, from a release built here (the image's content, without the image). */
 export const api: Role = {
   name: 'api',
+  // Rolled one host at a time: a host's restart (which waits for /readyz) ends before the next host starts, so the load balancer always has one.
+  serial: 1,
   ingress: [
     { port: apiPort, from: ['web'], why: 'the API, behind the web tier' },
     { port: metricsPort, from: ['monitoring'], why: 'the API’s /metrics for Prometheus' },
