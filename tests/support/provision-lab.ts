@@ -252,6 +252,8 @@ class ProvisionLab implements StartedProvisionLab {
   /** What machines that never got ready said before Testcontainers removed them. */
   private readonly startFailures: string[] = [];
   private vaultPassword: string | undefined;
+  /** The internal network's IPv4 subnet: the lab's stand-in for the load balancer's subnets (web's load_balancer_cidrs). */
+  private internalSubnet: string | undefined;
 
   constructor() {
     const key = ssh2.utils.generateKeyPairSync('ed25519', { comment: this.project });
@@ -278,6 +280,8 @@ class ProvisionLab implements StartedProvisionLab {
       Labels: { 'org.testcontainers': 'true', [LABEL_TESTCONTAINERS_SESSION_ID]: reaper.sessionId, [labLabel]: this.project },
     });
     this.internalNetwork = new StartedNetwork(client, internalName, created);
+    const inspected = (await client.container.dockerode.getNetwork(internalName).inspect()) as { IPAM?: { Config?: { Subnet?: string }[] } };
+    this.internalSubnet = inspected.IPAM?.Config?.find((config) => config.Subnet?.includes('.'))?.Subnet;
     this.networks.push(this.internalNetwork);
     const [publicNetwork] = this.networks as [StartedNetwork, StartedNetwork];
 
@@ -404,7 +408,8 @@ class ProvisionLab implements StartedProvisionLab {
       bastion: { host: this.bastionEndpoint.host, port: this.bastionEndpoint.port, user: 'admin', private_address: this.address(bastionName) },
       user: 'admin',
       ...(vault ? { vault } : {}),
-      vars: { admin_authorized_keys: [this.publicKey], apt_proxy: `http://${this.address('apt-proxy')}:${aptProxyPort}`, ...options.vars },
+      // load_balancer_cidrs: the lab has no load balancer; every lab host may play one (a test narrows it with group vars).
+      vars: { admin_authorized_keys: [this.publicKey], apt_proxy: `http://${this.address('apt-proxy')}:${aptProxyPort}`, ...(this.internalSubnet ? { load_balancer_cidrs: [this.internalSubnet] } : {}), ...options.vars },
       groups,
       hosts,
     };
