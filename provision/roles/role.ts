@@ -47,10 +47,11 @@ export interface IngressRule {
   port: number;
   protocol?: 'tcp' | 'udp';
   /**
-   * 'anywhere'; group names: the addresses of the inventory's hosts in them ('bastion' = the
-   * bastion's private address); or addresses and CIDRs from the host's vars (the load balancer's).
+   * 'anywhere', or group names: the addresses of the inventory's hosts in them. Two are special:
+   * 'bastion' is the bastion's private address; 'edge' is the load balancer: the hosts in group
+   * edge and the networks of the host's var `load_balancer_cidrs` (an ALB's subnets).
    */
-  from: 'anywhere' | readonly string[] | AddressesOf;
+  from: 'anywhere' | readonly string[];
   /** Why the port is open, written into the ruleset as a comment. */
   why: string;
 }

@@ -1,8 +1,12 @@
 import { BlockList } from 'node:net';
+import { z } from 'zod';
 import type { Host } from '../../inventories/schema.js';
 import { addressFamily, type FirewallRule, type OutboundRule, type Ruleset } from '../../operations/nftables.js';
 import { rolesOf } from '../index.js';
 import type { AddressesOf, EgressRule, IngressRule, Play, Role } from '../role.js';
+
+/** The load balancer's networks, for the special source 'edge' (the web role requires the var; here absent means none). */
+const loadBalancerCidrs = z.array(z.string().refine((value) => addressFamily(value) !== 0, 'an IP address or network')).default([]);
 
 /** The table the common role owns on every host. */
 export const firewallTable = 'refereezy';
@@ -13,6 +17,11 @@ export const firewallTable = 'refereezy';
  */
 function groupAddresses(groups: readonly string[], what: string, role: Role, host: Host, play: Play): string[] {
   return groups.flatMap((group) => {
+    if (group === 'edge') {
+      const cidrs = loadBalancerCidrs.safeParse(host.vars.load_balancer_cidrs);
+      if (!cidrs.success) throw new Error(`host ${host.name}: role ${role.name}: ${what} the load balancer: vars.load_balancer_cidrs: ${cidrs.error.issues.map((issue) => issue.message).join('; ')}`);
+      return [...cidrs.data, ...play.hosts.filter((peer) => peer.groups.includes('edge')).map((peer) => peer.address)];
+    }
     if (group === 'bastion') {
       const address = play.bastion?.private_address;
       if (!address) throw new Error(`host ${host.name}: role ${role.name}: ${what} the bastion, but the inventory has no bastion.private_address (the address hosts see its connections come from)`);

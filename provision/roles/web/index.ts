@@ -33,7 +33,8 @@ const vars = z.object({
   dns_resolver: z.ipv4('an IPv4 address').default('169.254.169.253'),
   /**
    * The load balancer's addresses or subnets (an ALB's nodes take addresses in its subnets: list
-   * those CIDRs): the only sources web hosts admit HTTP from, besides hosts in group lb.
+   * those CIDRs): the only sources web hosts admit HTTP from, besides hosts in group edge. [] when
+   * the load balancer is a host of the inventory (group edge).
    */
   load_balancer_cidrs: z.array(z.string().refine((value) => addressFamily(value) !== 0, 'an IP address or network (10.0.0.0/24)'), {
     error: (issue) => (issue.input === undefined ? "required: the load balancer's addresses or subnets, the only sources of HTTP (e.g. [10.0.0.0/24, 10.0.10.0/24])" : 'a list of addresses or networks'),
@@ -110,10 +111,9 @@ function tasks(host: Host, play: Play): Task[] {
 }
 
 const ingress: IngressRule[] = [
-  // An ALB's addresses change within its subnets: the inventory names those (load_balancer_cidrs); an
-  // HAProxy of the inventory is in group lb. Nothing else reaches nginx, not even another host.
-  { port: 80, from: ['lb'], why: 'HTTP from the load balancer hosts (group lb)' },
-  { port: 80, from: (host) => parseVars(host).load_balancer_cidrs, why: "HTTP from the load balancer's subnets (var load_balancer_cidrs)" },
+  // 'edge': an ALB's addresses change within its subnets, which the inventory names (var
+  // load_balancer_cidrs); a load balancer of the inventory is in group edge. Nothing else reaches nginx.
+  { port: 80, from: ['edge'], why: 'HTTP from the load balancer' },
   // stub_status (8081) is read by the exporter on the host itself: loopback, no rule.
   { port: 9113, from: ['monitoring'], why: "nginx's exporter, for Prometheus on the monitoring hosts" },
 ];
