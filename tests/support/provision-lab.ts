@@ -95,6 +95,11 @@ export interface StartedProvisionLab {
   bastionEndpoint: { host: string; port: number };
   /** `node provision/main.ts <inventory> --json --identity … --known-hosts … ...args`, its recap parsed; args may give their own --identity or --known-hosts. */
   provision(args: string[]): Promise<ProvisionRun>;
+  /**
+   * The environment an operator's shell would have for `npm run provision -- "$INVENTORY" …` against
+   * the lab: INVENTORY, the key, the known_hosts and the vault's password (for runbook commands).
+   */
+  operatorEnv(): Record<string, string>;
   /** A command on a machine, as root (docker exec): the test's own view of the host, not the provisioner's. */
   exec(host: string, argv: string[]): Promise<ExecResult>;
   /** A machine's address on the internal network. */
@@ -447,6 +452,15 @@ class ProvisionLab implements StartedProvisionLab {
       throw new Error(`provision ${args.join(' ')}: no JSON recap (exit ${code})\n${stdout}\n${stderr}`);
     }
     return { code, recap, stdout, stderr };
+  }
+
+  operatorEnv(): Record<string, string> {
+    return {
+      INVENTORY: this.inventoryFile,
+      PROVISION_SSH_KEY: this.identityFile,
+      PROVISION_KNOWN_HOSTS: this.knownHostsFile,
+      ...(this.vaultPassword ? { PROVISION_VAULT_PASSWORD: this.vaultPassword } : {}),
+    };
   }
 
   async exec(host: string, argv: string[]): Promise<ExecResult> {
