@@ -72,9 +72,9 @@ function ruleLines(rule: { port: number; protocol: 'tcp' | 'udp'; comment: strin
 /**
  * A host's firewall as an nftables script: inbound is dropped unless it answers a connection the host
  * opened, comes over loopback, is ICMP, or matches a rule; nothing is forwarded; outbound (when the
- * ruleset has egress rules) is dropped unless it belongs to an established connection, goes over
- * loopback, is ICMP, or matches a rule (a local process then gets EPERM at once, no hanging
- * connect). The table is declared, deleted and declared again, so loading the file replaces exactly
+ * ruleset has egress rules) is refused unless it belongs to an established connection, goes over
+ * loopback, is ICMP, or matches a rule (rejected, counted: a local connect fails at once instead of
+ * hanging). The table is declared, deleted and declared again, so loading the file replaces exactly
  * this table, in one transaction.
  */
 export function renderRuleset(ruleset: Ruleset): string {
@@ -92,7 +92,8 @@ export function renderRuleset(ruleset: Ruleset): string {
           '\t\toif "lo" accept comment "loopback (the host\'s own addresses too)"',
           '\t\tmeta l4proto { icmp, ipv6-icmp } accept comment "ICMP: ping, path MTU discovery, IPv6 neighbour discovery"',
           ...ruleset.egress.flatMap((rule) => ruleLines(rule, rule.to, 'daddr')).map((line) => `\t\t${line}`),
-          '\t\tcounter comment "dropped: no egress rule allows it"',
+          // Rejected, not dropped: a local program's connect fails at once ("No route to host") instead of hanging.
+          '\t\tcounter reject with icmpx type admin-prohibited comment "refused: no egress rule allows it"',
           '\t}',
         ];
   return [

@@ -59,7 +59,7 @@ const failures = (result: ProvisionRun) =>
     .map((host) => `${host.host}: ${host.status} ${host.error?.message ?? ''}`)
     .join('\n');
 
-/** Whether a TCP connection from a lab host opens within 3 s, and what bash said when it did not. */
+/** Whether a TCP connection from a lab host opens within 3 s, and what bash said when it did not (nothing: a time-out). */
 async function connects(host: string, address: string, port: number): Promise<{ open: boolean; output: string }> {
   const { exitCode, output } = await lab.exec(host, ['timeout', '3', 'bash', '-c', 'exec 3<>"/dev/tcp/$1/$2"', 'connect', address, String(port)]);
   return { open: exitCode === 0, output };
@@ -132,16 +132,16 @@ describe('provisioning runs that keep the platform up', () => {
     assert.equal((await connects('web1', lab.address('api1'), 3000)).open, true, 'web1 → api1:3000');
     assert.equal((await connects('web1', lab.address('api2'), 3000)).open, true, 'web1 → api2:3000');
     assert.equal((await connects('web1', lab.address('apt-proxy'), 3142)).open, true, 'web1 → apt proxy');
-    // The bastion admits SSH from anyone: only web1's egress can stop this one. Netfilter refuses a
-    // local connect at once (EPERM), no time-out.
+    // The bastion admits SSH from anyone: only web1's egress can stop this one. web1 rejects it
+    // itself, at once (no time-out).
     assert.equal((await connects('edge1', lab.address('bastion'), 22)).open, false, 'edge1 (common only) → bastion:22: no rule');
     const toBastion = await connects('web1', lab.address('bastion'), 22);
     assert.equal(toBastion.open, false, 'web1 → bastion:22');
-    assert.match(toBastion.output, /Operation not permitted/);
+    assert.match(toBastion.output, /No route to host/, 'not refused by web1 itself');
     assert.equal((await connects('web1', lab.address('db1'), 5432)).open, false, 'web1 → db1:5432');
     assert.equal((await connects('web1', lab.address('api1'), 9464)).open, false, 'web1 → api1:9464 (metrics: monitoring only)');
     const counter = (await lab.exec('web1', ['nft', 'list', 'chain', 'inet', 'refereezy', 'output'])).output;
-    assert.match(counter, /counter packets [1-9]\d* bytes \d+ comment "dropped: no egress rule allows it"/);
+    assert.match(counter, /counter packets [1-9]\d* bytes \d+ reject with icmpx admin-prohibited comment "refused: no egress rule allows it"/);
     // api1 reaches PostgreSQL (it is ready) and the API answers through web1's proxy, asked by the load balancer.
     assert.equal(await httpStatus('web1', lab.address('api1'), 3000, '/readyz'), 200);
     assert.equal(await httpStatus('edge1', lab.address('web1'), 80, '/healthz'), 200);

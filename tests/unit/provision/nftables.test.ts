@@ -172,12 +172,12 @@ describe("a host's firewall from its roles' ingress rules", () => {
     assert.deepEqual(baseline.slice(0, 4), ['tcp/3142 10.0.0.20 common: apt through the apt proxy (var apt_proxy)', 'udp/53 10.0.0.2 common: DNS (var dns_servers), udp', 'tcp/53 10.0.0.2 common: DNS (var dns_servers), tcp', 'udp/123 169.254.169.123 common: NTP for chrony (var time_servers)']);
   });
 
-  it('when egress rules are rendered, then outbound is dropped but established, loopback, ICMP and the rules, with a counter of what was dropped', () => {
+  it('when egress rules are rendered, then outbound is refused but established, loopback, ICMP and the rules, counted', () => {
     const text = renderRuleset({ table: 'refereezy', title: 't', rules: [], egress: [{ port: 5432, protocol: 'tcp', to: ['10.0.3.10'], comment: 'db' }, { port: 443, protocol: 'tcp', to: 'anywhere', comment: 'google' }, { port: 53, protocol: 'udp', to: ['fd00::2', '10.0.0.0/16'], comment: 'dns' }] });
     const output = text.slice(text.indexOf('chain output {'));
     assert.match(output, /type filter hook output priority filter; policy drop;\n\t\tct state established,related accept/);
     assert.match(output, /\t\toif "lo" accept/);
-    assert.match(output, /\t\tip daddr 10\.0\.3\.10 tcp dport 5432 accept comment "db"\n\t\ttcp dport 443 accept comment "google"\n\t\tip daddr 10\.0\.0\.0\/16 udp dport 53 accept comment "dns"\n\t\tip6 daddr fd00::2 udp dport 53 accept comment "dns"\n\t\tcounter comment "dropped: no egress rule allows it"\n\t}\n}\n$/);
+    assert.match(output, /\t\tip daddr 10\.0\.3\.10 tcp dport 5432 accept comment "db"\n\t\ttcp dport 443 accept comment "google"\n\t\tip daddr 10\.0\.0\.0\/16 udp dport 53 accept comment "dns"\n\t\tip6 daddr fd00::2 udp dport 53 accept comment "dns"\n\t\tcounter reject with icmpx type admin-prohibited comment "refused: no egress rule allows it"\n\t}\n}\n$/);
     assert.throws(() => renderRuleset({ table: 'refereezy', title: '', rules: [], egress: [{ port: 53, protocol: 'udp', to: ['10.0.0.0/33'], comment: '' }] }), /not 10\.0\.0\.0\/33/);
   });
 
