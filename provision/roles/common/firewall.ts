@@ -62,6 +62,7 @@ function within(address: string, list: readonly string[]): boolean {
  * What `host` may open to the other hosts of the inventory: every port a peer's role admits from its
  * address (by group, as the bastion, or in a network such as the load balancer's). A port open to
  * 'anywhere' (the bastion's SSH) grants nothing: that is for the world outside, not for the hosts.
+ * A peer whose inventory address is a name cannot be matched, and is not reached.
  */
 function peerEgress(host: Host, play: Play): OutboundRule[] {
   const merged = new Map<string, OutboundRule & { to: string[]; names: string[] }>();
@@ -75,8 +76,12 @@ function peerEgress(host: Host, play: Play): OutboundRule[] {
         const protocol = rule.protocol ?? 'tcp';
         const key = `${protocol}/${rule.port}/${role.name}/${rule.why}`;
         const entry = merged.get(key) ?? { port: rule.port, protocol, to: [], names: [], comment: '' };
-        entry.to.push(peer.address);
-        entry.names.push(peer.name);
+        // nftables matches addresses: a peer known by a name stays unreachable (fail closed), and the rule's comment says why.
+        if (addressFamily(peer.address) === 0) entry.names.push(`${peer.name} (not ${peer.address}: a name, not an address)`);
+        else {
+          entry.to.push(peer.address);
+          entry.names.push(peer.name);
+        }
         entry.comment = `${role.name} on ${entry.names.join(', ')}: ${rule.why}`;
         merged.set(key, entry);
       }

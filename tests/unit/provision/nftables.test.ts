@@ -166,6 +166,13 @@ describe("a host's firewall from its roles' ingress rules", () => {
     assert.ok(!(firewallRuleset(api1, inPlay, of('common', 'api')).egress ?? []).some((rule) => rule.port === 80 && rule.to !== 'anywhere' && rule.to.includes('10.0.1.10')));
   });
 
+  it('when a peer’s inventory address is a name, then it is not reached (nftables matches addresses), and the comment says so', () => {
+    const ghost = host('ghost', 'ghost.invalid', ['ec2']);
+    const rules = (firewallRuleset(bastion, { ...play, hosts: [bastion, ghost] }, of('common', 'bastion')).egress ?? []).filter((rule) => rule.port === 22);
+    assert.deepEqual(rules.map((rule) => [rule.to, rule.comment]), [[[], 'common on ghost (not ghost.invalid: a name, not an address): SSH, from the bastion only']]);
+    assert.match(renderRuleset({ table: 'refereezy', title: '', rules: [], egress: rules }), /# tcp dport 22: no host to reach \(common on ghost/);
+  });
+
   it('when an apt proxy, DNS servers and time servers are set, then the baseline egress names exactly them', () => {
     const configured: Host = { ...db1, vars: { apt_proxy: 'http://10.0.0.20:3142', dns_servers: ['10.0.0.2'], time_servers: ['169.254.169.123'] } };
     const baseline = egress(configured, of('common')).filter((rule) => rule.includes(' common: '));
