@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -21,9 +20,9 @@ import { parse, stringify } from 'yaml';
 import { repoRoot } from '../../support/paths.js';
 import { startProvisionLab, type ProvisionRun, type StartedProvisionLab } from '../../support/provision-lab.js';
 import { useRyukOnlyWhereAvailable } from '../../support/ryuk.js';
+import { runbookBlockList } from '../../support/runbook-commands.js';
 
 const run = promisify(execFile);
-const runbook = path.join(repoRoot, 'docs', 'runbooks', 'rolling-restart.md');
 const conf = '/etc/refereezy/postgresql/postgresql.conf';
 
 let lab: StartedProvisionLab;
@@ -82,7 +81,7 @@ const postmasterPid = async () => (await lab.exec('db1', ['systemctl', 'show', '
 
 /** The runbook's `sh replica` blocks, in order. */
 function replicaBlocks(): string[] {
-  return [...readFileSync(runbook, 'utf8').matchAll(/^```sh replica\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? '');
+  return runbookBlockList('rolling-restart.md', 'replica').map((block) => block.code);
 }
 
 /** Runs a runbook block with bash as an operator would (set -e: a failing command fails the block). */
