@@ -53,6 +53,9 @@ async function main(): Promise<number> {
     allHosts,
     tags: options.tags,
     parallel: options.parallel,
+    serial: options.serial,
+    maxFailPercentage: options['max-fail-percentage'],
+    allowRestart: options['allow-restart'],
     check: options.check,
     ssh: {
       auth,
@@ -70,7 +73,7 @@ async function main(): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   if (options.json) process.stdout.write(`${JSON.stringify({ inventory: inventory.file, check: options.check, seconds, hosts: recaps }, null, 2)}\n`);
   else for (const line of recapLines(recaps, seconds)) progress(line);
-  return recaps.some((recap) => recap.status === 'failed' || recap.status === 'unreachable') ? 2 : 0;
+  return recaps.some((recap) => recap.status === 'failed' || recap.status === 'unreachable' || recap.status === 'skipped') ? 2 : 0;
 }
 
 try {

@@ -16,9 +16,9 @@ export interface RoleIngress {
 
 const roleFile = (role: string) => `provision/roles/${role}/index.ts`;
 
-/** What a group's rule becomes on the host: its source groups that have hosts, or 'anywhere'. */
+/** What a group's rule becomes on the host: its source groups that have hosts (or addresses the hosts are given), or 'anywhere'. */
 function hostSources(source: SecurityGroups, from: readonly string[]): 'anywhere' | string[] {
-  const withHosts = (name: string) => source.groups[name]?.role !== undefined;
+  const withHosts = (name: string) => source.groups[name]?.role !== undefined || source.groups[name]?.host_addresses_var !== undefined;
   if (from.every(withHosts)) return [...from].sort();
   // The ALB, CloudFront, the operators: addresses the host cannot name; the VPC's group narrows them.
   return 'anywhere';

@@ -30,6 +30,11 @@ const group = z.strictObject({
   role: name.optional(),
   /** every-host: attached to every instance besides its own group (management). */
   attach: z.enum(['every-host']).optional(),
+  /**
+   * For a group without hosts of ours (the ALB): the inventory var that gives the hosts its
+   * addresses, so a host's firewall can name it as a source instead of admitting anywhere.
+   */
+  host_addresses_var: z.string().regex(/^[a-z][a-z0-9_]*$/, 'an inventory var name').optional(),
   /** The replica's docker-compose services that play this group's members. */
   replica: z.array(name).default([]),
   rules: z.array(rule).default([]),

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseArgv } from 'zx';
 import { z } from 'zod';
+import { parseSerial } from '../core/serial.js';
 
 export const usage = `usage: npm run provision -- <inventory name|path> [options]
        NODE_OPTIONS=--import=tsx npx zx provision/main.ts <inventory name|path> [options]
@@ -12,6 +13,12 @@ export const usage = `usage: npm run provision -- <inventory name|path> [options
   --limit a,b               only these hosts or groups
   --tags a,b                only these roles
   --parallel N              hosts at a time (10)
+  --serial 1,5,50%          converge the hosts in batches of these sizes (the last repeats), each batch
+                            finished, handlers included, before the next starts (Ansible's serial)
+  --max-fail-percentage N   stop after a batch in which more than N% of the hosts failed (default:
+                            only when every host of a batch failed)
+  --allow-restart a,b       let these roles or hosts restart what only they serve (db: PostgreSQL);
+                            otherwise the recap says "restart pending" and it keeps running
   --json                    the recap as JSON on stdout (progress goes to stderr)
   --identity FILE           private key (PROVISION_SSH_KEY, else ~/.ssh/id_ed25519, else ssh-agent's keys);
                             encrypted: from ssh-agent (SSH_AUTH_SOCK) when it holds it, else its passphrase
@@ -36,6 +43,19 @@ const optionsSchema = z.strictObject({
   limit: list.optional(),
   tags: list.optional(),
   parallel: z.coerce.number().int().min(1).max(100).default(10),
+  serial: z
+    .string()
+    .transform((value, context) => {
+      try {
+        return parseSerial(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  'max-fail-percentage': z.coerce.number().int().min(0).max(100).optional(),
+  'allow-restart': list.optional(),
   json: z.boolean().default(false),
   identity: z.string().min(1).optional(),
   'passphrase-file': z.string().min(1).optional(),
@@ -60,7 +80,7 @@ export type CliOptions = Omit<z.output<typeof optionsSchema>, '_' | 'help' | 'id
 export function parseOptions(args: string[]): CliOptions {
   const argv = parseArgv(args, {
     boolean: ['check', 'diff', 'json', 'trust-new-host-keys', 'help'],
-    string: ['limit', 'tags', 'parallel', 'identity', 'passphrase-file', 'known-hosts', 'vault-password-file', 'bastion-user'],
+    string: ['limit', 'tags', 'parallel', 'serial', 'max-fail-percentage', 'allow-restart', 'identity', 'passphrase-file', 'known-hosts', 'vault-password-file', 'bastion-user'],
     default: { check: false, diff: false, json: false, 'trust-new-host-keys': false, help: false },
   });
   // minimist gives every declared string flag a value ("" when absent): absent means default.

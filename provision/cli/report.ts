@@ -5,6 +5,7 @@ const statusWord: Record<TaskReport['status'], string> = {
   ok: chalk.green('ok'.padEnd(7)),
   changed: chalk.yellow('changed'.padEnd(7)),
   failed: chalk.red('FAILED'.padEnd(7)),
+  pending: chalk.magenta('PENDING'.padEnd(7)),
 };
 
 const recapColour: Record<HostRecap['status'], (text: string) => string> = {
@@ -12,6 +13,7 @@ const recapColour: Record<HostRecap['status'], (text: string) => string> = {
   changed: chalk.yellow,
   failed: chalk.red,
   unreachable: chalk.red,
+  skipped: chalk.red,
 };
 
 /** One progress line per task: `[web1] changed web: Render nginx.conf — update … (58 ms)`. */
@@ -26,7 +28,7 @@ export function recapLines(recaps: readonly HostRecap[], seconds: number): strin
     'RECAP',
     ...recaps.map(
       (recap) =>
-        `${recap.host.padEnd(width)}  ${recapColour[recap.status](recap.status.toUpperCase().padEnd(11))} ok=${recap.ok} changed=${recap.changed} failed=${recap.failed} unreachable=${recap.status === 'unreachable' ? 1 : 0}  ${recap.seconds.toFixed(1)}s${recap.error ? `  ${recap.error.kind}: ${recap.error.message}` : ''}`,
+        `${recap.host.padEnd(width)}  ${recapColour[recap.status](recap.status.toUpperCase().padEnd(11))} ok=${recap.ok} changed=${recap.changed} failed=${recap.failed} unreachable=${recap.status === 'unreachable' ? 1 : 0}  ${recap.seconds.toFixed(1)}s${recap.error ? `  ${recap.error.kind}: ${recap.error.message}` : ''}${recap.pending.map((what) => `  ${chalk.magenta('restart pending')}: ${what}`).join('')}`,
     ),
     `${recaps.length} hosts in ${seconds.toFixed(1)}s`,
   ];

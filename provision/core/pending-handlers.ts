@@ -1,3 +1,5 @@
+import { dirname } from 'node:path';
+import { atomicWrite } from '../operations/files.js';
 import type { Fact } from '../facts/fact.js';
 import { lines } from '../facts/fact.js';
 import type { Command } from '../operations/operation.js';
@@ -31,7 +33,8 @@ export const pendingHandlersFact: Fact<string[]> = {
 };
 
 /** The command that leaves exactly these keys in the file (removing it when there are none). */
-export function savePendingHandlers(keys: readonly string[]): Command {
-  if (keys.length === 0) return { argv: ['rm', '-f', '--', pendingHandlersFile] };
-  return { argv: ['install', '-D', '-m', '0600', '-o', 'root', '-g', 'root', '--', '/dev/stdin', pendingHandlersFile], stdin: `${keys.join('\n')}\n` };
+export function savePendingHandlers(keys: readonly string[]): Command[] {
+  if (keys.length === 0) return [{ argv: ['rm', '-f', '--', pendingHandlersFile] }];
+  // Written whole or not at all: a cut connection must not leave half a list (and lose a handler).
+  return [{ argv: ['mkdir', '-p', '-m', '0700', '--', dirname(pendingHandlersFile)] }, atomicWrite({ path: pendingHandlersFile, content: `${keys.join('\n')}\n`, mode: '0600' })];
 }

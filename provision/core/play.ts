@@ -1,9 +1,11 @@
 import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
 import { Bastion, type HostConnection, type SshOptions } from '../connectors/ssh.js';
 import type { Host, LoadedInventory } from '../inventories/schema.js';
 import { rolesOf } from '../roles/index.js';
 import { pool } from '../cli/pool.js';
-import { converge, unreachable, type HostRecap, type PlannedRole, type TaskReport } from './runner.js';
+import { converge, skipped, unreachable, type HostRecap, type PlannedRole, type TaskReport } from './runner.js';
+import { batches, batchStops, Rolls, type SerialStep } from './serial.js';
 
 export interface PlayOptions {
   inventory: LoadedInventory;
@@ -15,6 +17,12 @@ export interface PlayOptions {
   tags?: readonly string[] | undefined;
   ssh: SshOptions;
   parallel: number;
+  /** Ansible's serial: the hosts in batches, each finished (handlers included) before the next starts. */
+  serial?: readonly SerialStep[] | undefined;
+  /** Ansible's max_fail_percentage: a batch with a larger share of failed hosts stops the play. */
+  maxFailPercentage?: number | undefined;
+  /** Roles or hosts whose disruptive handlers (a database restart) may run: --allow-restart. */
+  allowRestart?: readonly string[] | undefined;
   check: boolean;
   onTask?: (report: TaskReport) => void;
   onProgress?: (line: string) => void;
@@ -25,6 +33,15 @@ export class PlayError extends Error {
   override name = 'PlayError';
 }
 
+/** The host's own consent to disruptive handlers: its var `allow_restart`, a list of role names. */
+const allowRestartVar = z.array(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a role name')).default([]);
+
+export function hostAllowsRestart(host: Host): string[] {
+  const parsed = allowRestartVar.safeParse(host.vars.allow_restart);
+  if (!parsed.success) throw new Error(`host ${host.name}: vars.allow_restart: ${parsed.error.issues.map((issue) => issue.message).join('; ')} (a list of role names)`);
+  return parsed.data;
+}
+
 /** Every host's roles and tasks, built (and their vars checked) before anything connects. */
 export function planPlay(options: Pick<PlayOptions, 'inventory' | 'hosts' | 'allHosts' | 'tags'>): Map<string, PlannedRole[]> {
   const play = { hosts: options.allHosts, bastion: options.inventory.bastion};
@@ -32,6 +49,11 @@ export function planPlay(options: Pick<PlayOptions, 'inventory' | 'hosts' | 'all
   const plans = new Map<string, PlannedRole[]>();
   for (const host of options.hosts) {
     const planned: PlannedRole[] = [];
+    try {
+      hostAllowsRestart(host);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
     for (const role of rolesOf(host, options.tags ? [...options.tags] : undefined)) {
       try {
         planned.push({ role, tasks: role.tasks(host, play) });
@@ -47,8 +69,10 @@ export function planPlay(options: Pick<PlayOptions, 'inventory' | 'hosts' | 'all
 }
 
 /**
- * One SSH connection to the bastion, every host a channel through it, `parallel` hosts at a time.
- * A host that cannot be reached is reported unreachable while the others go on.
+ * One SSH connection to the bastion, every host a channel through it, `parallel` hosts at a time, in
+ * `serial` batches (each finished before the next starts; one that fails more than
+ * `maxFailPercentage` stops the play), a rolling role's hosts one roll at a time. A host that
+ * cannot be reached is reported unreachable while the others go on.
  */
 export async function runPlay(options: PlayOptions): Promise<HostRecap[]> {
   const { inventory, plans } = options;
@@ -59,23 +83,62 @@ export async function runPlay(options: PlayOptions): Promise<HostRecap[]> {
     options.onProgress?.(`bastion: ${error instanceof Error ? error.message : String(error)}`);
     return options.hosts.map((host) => unreachable(host, error, 0));
   }
-  try {
-    return await pool(options.hosts, options.parallel, async (host) => {
-      const started = performance.now();
+  const rolling = new Map<string, number>();
+  for (const planned of plans.values()) for (const { role } of planned) if (role.serial !== undefined) rolling.set(role.name, role.serial);
+  const rolls = new Rolls(rolling);
+  const allowed = new Set(options.allowRestart ?? []);
+
+  const converged = async (host: Host): Promise<HostRecap> => {
+    const planned = plans.get(host.name) ?? [];
+    const place = await rolls.enter(host.name, planned.map(({ role }) => role.name));
+    if ('stopped' in place) {
+      options.onProgress?.(`[${host.name}] SKIPPED: ${place.stopped}`);
+      return skipped(host, place.stopped);
+    }
+    const started = performance.now();
+    let recap: HostRecap | undefined;
+    try {
       let connection: HostConnection;
       try {
         connection = await bastion.host({ name: host.name, address: host.address, port: host.port, user: inventory.user });
       } catch (error) {
-        const recap = unreachable(host, error, (performance.now() - started) / 1000);
+        recap = unreachable(host, error, (performance.now() - started) / 1000);
         options.onProgress?.(`[${host.name}] ${recap.status.toUpperCase()}: ${recap.error?.message ?? ''}`);
         return recap;
       }
       try {
-        return await converge(connection, host, plans.get(host.name) ?? [], { check: options.check, ...(options.onTask ? { onTask: options.onTask } : {}) });
+        const own = hostAllowsRestart(host);
+        const allowDisruptive = (role: string) => allowed.has(role) || allowed.has(host.name) || own.includes(role);
+        recap = await converge(connection, host, planned, { check: options.check, allowDisruptive, ...(options.onTask ? { onTask: options.onTask } : {}) });
+        return recap;
       } finally {
         connection.close();
       }
-    });
+    } finally {
+      place.release(recap === undefined || recap.status === 'failed' || recap.status === 'unreachable');
+    }
+  };
+
+  try {
+    const recaps = new Map<string, HostRecap>();
+    const groups = batches(options.hosts, options.serial ?? []);
+    let stop: string | undefined;
+    for (const [index, batch] of groups.entries()) {
+      if (stop !== undefined) {
+        for (const host of batch) recaps.set(host.name, skipped(host, stop));
+        continue;
+      }
+      if (groups.length > 1) options.onProgress?.(`BATCH ${index + 1}/${groups.length}: ${batch.map((host) => host.name).join(', ')}`);
+      const results = await pool(batch, options.parallel, converged);
+      for (const recap of results) recaps.set(recap.host, recap);
+      const failed = results.filter((recap) => recap.status === 'failed' || recap.status === 'unreachable').length;
+      const why = batchStops(failed, batch.length, options.maxFailPercentage);
+      if (why !== null && index < groups.length - 1) {
+        stop = `the play stopped after batch ${index + 1}: ${why}`;
+        options.onProgress?.(`STOPPED: ${stop}`);
+      }
+    }
+    return options.hosts.map((host) => recaps.get(host.name) ?? skipped(host, stop ?? 'not run'));
   } finally {
     bastion.close();
   }

@@ -6,7 +6,8 @@ import type { Host } from '../inventories/schema.js';
 import type { Role, Task } from '../roles/role.js';
 import { parsePendingKey, pendingHandlersFact, pendingKey, savePendingHandlers } from './pending-handlers.js';
 
-export type TaskStatus = 'ok' | 'changed' | 'failed';
+/** 'pending': a disruptive handler that was needed and not allowed (a restart left for the operator). */
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'pending';
 
 export interface TaskReport {
   host: string;
@@ -24,12 +25,15 @@ export interface TaskReport {
 
 export interface HostRecap {
   host: string;
-  status: 'ok' | 'changed' | 'failed' | 'unreachable';
+  /** 'skipped': not started, because the play or the host's roll stopped (see error). */
+  status: 'ok' | 'changed' | 'failed' | 'unreachable' | 'skipped';
   ok: number;
   changed: number;
   failed: number;
   /** Handlers that ran (or would, under --check). */
   handlers: string[];
+  /** Disruptive handlers needed and not allowed, still pending on the host: "restart postgresql (…): run with --allow-restart db". */
+  pending: string[];
   error?: { kind: string; message: string };
   seconds: number;
   tasks: TaskReport[];
@@ -38,6 +42,8 @@ export interface HostRecap {
 export interface RunOptions {
   /** Plan and report only: no command that changes the host runs. */
   check: boolean;
+  /** Whether this host's run may run the role's disruptive handlers (--allow-restart). None by default. */
+  allowDisruptive?: (role: string) => boolean;
   onTask?: (report: TaskReport) => void;
 }
 
@@ -84,8 +90,7 @@ export async function converge(connection: HostConnection, host: Host, plan: Pla
   };
   const savePending = async (keys: string[]) => {
     if (options.check) return;
-    const command = savePendingHandlers(keys);
-    await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
+    for (const command of savePendingHandlers(keys)) await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
     onHost = keys;
   };
 
@@ -146,18 +151,38 @@ export async function converge(connection: HostConnection, host: Host, plan: Pla
     }
   }
 
+  const leftPending: string[] = [];
   for (const [key, { role, name, pending }] of notified) {
     const handler = role.handlers[name];
     const taskStarted = performance.now();
     const commands = handler?.commands.map((command) => commandLine(command.argv)) ?? [];
+    const earlier = pending ? ' (pending from an earlier run)' : '';
+    const report = (status: TaskStatus, reason: string, ran: string[]) =>
+      record({ host: host.name, role: role.name, task: `handler: ${name}`, status, reason, commands: ran, ms: Math.round(performance.now() - taskStarted) });
     try {
       if (!handler) throw new Error(`role ${role.name} has no handler "${name}"`);
+      let why = '';
+      if (handler.needed) {
+        const answer = handler.needed.parse(await connection.run(handler.needed.command, { check: false }));
+        if (!answer.needed) {
+          if (!options.check && onHost.includes(key)) await savePending(onHost.filter((candidate) => candidate !== key));
+          report('ok', `${name}${earlier}: not needed: ${answer.why}`, []);
+          continue;
+        }
+        why = ` (${answer.why})`;
+      }
+      if (handler.disruptive && !(options.allowDisruptive?.(role.name) ?? false)) {
+        // Left in the host's pending file (recorded when it was notified): a later run that allows it runs it.
+        const message = `${name}${why}: run with --allow-restart ${role.name}`;
+        leftPending.push(message);
+        report('pending', `restart pending: ${message}${earlier}; ${role.name} keeps running as it is`, []);
+        continue;
+      }
       if (!options.check) {
         for (const command of handler.commands) await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
         if (onHost.includes(key)) await savePending(onHost.filter((candidate) => candidate !== key));
       }
-      const reason = `${options.check ? 'would run' : 'ran'} ${name}${pending ? ' (pending from an earlier run)' : ''}`;
-      record({ host: host.name, role: role.name, task: `handler: ${name}`, status: 'changed', reason, commands, ms: Math.round(performance.now() - taskStarted) });
+      report('changed', `${options.check ? 'would run' : 'ran'} ${name}${why}${earlier}`, commands);
     } catch (error) {
       failed(role.name, `handler: ${name}`, error, commands, taskStarted);
     }
@@ -171,6 +196,7 @@ export async function converge(connection: HostConnection, host: Host, plan: Pla
     changed: count('changed'),
     failed: count('failed'),
     handlers: [...notified.values()].map(({ name }) => name),
+    pending: leftPending,
     ...(failure ? { error: failure } : {}),
     seconds: (performance.now() - started) / 1000,
     tasks: reports,
@@ -187,8 +213,14 @@ export function unreachable(host: Host, error: unknown, seconds: number): HostRe
     changed: 0,
     failed: described.kind === 'network' ? 0 : 1,
     handlers: [],
+    pending: [],
     error: described,
     seconds,
     tasks: [],
   };
+}
+
+/** A host the play did not start: its batch came after one that stopped the play, or its role's roll stopped. */
+export function skipped(host: Host, why: string): HostRecap {
+  return { host: host.name, status: 'skipped', ok: 0, changed: 0, failed: 0, handlers: [], pending: [], error: { kind: 'skipped', message: `not started: ${why}` }, seconds: 0, tasks: [] };
 }

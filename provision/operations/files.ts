@@ -19,11 +19,12 @@ export interface FileDesired {
    */
   sensitive?: boolean;
   /**
-   * A check of the new content before it replaces the file, as Ansible's `validate`: an argv whose
-   * "%s" is the temporary file's path (`['sshd', '-t', '-f', '%s']`). The content is written beside
-   * the file, checked, and renamed over it only when the check passes; a failing check removes it.
+   * A command that checks the new content before it replaces the file, as Ansible's `validate`:
+   * words split on spaces, `%s` the temporary file's path (`visudo -cf %s`, `sshd -t -f %s`,
+   * `nft -c -f %s`). It runs as root on the host; a non-zero exit leaves the old file in place and
+   * fails the task with the checker's output.
    */
-  validate?: string[];
+  validate?: string;
 }
 
 export interface DirectoryDesired {
@@ -52,6 +53,63 @@ function metadataCommands(path: string, current: PathFact, owner: string, group:
   return { commands, what };
 }
 
+/**
+ * The content is stdin; its length in bytes is $5: a cut connection gives `cat` an early end of file,
+ * not an error, so a short file is the sign (SSH itself guards the bytes that do arrive). The
+ * temporary file sits in the destination's directory (rename is atomic only within one file system),
+ * named with a leading dot and a dot inside (sudo skips such names in sudoers.d; no *.conf include
+ * matches it), and is removed on every way out but the rename. $1 path, $2 mode, $3 owner, $4 group,
+ * $5 length, then the validate words.
+ */
+const atomicWriteScript = `set -eu
+dest=$1 mode=$2 owner=$3 group=$4 want=$5
+shift 5
+tmp=$(mktemp -- "$(dirname -- "$dest")/.$(basename -- "$dest").refereezy-XXXXXX")
+trap 'rm -f -- "$tmp"' EXIT
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
+trap 'exit 143' TERM
+cat >"$tmp"
+got=$(wc -c <"$tmp")
+[ "$got" -eq "$want" ] || { echo "$dest: the content arrived incomplete ($got of $want bytes): the previous file is left as it was" >&2; exit 1; }
+chown -- "$owner:$group" "$tmp"
+chmod -- "$mode" "$tmp"
+for word do
+  shift
+  case $word in *%s*) word="\${word%%"%s"*}$tmp\${word#*"%s"}" ;; esac
+  set -- "$@" "$word"
+done
+if [ "$#" -gt 0 ] && ! out=$("$@" 2>&1); then
+  printf '%s\\n' "$dest: the new content fails the check ($*) and was not installed:" "$out" >&2
+  exit 1
+fi
+sync -- "$tmp"
+mv -f -T -- "$tmp" "$dest"
+trap - EXIT`;
+
+/** The words of a `validate` command; `%s` (the temporary file) must be among them. */
+export function validateWords(validate: string, path = ''): string[] {
+  const words = validate.trim().split(/\s+/).filter((word) => word !== '');
+  if (!words.some((word) => word.includes('%s'))) throw new PlanError('', `validate "${validate}" for ${path}: name the temporary file with %s (as in "visudo -cf %s")`);
+  if (words.some((word) => /["'\\$`]/.test(word))) throw new PlanError('', `validate "${validate}" for ${path}: words are split on spaces and never interpreted by a shell: no quotes, $ or backslashes`);
+  return words;
+}
+
+/**
+ * Writes a file so that it is either the old one or the new one, whole and checked, never a mix:
+ * the content goes to a temporary file beside it, is checked whole (its length), given its owner and
+ * mode, checked by `validate` when given, synced, and renamed over the old one. (`install` from stdin
+ * unlinks the old file first, so a cut connection left a truncated one.)
+ */
+export function atomicWrite(desired: { path: string; content: string; owner?: string; group?: string; mode?: string; validate?: string | undefined }): Command {
+  const words = desired.validate === undefined ? [] : validateWords(desired.validate, desired.path);
+  const mode = formatMode(parseMode(desired.mode ?? '0644'));
+  return {
+    argv: ['sh', '-c', atomicWriteScript, 'write', desired.path, mode, desired.owner ?? 'root', desired.group ?? 'root', String(Buffer.byteLength(desired.content)), ...words],
+    stdin: desired.content,
+  };
+}
+
 const sha256Of = (content: string) => createHash('sha256').update(content).digest('hex');
 /** Enough of a digest to tell versions apart in a report, not to search for a short secret. */
 const abbreviated = (sha256: string | null) => (sha256 ? `${sha256.slice(0, 12)}…` : '?');
@@ -61,37 +119,24 @@ export function contentDiffers(desired: FileDesired, current: FileFact | null): 
   return current === null || current.sha256 !== sha256Of(desired.content);
 }
 
-/** The content written (from stdin), or written beside the file, validated, then renamed over it. */
-function writeCommands(desired: FileDesired, owner: string, group: string, mode: number): Command[] {
-  const install = (target: string): Command => ({ argv: ['install', '-m', formatMode(mode), '-o', owner, '-g', group, '--', '/dev/stdin', target], stdin: desired.content });
-  if (!desired.validate) return [install(desired.path)];
-  if (!desired.validate.includes('%s')) throw new PlanError('', `validate for ${desired.path} must name the file to check as %s: ${desired.validate.join(' ')}`);
-  const temporary = `${desired.path}.refereezy-new`;
-  return [
-    install(temporary),
-    // $0 is the temporary file: removed when the check fails, so nothing half-checked stays behind.
-    { argv: ['sh', '-c', '"$@" || { status=$?; rm -f -- "$0"; exit "$status"; }', temporary, ...desired.validate.map((arg) => arg.replaceAll('%s', temporary))] },
-    { argv: ['mv', '-f', '--', temporary, desired.path] },
-  ];
-}
-
 export function planFile(desired: FileDesired, current: FileFact | null): Plan {
   const owner = desired.owner ?? 'root';
   const group = desired.group ?? 'root';
   const mode = parseMode(desired.mode ?? '0644');
-  const write = writeCommands(desired, owner, group, mode);
+  const write = atomicWrite({ ...desired, owner, group, mode: formatMode(mode) });
+  const checked = desired.validate === undefined ? '' : ` (checked by \`${desired.validate}\` first)`;
   const sha256 = sha256Of(desired.content);
   const headers = `--- ${desired.path}\n+++ ${desired.path} (desired)\n`;
   if (current === null) {
-    if (desired.sensitive) return change(`create ${desired.path} (sensitive, sha256 ${abbreviated(sha256)})`, write, `${headers}(sensitive content not shown: sha256 ${abbreviated(sha256)})\n`);
-    return change(`create ${desired.path}`, write, unifiedDiff(desired.path, '', desired.content));
+    if (desired.sensitive) return change(`create ${desired.path} (sensitive, sha256 ${abbreviated(sha256)})${checked}`, [write], `${headers}(sensitive content not shown: sha256 ${abbreviated(sha256)})\n`);
+    return change(`create ${desired.path}${checked}`, [write], unifiedDiff(desired.path, '', desired.content));
   }
   if (current.type !== 'regular file') throw new PlanError('', `${desired.path} is a ${current.type}, not a regular file`);
   if (current.sha256 !== sha256) {
     const hashes = `sha256 ${abbreviated(current.sha256)}→${abbreviated(sha256)}`;
-    if (desired.sensitive) return change(`update the content of ${desired.path}: content changed (sensitive, ${hashes})`, write, `${headers}(sensitive content not shown: ${hashes})\n`);
+    if (desired.sensitive) return change(`update the content of ${desired.path}: content changed (sensitive, ${hashes})${checked}`, [write], `${headers}(sensitive content not shown: ${hashes})\n`);
     const diff = current.content === null ? `${headers}(content too large to diff: sha256 ${current.sha256 ?? '?'} → ${sha256})\n` : unifiedDiff(desired.path, current.content, desired.content);
-    return change(`update the content of ${desired.path}`, write, diff);
+    return change(`update the content of ${desired.path}${checked}`, [write], diff);
   }
   const { commands, what } = metadataCommands(desired.path, current, owner, group, mode);
   if (commands.length === 0) return noop(`${desired.path} is up to date (${owner}:${group} ${formatMode(mode)})`);
@@ -112,6 +157,7 @@ export function planDirectory(desired: DirectoryDesired, current: PathFact | nul
 /** A regular file with this content, owner, group and mode. */
 export function file(desired: FileDesired): Operation<FileFact | null> {
   requireAbsolute(desired.path);
+  if (desired.validate !== undefined) validateWords(desired.validate, desired.path);
   return { fact: fileFact(desired.path, { content: !desired.sensitive }), plan: (current) => planFile(desired, current) };
 }
 

@@ -3,16 +3,25 @@ import { PlanError } from '../connectors/errors.js';
 import type { NftablesFact } from '../facts/nftables.js';
 import { nftablesFact } from '../facts/nftables.js';
 import { contentDiffers, planFile } from './files.js';
-import type { Command, Operation, Plan } from './operation.js';
+import type { Operation, Plan } from './operation.js';
 import { change, run } from './operation.js';
 
 /** One inbound rule, its sources resolved to addresses. */
 export interface FirewallRule {
   port: number;
   protocol: 'tcp' | 'udp';
-  /** 'anywhere', or IPv4/IPv6 addresses; none: nothing is admitted (the rule stays in the file as a comment). */
+  /** 'anywhere', or IPv4/IPv6 addresses and networks (10.0.0.0/24); none: nothing is admitted (the rule stays in the file as a comment). */
   from: 'anywhere' | readonly string[];
   /** Why the port is open: the rule's comment in the ruleset (`nft list ruleset` shows it). */
+  comment: string;
+}
+
+/** One outbound rule, its destinations resolved to addresses. */
+export interface OutboundRule {
+  port: number;
+  protocol: 'tcp' | 'udp';
+  /** 'anywhere', or IPv4/IPv6 addresses and networks; none: nothing is allowed (a comment). */
+  to: 'anywhere' | readonly string[];
   comment: string;
 }
 
@@ -22,6 +31,17 @@ export interface Ruleset {
   /** The first comment line of the file: whose ruleset it is. */
   title: string;
   rules: readonly FirewallRule[];
+  /** Outbound: what the host may open; everything else is dropped. Absent: outbound is free. */
+  egress?: readonly OutboundRule[];
+}
+
+/** An address or a network (address/prefix): its IP version, 0 when it is neither. */
+export function addressFamily(address: string): 0 | 4 | 6 {
+  const [ip = '', prefix, ...rest] = address.split('/');
+  const family = isIP(ip);
+  if (family === 0 || rest.length > 0) return 0;
+  if (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128))) return 0;
+  return family as 4 | 6;
 }
 
 const identifier = /^[a-z][a-z0-9_]*$/;
@@ -35,29 +55,47 @@ function quoted(comment: string): string {
   return `"${text}…"`;
 }
 
-function ruleLines(rule: FirewallRule): string[] {
+function ruleLines(rule: { port: number; protocol: 'tcp' | 'udp'; comment: string }, peers: 'anywhere' | readonly string[], direction: 'saddr' | 'daddr'): string[] {
   if (!Number.isInteger(rule.port) || rule.port < 1 || rule.port > 65_535) throw new PlanError('', `port ${rule.port} is not a port number`);
   const match = `${rule.protocol} dport ${rule.port}`;
   const comment = `comment ${quoted(rule.comment)}`;
-  if (rule.from === 'anywhere') return [`${match} accept ${comment}`];
-  const invalid = rule.from.filter((address) => isIP(address) === 0);
-  if (invalid.length > 0) throw new PlanError('', `${rule.protocol}/${rule.port}: the ruleset admits IP addresses only, not ${invalid.join(', ')}`);
+  if (peers === 'anywhere') return [`${match} accept ${comment}`];
+  const invalid = peers.filter((address) => addressFamily(address) === 0);
+  if (invalid.length > 0) throw new PlanError('', `${rule.protocol}/${rule.port}: the ruleset takes IP addresses and networks only, not ${invalid.join(', ')}`);
   const set = (addresses: string[]) => (addresses.length === 1 ? addresses[0] ?? '' : `{ ${addresses.join(', ')} }`);
-  const v4 = [...new Set(rule.from.filter((address) => isIP(address) === 4))];
-  const v6 = [...new Set(rule.from.filter((address) => isIP(address) === 6))];
-  if (v4.length === 0 && v6.length === 0) return [`# ${match}: no host to admit (${rule.comment.replace(/\n/g, ' ')})`];
-  return [...(v4.length > 0 ? [`ip saddr ${set(v4)} ${match} accept ${comment}`] : []), ...(v6.length > 0 ? [`ip6 saddr ${set(v6)} ${match} accept ${comment}`] : [])];
+  const v4 = [...new Set(peers.filter((address) => addressFamily(address) === 4))];
+  const v6 = [...new Set(peers.filter((address) => addressFamily(address) === 6))];
+  if (v4.length === 0 && v6.length === 0) return [`# ${match}: no host to ${direction === 'saddr' ? 'admit' : 'reach'} (${rule.comment.replace(/\n/g, ' ')})`];
+  return [...(v4.length > 0 ? [`ip ${direction} ${set(v4)} ${match} accept ${comment}`] : []), ...(v6.length > 0 ? [`ip6 ${direction} ${set(v6)} ${match} accept ${comment}`] : [])];
 }
 
 /**
  * A host's firewall as an nftables script: inbound is dropped unless it answers a connection the host
- * opened, comes over loopback, is ICMP, or matches a rule; nothing is forwarded; outbound is free. The
- * table is declared, deleted and declared again, so loading the file replaces exactly this table, in
- * one transaction.
+ * opened, comes over loopback, is ICMP, or matches a rule; nothing is forwarded; outbound (when the
+ * ruleset has egress rules) is refused unless it belongs to an established connection, goes over
+ * loopback, is ICMP, or matches a rule (rejected, counted: a local connect fails at once instead of
+ * hanging). The table is declared, deleted and declared again, so loading the file replaces exactly
+ * this table, in one transaction.
  */
 export function renderRuleset(ruleset: Ruleset): string {
   if (!identifier.test(ruleset.table)) throw new PlanError('', `"${ruleset.table}" is not an nftables table name`);
-  const rules = ruleset.rules.flatMap(ruleLines);
+  const rules = ruleset.rules.flatMap((rule) => ruleLines(rule, rule.from, 'saddr'));
+  const output =
+    ruleset.egress === undefined
+      ? []
+      : [
+          '',
+          '\tchain output {',
+          '\t\ttype filter hook output priority filter; policy drop;',
+          '\t\tct state established,related accept comment "connections already allowed, and replies to those others opened"',
+          '\t\tct state invalid drop comment "packets no connection explains"',
+          '\t\toif "lo" accept comment "loopback (the host\'s own addresses too)"',
+          '\t\tmeta l4proto { icmp, ipv6-icmp } accept comment "ICMP: ping, path MTU discovery, IPv6 neighbour discovery"',
+          ...ruleset.egress.flatMap((rule) => ruleLines(rule, rule.to, 'daddr')).map((line) => `\t\t${line}`),
+          // Rejected, not dropped: a local program's connect fails at once ("No route to host") instead of hanging.
+          '\t\tcounter reject with icmpx type admin-prohibited comment "refused: no egress rule allows it"',
+          '\t}',
+        ];
   return [
     '#!/usr/sbin/nft -f',
     `# ${ruleset.title.replace(/\n/g, ' ')}`,
@@ -78,6 +116,7 @@ export function renderRuleset(ruleset: Ruleset): string {
     '\tchain forward {',
     '\t\ttype filter hook forward priority filter; policy drop; comment "a host is not a router"',
     '\t}',
+    ...output,
     '}',
     '',
   ].join('\n');
@@ -91,15 +130,6 @@ export interface NftablesDesired {
   content: string;
 }
 
-// The content is stdin; $1 the path, $2 the mode. The kernel checks the ruleset (nft -c) before the
-// file is replaced: a ruleset nft rejects never becomes the one loaded at the next boot or reload.
-const validatedInstall = `set -e
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-cat >"$tmp"
-nft -c -f "$tmp"
-install -m "$2" -o root -g root -- "$tmp" "$1"`;
-
 const mode = '0755';
 
 /**
@@ -108,12 +138,10 @@ const mode = '0755';
  * lacks its table (flushed by hand, or never loaded).
  */
 export function planNftables(desired: NftablesDesired, current: NftablesFact): Plan {
-  const file = { path: desired.path, content: desired.content, mode };
+  // The kernel checks the ruleset (nft -c) on the temporary file: a ruleset nft rejects never becomes the one loaded at the next boot or reload.
+  const file = { path: desired.path, content: desired.content, mode, validate: 'nft -c -f %s' };
   const plan = planFile(file, current.file);
-  if (contentDiffers(file, current.file)) {
-    const install: Command = { argv: ['sh', '-c', validatedInstall, 'sh', desired.path, mode], stdin: desired.content };
-    return change(`${plan.reason} (checked by nft -c first)`, [install], plan.diff);
-  }
+  if (contentDiffers(file, current.file)) return plan;
   if (!current.loaded) {
     return change(`${plan.changed ? `${plan.reason}; ` : ''}load ${desired.path}: the kernel has no table inet ${desired.table}`, [...plan.commands, run('nft', '-f', desired.path)]);
   }

@@ -1,6 +1,7 @@
 import { PlanError } from '../connectors/errors.js';
 import type { SysctlFact } from '../facts/sysctl.js';
 import { sysctlFact } from '../facts/sysctl.js';
+import { atomicWrite } from './files.js';
 import { unifiedDiff } from './diff.js';
 import type { Command, Operation, Plan } from './operation.js';
 import { change, noop, run } from './operation.js';
@@ -43,7 +44,7 @@ export function planSysctl(desired: SysctlDesired, current: SysctlFact): Plan {
   const what: string[] = [];
   let diff: string | undefined;
   if (current.file === null || current.file.content !== desired.content) {
-    commands.push({ argv: ['install', '-m', '0644', '-o', 'root', '-g', 'root', '--', '/dev/stdin', desired.path], stdin: desired.content });
+    commands.push(atomicWrite({ path: desired.path, content: desired.content, mode: '0644' }));
     what.push(`${current.file === null ? 'create' : 'update the content of'} ${desired.path}`);
     diff = unifiedDiff(desired.path, current.file?.content ?? '', desired.content);
   } else if (current.file.owner !== 'root' || current.file.group !== 'root' || current.file.mode !== 0o644) {

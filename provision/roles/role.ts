@@ -1,4 +1,6 @@
 import type { Host, Inventory } from '../inventories/schema.js';
+import { isIP } from 'node:net';
+import type { Fact } from '../facts/fact.js';
 import type { Command, Operation } from '../operations/operation.js';
 
 /** One task of a role: a sentence, an operation with its desired state, handlers it notifies on change. */
@@ -12,6 +14,18 @@ export interface Task {
 export interface Handler {
   name: string;
   commands: Command[];
+  /**
+   * Asked on the host before the handler runs (probe, then act): whether it is still needed and
+   * why ("settings that apply at start only changed: shared_buffers"). Without one it always runs.
+   */
+  needed?: Fact<{ needed: boolean; why: string }>;
+  /**
+   * It interrupts a service no other host provides (the only PostgreSQL): it runs only when the
+   * operator allows it (`--allow-restart <role or host>`, or the host's var `allow_restart: [role]`).
+   * Otherwise it stays pending on the host, and the recap says "restart pending" until a run that
+   * allows it, or finds it no longer needed.
+   */
+  disruptive?: boolean;
 }
 
 /**
@@ -32,9 +46,42 @@ export interface Play {
 export interface IngressRule {
   port: number;
   protocol?: 'tcp' | 'udp';
-  /** 'anywhere', or group names: the addresses of the inventory's hosts in them ('bastion' = the bastion's private address). */
+  /**
+   * 'anywhere', or group names: the addresses of the inventory's hosts in them. Two are special:
+   * 'bastion' is the bastion's private address; 'edge' is the load balancer: the hosts in group
+   * edge and the networks of the host's var `load_balancer_cidrs` (an ALB's subnets).
+   */
   from: 'anywhere' | readonly string[];
   /** Why the port is open, written into the ruleset as a comment. */
+  why: string;
+}
+
+/** Addresses or CIDRs (or 'anywhere') a rule computes from its host's vars; throws naming the var when they do not fit. */
+export type AddressesOf = (host: Host, play: Play) => 'anywhere' | readonly string[];
+
+/** Literal addresses or networks for a rule (a plain list names groups). */
+export const addresses =
+  (...list: string[]): AddressesOf =>
+  () =>
+    list;
+
+/** Where `host[:port]` points, for an egress rule: the address when it is an IP, else anywhere (a name's addresses can change). */
+export function endpoint(hostname: string): AddressesOf {
+  const bare = hostname.replace(/^\[(.*)\]$/, '$1');
+  return () => (isIP(bare) === 0 ? 'anywhere' : [bare]);
+}
+
+/**
+ * One outbound rule of a role: where its hosts may open connections beyond the inventory (a
+ * provider's API, the apt mirror, DNS, NTP). Connections to other hosts of the inventory need no
+ * rule here: a host may open what a peer's ingress admits from it (api → db:5432 because the db
+ * role admits 5432 from api), so the two sides never disagree. Everything else is dropped.
+ */
+export interface EgressRule {
+  port: number;
+  protocol?: 'tcp' | 'udp';
+  /** 'anywhere' (addresses nobody can list: Google's, a mirror's), group names, or addresses from the host's vars. */
+  to: 'anywhere' | readonly string[] | AddressesOf;
   why: string;
 }
 
@@ -42,6 +89,17 @@ export interface Role {
   name: string;
   /** The ports this role serves and who may reach them. */
   ingress?: readonly IngressRule[];
+  /**
+   * Where this role's hosts may connect beyond what their peers' ingress admits from them; a
+   * function when the rules depend on the host's vars (a proxy's port, a relay's).
+   */
+  egress?: readonly EgressRule[] | ((host: Host, play: Play) => readonly EgressRule[]);
+  /**
+   * Hosts converging this role at most this many at a time (a host's whole run, its handlers
+   * included, before the next one starts); a host that fails stops the roll: the role's other hosts
+   * are not started. For a service behind a load balancer whose restart takes a host out.
+   */
+  serial?: number;
   /** The role's tasks for one host; throws (before anything connects) when the host's vars do not fit. */
   tasks(host: Host, play: Play): Task[];
   handlers: Record<string, Handler>;

@@ -1,5 +1,5 @@
 import type { SecurityGroups } from '../../security-groups/schema.js';
-import { sizeOf, type Layout } from './terraform-model.js';
+import { hostGroups, sizeOf, type Layout } from './terraform-model.js';
 
 /**
  * docs/architecture.md: production's network as Mermaid, from the same sources Terraform reads —
@@ -12,12 +12,12 @@ const external: Record<string, string> = { internet: 'Internet', cloudfront: 'Cl
 
 function hostLabel(name: string, host: Layout['hosts'][string], groups: readonly string[]): string {
   const size = sizeOf(host.instance_type);
-  return `${name}["<b>${name}</b> · ${host.role}<br/>${host.instance_type}: ${size.vcpu} vCPU / ${size.memoryGiB} GiB / ${host.volume_size_gb} GB<br/>${host.address} · SG ${groups.join(', ')}"]`;
+  return `${name}["<b>${name}</b> · ${hostGroups(host).join(' + ')}<br/>${host.instance_type}: ${size.vcpu} vCPU / ${size.memoryGiB} GiB / ${host.volume_size_gb} GB<br/>${host.address} · SG ${groups.join(', ')}"]`;
 }
 
 export function renderArchitecture(layout: Layout, source: SecurityGroups): string {
   const everyHost = Object.entries(source.groups).filter(([, g]) => g.attach === 'every-host').map(([name]) => name);
-  const groupsOf = (role: string) => [role, ...everyHost];
+  const groupsOf = (host: Layout['hosts'][string]) => [...hostGroups(host), ...everyHost];
   const letters = ['a', 'b'] as const;
 
   const network: string[] = ['flowchart TB'];
@@ -36,7 +36,7 @@ export function renderArchitecture(layout: Layout, source: SecurityGroups): stri
       network.push(`        subgraph ${id(subnet)}["${tier} subnet ${cidr}"]`);
       if (tier === 'public') network.push(`          nat_${letter}["NAT gateway ${letter}"]`);
       for (const [name, host] of Object.entries(layout.hosts).filter(([, h]) => h.subnet === subnet)) {
-        network.push(`          ${hostLabel(name, host, groupsOf(host.role))}`);
+        network.push(`          ${hostLabel(name, host, groupsOf(host))}`);
       }
       network.push('        end');
     }
@@ -61,7 +61,7 @@ export function renderArchitecture(layout: Layout, source: SecurityGroups): stri
   const groupsDiagram: string[] = ['flowchart LR'];
   const used = new Set<string>();
   for (const [group, g] of Object.entries(source.groups)) {
-    const members = g.attach === 'every-host' ? ['every host'] : group === 'edge' ? ['the load balancer'] : Object.entries(layout.hosts).filter(([, h]) => h.role === group).map(([name]) => name);
+    const members = g.attach === 'every-host' ? ['every host'] : group === 'edge' ? ['the load balancer'] : Object.entries(layout.hosts).filter(([, h]) => hostGroups(h).includes(group)).map(([name]) => name);
     groupsDiagram.push(`  sg_${id(group)}["SG <b>${group}</b><br/>${members.join(', ') || '(no host)'}"]`);
     for (const rule of g.rules) for (const from of rule.from) if (from in external) used.add(from);
   }
@@ -78,7 +78,7 @@ export function renderArchitecture(layout: Layout, source: SecurityGroups): stri
   const rows = Object.entries(layout.hosts).map(([name, host]) => {
     const size = sizeOf(host.instance_type);
     const zone = layout.zones[host.subnet.endsWith('-a') ? 0 : 1];
-    return `| ${name} | ${host.role} | ${host.instance_type} | ${size.vcpu} | ${size.memoryGiB} GiB | ${host.volume_size_gb} GB (gp3, encrypted) | ${zone} | ${host.subnet} | ${host.address} | ${groupsOf(host.role).join(', ')} |`;
+    return `| ${name} | ${hostGroups(host).join(', ')} | ${host.instance_type} | ${size.vcpu} | ${size.memoryGiB} GiB | ${host.volume_size_gb} GB (gp3, encrypted) | ${zone} | ${host.subnet} | ${host.address} | ${groupsOf(host).join(', ')} |`;
   });
 
   return [

@@ -73,10 +73,23 @@ export const layoutSchema = z.object({
   subnets: z.record(z.enum(['public', 'web', 'app', 'data']), z.tuple([z.string(), z.string()])),
   hosts: z.record(
     z.string(),
-    z.object({ role: z.string(), instance_type: z.string(), volume_size_gb: z.number().int().positive(), subnet: z.string().regex(/^(public|web|app|data)-[ab]$/), address: z.string() }),
+    z.object({
+      role: z.string(),
+      /** The host's other provisioning groups, each also its security group (mail1: also = ["deadman"]). */
+      also: z.array(z.string()).default([]),
+      instance_type: z.string(),
+      volume_size_gb: z.number().int().positive(),
+      subnet: z.string().regex(/^(public|web|app|data)-[ab]$/),
+      address: z.string(),
+    }),
   ),
 });
 export type Layout = z.infer<typeof layoutSchema>;
+
+/** A host's provisioning groups, each its security group too: its role, then its `also` (the compute module's order). */
+export function hostGroups(host: Layout['hosts'][string]): string[] {
+  return [host.role, ...host.also];
+}
 
 export async function loadLayout(environment: string): Promise<Layout> {
   const directory = path.join(terraformRoot, 'envs', environment);
@@ -117,7 +130,7 @@ export function expectedInventory(layout: Layout): { environment: string; region
   return {
     environment: layout.environment,
     region: layout.region,
-    hosts: Object.fromEntries(Object.entries(layout.hosts).map(([name, host]) => [name, { address: host.address, groups: [host.role], zone: zoneOf(host.subnet), instance_type: host.instance_type }])),
+    hosts: Object.fromEntries(Object.entries(layout.hosts).map(([name, host]) => [name, { address: host.address, groups: hostGroups(host), zone: zoneOf(host.subnet), instance_type: host.instance_type }])),
     bastion: { name: bastion[0], host: `bastion.${layout.domain}`, private_address: bastion[1].address },
   };
 }

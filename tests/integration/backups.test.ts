@@ -4,13 +4,12 @@
 // and refused by restore, retention, and bad input refused with nothing changed.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BackupStack, type CliResult } from '../support/backup-stack.js';
 import { repoRoot } from '../support/paths.js';
+import { runbookBlockList } from '../support/runbook-commands.js';
 
 const run = promisify(execFile);
 
@@ -86,8 +85,7 @@ describe('backups (pgBackRest to S3, the backup CLI)', { timeout: 1_200_000 }, (
   });
 
   it("when the runbook's replica commands run, then the primary is back at TARGET: rows after it gone, rows before it kept", async () => {
-    const runbook = readFileSync(join(repoRoot, 'docs/runbooks/restore.md'), 'utf8');
-    const script = [...runbook.matchAll(/```sh replica\n([\s\S]*?)```/g)].map((match) => match[1]).join('\n');
+    const script = runbookBlockList('restore.md', 'replica').map((block) => block.code).join('\n');
     assert.match(script, /--into in-place/);
     const target = await mark('r1');
     await sleep(1100);

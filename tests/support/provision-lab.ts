@@ -109,6 +109,11 @@ export interface StartedProvisionLab {
    * the CLI's environment; `defaultIdentity: false` passes no --identity (an agent's keys).
    */
   provision(args: string[], options?: { env?: Record<string, string | undefined>; defaultIdentity?: boolean }): Promise<ProvisionRun>;
+  /**
+   * The environment an operator's shell would have for `npm run provision -- "$INVENTORY" …` against
+   * the lab: INVENTORY, the key, the known_hosts and the vault's password (for runbook commands).
+   */
+  operatorEnv(): Record<string, string>;
   /** A command on a machine or a service container (docker exec, as root on a machine): the test's own view of the host, not the provisioner's. */
   exec(host: string, argv: string[]): Promise<ExecResult>;
   /**
@@ -277,6 +282,8 @@ class ProvisionLab implements StartedProvisionLab {
   private vaultPassword: string | undefined;
   private readonly serviceNames = new Set<string>();
   private options: ProvisionLabOptions | undefined;
+  /** The internal network's IPv4 subnet: the lab's stand-in for the load balancer's subnets (web's load_balancer_cidrs). */
+  private internalSubnet: string | undefined;
 
   constructor() {
     const key = ssh2.utils.generateKeyPairSync('ed25519', { comment: this.project });
@@ -310,6 +317,8 @@ class ProvisionLab implements StartedProvisionLab {
       Labels: { 'org.testcontainers': 'true', [LABEL_TESTCONTAINERS_SESSION_ID]: reaper.sessionId, [labLabel]: this.project },
     });
     this.internalNetwork = new StartedNetwork(client, internalName, created);
+    const inspected = (await client.container.dockerode.getNetwork(internalName).inspect()) as { IPAM?: { Config?: { Subnet?: string }[] } };
+    this.internalSubnet = inspected.IPAM?.Config?.find((config) => config.Subnet?.includes('.'))?.Subnet;
     this.networks.push(this.internalNetwork);
     const [publicNetwork] = this.networks as [StartedNetwork, StartedNetwork];
 
@@ -460,7 +469,8 @@ class ProvisionLab implements StartedProvisionLab {
       bastion: { host: this.bastionEndpoint.host, port: this.bastionEndpoint.port, user: 'admin', private_address: this.address(bastionName) },
       user: 'admin',
       ...(vault ? { vault } : {}),
-      vars: { admin_authorized_keys: [this.publicKey], apt_proxy: `http://${this.address('apt-proxy')}:${aptProxyPort}`, ...options.vars },
+      // load_balancer_cidrs: the lab has no load balancer; every lab host may play one (a test narrows it with group vars).
+      vars: { admin_authorized_keys: [this.publicKey], apt_proxy: `http://${this.address('apt-proxy')}:${aptProxyPort}`, ...(this.internalSubnet ? { load_balancer_cidrs: [this.internalSubnet] } : {}), ...options.vars },
       groups,
       hosts,
     };
@@ -499,6 +509,15 @@ class ProvisionLab implements StartedProvisionLab {
       throw new Error(`provision ${args.join(' ')}: no JSON recap (exit ${code})\n${stdout}\n${stderr}`);
     }
     return { code, recap, stdout, stderr };
+  }
+
+  operatorEnv(): Record<string, string> {
+    return {
+      INVENTORY: this.inventoryFile,
+      PROVISION_SSH_KEY: this.identityFile,
+      PROVISION_KNOWN_HOSTS: this.knownHostsFile,
+      ...(this.vaultPassword ? { PROVISION_VAULT_PASSWORD: this.vaultPassword } : {}),
+    };
   }
 
   async exec(host: string, argv: string[]): Promise<ExecResult> {

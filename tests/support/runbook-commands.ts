@@ -6,17 +6,27 @@ import { repoRoot } from './paths.js';
 
 const run = promisify(execFile);
 
+export type RunbookEnvironment = 'replica' | 'production' | 'lab';
+
 /**
- * The fenced blocks of a runbook (docs/runbooks/*.md) written for one environment, by name:
- * "```sh replica deactivate" is the block `deactivate` of the replica. Tests run them as written,
- * so a runbook cannot drift from what works.
+ * The fenced shell blocks of a runbook (docs/runbooks/*.md) written for one environment, in order:
+ * "```sh replica" is an unnamed replica block, "```sh replica deactivate" the block `deactivate`.
+ * Tests run them as written, so a runbook cannot drift from what works.
  */
-export function runbookBlocks(runbook: string, environment: 'replica' | 'production' | 'lab'): Map<string, string> {
+export function runbookBlockList(runbook: string, environment: RunbookEnvironment): { name: string | undefined; code: string }[] {
   const text = readFileSync(join(repoRoot, 'docs/runbooks', runbook), 'utf8');
+  const blocks = [...text.matchAll(/^```sh (\w+)(?: ([\w-]+))?\n([\s\S]*?)^```$/gm)]
+    .filter((match) => match[1] === environment)
+    .map((match) => ({ name: match[2], code: match[3] ?? '' }));
+  if (blocks.length === 0) throw new Error(`docs/runbooks/${runbook} has no \`\`\`sh ${environment} blocks`);
+  return blocks;
+}
+
+/** The named blocks of runbookBlockList(), by name. */
+export function runbookBlocks(runbook: string, environment: RunbookEnvironment): Map<string, string> {
   const blocks = new Map<string, string>();
-  for (const match of text.matchAll(/^```sh (\w+) ([\w-]+)\n([\s\S]*?)^```$/gm)) {
-    const [, where = '', name = '', code = ''] = match;
-    if (where !== environment) continue;
+  for (const { name, code } of runbookBlockList(runbook, environment)) {
+    if (name === undefined) continue;
     if (blocks.has(name)) throw new Error(`${runbook}: two ${environment} blocks are named ${name}`);
     blocks.set(name, code);
   }

@@ -9,6 +9,8 @@ import { createServer, connect, type AddressInfo, type Server, type Socket } fro
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private cut = false;
+  /** Bytes still to forward towards the service before the path is cut (cutAfter), or null. */
+  private budget: { bytes: number; done: () => void } | null = null;
 
   private constructor(private readonly server: Server) {}
 
@@ -19,6 +21,7 @@ export class TcpProxy {
         if (proxy.cut) return; // accepted, never answered
         const upstream = connect(targetPort, targetHost);
         proxy.track(upstream);
+        client.on('data', (chunk: Buffer) => proxy.spend(chunk.length));
         client.pipe(upstream).pipe(client);
         const close = () => {
           client.destroy();
@@ -40,6 +43,26 @@ export class TcpProxy {
 
   get address(): string {
     return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  private spend(bytes: number): void {
+    if (!this.budget) return;
+    this.budget.bytes -= bytes;
+    if (this.budget.bytes > 0) return;
+    const { done } = this.budget;
+    this.budget = null;
+    this.disconnect();
+    done();
+  }
+
+  /**
+   * Cuts the path (as disconnect) once `bytes` more have gone from the clients towards the service:
+   * in the middle of an upload, for instance. Resolves when it has cut.
+   */
+  cutAfter(bytes: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.budget = { bytes, done: resolve };
+    });
   }
 
   /** Loses the path: open connections stop carrying data, new ones hang. */

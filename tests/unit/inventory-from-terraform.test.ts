@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { hostsOf, parseInventory } from '../../provision/inventories/schema.js';
 import { inventoryDifferences, inventoryFromTerraform, parseTerraformOutput, type TerraformInventory } from '../../provision/inventories/terraform.js';
-import { expectedInventory, loadLayout } from '../../scripts/lib/terraform-model.js';
+import { expectedInventory, hostGroups, loadLayout } from '../../scripts/lib/terraform-model.js';
 import { repoRoot } from '../support/paths.js';
 
 const run = promisify(execFile);
@@ -59,7 +59,7 @@ describe('the inventory from Terraform', () => {
     const layout = await loadLayout('prod');
     assert.deepEqual(
       Object.entries(terraform.hosts).map(([name, host]) => `${name} ${host.address} ${host.groups.join(',')} ${host.instance_type ?? ''}`).sort(),
-      Object.entries(layout.hosts).map(([name, host]) => `${name} ${host.address} ${host.role} ${host.instance_type}`).sort(),
+      Object.entries(layout.hosts).map(([name, host]) => `${name} ${host.address} ${hostGroups(host).join(',')} ${host.instance_type}`).sort(),
     );
   });
 

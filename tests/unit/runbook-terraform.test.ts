@@ -6,10 +6,11 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { repoRoot } from '../support/paths.js';
+import { runbookBlockList } from '../support/runbook-commands.js';
 
 const run = promisify(execFile);
 const runbook = readFileSync(new URL('../../docs/runbooks/terraform.md', import.meta.url), 'utf8');
-const blocks = [...runbook.matchAll(/^```sh replica\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? '');
+const blocks = runbookBlockList('terraform.md', 'replica').map((block) => block.code);
 
 describe('docs/runbooks/terraform.md', () => {
   it('when read, then it has replica blocks to run and production blocks for AWS', () => {

@@ -1,10 +1,9 @@
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nodemailer from 'nodemailer';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { AlertmanagerWebhookSchema } from './alert-message.js';
 import type { DeadmanConfig } from './config.js';
+import { RequestError, readJson, reply, serveRoutes, type Route } from './json-http.js';
 import { OutboxProvider } from './sms/outbox-provider.js';
 import type { SmsProvider } from './sms/sms-provider.js';
 
@@ -104,34 +103,6 @@ export function smtpMailer(config: DeadmanConfig): (subject: string, text: strin
   };
 }
 
-class RequestError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > 1024 * 1024) throw new RequestError(413, 'body too large');
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new RequestError(400, 'body is not JSON');
-  }
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
-
 /**
  * The watcher: POST /heartbeat takes Alertmanager's Watchdog webhook; every few seconds it checks
  * the switch, and texts every recipient and mails the admins itself — through nothing the monitoring
@@ -188,7 +159,7 @@ export async function startDeadman(options: DeadmanOptions): Promise<StartedDead
     return checking;
   };
 
-  const routes: Record<string, (request: IncomingMessage, response: ServerResponse) => Promise<void>> = {
+  const routes: Record<string, Route> = {
     'POST /heartbeat': async (request, response) => {
       const parsed = AlertmanagerWebhookSchema.safeParse(await readJson(request));
       if (!parsed.success) throw new RequestError(400, `not an Alertmanager webhook: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
@@ -216,20 +187,7 @@ export async function startDeadman(options: DeadmanOptions): Promise<StartedDead
     },
   };
 
-  const server = createServer((request, response) => {
-    const route = routes[`${request.method ?? ''} ${(request.url ?? '').split('?')[0] ?? ''}`];
-    if (!route) {
-      reply(response, 404, { error: 'not found' });
-      return;
-    }
-    route(request, response).catch((error: unknown) => {
-      const status = error instanceof RequestError ? error.status : 500;
-      options.log({ event: 'error', status, message: String(error) });
-      reply(response, status, { error: error instanceof RequestError ? error.message : 'internal error' });
-    });
-  });
-  server.listen(config.DEADMAN_PORT);
-  await once(server, 'listening');
+  const server = await serveRoutes(routes, config.DEADMAN_PORT, options.log);
   // Checked several times per timeout, never less often than every 15 s.
   const timer = setInterval(() => void checkNow(), options.checkEveryMs ?? Math.min(15_000, Math.max(1_000, config.DEADMAN_TIMEOUT / 4)));
   return {

@@ -1,40 +1,10 @@
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { AlertmanagerWebhookSchema, smsText } from './alert-message.js';
+import { RequestError, readJson, reply, serveRoutes, type Route } from './json-http.js';
 import { OutboxProvider } from './sms/outbox-provider.js';
 import type { SmsProvider } from './sms/sms-provider.js';
-
-const maxBody = 1024 * 1024;
-
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBody) throw new RequestError(413, 'body too large');
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new RequestError(400, 'body is not JSON');
-  }
-}
-
-class RequestError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
 
 export interface StartedNotifier {
   server: Server;
@@ -54,7 +24,7 @@ export async function startSmsNotifier(options: { port: number; provider: SmsPro
   const failed = new Counter({ name: 'sms_failed_total', help: 'SMS the provider refused or did not answer', registers: [registry] });
   const heartbeat = new Gauge({ name: 'alerting_watchdog_last_seen_timestamp_seconds', help: "When Alertmanager's Watchdog last reached the notifier", registers: [registry] });
 
-  const routes: Record<string, (request: IncomingMessage, response: ServerResponse) => Promise<void>> = {
+  const routes: Record<string, Route> = {
     'POST /alert': async (request, response) => {
       const parsed = AlertmanagerWebhookSchema.safeParse(await readJson(request));
       if (!parsed.success) throw new RequestError(400, `not an Alertmanager webhook: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
@@ -86,20 +56,7 @@ export async function startSmsNotifier(options: { port: number; provider: SmsPro
     },
   };
 
-  const server = createServer((request, response) => {
-    const route = routes[`${request.method ?? ''} ${(request.url ?? '').split('?')[0] ?? ''}`];
-    if (!route) {
-      reply(response, 404, { error: 'not found' });
-      return;
-    }
-    route(request, response).catch((error: unknown) => {
-      const status = error instanceof RequestError ? error.status : 500;
-      options.log({ event: 'error', status, message: String(error) });
-      reply(response, status, { error: error instanceof RequestError ? error.message : 'internal error' });
-    });
-  });
-  server.listen(options.port);
-  await once(server, 'listening');
+  const server = await serveRoutes(routes, options.port, options.log);
   return {
     server,
     port: (server.address() as AddressInfo).port,

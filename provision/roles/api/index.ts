@@ -10,7 +10,7 @@ import { service, unitFile } from '../../operations/systemd.js';
 import { releaseTasks } from '../../releases/deploy.js';
 import { renderEnvironmentFile } from '../../templates/environment-file.js';
 import { dbVars } from '../db/index.js';
-import type { Play, Role, Task } from '../role.js';
+import { endpoint, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 import { apiRelease } from './release.js';
 
@@ -131,10 +131,23 @@ function tasks(host: Host, play: Play): Task[] {
 /** The Express API as a systemd service, from a release built here (the image's content, without the image). */
 export const api: Role = {
   name: 'api',
+  // Rolled one host at a time: a host's restart (which waits for /readyz) ends before the next host starts, so the load balancer always has one.
+  serial: 1,
   ingress: [
     { port: apiPort, from: ['web'], why: 'the API, behind the web tier' },
     { port: metricsPort, from: ['monitoring'], why: 'the API’s /metrics for Prometheus' },
   ],
+  // The database, the mail relay and the web tier are peers (their ingress admits api). Google's
+  // APIs (Firebase Auth's keys, Firestore) have no fixed addresses: HTTPS to anywhere.
+  egress: (host) => {
+    const dbHost = vars.shape.db_host.catch(undefined).parse(host.vars.db_host);
+    const dbPort = vars.shape.db_port.catch(5432).parse(host.vars.db_port);
+    return [
+      { port: 443, to: 'anywhere', why: 'Firebase Auth and Firestore (Google APIs, no fixed addresses)' },
+      // A database outside the inventory (RDS): its endpoint, by address or (a name) anywhere on its port.
+      ...(dbHost === undefined ? [] : [{ port: dbPort, to: endpoint(dbHost), why: 'PostgreSQL at db_host (RDS)' }]),
+    ];
+  },
   tasks,
   handlers: {
     'restart api': { name: 'restart api', commands: [run('systemctl', 'restart', 'api.service'), run('node', '--input-type=module', '--eval', waitReady)] },

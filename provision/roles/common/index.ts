@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { Host } from '../../inventories/schema.js';
 import { packages } from '../../operations/apt.js';
@@ -13,7 +14,7 @@ import { group, user } from '../../operations/users.js';
 // A cycle (the registry imports this role): safe because rolesOf reads the registry only when called.
 import { rolesOf } from '../index.js';
 import { authorizedKeys } from '../keys.js';
-import type { IngressRule, Play, Role, Task } from '../role.js';
+import { addresses, endpoint, type EgressRule, type IngressRule, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 import { autoUpgradesSource, sshdConfigSource, sysctlHardeningSource, unattendedUpgradesSource } from './files.js';
 import { firewallRuleset, firewallTable } from './firewall.js';
@@ -37,6 +38,11 @@ const vars = z.object({
     .optional(),
   /** NTP servers chrony prefers. Default: the Amazon Time Sync Service, at the same link-local address on every EC2 instance. */
   time_servers: z.array(address).min(1).default(['169.254.169.123']),
+  /**
+   * The DNS resolvers hosts may ask (the firewall's egress): on EC2 the VPC's (its network + 2, e.g.
+   * 10.0.0.2) and 169.254.169.253. Absent: port 53 to anywhere.
+   */
+  dns_servers: z.array(z.union([z.ipv4(), z.ipv6()], 'an IP address')).min(1).optional(),
 });
 
 /** The path sshd_config reads its host key from: the host's own key is kept there. */
@@ -49,6 +55,27 @@ const ingress: IngressRule[] = [
   { port: 22, from: ['bastion'], why: 'SSH, from the bastion only' },
   { port: 9100, from: ['monitoring'], why: 'node_exporter, for Prometheus on the monitoring hosts' },
 ];
+
+/**
+ * What every host may open beyond its peers: the apt mirror (through the proxy where there is one),
+ * DNS, NTP, the instance metadata service and DHCP. Everything else a role names itself.
+ */
+function egress(host: Host): EgressRule[] {
+  const { apt_proxy: proxy, dns_servers: dns, time_servers: timeServers } = roleVars(vars.pick({ apt_proxy: true, dns_servers: true, time_servers: true }), host, 'common');
+  const proxyUrl = proxy === undefined ? undefined : new URL(proxy);
+  return [
+    ...(proxyUrl === undefined
+      ? // Without a proxy the mirrors (and the security archive) are reached directly: their addresses are a CDN's.
+        [80, 443].map((port): EgressRule => ({ port, to: 'anywhere', why: `apt straight to the Debian mirrors (no apt_proxy), port ${port}` }))
+      : [{ port: Number(proxyUrl.port || '80'), to: endpoint(proxyUrl.hostname), why: 'apt through the apt proxy (var apt_proxy)' }]),
+    ...(['udp', 'tcp'] as const).map((protocol): EgressRule => ({ port: 53, protocol, to: dns === undefined ? 'anywhere' : addresses(...dns), why: `DNS (var dns_servers), ${protocol}` })),
+    // A name among the servers (a pool) may resolve anywhere.
+    { port: 123, protocol: 'udp', to: timeServers.some((server) => isIP(server) === 0) ? 'anywhere' : addresses(...timeServers), why: 'NTP for chrony (var time_servers)' },
+    // cloud-init reads it at every boot; the AWS SDK (the SMS notifier's SNS) takes the instance role's credentials from it.
+    { port: 80, to: addresses('169.254.169.254'), why: 'the EC2 instance metadata service' },
+    { port: 67, protocol: 'udp', to: 'anywhere', why: 'DHCP lease renewals' },
+  ];
+}
 
 function aptProxyTask(proxy: string | undefined): Task {
   if (proxy === undefined) {
@@ -77,7 +104,8 @@ function tasks(host: Host, play: Play): Task[] {
     { name: `Create the admin user ${admin} in ssh-users`, operation: user({ name: admin, groups: ['ssh-users'] }) },
     {
       name: `Let ${admin} use sudo without a password`,
-      operation: file({ path: '/etc/sudoers.d/90-refereezy-admins', content: `${admin} ALL=(ALL) NOPASSWD:ALL\n`, mode: '0440' }),
+      // visudo checks it before it replaces the old one: a sudoers file sudo cannot parse locks every admin out.
+      operation: file({ path: '/etc/sudoers.d/90-refereezy-admins', content: `${admin} ALL=(ALL) NOPASSWD:ALL\n`, mode: '0440', validate: 'visudo -cf %s' }),
     },
     { name: `Create ${home}/.ssh`, operation: directory({ path: `${home}/.ssh`, owner: admin, group: admin, mode: '0700' }) },
     {
@@ -139,6 +167,7 @@ function tasks(host: Host, play: Play): Task[] {
 export const common: Role = {
   name: 'common',
   ingress,
+  egress,
   tasks,
   handlers: {
     // Checked before the reload: a config sshd rejects never replaces the running one.

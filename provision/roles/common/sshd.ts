@@ -85,6 +85,6 @@ export function sshdConfig(forwarding: SshdForwarding): Operation<SshdConfigFact
   return {
     fact: combineFacts<SshdConfigFact>(`sshd_config ${sshdConfigPath}`, { file: fileFact(sshdConfigPath), kex: kexFact }),
     plan: ({ file, kex }) =>
-      planFile({ path: sshdConfigPath, content: renderSshdConfig(template, forwarding, kex), mode: '0600', validate: ['sshd', '-t', '-f', '%s'] }, file),
+      planFile({ path: sshdConfigPath, content: renderSshdConfig(template, forwarding, kex), mode: '0600', validate: 'sshd -t -f %s' }, file),
   };
 }

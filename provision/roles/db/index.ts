@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { Fact } from '../../facts/fact.js';
 import type { Host } from '../../inventories/schema.js';
 import { packages } from '../../operations/apt.js';
 import { command } from '../../operations/command.js';
@@ -89,7 +90,8 @@ function tasks(host: Host, play: Play): Task[] {
     {
       name: `Install postgresql.conf (the replica image’s${archive ? '' : ', WAL archiving off: db_backups is false'})`,
       operation: file({ path: `${configDir}/postgresql.conf`, content: renderPostgresqlConf(readFileSync(postgresqlConfSource, 'utf8'), archive) }),
-      notify: ['reload postgresql'],
+      // The restart only when a changed setting applies at start only (PostgreSQL says which), and only when allowed.
+      notify: ['reload postgresql', 'restart postgresql'],
     },
     { name: `Create the data directory ${dataDir}`, operation: directory({ path: dataDir, owner: 'postgres', group: 'postgres', mode: '0700' }) },
     {
@@ -136,9 +138,10 @@ function tasks(host: Host, play: Play): Task[] {
 }
 
 /**
- * Reloads the configuration, waits until the postmaster has read it, fails when PostgreSQL rejected
- * part of it (it then keeps the previous values), and restarts when a changed setting only applies
- * at start (pending_restart): PostgreSQL itself says which, no list kept here.
+ * Reloads the configuration, waits until the postmaster has read it, and fails when PostgreSQL
+ * rejected part of it (it then keeps the previous values). A changed setting that applies at start
+ * only (pending_restart) is the restart handler's: the only PostgreSQL is restarted when the
+ * operator says so, never as a side effect of a converge.
  */
 const reloadScript = `set -eu
 systemctl is-active --quiet postgresql.service || exit 0
@@ -152,11 +155,34 @@ until [ "$(q "SELECT pg_conf_load_time() > '$before'")" = t ]; do
   sleep 0.1
 done
 rejected=$(q "SELECT concat_ws('; ', (SELECT string_agg(sourcefile || ':' || sourceline || ': ' || error, '; ') FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'), (SELECT string_agg(file_name || ':' || line_number || ': ' || error, '; ') FROM pg_hba_file_rules WHERE error IS NOT NULL))")
-[ -z "$rejected" ] || { echo "PostgreSQL rejected its configuration and keeps the previous one: $rejected" >&2; exit 1; }
-if [ "$(q 'SELECT count(*) FROM pg_settings WHERE pending_restart')" != 0 ]; then
-  echo 'a changed setting applies at start only: restarting PostgreSQL' >&2
-  systemctl restart postgresql.service
-fi`;
+[ -z "$rejected" ] || { echo "PostgreSQL rejected its configuration and keeps the previous one: $rejected" >&2; exit 1; }`;
+
+/**
+ * Whether PostgreSQL needs a restart, and why: its unit file changed after it started (a new
+ * ExecStart or sandboxing applies at start), or a setting it read at its last reload applies at
+ * start only (pg_settings.pending_restart: PostgreSQL itself says which, no list kept here).
+ */
+const restartNeededScript = `set -eu
+systemctl is-active --quiet postgresql.service || { echo 'no: PostgreSQL is not running (its next start applies everything)'; exit 0; }
+q() { ${psql('postgres').map((word) => `'${word}'`).join(' ')} --command="$1"; }
+started=$(systemctl show --property=ActiveEnterTimestamp --timestamp=unix --value postgresql.service)
+started=\${started#@}
+why=''
+unit=/etc/systemd/system/postgresql.service
+[ ! -e "$unit" ] || [ "$(stat -c %Y -- "$unit")" -le "\${started:-0}" ] || why='its unit file changed after it started'
+settings=$(q "SELECT string_agg(name, ', ' ORDER BY name) FROM pg_settings WHERE pending_restart")
+[ -z "$settings" ] || why="\${why:+$why; }settings that apply at start only changed: $settings"
+if [ -n "$why" ]; then echo "yes: $why"; else echo 'no: PostgreSQL runs its current unit and settings'; fi`;
+
+const restartNeeded: Fact<{ needed: boolean; why: string }> = {
+  name: 'whether PostgreSQL needs a restart',
+  command: ['sh', '-c', restartNeededScript],
+  parse: ({ code, stdout, stderr }) => {
+    const answer = /^(yes|no): (.*)$/m.exec(stdout);
+    if (code !== 0 || !answer) throw new Error(`cannot tell whether PostgreSQL needs a restart (exit ${code}): ${stderr.trim() || stdout.trim()}`);
+    return { needed: answer[1] === 'yes', why: answer[2] ?? '' };
+  },
+};
 
 /** PostgreSQL 17 for self-managed environments (RDS in production): the replica image's config, the app and monitor roles. */
 export const db: Role = {
@@ -168,7 +194,8 @@ export const db: Role = {
   tasks,
   handlers: {
     'reload postgresql': { name: 'reload postgresql', commands: [run('sh', '-c', reloadScript)] },
-    'restart postgresql': { name: 'restart postgresql', commands: [run('systemctl', 'restart', 'postgresql.service')] },
+    // The only PostgreSQL: a restart drops every connection, so it waits for --allow-restart db (restart pending till then).
+    'restart postgresql': { name: 'restart postgresql', commands: [run('systemctl', 'restart', 'postgresql.service')], needed: restartNeeded, disruptive: true },
     'restart postgres exporter': { name: 'restart postgres exporter', commands: [run('systemctl', 'restart', '--', exporterUnit)] },
   },
 };

@@ -6,7 +6,7 @@ import { file } from '../../operations/files.js';
 import { run } from '../../operations/operation.js';
 import { service } from '../../operations/systemd.js';
 import { renderTemplateFile } from '../../templates/envsubst.js';
-import type { IngressRule, Play, Role, Task } from '../role.js';
+import { endpoint, type IngressRule, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 
 /** The one main.cf of the platform: the mail image's template, rendered here in relay mode. */
@@ -134,6 +134,13 @@ const ingress: IngressRule[] = [{ port: 25, from: senderGroups, why: 'SMTP from 
 export const mail: Role = {
   name: 'mail',
   ingress,
+  // The provider's relay, by name (its addresses are the provider's): its port, anywhere.
+  egress: (host) => {
+    const relayhost = host.vars.mail_relayhost;
+    const relay = typeof relayhost === 'string' ? /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(relayhost) : null;
+    if (!relay) return [];
+    return [{ port: Number(relay[3] ?? '25'), to: endpoint(relay[1] ?? relay[2] ?? ''), why: 'the SMTP relay (var mail_relayhost)' }];
+  },
   tasks,
   handlers: {
     // Checked before the reload: a main.cf Postfix rejects never replaces the running one.

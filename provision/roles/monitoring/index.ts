@@ -213,6 +213,19 @@ export const monitoring: Role = {
     { port: localPorts.prometheus, from: ['bastion'], why: "Prometheus' UI and API, for operators tunnelling through the bastion" },
     { port: localPorts.alertmanager, from: ['bastion'], why: "Alertmanager's UI and API, for operators tunnelling through the bastion" },
   ],
+  // The exporters and the mail relay are peers (their ingress admits monitoring). Beyond them: SNS,
+  // the probed URLs, the bastion's SSH (the blackbox SSH probe) and an outside smarthost.
+  egress: (host) => {
+    const urls = vars.shape.monitoring_probe_urls.catch([]).parse(host.vars.monitoring_probe_urls);
+    const smarthostPort = /:(\d+)$/.exec(vars.shape.alert_smtp_smarthost.catch(undefined).parse(host.vars.alert_smtp_smarthost) ?? '')?.[1];
+    const probePorts = [...new Set(urls.map((url) => Number(new URL(url).port || (url.startsWith('https:') ? 443 : 80))))];
+    return [
+      { port: 443, to: 'anywhere', why: 'the SMS provider (Amazon SNS) and HTTPS probes' },
+      ...probePorts.filter((port) => port !== 443).map((port) => ({ port, to: 'anywhere' as const, why: 'the probed URLs (var monitoring_probe_urls)' })),
+      { port: 22, to: ['bastion'], why: 'the blackbox SSH probe of the bastion' },
+      ...(smarthostPort === undefined ? [] : [{ port: Number(smarthostPort), to: 'anywhere' as const, why: 'alert mail to the smarthost (var alert_smtp_smarthost)' }]),
+    ];
+  },
   tasks,
   handlers: {
     'reload prometheus': { name: 'reload prometheus', commands: [checkPrometheus, run('systemctl', 'reload', 'prometheus.service')] },

@@ -4,10 +4,11 @@ import type { Host } from '../../inventories/schema.js';
 import { packages } from '../../operations/apt.js';
 import { command } from '../../operations/command.js';
 import { directory, file } from '../../operations/files.js';
+import { addressFamily } from '../../operations/nftables.js';
 import { run } from '../../operations/operation.js';
 import { service } from '../../operations/systemd.js';
 import { renderTemplateFile } from '../../templates/envsubst.js';
-import type { IngressRule, Play, Role, Task } from '../role.js';
+import { addresses, type IngressRule, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 import type { TreeFile } from './static-files.js';
 import { readTree, tree } from './static-files.js';
@@ -30,6 +31,14 @@ const vars = z.object({
   api_port: z.number().int().min(1).max(65_535).default(3000),
   /** The resolver nginx asks for api_host; default: the Amazon-provided DNS, reachable from every VPC. */
   dns_resolver: z.ipv4('an IPv4 address').default('169.254.169.253'),
+  /**
+   * The load balancer's addresses or subnets (an ALB's nodes take addresses in its subnets: list
+   * those CIDRs): the only sources web hosts admit HTTP from, besides hosts in group edge. [] when
+   * the load balancer is a host of the inventory (group edge).
+   */
+  load_balancer_cidrs: z.array(z.string().refine((value) => addressFamily(value) !== 0, 'an IP address or network (10.0.0.0/24)'), {
+    error: (issue) => (issue.input === undefined ? "required: the load balancer's addresses or subnets, the only sources of HTTP (e.g. [10.0.0.0/24, 10.0.10.0/24])" : 'a list of addresses or networks'),
+  }),
 });
 
 type WebVars = z.output<typeof vars>;
@@ -102,9 +111,9 @@ function tasks(host: Host, play: Play): Task[] {
 }
 
 const ingress: IngressRule[] = [
-  // The load balancer is an AWS ALB: its addresses change, so its security group (the one web's admits)
-  // narrows this at the VPC; the host cannot name it.
-  { port: 80, from: 'anywhere', why: 'HTTP from the load balancer' },
+  // 'edge': an ALB's addresses change within its subnets, which the inventory names (var
+  // load_balancer_cidrs); a load balancer of the inventory is in group edge. Nothing else reaches nginx.
+  { port: 80, from: ['edge'], why: 'HTTP from the load balancer' },
   // stub_status (8081) is read by the exporter on the host itself: loopback, no rule.
   { port: 9113, from: ['monitoring'], why: "nginx's exporter, for Prometheus on the monitoring hosts" },
 ];
@@ -113,6 +122,11 @@ const ingress: IngressRule[] = [
 export const web: Role = {
   name: 'web',
   ingress,
+  // The API is a peer (its ingress admits web); nginx resolves api_host through dns_resolver.
+  egress: (host) => {
+    const resolver = vars.shape.dns_resolver.catch('169.254.169.253').parse(host.vars.dns_resolver);
+    return (['udp', 'tcp'] as const).map((protocol) => ({ port: 53, protocol, to: addresses(resolver), why: `nginx's resolver for api_host (var dns_resolver), ${protocol}` }));
+  },
   tasks,
   handlers: {
     // Checked before the reload: a config nginx rejects never replaces the running one.

@@ -19,7 +19,7 @@ locals {
     bastion = { role = "bastion", instance_type = "t3.micro", volume_size_gb = 20, subnet = "public-a", address = "10.10.0.10" }
     web1    = { role = "web", instance_type = "c6i.large", volume_size_gb = 30, subnet = "web-a", address = "10.10.1.10" }
     api1    = { role = "api", instance_type = "c6i.large", volume_size_gb = 50, subnet = "app-a", address = "10.10.2.10" }
-    mail1   = { role = "mail", instance_type = "t3.small", volume_size_gb = 20, subnet = "app-a", address = "10.10.2.20" }
+    mail1   = { role = "mail", also = ["deadman"], instance_type = "t3.small", volume_size_gb = 20, subnet = "app-a", address = "10.10.2.20" }
     mon1    = { role = "monitoring", instance_type = "t3.medium", volume_size_gb = 50, subnet = "app-a", address = "10.10.2.30" }
     db1     = { role = "db", instance_type = "r6i.large", volume_size_gb = 50, subnet = "data-a", address = "10.10.3.10" }
   }

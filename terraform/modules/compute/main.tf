@@ -33,7 +33,7 @@ resource "aws_instance" "host" {
   instance_type           = each.value.instance_type
   subnet_id               = var.subnet_ids[each.value.subnet]
   private_ip              = each.value.address
-  vpc_security_group_ids  = concat([var.security_group_ids[each.value.role]], var.every_host_security_group_ids)
+  vpc_security_group_ids  = concat([for group in concat([each.value.role], each.value.also) : var.security_group_ids[group]], var.every_host_security_group_ids)
   iam_instance_profile    = aws_iam_instance_profile.role[each.value.role].name
   key_name                = aws_key_pair.admin.key_name
   monitoring              = true
@@ -164,4 +164,22 @@ resource "aws_iam_role_policy" "monitoring" {
 
   role   = aws_iam_role.host[each.key].id
   policy = data.aws_iam_policy_document.monitoring.json
+}
+
+# The dead man's switch texts the on-call admins through SNS with its host's instance role (its
+# sms_provider sns), and runs on a host of another role (mail1: also = ["deadman"]): that role may send SMS.
+data "aws_iam_policy_document" "deadman" {
+  statement {
+    sid       = "SmsToOnCall"
+    actions   = ["sns:Publish"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "deadman" {
+  for_each = toset([for host in var.hosts : host.role if contains(host.also, "deadman") || host.role == "deadman"])
+
+  name   = "${var.name}-${each.key}-deadman"
+  role   = aws_iam_role.host[each.key].id
+  policy = data.aws_iam_policy_document.deadman.json
 }

@@ -3,12 +3,12 @@ output "instance_ids" {
 }
 
 output "inventory" {
-  description = "What the provisioning inventory needs (npm run inventory:from-terraform): every host's address, group and zone, and the bastion."
+  description = "What the provisioning inventory needs (npm run inventory:from-terraform): every host's address, groups and zone, and the bastion."
   value = {
     hosts = {
       for name, host in aws_instance.host : name => {
         address       = host.private_ip
-        groups        = [var.hosts[name].role]
+        groups        = concat([var.hosts[name].role], var.hosts[name].also)
         zone          = host.availability_zone
         instance_id   = host.id
         instance_type = host.instance_type

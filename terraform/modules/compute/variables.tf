@@ -4,9 +4,10 @@ variable "name" {
 }
 
 variable "hosts" {
-  description = "The EC2 hosts the provisioning roles converge, by inventory name. role is the host's security group and provisioning group; subnet a key of the network module's subnet_ids (web-a, data-b, ...); address its fixed private address (the inventory's)."
+  description = "The EC2 hosts the provisioning roles converge, by inventory name. role is the host's main provisioning group: its security group and its instance role; also its other provisioning groups, each also a security group of the host (mail1: also = [\"deadman\"]); subnet a key of the network module's subnet_ids (web-a, data-b, ...); address its fixed private address (the inventory's)."
   type = map(object({
     role           = string
+    also           = optional(list(string), [])
     instance_type  = string
     volume_size_gb = number
     subnet         = string
@@ -25,7 +26,7 @@ variable "security_group_ids" {
 }
 
 variable "every_host_security_group_ids" {
-  description = "Groups every host gets besides its role's (management)."
+  description = "Groups every host gets besides its role's and its also's (management)."
   type        = list(string)
 }
 

@@ -1,5 +1,5 @@
 output "security_group_ids" {
-  description = "Security group ids by the source's group name (edge, management, bastion, web, api, db, mail, monitoring)."
+  description = "Security group ids by the source's group name (edge, management, bastion, web, api, db, mail, deadman, monitoring)."
   value       = { for key, group in aws_security_group.this : key => group.id }
 }
 

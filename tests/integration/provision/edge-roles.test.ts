@@ -20,6 +20,7 @@ import { repoRoot } from '../../support/paths.js';
 import { startProvisionLab, type StartedProvisionLab } from '../../support/provision-lab.js';
 import { useRyukOnlyWhereAvailable } from '../../support/ryuk.js';
 import { buildServiceImage } from '../../support/service-image.js';
+import { runbookBlockList } from '../../support/runbook-commands.js';
 
 const run = promisify(execFile);
 /** Only these roles: mon1 is in group monitoring to send mail and scrape, not to become a Prometheus host. */
@@ -272,12 +273,11 @@ describe('provisioning the web, bastion and mail roles through the bastion', () 
   });
 });
 
-// docs/runbooks/ssh-access.md, as an operator runs it: its `sh runbook` blocks in order, with the
+// docs/runbooks/ssh-access.md, as an operator runs it: its `sh lab` blocks in order, with the
 // lab's values for its variables (a known_hosts holding the bastion's key only, an encrypted copy of
 // the lab's key, a stand-in for Prometheus on mon1:9090).
 describe('runbook: docs/runbooks/ssh-access.md', () => {
-  const runbook = readFileSync(new URL('../../../docs/runbooks/ssh-access.md', import.meta.url), 'utf8');
-  const blocks = [...runbook.matchAll(/^```sh runbook\n([\s\S]*?)^```$/gm)].map((match) => match[1] ?? '');
+  const blocks = runbookBlockList('ssh-access.md', 'lab').map((block) => block.code);
   const outputs: string[] = [];
   let env: Record<string, string>;
 
@@ -331,7 +331,7 @@ describe('runbook: docs/runbooks/ssh-access.md', () => {
   }
 
   it('when its commands run in order, then each succeeds', async () => {
-    assert.equal(blocks.length, 5, 'the runbook\'s sh runbook blocks');
+    assert.equal(blocks.length, 5, 'the runbook\'s sh lab blocks');
     for (const [index, block] of blocks.entries()) {
       try {
         outputs.push(await runBlock(block));

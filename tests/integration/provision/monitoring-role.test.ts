@@ -243,15 +243,19 @@ describe('provisioning the monitoring role', () => {
     const connect = (from: string, port: number) => started().exec(from, ['timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${started().address('mon1')}/${port}`]);
     for (const port of [9090, 9093]) {
       assert.equal((await connect('bastion', port)).exitCode, 0, `bastion → mon1:${port}`);
-      // Dropped, not refused: the connection attempt times out.
-      assert.equal((await connect('web1', port)).exitCode, 124, `web1 → mon1:${port}`);
+      // Never answered: web1's own egress refuses it (no route to host), and mon1 would drop it (no reset).
+      const attempt = await connect('web1', port);
+      assert.notEqual(attempt.exitCode, 0, `web1 → mon1:${port}`);
+      assert.doesNotMatch(attempt.output, /Connection refused/, `web1 → mon1:${port}`);
     }
   });
 
   it('when another host tries the SMS notifier, then the firewall drops it: only Alertmanager on mon1 calls it', async () => {
     for (const from of ['web1', 'bastion']) {
       const probe = await started().exec(from, ['timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${started().address('mon1')}/9095`]);
-      assert.equal(probe.exitCode, 124, `${from} → mon1:9095: ${probe.output}`);
+      // Dropped (a time-out) by mon1, or refused by the sender's own egress rules (no route to host): never answered.
+      assert.notEqual(probe.exitCode, 0, `${from} → mon1:9095: ${probe.output}`);
+      assert.doesNotMatch(probe.output, /Connection refused/, `${from} → mon1:9095`);
     }
   });
 

@@ -4,11 +4,12 @@
 // nothing (the pending-handlers file included), a sensitive file that no report shows, chrony (whose
 // start condition a container never meets), a systemd timer and a unit file that the same run starts.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { Bastion, type HostConnection } from '../../../provision/connectors/ssh.js';
@@ -22,6 +23,7 @@ import { service, unitFile } from '../../../provision/operations/systemd.js';
 import { timer } from '../../../provision/operations/timer.js';
 import type { Role } from '../../../provision/roles/role.js';
 import { buildEc2HostImage } from '../../support/ec2-host-image.js';
+import { TcpProxy } from '../../support/tcp-proxy.js';
 import { useRyukOnlyWhereAvailable } from '../../support/ryuk.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'provision-runner-'));
@@ -34,10 +36,11 @@ let container: StartedTestContainer | undefined;
  * A session on the host through the connector's public API: the host is its own "bastion" (its sshd
  * forwards to its own port 22), so nothing here depends on the connector's internals.
  */
-async function connect(): Promise<{ jump: Bastion; connection: HostConnection }> {
+async function connect(through?: TcpProxy): Promise<{ jump: Bastion; connection: HostConnection }> {
   assert.ok(container);
   const options = { auth: { privateKey: key.private, description: 'the test key' }, knownHostsFile: path.join(dir, 'known_hosts'), trustNewHostKeys: true };
-  const jump = await Bastion.connect({ name: 'jump', address: container.getHost(), port: container.getMappedPort(22), user: 'admin' }, options);
+  const [address = '', port = ''] = through ? through.address.split(':') : [container.getHost(), String(container.getMappedPort(22))];
+  const jump = await Bastion.connect({ name: 'jump', address, port: Number(port), user: 'admin' }, options);
   return { jump, connection: await jump.host({ name: host.name, address: '127.0.0.1', port: 22, user: 'admin' }) };
 }
 
@@ -80,8 +83,8 @@ const flaky = (content: string): PlannedRole => ({
   tasks: [{ name: 'Write the flaky file', operation: file({ path: '/etc/refereezy-flaky', content }), notify: ['check ready'] }],
 });
 
-async function converged(plan: PlannedRole[], check: boolean, onTask?: (report: TaskReport, connection: HostConnection) => void): Promise<HostRecap> {
-  const { jump, connection } = await connect();
+async function converged(plan: PlannedRole[], check: boolean, onTask?: (report: TaskReport, connection: HostConnection) => void, through?: TcpProxy): Promise<HostRecap> {
+  const { jump, connection } = await connect(through);
   try {
     return await converge(connection, host, plan, { check, ...(onTask ? { onTask: (report) => onTask(report, connection) } : {}) });
   } finally {
@@ -209,19 +212,108 @@ describe('the runner on a real host', () => {
     const before = (await exec('sha256sum', config)).output;
     const rendered = (content: string): PlannedRole => ({
       role: { name: 'sshd', tasks: () => [], handlers: {} },
-      tasks: [{ name: 'Render sshd_config', operation: file({ path: config, content, mode: '0600', validate: ['sshd', '-t', '-f', '%s'] }) }],
+      tasks: [{ name: 'Render sshd_config', operation: file({ path: config, content, mode: '0600', validate: 'sshd -t -f %s' }) }],
     });
     const rejected = await converged([rendered('Port 22\nNoSuchKeyword yes\n')], false);
     assert.equal(rejected.status, 'failed');
     assert.equal(rejected.error?.kind, 'command');
     assert.match(rejected.error.message, /Bad configuration option: NoSuchKeyword|NoSuchKeyword/);
     assert.equal((await exec('sha256sum', config)).output, before, 'the rejected config replaced the running one');
-    assert.notEqual((await exec('test', '-e', `${config}.refereezy-new`)).exitCode, 0, 'the temporary file was left behind');
+    assert.equal((await exec('sh', '-c', 'ls -A /etc/ssh | grep "^\\.sshd_config\\.refereezy-" || true')).output.trim(), '', 'the temporary file was left behind');
 
     const current = (await exec('cat', config)).output;
     const accepted = await converged([rendered(`${current}# checked by sshd -t first\n`)], false);
     assert.equal(accepted.failed, 0, JSON.stringify(accepted.error));
     assert.match((await exec('tail', '-n', '1', config)).output, /^# checked by sshd -t first$/m);
     assert.equal((await exec('stat', '-c', '%a', config)).output.trim(), '600');
+  });
+
+  it('when the connection is cut in the middle of writing a file, then the old file stays whole (no truncated file), and the next run converges', async (t) => {
+    const target = '/etc/refereezy-large.conf';
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const old = 'the previous, complete version\n';
+    const roleWith = (content: string): PlannedRole => ({ role: { name: 'large', tasks: () => [], handlers: {} }, tasks: [{ name: 'Write the large file', operation: file({ path: target, content }) }] });
+    assert.equal((await converged([roleWith(old)], false)).failed, 0);
+    // One line of 12 MB: long enough to be cut half-way, cheap to diff.
+    const large = `${randomBytes(9 * 1024 * 1024).toString('base64')}\n`;
+    const hashOnHost = async () => (await exec('sha256sum', target)).output.split(' ')[0];
+
+    const proxy = await TcpProxy.start(container?.getHost() ?? '127.0.0.1', container?.getMappedPort(22) ?? 22);
+    try {
+      const cut = proxy.cutAfter(3 * 1024 * 1024);
+      const run = converged([roleWith(large)], false, undefined, proxy);
+      await cut;
+      await sleep(1_000);
+      // Cut with the upload part-way: the new content sits in a temporary file beside the old one, which is untouched.
+      assert.equal(await hashOnHost(), sha(old), 'the file changed while its write was cut off');
+      const temporary = (await exec('sh', '-c', 'ls -A /etc | grep "^\\.refereezy-large\\.conf\\.refereezy-" || true')).output.trim();
+      t.diagnostic(`during the cut: ${temporary || 'no temporary file'}; ${target} still sha256 ${sha(old).slice(0, 12)}…`);
+      assert.notEqual(temporary, '', 'no write was in progress when the path was cut');
+      // The path comes back: the session is gone, the host's shell sees its input end early and keeps the old file.
+      proxy.reconnect();
+      const dropped = await run;
+      // The session ends under the command (ssh2 reports a channel closed without an exit status): the task fails, nothing else.
+      assert.equal(dropped.status, 'failed');
+      assert.equal(task(dropped, 'Write the large file')?.status, 'failed');
+      let left = temporary;
+      for (let tries = 0; tries < 50 && left !== ''; tries += 1) {
+        await sleep(200);
+        left = (await exec('sh', '-c', 'ls -A /etc | grep "^\\.refereezy-large\\.conf\\.refereezy-" || true')).output.trim();
+      }
+      assert.equal(left, '', 'the temporary file was left behind');
+      assert.equal(await hashOnHost(), sha(old));
+    } finally {
+      await proxy.stop();
+    }
+
+    const next = await converged([roleWith(large)], false);
+    assert.equal(next.failed, 0, JSON.stringify(next.error));
+    assert.equal(task(next, 'Write the large file')?.status, 'changed');
+    assert.equal(await hashOnHost(), sha(large));
+    assert.deepEqual(changes(await converged([roleWith(large)], false)), []);
+  });
+
+  it('when a sudoers file fails visudo, then it is not installed and sudo keeps working; a valid one is', async () => {
+    const sudoers = (content: string): PlannedRole => ({
+      role: { name: 'sudo', tasks: () => [], handlers: {} },
+      tasks: [{ name: 'Let the deploy user restart the API', operation: file({ path: '/etc/sudoers.d/50-deploy', content, mode: '0440', validate: 'visudo -cf %s' }) }],
+    });
+    const broken = await converged([sudoers('deploy ALL=(ALL) NOPASSWD: /bin/systemctl restart api.service,\n')], false);
+    assert.equal(broken.status, 'failed');
+    assert.match(broken.error?.message ?? '', /50-deploy: the new content fails the check \(visudo -cf \/etc\/sudoers\.d\/\.50-deploy\.refereezy-\w+\)/);
+    assert.notEqual((await exec('test', '-e', '/etc/sudoers.d/50-deploy')).exitCode, 0);
+    assert.equal((await exec('runuser', '-u', 'admin', '--', 'sudo', '-n', 'true')).exitCode, 0, 'sudo broke');
+    const fixed = await converged([sudoers('Cmnd_Alias API = /bin/systemctl restart api.service\n')], false);
+    assert.equal(fixed.failed, 0, JSON.stringify(fixed.error));
+    assert.match((await exec('stat', '-c', '%a %U', '/etc/sudoers.d/50-deploy')).output, /^440 root/);
+  });
+
+  it('when dpkg was killed half-way through configuring a package, then the next packages task recovers it (dpkg --configure -a) and apt works again', async (t) => {
+    // A local package whose postinst blocks while /run/refereezy-slow-postinst exists: dpkg is killed there.
+    const build = [
+      'set -e',
+      'rm -rf /tmp/slow && mkdir -p /tmp/slow/DEBIAN',
+      'printf "Package: refereezy-lab-slow\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: Lab <lab@example.invalid>\\nDescription: a package whose configuration is interrupted\\n" >/tmp/slow/DEBIAN/control',
+      'printf "#!/bin/sh\\n[ ! -e /run/refereezy-slow-postinst ] || sleep 15\\n" >/tmp/slow/DEBIAN/postinst',
+      'chmod 0755 /tmp/slow/DEBIAN/postinst',
+      'dpkg-deb --build /tmp/slow /tmp/refereezy-lab-slow.deb >/dev/null',
+      'touch /run/refereezy-slow-postinst',
+      'timeout -s KILL 5 dpkg -i /tmp/refereezy-lab-slow.deb >/dev/null 2>&1 || true',
+      'rm -f /run/refereezy-slow-postinst',
+    ].join('\n');
+    assert.equal((await exec('sh', '-c', build)).exitCode, 0);
+    const status = async () => (await exec('dpkg-query', '--show', '--showformat=${db:Status-Status}', 'refereezy-lab-slow')).output.trim();
+    assert.equal(await status(), 'half-configured');
+    const refused = await exec('apt-get', 'install', '-y', '-s', 'sudo');
+    t.diagnostic(`apt before the recovery: exit ${refused.exitCode}`);
+
+    const role: PlannedRole = { role: { name: 'base', tasks: () => [], handlers: {} }, tasks: [{ name: 'Install sudo', operation: packages({ packages: ['sudo'], present: true }) }] };
+    const recovered = await converged([role], false);
+    assert.equal(recovered.failed, 0, JSON.stringify(recovered.error));
+    assert.match(task(recovered, 'Install sudo')?.reason ?? '', /^recover: dpkg was interrupted: .*refereezy-lab-slow.* \(dpkg --configure -a\); package sudo installed$/);
+    assert.equal(await status(), 'installed');
+    assert.equal((await exec('dpkg', '--audit')).output.trim(), '');
+    assert.equal((await exec('apt-get', 'install', '-y', '-s', 'sudo')).exitCode, 0);
+    assert.deepEqual(changes(await converged([role], false)), []);
   });
 });

@@ -10,6 +10,7 @@ import { nftablesFact } from '../../../provision/facts/nftables.js';
 import type { Host } from '../../../provision/inventories/schema.js';
 import { planNftables, renderRuleset, type FirewallRule } from '../../../provision/operations/nftables.js';
 import { firewallRuleset } from '../../../provision/roles/common/firewall.js';
+import { writeLine } from './plan-table.js';
 import type { Play, Role } from '../../../provision/roles/role.js';
 
 /** The rule lines of a rendered ruleset's input chain (after the fixed ones). */
@@ -81,7 +82,7 @@ describe('nftables ruleset rendering', () => {
   });
 
   it('when a source is a DNS name or the port is not one, then rendering fails naming it', () => {
-    assert.throws(() => renderRuleset({ table: 'refereezy', title: '', rules: [{ port: 22, protocol: 'tcp', from: ['bastion.example'], comment: '' }] }), /tcp\/22: the ruleset admits IP addresses only, not bastion\.example/);
+    assert.throws(() => renderRuleset({ table: 'refereezy', title: '', rules: [{ port: 22, protocol: 'tcp', from: ['bastion.example'], comment: '' }] }), /tcp\/22: the ruleset takes IP addresses and networks only, not bastion\.example/);
     assert.throws(() => renderRuleset({ table: 'refereezy', title: '', rules: [{ port: 0, protocol: 'tcp', from: 'anywhere', comment: '' }] }), /port 0 is not a port number/);
     assert.throws(() => renderRuleset({ table: 'x; flush ruleset', title: '', rules: [] }), /not an nftables table name/);
   });
@@ -90,7 +91,8 @@ describe('nftables ruleset rendering', () => {
 describe("a host's firewall from its roles' ingress rules", () => {
   const host = (name: string, address: string, groups: string[]): Host => ({ name, address, port: 22, groups, vars: {} });
   const bastion = host('bastion', '10.0.0.5', ['bastion']);
-  const web1 = host('web1', '10.0.1.10', ['web']);
+  const web1: Host = { ...host('web1', '10.0.1.10', ['web']), vars: { load_balancer_cidrs: ['10.0.10.0/24', '10.0.11.0/24'] } };
+  const lb1 = host('lb1', '10.0.10.5', ['edge']);
   const api1 = host('api1', '10.0.2.10', ['api']);
   const api2 = host('api2', '10.0.2.11', ['api']);
   const db1 = host('db1', '10.0.3.10', ['db']);
@@ -119,6 +121,73 @@ describe("a host's firewall from its roles' ingress rules", () => {
     assert.throws(() => rules(web1, of('common'), { hosts: play.hosts, bastion: { host: 'bastion.example', port: 22, user: 'ops' } }), /host web1: role common: port 22 admits the bastion, but the inventory has no bastion\.private_address/);
   });
 
+  const egress = (target: Host, hostRoles: Role[]) =>
+    (firewallRuleset(target, play, hostRoles).egress ?? []).map((rule) => `${rule.protocol}/${rule.port} ${rule.to === 'anywhere' ? 'anywhere' : rule.to.join(',') || '(none)'} ${rule.comment}`);
+  const allOf = (target: Host) => of(...['common', ...target.groups.filter((group) => group in roleRegistry())]);
+
+  it('when a web host is planned, then it may open the API on the api hosts, its resolver, and the baseline (apt, DNS, NTP, metadata, DHCP); not PostgreSQL', () => {
+    assert.deepEqual(egress(web1, allOf(web1)), [
+      'tcp/3000 10.0.2.10,10.0.2.11 api on api1, api2: the API, behind the web tier',
+      'tcp/80 anywhere common: apt straight to the Debian mirrors (no apt_proxy), port 80',
+      'tcp/443 anywhere common: apt straight to the Debian mirrors (no apt_proxy), port 443',
+      'udp/53 anywhere common: DNS (var dns_servers), udp',
+      'tcp/53 anywhere common: DNS (var dns_servers), tcp',
+      'udp/123 169.254.169.123 common: NTP for chrony (var time_servers)',
+      'tcp/80 169.254.169.254 common: the EC2 instance metadata service',
+      'udp/67 anywhere common: DHCP lease renewals',
+      "udp/53 169.254.169.253 web: nginx's resolver for api_host (var dns_resolver), udp",
+      "tcp/53 169.254.169.253 web: nginx's resolver for api_host (var dns_resolver), tcp",
+    ]);
+  });
+
+  it('when an api host is planned, then it may open PostgreSQL on the db host and Google over HTTPS, and no other host of the inventory', () => {
+    const peers = egress(api1, allOf(api1)).filter((rule) => !rule.includes(' common: '));
+    assert.deepEqual(peers, ['tcp/5432 10.0.3.10 db on db1: PostgreSQL for the API', 'tcp/443 anywhere api: Firebase Auth and Firestore (Google APIs, no fixed addresses)']);
+  });
+
+  it('when the bastion and the monitoring host are planned, then the bastion reaches every host’s SSH and the UIs, monitoring every exporter and the bastion’s SSH', () => {
+    const bastionEgress = egress(bastion, allOf(bastion));
+    assert.ok(bastionEgress.includes('tcp/22 10.0.1.10,10.0.2.10,10.0.2.11,10.0.3.10,10.0.4.10 common on web1, api1, api2, db1, mon1: SSH, from the bastion only'), bastionEgress.join('\n'));
+    assert.ok(bastionEgress.some((rule) => rule.startsWith('tcp/9090 10.0.4.10 monitoring on mon1')));
+    const monitoringEgress = egress(mon1, allOf(mon1));
+    for (const expected of ['tcp/9100 10.0.0.5,10.0.1.10,10.0.2.10,10.0.2.11,10.0.3.10 ', 'tcp/9464 10.0.2.10,10.0.2.11 ', 'tcp/9187 10.0.3.10 ', 'tcp/9113 10.0.1.10 ', 'tcp/22 10.0.0.5 monitoring: the blackbox SSH probe']) {
+      assert.ok(monitoringEgress.some((rule) => rule.startsWith(expected)), `${expected}\n${monitoringEgress.join('\n')}`);
+    }
+  });
+
+  it('when a host sits in the load balancer’s subnet or group edge, then it may open HTTP on the web hosts, which admit it; others may not', () => {
+    const inPlay: Play = { ...play, hosts: [...play.hosts, lb1] };
+    assert.deepEqual(
+      firewallRuleset(web1, inPlay, of('common', 'web')).rules.filter((rule) => rule.port === 80).map((rule) => rule.from),
+      [['10.0.10.0/24', '10.0.11.0/24', '10.0.10.5']],
+    );
+    const lbEgress = (firewallRuleset(lb1, inPlay, of('common')).egress ?? []).filter((rule) => rule.port === 80 && rule.to !== 'anywhere' && rule.to.includes('10.0.1.10'));
+    assert.equal(lbEgress.length, 1);
+    assert.ok(!(firewallRuleset(api1, inPlay, of('common', 'api')).egress ?? []).some((rule) => rule.port === 80 && rule.to !== 'anywhere' && rule.to.includes('10.0.1.10')));
+  });
+
+  it('when a peer’s inventory address is a name, then it is not reached (nftables matches addresses), and the comment says so', () => {
+    const ghost = host('ghost', 'ghost.invalid', ['ec2']);
+    const rules = (firewallRuleset(bastion, { ...play, hosts: [bastion, ghost] }, of('common', 'bastion')).egress ?? []).filter((rule) => rule.port === 22);
+    assert.deepEqual(rules.map((rule) => [rule.to, rule.comment]), [[[], 'common on ghost (not ghost.invalid: a name, not an address): SSH, from the bastion only']]);
+    assert.match(renderRuleset({ table: 'refereezy', title: '', rules: [], egress: rules }), /# tcp dport 22: no host to reach \(common on ghost/);
+  });
+
+  it('when an apt proxy, DNS servers and time servers are set, then the baseline egress names exactly them', () => {
+    const configured: Host = { ...db1, vars: { apt_proxy: 'http://10.0.0.20:3142', dns_servers: ['10.0.0.2'], time_servers: ['169.254.169.123'] } };
+    const baseline = egress(configured, of('common')).filter((rule) => rule.includes(' common: '));
+    assert.deepEqual(baseline.slice(0, 4), ['tcp/3142 10.0.0.20 common: apt through the apt proxy (var apt_proxy)', 'udp/53 10.0.0.2 common: DNS (var dns_servers), udp', 'tcp/53 10.0.0.2 common: DNS (var dns_servers), tcp', 'udp/123 169.254.169.123 common: NTP for chrony (var time_servers)']);
+  });
+
+  it('when egress rules are rendered, then outbound is refused but established, loopback, ICMP and the rules, counted', () => {
+    const text = renderRuleset({ table: 'refereezy', title: 't', rules: [], egress: [{ port: 5432, protocol: 'tcp', to: ['10.0.3.10'], comment: 'db' }, { port: 443, protocol: 'tcp', to: 'anywhere', comment: 'google' }, { port: 53, protocol: 'udp', to: ['fd00::2', '10.0.0.0/16'], comment: 'dns' }] });
+    const output = text.slice(text.indexOf('chain output {'));
+    assert.match(output, /type filter hook output priority filter; policy drop;\n\t\tct state established,related accept/);
+    assert.match(output, /\t\toif "lo" accept/);
+    assert.match(output, /\t\tip daddr 10\.0\.3\.10 tcp dport 5432 accept comment "db"\n\t\ttcp dport 443 accept comment "google"\n\t\tip daddr 10\.0\.0\.0\/16 udp dport 53 accept comment "dns"\n\t\tip6 daddr fd00::2 udp dport 53 accept comment "dns"\n\t\tcounter reject with icmpx type admin-prohibited comment "refused: no egress rule allows it"\n\t}\n}\n$/);
+    assert.throws(() => renderRuleset({ table: 'refereezy', title: '', rules: [], egress: [{ port: 53, protocol: 'udp', to: ['10.0.0.0/33'], comment: '' }] }), /not 10\.0\.0\.0\/33/);
+  });
+
   it('when the common role plans a host, then the ruleset it installs is rendered from every role of the host, --tags or not', () => {
     const task = roleRegistry().common?.tasks({ ...db1, vars: { admin_authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK4bB3JqU0l8cZr2Q8kq0m9o5vR0yZ2b1x3n5d7f9h1j ops'] } }, play).find((candidate) => candidate.name.startsWith('Render the firewall'));
     assert.ok(task);
@@ -135,18 +204,13 @@ describe('nftables operation', () => {
   const installed = (text: string, extra: Partial<NonNullable<NftablesFact['file']>> = {}): NftablesFact['file'] => ({ type: 'regular file', owner: 'root', group: 'root', mode: 0o755, size: text.length, sha256: sha(text), content: text, ...extra });
   const lines = (fact: NftablesFact) => planNftables(desired, fact).commands.map((command) => commandLine(command.argv));
 
-  it('when the file differs, then it is checked by nft -c and installed in one command, its diff shown', () => {
+  it('when the file differs, then it is written atomically, checked by nft -c on the temporary file first, in one command, its diff shown', () => {
     const plan = planNftables(desired, { file: installed('flush ruleset\n'), loaded: true });
     assert.equal(plan.changed, true);
-    const [install, ...others] = plan.commands;
-    assert.ok(install);
-    assert.deepEqual(others, []);
-    assert.deepEqual(install.argv.slice(0, 2), ['sh', '-c']);
-    assert.match(install.argv[2] ?? '', /nft -c -f "\$tmp"\ninstall -m "\$2" -o root -g root -- "\$tmp" "\$1"$/);
-    assert.deepEqual(install.argv.slice(3), ['sh', '/etc/nftables.conf', '0755']);
-    assert.equal(install.stdin, content);
+    assert.deepEqual(lines({ file: installed('flush ruleset\n'), loaded: true }), [writeLine('/etc/nftables.conf', content, '0755', 'root', 'root', 'nft -c -f %s')]);
+    assert.equal(plan.commands[0]?.stdin, content);
     assert.match(plan.diff ?? '', /^-flush ruleset$/m);
-    assert.match(plan.reason, /update the content of \/etc\/nftables\.conf \(checked by nft -c first\)/);
+    assert.match(plan.reason, /update the content of \/etc\/nftables\.conf \(checked by `nft -c -f %s` first\)/);
   });
 
   it('when the file is absent, then it is created the same way', () => {

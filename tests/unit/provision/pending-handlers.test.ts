@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { commandLine } from '../../../provision/connectors/shell.js';
+import { writeLine } from './plan-table.js';
 import { parsePendingKey, pendingHandlersFact, pendingHandlersFile, pendingKey, savePendingHandlers } from '../../../provision/core/pending-handlers.js';
 
 describe('pending handlers file', () => {
   it('when handlers are pending, then the file holds one "<role>/<handler>" a line, root-only', () => {
-    const save = savePendingHandlers(['common/reload sshd', 'monitoring/restart prometheus']);
-    assert.equal(commandLine(save.argv), `install -D -m 0600 -o root -g root -- /dev/stdin ${pendingHandlersFile}`);
-    assert.equal(save.stdin, 'common/reload sshd\nmonitoring/restart prometheus\n');
+    const [mkdir, save] = savePendingHandlers(['common/reload sshd', 'monitoring/restart prometheus']);
+    assert.equal(commandLine(mkdir?.argv ?? []), 'mkdir -p -m 0700 -- /var/lib/refereezy-provision');
+    assert.equal(commandLine(save?.argv ?? []), writeLine(pendingHandlersFile, 'common/reload sshd\nmonitoring/restart prometheus\n', '0600'));
+    assert.equal(save?.stdin, 'common/reload sshd\nmonitoring/restart prometheus\n');
   });
 
   it('when none is pending any more, then the file is removed', () => {
-    assert.equal(commandLine(savePendingHandlers([]).argv), `rm -f -- ${pendingHandlersFile}`);
+    assert.deepEqual(savePendingHandlers([]).map((command) => commandLine(command.argv)), [`rm -f -- ${pendingHandlersFile}`]);
   });
 
   it('when the file is read, then its keys come back in order, once each, malformed lines dropped; no file is none', () => {

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { it } from 'node:test';
 import { commandLine } from '../../../provision/connectors/shell.js';
 import type { FileFact } from '../../../provision/facts/files.js';
+import { atomicWrite } from '../../../provision/operations/files.js';
 import type { Plan } from '../../../provision/operations/operation.js';
 
 export interface PlanRow {
@@ -17,7 +18,7 @@ export interface PlanRow {
 
 export function planTable(rows: PlanRow[]): void {
   for (const row of rows) {
-    it(`when ${row.when}, then ${row.commands.length === 0 ? 'nothing is needed' : row.commands.join(' ; ')}`, () => {
+    it(`when ${row.when}, then ${row.commands.length === 0 ? 'nothing is needed' : row.commands.map(shortLine).join(' ; ')}`, () => {
       const plan = row.plan();
       assert.deepEqual(plan.commands.map((command) => commandLine(command.argv)), row.commands);
       assert.equal(plan.changed, row.commands.length > 0);
@@ -25,6 +26,16 @@ export function planTable(rows: PlanRow[]): void {
     });
   }
 }
+
+/** A command line for a test's name: an atomic write (a long sh -c script) by what it writes. */
+export function shortLine(line: string): string {
+  const write = /^sh -c 'set -eu\n.*refereezy-XXXXXX.*' write (\/.*)$/s.exec(line);
+  return write ? `atomic write ${write[1] ?? ''}` : line;
+}
+
+/** The command line of an atomic write of this file (files.ts's atomicWrite). */
+export const writeLine = (path: string, content: string, mode = '0644', owner = 'root', group = 'root', validate?: string): string =>
+  commandLine(atomicWrite({ path, content, mode, owner, group, validate }).argv);
 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 

@@ -85,6 +85,13 @@ describe('api role: the environment file', () => {
       ],
     );
   });
+
+  it('then the role rolls one host at a time, and its restart waits for /readyz before the host is done', () => {
+    assert.equal(api.serial, 1);
+    const restart = api.handlers['restart api']?.commands.map((command) => command.argv.join(' ')) ?? [];
+    assert.equal(restart[0], 'systemctl restart api.service');
+    assert.match(restart[1] ?? '', /127\.0\.0\.1:3000\/readyz/);
+  });
 });
 
 describe('api role: releases', () => {

@@ -12,7 +12,7 @@ function authorizedKeys(target: Host): string {
   const task = bastion.tasks(target, { hosts: [target] }).find((candidate) => candidate.name.startsWith('Authorize'));
   assert.ok(task);
   const write = task.operation.plan(null).commands[0];
-  assert.deepEqual(write?.argv.slice(0, 7), ['install', '-m', '0600', '-o', 'ops', '-g', 'ops']);
+  assert.deepEqual(write?.argv.slice(5, 8), ['0600', 'ops', 'ops']);
   return String(write.stdin);
 }
 

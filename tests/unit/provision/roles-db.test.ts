@@ -212,3 +212,36 @@ describe('db role: PostgreSQL running from the role’s unit', () => {
     });
   }
 });
+
+describe('db role: restarts are the operator’s choice', () => {
+  const restart = db.handlers['restart postgresql'];
+  const planned = db.tasks(db1, { hosts: [db1, api1] });
+
+  it('when postgresql.conf or the unit changes, then the reload and the restart are notified, the reload first', () => {
+    assert.deepEqual(planned.find((task) => task.name.startsWith('Install postgresql.conf'))?.notify, ['reload postgresql', 'restart postgresql']);
+    assert.deepEqual(planned.find((task) => task.name.startsWith('Install the postgresql unit'))?.notify, ['restart postgresql']);
+  });
+
+  it('when the restart handler is declared, then it is disruptive and asks PostgreSQL whether it is needed; the reload never restarts', () => {
+    assert.ok(restart);
+    assert.equal(restart.disruptive, true);
+    assert.ok(restart.needed);
+    assert.doesNotMatch(JSON.stringify(db.handlers['reload postgresql']?.commands), /systemctl restart/);
+    assert.match(restart.needed.command.join(' '), /pending_restart/);
+  });
+
+  const rows: { when: string; stdout: string; needed: boolean; why: string }[] = [
+    { when: 'a start-only setting changed', stdout: 'yes: settings that apply at start only changed: max_connections, shared_buffers\n', needed: true, why: 'settings that apply at start only changed: max_connections, shared_buffers' },
+    { when: 'the unit changed after the start', stdout: 'yes: its unit file changed after it started\n', needed: true, why: 'its unit file changed after it started' },
+    { when: 'only reload-time settings changed', stdout: 'no: PostgreSQL runs its current unit and settings\n', needed: false, why: 'PostgreSQL runs its current unit and settings' },
+  ];
+  for (const row of rows) {
+    it(`when ${row.when}, then a restart is ${row.needed ? '' : 'not '}needed`, () => {
+      assert.deepEqual(restart?.needed?.parse({ code: 0, stdout: row.stdout, stderr: '' }), { needed: row.needed, why: row.why });
+    });
+  }
+
+  it('when the probe fails, then the handler fails naming the cause (never a silent restart or skip)', () => {
+    assert.throws(() => restart?.needed?.parse({ code: 2, stdout: '', stderr: 'psql: error: connection refused\n' }), /cannot tell whether PostgreSQL needs a restart \(exit 2\): psql: error: connection refused/);
+  });
+});

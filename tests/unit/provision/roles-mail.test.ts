@@ -76,7 +76,7 @@ describe('mail role: the relay credentials', () => {
     const plan = credentials().operation.plan(null);
     assert.equal(plan.commands.length, 1);
     const write = plan.commands[0];
-    assert.deepEqual(write?.argv.slice(0, 7), ['install', '-m', '0600', '-o', 'root', '-g', 'root']);
+    assert.deepEqual(write?.argv.slice(5, 8), ['0600', 'root', 'root']);
     assert.equal(write.stdin, '[email-smtp.eu-west-1.amazonaws.com]:587 AKIAEXAMPLE:pass word\n');
     for (const text of [plan.reason, plan.diff ?? '', write.argv.join(' ')]) assert.ok(!text.includes('pass word'), text);
     assert.deepEqual(credentials().notify, ['reload postfix']);

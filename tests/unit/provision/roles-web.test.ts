@@ -10,7 +10,8 @@ import { apiHost, exporterDefaults, nginxConfSource, siteValues, web, webAppSour
 import { manifest, planTree, readTree, tarball, treeFact, type TreeFile } from '../../../provision/roles/web/static-files.js';
 
 const host = (name: string, groups: string[], vars: Record<string, unknown> = {}, address = '10.0.1.10'): Host => ({ name, address, port: 22, groups, vars });
-const web1 = host('web1', ['web']);
+const lb = { load_balancer_cidrs: ['10.0.10.0/24'] };
+const web1 = host('web1', ['web'], lb);
 const api1 = host('api1', ['api'], {}, '10.0.2.10');
 const api2 = host('api2', ['api'], {}, '10.0.2.11');
 
@@ -33,7 +34,7 @@ describe('web role: vars and the site it renders', () => {
   });
 
   it('when api_host, api_port and dns_resolver are set, then they win', () => {
-    const configured = host('web1', ['web'], { api_host: 'api.internal.refereezy.example', api_port: 8080, dns_resolver: '10.0.0.2' });
+    const configured = host('web1', ['web'], { ...lb, api_host: 'api.internal.refereezy.example', api_port: 8080, dns_resolver: '10.0.0.2' });
     assert.deepEqual(siteValues(configured, { hosts: [configured, api1, api2] }), { API_HOST: 'api.internal.refereezy.example', API_PORT: '8080', DNS_RESOLVER: '10.0.0.2' });
   });
 
@@ -52,14 +53,19 @@ describe('web role: vars and the site it renders', () => {
     assert.equal(rendered(/^Render nginx\.conf/, web1, [web1, api1]), readFileSync(nginxConfSource, 'utf8'));
   });
 
-  it('when declared, then port 80 is open to anyone (the ALB) and the nginx exporter only to the monitoring group', () => {
+  it("when declared, then port 80 is open to the load balancer only ('edge': group edge, var load_balancer_cidrs) and the nginx exporter to the monitoring group", () => {
     assert.deepEqual(
       web.ingress?.map((rule) => [rule.port, rule.from]),
       [
-        [80, 'anywhere'],
+        [80, ['edge']],
         [9113, ['monitoring']],
       ],
     );
+  });
+
+  it('when load_balancer_cidrs is missing or not a network, then the role refuses the host, naming the var', () => {
+    assert.throws(() => web.tasks(host('web1', ['web']), { hosts: [api1] }), /host web1: role web: vars\.load_balancer_cidrs: required: the load balancer's addresses or subnets/);
+    assert.throws(() => web.tasks(host('web1', ['web'], { load_balancer_cidrs: ['alb.example'] }), { hosts: [api1] }), /vars\.load_balancer_cidrs\.0: an IP address or network/);
   });
 
   it('when the exporter is configured, then it listens where Prometheus scrapes and reads stub_status over loopback', () => {

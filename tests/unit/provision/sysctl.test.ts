@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { commandLine } from '../../../provision/connectors/shell.js';
 import { sysctlFact, type SysctlFact } from '../../../provision/facts/sysctl.js';
 import { parseSysctlConf, planSysctl, sysctl } from '../../../provision/operations/sysctl.js';
+import { writeLine } from './plan-table.js';
 import { sysctlHardeningSource } from '../../../provision/roles/common/files.js';
 
 const path = '/etc/sysctl.d/60-test.conf';
@@ -15,7 +16,7 @@ const live = (syncookies: string, rpFilter: string) =>
     ['net.ipv4.tcp_syncookies', syncookies],
     ['net.ipv4.conf.all.rp_filter', rpFilter],
   ]);
-const install = `install -m 0644 -o root -g root -- /dev/stdin ${path}`;
+const install = writeLine(path, content);
 
 describe('sysctl operation', () => {
   const rows: { when: string; fact: SysctlFact; commands: string[]; reason: RegExp }[] = [

@@ -14,7 +14,7 @@ import { timerFact } from '../../../provision/facts/timer.js';
 import { planService, planUnitFile, unitFile } from '../../../provision/operations/systemd.js';
 import type { TimerDesired } from '../../../provision/operations/timer.js';
 import { planTimer, renderTimerUnits, systemdArgument, timer } from '../../../provision/operations/timer.js';
-import { planTable, regularFileFact, sha256 as sha } from './plan-table.js';
+import { planTable, regularFileFact, sha256 as sha, writeLine } from './plan-table.js';
 
 const unitFileFact = regularFileFact;
 
@@ -96,7 +96,7 @@ describe('service whose start condition is unmet', () => {
 
 describe('unit file', () => {
   const content = '[Unit]\nDescription=API\n';
-  const write = 'install -m 0644 -o root -g root -- /dev/stdin /etc/systemd/system/api.service';
+  const write = writeLine('/etc/systemd/system/api.service', content);
   planTable([
     { when: 'it is absent', plan: () => planUnitFile({ name: 'api.service', content }, null), commands: [write, 'systemctl daemon-reload'], reason: /^create \/etc\/systemd\/system\/api\.service, then reload systemd$/ },
     { when: 'its content differs', plan: () => planUnitFile({ name: 'api.service', content }, unitFileFact('[Unit]\n')), commands: [write, 'systemctl daemon-reload'], reason: /update the content .*, then reload systemd$/ },
@@ -105,7 +105,7 @@ describe('unit file', () => {
     {
       when: 'a drop-in is absent',
       plan: () => planUnitFile({ name: 'nginx.service.d/10-limits.conf', content: '[Service]\nLimitNOFILE=65536\n' }, null),
-      commands: ['install -m 0644 -o root -g root -- /dev/stdin /etc/systemd/system/nginx.service.d/10-limits.conf', 'systemctl daemon-reload'],
+      commands: [writeLine('/etc/systemd/system/nginx.service.d/10-limits.conf', '[Service]\nLimitNOFILE=65536\n'), 'systemctl daemon-reload'],
       reason: /then reload systemd/,
     },
   ]);
@@ -127,8 +127,8 @@ describe('systemd timer', () => {
   };
   const units = renderTimerUnits(desired);
   const upToDate = { service: unitFileFact(units.service), timer: unitFileFact(units.timer), unit: { load: 'loaded', enabled: 'enabled', active: 'active', condition: null } };
-  const writeService = 'install -m 0644 -o root -g root -- /dev/stdin /etc/systemd/system/db-backup.service';
-  const writeTimer = 'install -m 0644 -o root -g root -- /dev/stdin /etc/systemd/system/db-backup.timer';
+  const writeService = writeLine('/etc/systemd/system/db-backup.service', units.service);
+  const writeTimer = writeLine('/etc/systemd/system/db-backup.timer', units.timer);
 
   it('when rendered, then the service is a oneshot run as the user and the timer says when', () => {
     assert.equal(
@@ -176,13 +176,13 @@ describe('systemd timer', () => {
     {
       when: 'the schedule changed (an active timer recomputes it on the reload)',
       plan: () => planTimer({ ...desired, onCalendar: 'daily' }, upToDate),
-      commands: [writeTimer, 'systemctl daemon-reload'],
+      commands: [writeLine('/etc/systemd/system/db-backup.timer', renderTimerUnits({ ...desired, onCalendar: 'daily' }).timer), 'systemctl daemon-reload'],
       reason: /^update the content of \/etc\/systemd\/system\/db-backup\.timer, reload systemd$/,
     },
     {
       when: 'the command changed',
       plan: () => planTimer({ ...desired, command: ['/usr/local/bin/db-backup'] }, upToDate),
-      commands: [writeService, 'systemctl daemon-reload'],
+      commands: [writeLine('/etc/systemd/system/db-backup.service', renderTimerUnits({ ...desired, command: ['/usr/local/bin/db-backup'] }).service), 'systemctl daemon-reload'],
       reason: /db-backup\.service, reload systemd$/,
     },
     { when: 'only a unit file mode differs', plan: () => planTimer(desired, { ...upToDate, timer: unitFileFact(units.timer, { mode: 0o600 }) }), commands: ['chmod 0644 -- /etc/systemd/system/db-backup.timer'], reason: /mode 0600 → 0644$/ },
