@@ -3,7 +3,8 @@
 // lab's internal network with a CA of its own, which the role is told to trust); then the stanza,
 // the timers and WAL archiving as the host shows them; a backup, marker rows and a point-in-time
 // restore into the scratch instance, each through `npm run backup -- <inventory> …` as an operator
-// runs it (docs/runbooks/restore.md, production); then a second converge that changes nothing.
+// runs it: docs/runbooks/restore.md's `sh lab` blocks (its production part), run as written with the
+// lab's inventory, key, known_hosts and vault password; then a second converge that changes nothing.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { promisify } from 'node:util';
 import { repoRoot } from '../../support/paths.js';
 import type { ProvisionRun } from '../../support/provision-lab.js';
 import { startProvisionLab, type StartedProvisionLab } from '../../support/provision-lab.js';
+import { runbookBlocks, runShellBlock } from '../../support/runbook-commands.js';
 import { useRyukOnlyWhereAvailable } from '../../support/ryuk.js';
 import { buildServiceImage } from '../../support/service-image.js';
 
@@ -78,6 +80,15 @@ function changes(result: ProvisionRun): string {
     .join('\n');
 }
 
+/** A `sh lab` block of docs/runbooks/restore.md, as written, in the operator's environment for the lab. */
+async function runbook(name: string, env: Record<string, string> = {}): Promise<string> {
+  const block = runbookBlocks('restore.md', 'lab').get(name);
+  assert.ok(block, `docs/runbooks/restore.md has no \`sh lab ${name}\` block`);
+  const { exitCode, output } = await runShellBlock(block, { ...lab.operatorEnv(), ...env }, 10 * 60_000);
+  assert.equal(exitCode, 0, `restore.md, block ${name}:\n${output}`);
+  return output;
+}
+
 describe('the db role’s backups on a lab host, and the backup CLI through the bastion', () => {
   it(
     'when db1 is converged with the backup vars, then it converges and the stanza exists on both repos',
@@ -105,19 +116,18 @@ describe('the db role’s backups on a lab host, and the backup CLI through the 
     assert.equal(archiver, 't|0', `pg_stat_archiver (archived?, failures): ${archiver}`);
   });
 
-  it('when an operator runs a backup through the bastion (npm run backup -- <inventory> backup), then both repos list it', async () => {
+  it('when an operator runs a backup through the bastion (the runbook’s block), then both repos list it', async () => {
     const started = Date.now();
-    const result = await backupCli(['backup', '--type', 'full']);
+    const output = await runbook('backup');
     process.stderr.write(`backup through the bastion: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /repo1/);
-    assert.match(result.stdout, /repo2/);
+    assert.match(output, /repo1/);
+    assert.match(output, /repo2/);
     const listed = await backupCli(['backups']);
     assert.equal(listed.code, 0, listed.stderr);
     assert.equal((listed.stdout.match(/\d{8}-\d{6}F/g) ?? []).length >= 2, true, listed.stdout);
   });
 
-  it('when marker rows are written and the database is restored into scratch to a time between them, through the bastion, then exactly the rows before that time are there', async () => {
+  it('when marker rows are written and the database is restored into scratch to a time between them, through the bastion (the runbook’s block), then exactly the rows before that time are there', async () => {
     await sql('refereezy', 'CREATE TABLE lab_markers (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
     await sql('refereezy', 'INSERT INTO lab_markers (id) VALUES (1)');
     await sql('refereezy', 'INSERT INTO lab_markers (id) VALUES (2)');
@@ -127,10 +137,9 @@ describe('the db role’s backups on a lab host, and the backup CLI through the 
     await sleep(1500);
     await sql('refereezy', 'INSERT INTO lab_markers (id) VALUES (3)');
     const started = Date.now();
-    const restored = await backupCli(['restore', '--to', target, '--into', 'scratch']);
+    const restored = await runbook('restore-scratch', { TARGET: target });
     process.stderr.write(`restore to ${target} into scratch through the bastion: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    assert.equal(restored.code, 0, restored.stderr);
-    assert.match(restored.stdout, /restored into the scratch instance/);
+    assert.match(restored, /restored into the scratch instance/);
     const rows = await sql('refereezy', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM lab_markers', ['-h', '/var/lib/postgresql/scratch/socket', '-p', '5433']);
     assert.equal(rows.trim(), '1,2');
     // The primary is untouched.
