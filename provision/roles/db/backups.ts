@@ -107,6 +107,12 @@ export function backupTasks(host: Host): { beforeStart: Task[]; afterStart: Task
 }
 
 const stanzaTaskName = 'Create the stanza on both repos';
+const stanzaScript = `set -eu
+if [ "$(runuser -u postgres -- psql -XAtq -d postgres -c 'SHOW archive_mode')" = on ]; then
+  exec runuser -u postgres -- /usr/local/bin/db-backup stanza
+fi
+echo 'archive_mode is not on yet (PostgreSQL restarts at the end of the run with --allow-restart db): creating the stanza without pgbackrest check' >&2
+exec runuser -u postgres -- pgbackrest --stanza=refereezy --log-level-console=warn stanza-create`;
 
 function backupTaskList(host: Host): Task[] {
   if (!backupsEnabled(host)) return [];
@@ -139,7 +145,11 @@ function backupTaskList(host: Host): Task[] {
     {
       name: stanzaTaskName,
       operation: command({
-        argv: ['runuser', '-u', 'postgres', '--', '/usr/local/bin/db-backup', 'stanza'],
+        // db-backup stanza ends with pgbackrest check, which needs WAL archiving running. A host that
+        // ran with db_backups: false runs archive_mode = off until PostgreSQL restarts (a disruptive
+        // handler, run at the end and only with --allow-restart db): the stanza is created then
+        // without the check, which every backup repeats anyway.
+        argv: ['sh', '-c', stanzaScript],
         unless: ['sh', '-c', 'runuser -u postgres -- pgbackrest --stanza=refereezy --log-level-console=off info --output=json | jq -e \'.[0].status.code == 0 or .[0].status.code == 2\' >/dev/null'],
       }),
     },
