@@ -6,7 +6,7 @@ import { command } from '../../operations/command.js';
 import { directory, file } from '../../operations/files.js';
 import { timer } from '../../operations/timer.js';
 import { renderEnvsubst } from '../../templates/envsubst.js';
-import type { Task } from '../role.js';
+import { endpoint, type EgressRule, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 
 /** The db image's pgBackRest template and job script: one source for the image and this role. */
@@ -92,6 +92,13 @@ export function backupsEnabled(host: Host): boolean {
     );
   }
   return true;
+}
+
+/** The firewall's egress for backups: HTTPS to each repo's S3 endpoint (by address, or anywhere for a name: S3's addresses change). */
+export function backupEgress(host: Host): EgressRule[] {
+  if (!backupsEnabled(host)) return [];
+  const vars = roleVars(backupVars, host, 'db');
+  return [...new Set([vars.db_backup_repo1_endpoint, vars.db_backup_repo2_endpoint])].map((name) => ({ port: 443, to: endpoint(name), why: `pgBackRest's repos in S3 (${name})` }));
 }
 
 /**

@@ -12,7 +12,7 @@ import { service, unitFile } from '../../operations/systemd.js';
 import { hostCidr, renderPgHbaFile } from './pg-hba.js';
 import { identifier, pgDatabase, pgRole, psql, publicSchema } from './postgres.js';
 import { unitService } from './unit-service.js';
-import { backupsEnabled, backupTasks } from './backups.js';
+import { backupEgress, backupsEnabled, backupTasks } from './backups.js';
 
 /** The replica image's postgresql.conf, installed as it is (no second copy) but for archive_mode. */
 export const postgresqlConfSource = new URL('../../../compose/db/postgresql.conf', import.meta.url);
@@ -191,6 +191,8 @@ export const db: Role = {
     { port: 5432, from: ['api'], why: 'PostgreSQL for the API' },
     { port: 9187, from: ['monitoring'], why: 'postgres_exporter for Prometheus' },
   ],
+  // WAL archiving and backups: HTTPS to the repos' S3 endpoints (none with db_backups: false).
+  egress: backupEgress,
   tasks,
   handlers: {
     'reload postgresql': { name: 'reload postgresql', commands: [run('sh', '-c', reloadScript)] },

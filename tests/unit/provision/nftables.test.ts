@@ -95,7 +95,8 @@ describe("a host's firewall from its roles' ingress rules", () => {
   const lb1 = host('lb1', '10.0.10.5', ['edge']);
   const api1 = host('api1', '10.0.2.10', ['api']);
   const api2 = host('api2', '10.0.2.11', ['api']);
-  const db1 = host('db1', '10.0.3.10', ['db']);
+  // db_backups: false: no S3 egress in these rulesets (roles-db-backups.test.ts covers it).
+  const db1: Host = { ...host('db1', '10.0.3.10', ['db']), vars: { db_backups: false } };
   const mon1 = host('mon1', '10.0.4.10', ['monitoring']);
   const play: Play = { hosts: [bastion, web1, api1, api2, db1, mon1], bastion: { host: 'bastion.example', port: 22, user: 'ops', private_address: '10.0.0.5' } };
   const of = (...names: string[]): Role[] => names.map((name) => roleRegistry()[name] ?? assert.fail(`no role ${name}`));
@@ -189,7 +190,7 @@ describe("a host's firewall from its roles' ingress rules", () => {
   });
 
   it('when the common role plans a host, then the ruleset it installs is rendered from every role of the host, --tags or not', () => {
-    const task = roleRegistry().common?.tasks({ ...db1, vars: { admin_authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK4bB3JqU0l8cZr2Q8kq0m9o5vR0yZ2b1x3n5d7f9h1j ops'] } }, play).find((candidate) => candidate.name.startsWith('Render the firewall'));
+    const task = roleRegistry().common?.tasks({ ...db1, vars: { ...db1.vars, admin_authorized_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK4bB3JqU0l8cZr2Q8kq0m9o5vR0yZ2b1x3n5d7f9h1j ops'] } }, play).find((candidate) => candidate.name.startsWith('Render the firewall'));
     assert.ok(task);
     const plan = task.operation.plan({ file: null, loaded: false });
     assert.match(plan.diff ?? '', /^\+\t\tip saddr \{ 10\.0\.2\.10, 10\.0\.2\.11 \} tcp dport 5432 accept comment "db: PostgreSQL for the API"$/m);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { Host } from '../../../provision/inventories/schema.js';
 import { db, postgresqlConfSource } from '../../../provision/roles/db/index.js';
-import { backupTasks, pgbackrestTemplate } from '../../../provision/roles/db/backups.js';
+import { backupEgress, backupTasks, pgbackrestTemplate } from '../../../provision/roles/db/backups.js';
 
 const host = (vars: Record<string, unknown> = {}): Host => ({ name: 'db1', address: '10.0.3.10', port: 22, groups: ['db'], vars: { db_password: 'app password 1234', db_monitor_password: 'monitor-password-1234', ...vars } });
 const secrets = { db_backup_cipher_pass: 'a-long-cipher-passphrase', db_backup_s3_key: 'AKIAEXAMPLE', db_backup_s3_key_secret: 'secret-key-of-forty-characters-or-so' };
@@ -37,6 +37,15 @@ describe('db role: backups (pgBackRest, db-backup, timers)', () => {
     const target = host(secrets);
     const conf = db.tasks(target, { hosts: [target] }).find((task) => task.name.startsWith('Install postgresql.conf'));
     assert.equal(conf?.operation.plan(null).commands[0]?.stdin, readFileSync(postgresqlConfSource, 'utf8'));
+  });
+
+  it('when backups are on, then the firewall lets the host reach each repo’s S3 endpoint on 443, and nothing with db_backups: false', () => {
+    assert.deepEqual(backupEgress(host(secrets)).map((rule) => [rule.port, typeof rule.to === 'function' ? rule.to(host(secrets), { hosts: [] }) : rule.to]), [
+      [443, 'anywhere'],
+      [443, 'anywhere'],
+    ]);
+    assert.deepEqual(backupEgress(host({ ...secrets, db_backup_repo1_endpoint: '10.0.9.9', db_backup_repo2_endpoint: '10.0.9.9' })).map((rule) => typeof rule.to === 'function' ? rule.to(host(), { hosts: [] }) : rule.to), [['10.0.9.9']]);
+    assert.deepEqual(backupEgress(host({ db_backups: false })), []);
   });
 
   it('when db_backups is false and a passphrase is set too, then the role refuses the contradiction', () => {

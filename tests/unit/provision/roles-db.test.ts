@@ -11,7 +11,7 @@ import { literal, planPgDatabase, planPgRole, planPublicSchema, pgRoleFact, scra
 import { planUnitService, type UnitServiceFact } from '../../../provision/roles/db/unit-service.js';
 
 const host = (name: string, groups: string[], address: string, vars: Record<string, unknown> = {}): Host => ({ name, address, port: 22, groups, vars });
-const secrets = { db_password: 'app password 1234', db_monitor_password: 'monitor-password-1234' };
+const secrets = { db_password: 'app password 1234', db_monitor_password: 'monitor-password-1234', db_backups: false };
 const db1 = host('db1', ['db'], '10.0.3.10', secrets);
 const api1 = host('api1', ['api'], '10.0.2.10');
 const api2 = host('api2', ['api'], '10.0.2.11');
