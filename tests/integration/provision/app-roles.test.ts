@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../../support/paths.js';
 import type { ProvisionRun } from '../../support/provision-lab.js';
 import { startProvisionLab, type StartedProvisionLab } from '../../support/provision-lab.js';
+import { repoRoot } from '../../support/paths.js';
 import { useRyukOnlyWhereAvailable } from '../../support/ryuk.js';
 
 // Quotes, dollars, backslashes, a hash and a space: every layer (vault YAML, psql's stdin, the
