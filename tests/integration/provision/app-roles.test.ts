@@ -16,7 +16,6 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { repoRoot } from '../../support/paths.js';
 import type { ProvisionRun } from '../../support/provision-lab.js';
 import { startProvisionLab, type StartedProvisionLab } from '../../support/provision-lab.js';
 import { repoRoot } from '../../support/paths.js';
