@@ -30,7 +30,7 @@ let lab: StartedProvisionLab;
 before(async () => {
   await useRyukOnlyWhereAvailable();
   lab = await startProvisionLab({
-    hosts: { db1: { groups: ['db'] }, api1: { groups: ['api'] }, api2: { groups: ['api'] }, web1: { groups: ['web'] }, edge1: { groups: ['edge'] } },
+    hosts: { db1: { groups: ['db'], vars: { db_backups: false } }, api1: { groups: ['api'] }, api2: { groups: ['api'] }, web1: { groups: ['web'] }, edge1: { groups: ['edge'] } },
     groups: {
       api: { firebase_project_id: 'refereezy-lab' },
       // Two api hosts: nginx needs one name for both (Docker's resolver answers for api1). No load
