@@ -59,6 +59,24 @@ function verifiedSignatures(auth: Auth) {
   };
 }
 
+/**
+ * The user's live record, one Firebase Auth lookup per user at a time: requests of one user that
+ * arrive while a lookup is under way share its answer (a client with 10 connections asks once, not
+ * 10 times). Nothing is kept once the answer is in: a request gets a record at most one lookup's
+ * round trip older than itself, and a revocation applies from the first lookup that starts after it.
+ */
+function liveUsers(auth: Auth) {
+  const inFlight = new Map<string, Promise<UserRecord>>();
+  return (uid: string): Promise<UserRecord> => {
+    let lookup = inFlight.get(uid);
+    if (!lookup) {
+      lookup = withTimeout(auth.getUser(uid), authTimeoutMs, 'Firebase Auth').finally(() => inFlight.delete(uid));
+      inFlight.set(uid, lookup);
+    }
+    return lookup;
+  };
+}
+
 const messages: Record<Refusal | 'invalid_token' | 'account_deactivated', string> = {
   invalid_token: 'the ID token is invalid or expired',
   token_revoked: 'the ID token was revoked: sign in again',
@@ -86,6 +104,7 @@ function authFailure(response: Response, error: unknown): never {
  */
 export function authenticate(auth: Auth, db: Database): RequestHandler {
   const verify = verifiedSignatures(auth);
+  const userOf = liveUsers(auth);
   return async (request, response, next) => {
     const match = bearer.exec(request.get('authorization') ?? '');
     if (!match?.[1]) {
@@ -99,7 +118,7 @@ export function authenticate(auth: Auth, db: Database): RequestHandler {
       return authFailure(response, error);
     }
     const [user, referee] = await Promise.all([
-      withTimeout(auth.getUser(token.uid), authTimeoutMs, 'Firebase Auth').catch((error: unknown) => authFailure(response, error)),
+      userOf(token.uid).catch((error: unknown) => authFailure(response, error)),
       db.query<{ id: string; deactivated: boolean }>('SELECT id, deactivated_at IS NOT NULL AS deactivated FROM referee WHERE firebase_uid = $1', [token.uid]),
     ]);
     const verdict = judgeToken(token, user);
