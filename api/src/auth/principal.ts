@@ -65,7 +65,7 @@ function verifiedSignatures(auth: Auth) {
  * is in: a caller gets an answer at most one lookup's round trip older than itself, and a change
  * (a revocation, a deactivation) applies from the first lookup that starts after it.
  */
-function shared<V>(lookup: (key: string) => Promise<V>): (key: string) => Promise<V> {
+export function shared<V>(lookup: (key: string) => Promise<V>): (key: string) => Promise<V> {
   const inFlight = new Map<string, Promise<V>>();
   return (key) => {
     let answer = inFlight.get(key);
