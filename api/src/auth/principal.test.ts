@@ -32,9 +32,9 @@ describe('shared: lookups of one key under way at once', () => {
   it('when two callers ask for one key at once, then one lookup answers both; a later caller gets a new lookup', async () => {
     const calls: string[] = [];
     const lookup = shared(async (key: string) => {
-      calls.push(key);
+      const call = calls.push(key);
       await Promise.resolve();
-      return `${key}#${calls.length}`;
+      return `${key}#${call}`;
     });
     assert.deepEqual(await Promise.all([lookup('a'), lookup('a'), lookup('b')]), ['a#1', 'a#1', 'b#2']);
     assert.equal(await lookup('a'), 'a#3', 'nothing is kept once the answer is in');
