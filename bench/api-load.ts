@@ -11,61 +11,16 @@
 // replica's own containers only.
 // Run: npm run bench (starts a replica of its own, and removes it), or against a running
 // `npm run stack`: BENCH_COMPOSE_PROJECT=refereezy npm run bench.
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { matchByIdSql } from '../api/src/matches/match-repository.js';
-import { ApiClient } from '../tests/support/api-client.js';
-import { json, request } from '../tests/support/http.js';
-import { StartedReplica } from '../tests/support/started-replica.js';
-
-const run = promisify(execFile);
+import { request } from '../tests/support/http.js';
+import { apiAddress, benchReplica, refereeWithLiveMatch, run, type Replica } from './replica-access.js';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const floorPort = 3100;
-
-/** What the bench needs of a replica, whether it started one or found a running stack. */
-interface Replica {
-  cdnUrl: string;
-  containerId(service: 'api' | 'firebase'): Promise<string>;
-  stop(): Promise<void>;
-}
-
-async function runningStack(project: string): Promise<Replica> {
-  const { stdout } = await run('docker', ['compose', '-p', project, 'port', 'cdn', '80']);
-  const port = stdout.trim().split(':').pop();
-  return {
-    cdnUrl: `http://127.0.0.1:${port}`,
-    containerId: async (service) => (await run('docker', ['compose', '-p', project, 'ps', '-q', service])).stdout.trim(),
-    stop: () => Promise.resolve(),
-  };
-}
-
-async function startedReplica(): Promise<Replica> {
-  const replica = await StartedReplica.start();
-  return { cdnUrl: replica.cdnUrl, containerId: (service) => Promise.resolve(replica.container(service).getId()), stop: () => replica.down() };
-}
-
-async function idToken(replica: Replica, email: string, role: 'admin' | 'referee'): Promise<string> {
-  const { stdout } = await run('docker', ['exec', await replica.containerId('firebase'), 'node', 'id-token.mjs', '--email', email, '--role', role]);
-  return (JSON.parse(stdout) as { idToken: string }).idToken;
-}
-
-/** The API container's address on the app network (the one the web servers reach it on). */
-async function apiAddress(replica: Replica): Promise<string> {
-  const { stdout } = await run('docker', [
-    'inspect',
-    '-f',
-    '{{range $name, $net := .NetworkSettings.Networks}}{{$name}}={{$net.IPAddress}}{{"\\n"}}{{end}}',
-    await replica.containerId('api'),
-  ]);
-  const line = stdout.split('\n').find((entry) => entry.split('=')[0]?.endsWith('_app'));
-  if (!line) throw new Error(`the api container is on no *_app network: ${stdout}`);
-  return line.split('=')[1] ?? '';
-}
 
 // The floor: Express and pg from the API image's own node_modules, the API's database settings and
 // pool size, the same query; no auth, logging, metrics or validation. It exits by itself after a
@@ -95,17 +50,6 @@ async function startFloor(replica: Replica, address: string): Promise<string> {
     await sleep(500);
   }
   throw new Error(`the bare Express + pg floor did not answer at ${url} within 30 s`);
-}
-
-/** A competition, a match with `referee` as its referee, started: ready for reads and events. */
-async function liveMatch(admin: ApiClient, referee: { id: number; client: ApiClient }): Promise<number> {
-  const competition = json<{ id: number }>(await admin.post('/api/competitions', { name: `Bench ${randomUUID()}`, season: '2026' }));
-  const match = json<{ id: number }>(
-    await admin.post('/api/matches', { competitionId: competition.id, homeTeam: 'Bench A', awayTeam: 'Bench B', venue: 'Loopback', kickoffAt: '2026-12-01T12:00:00Z' }),
-  );
-  await admin.put(`/api/matches/${match.id}/officials/referee`, { refereeId: referee.id });
-  await referee.client.post(`/api/matches/${match.id}/status`, { status: 'live' });
-  return match.id;
 }
 
 interface Sample {
@@ -139,16 +83,10 @@ function median(samples: Sample[]): Sample {
   return { ...middle, non2xx: samples.reduce((sum, s) => sum + s.non2xx, 0), errors: samples.reduce((sum, s) => sum + s.errors, 0) };
 }
 
-const project = process.env.BENCH_COMPOSE_PROJECT;
-const replica = project ? await runningStack(project) : await startedReplica();
+const replica = await benchReplica();
 let floorUrl: string | undefined;
 try {
-  const admin = new ApiClient(replica.cdnUrl, await idToken(replica, 'bench-admin@refereezy.test', 'admin'));
-  const email = `bench-referee-${randomUUID()}@refereezy.test`;
-  const token = await idToken(replica, email, 'referee');
-  const uid = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { user_id: string }).user_id;
-  const referee = json<{ id: number }>(await admin.post('/api/referees', { name: 'Bench Referee', email, licenceLevel: 'national', firebaseUid: uid }));
-  const matchId = await liveMatch(admin, { id: referee.id, client: new ApiClient(replica.cdnUrl, token) });
+  const { token, matchId } = await refereeWithLiveMatch(replica);
   const address = await apiAddress(replica);
   floorUrl = await startFloor(replica, address);
   const columns = { floor: floorUrl, direct: `http://${address}:3000`, 'full path': replica.cdnUrl };
