@@ -42,7 +42,16 @@ setTimeout(() => process.exit(0), ${(rounds * seconds * 3 + 300) * 1000}).unref(
 `;
 
 async function startFloor(replica: Replica, address: string): Promise<string> {
-  await run('docker', ['exec', '-d', '-w', '/srv/refereezy/api', await replica.containerId('api'), 'node', '-e', floorSource]);
+  await run('docker', [
+    'exec',
+    '-d',
+    '-w',
+    '/srv/refereezy/api',
+    await replica.containerId('api'),
+    'node',
+    '-e',
+    floorSource,
+  ]);
   const url = `http://${address}:${floorPort}`;
   for (let attempt = 0; attempt < 60; attempt += 1) {
     const answer = await request(`${url}/api/matches/0`).catch(() => undefined);
@@ -80,7 +89,11 @@ async function load(url: string, token: string, options: autocannon.Request): Pr
 function median(samples: Sample[]): Sample {
   const sorted = [...samples].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
   const middle = sorted[Math.floor(sorted.length / 2)] as Sample;
-  return { ...middle, non2xx: samples.reduce((sum, s) => sum + s.non2xx, 0), errors: samples.reduce((sum, s) => sum + s.errors, 0) };
+  return {
+    ...middle,
+    non2xx: samples.reduce((sum, s) => sum + s.non2xx, 0),
+    errors: samples.reduce((sum, s) => sum + s.errors, 0),
+  };
 }
 
 const replica = await benchReplica();
@@ -95,7 +108,10 @@ try {
     method: 'POST',
     path: `/api/matches/${matchId}/events`,
     body: JSON.stringify({ kind: 'yellow_card', period: 1, clockSeconds: 600, team: 'home', player: '4' }),
-    setupRequest: (req: autocannon.Request) => ({ ...req, headers: { ...req.headers, 'idempotency-key': randomUUID() } }),
+    setupRequest: (req: autocannon.Request) => ({
+      ...req,
+      headers: { ...req.headers, 'idempotency-key': randomUUID() },
+    }),
   };
 
   const reads: Record<string, Sample[]> = { floor: [], direct: [], 'full path': [] };
@@ -110,7 +126,9 @@ try {
 
   const readRows = Object.fromEntries(Object.entries(reads).map(([column, samples]) => [column, median(samples)]));
   const rps = (column: string) => readRows[column]?.requestsPerSecond ?? 0;
-  console.log(`\n${connections} connections, ${rounds} rounds × ${seconds} s per column (median), on this machine (the load generator shares its cores)\n`);
+  console.log(
+    `\n${connections} connections, ${rounds} rounds × ${seconds} s per column (median), on this machine (the load generator shares its cores)\n`,
+  );
   console.log('GET /api/matches/:id');
   console.table(readRows);
   console.table([

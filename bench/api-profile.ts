@@ -50,7 +50,15 @@ try {
   const address = await apiAddress(replica);
   // A second API beside the first: same image, environment and database; its own ports.
   await run('docker', [
-    'exec', '-d', '-e', `API_PORT=${port}`, '-e', 'METRICS_PORT=9465', api, 'sh', '-c',
+    'exec',
+    '-d',
+    '-e',
+    `API_PORT=${port}`,
+    '-e',
+    'METRICS_PORT=9465',
+    api,
+    'sh',
+    '-c',
     'echo $$ >/tmp/api-profile.pid; exec node --cpu-prof --cpu-prof-dir=/tmp/api-profile --cpu-prof-name=api.cpuprofile dist/main.js',
   ]);
   const url = `http://${address}:${port}`;
@@ -71,7 +79,10 @@ try {
   mkdirSync(directory, { recursive: true });
   const file = join(directory, `api-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
   for (let attempt = 0; ; attempt += 1) {
-    const copied = await run('docker', ['cp', `${api}:/tmp/api-profile/api.cpuprofile`, file]).then(() => true, () => false);
+    const copied = await run('docker', ['cp', `${api}:/tmp/api-profile/api.cpuprofile`, file]).then(
+      () => true,
+      () => false,
+    );
     if (copied) break;
     if (attempt > 60) throw new Error('the profiled API wrote no profile within 30 s of SIGTERM');
     await sleep(500);
@@ -91,8 +102,13 @@ try {
     byFunction.set(name, (byFunction.get(name) ?? 0) + time);
   }
   const top = (entries: Map<string, number>, count: number) =>
-    [...entries].sort((a, b) => b[1] - a[1]).slice(0, count).map(([name, ms]) => ({ name, 'self ms': Math.round(ms), share: `${((100 * ms) / total).toFixed(1)} %` }));
-  console.log(`\n${Math.round(result.requests.average)} req/s while profiled (${connections} connections, ${seconds} s); profile: ${file}\n`);
+    [...entries]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, count)
+      .map(([name, ms]) => ({ name, 'self ms': Math.round(ms), share: `${((100 * ms) / total).toFixed(1)} %` }));
+  console.log(
+    `\n${Math.round(result.requests.average)} req/s while profiled (${connections} connections, ${seconds} s); profile: ${file}\n`,
+  );
   console.table(top(byPackage, 15));
   console.table(top(byFunction, 25));
 } finally {

@@ -21,18 +21,32 @@ export async function runningStack(project: string): Promise<Replica> {
   const port = stdout.trim().split(':').pop();
   return {
     cdnUrl: `http://127.0.0.1:${port}`,
-    containerId: async (service) => (await run('docker', ['compose', '-p', project, 'ps', '-q', service])).stdout.trim(),
+    containerId: async (service) =>
+      (await run('docker', ['compose', '-p', project, 'ps', '-q', service])).stdout.trim(),
     stop: () => Promise.resolve(),
   };
 }
 
 export async function startedReplica(): Promise<Replica> {
   const replica = await StartedReplica.start();
-  return { cdnUrl: replica.cdnUrl, containerId: (service) => Promise.resolve(replica.container(service).getId()), stop: () => replica.down() };
+  return {
+    cdnUrl: replica.cdnUrl,
+    containerId: (service) => Promise.resolve(replica.container(service).getId()),
+    stop: () => replica.down(),
+  };
 }
 
 export async function idToken(replica: Replica, email: string, role: 'admin' | 'referee'): Promise<string> {
-  const { stdout } = await run('docker', ['exec', await replica.containerId('firebase'), 'node', 'id-token.mjs', '--email', email, '--role', role]);
+  const { stdout } = await run('docker', [
+    'exec',
+    await replica.containerId('firebase'),
+    'node',
+    'id-token.mjs',
+    '--email',
+    email,
+    '--role',
+    role,
+  ]);
   return (JSON.parse(stdout) as { idToken: string }).idToken;
 }
 
@@ -51,15 +65,22 @@ export async function apiAddress(replica: Replica): Promise<string> {
 
 /** A competition, a match with `referee` as its referee, started: ready for reads and events. */
 export async function liveMatch(admin: ApiClient, referee: { id: number; client: ApiClient }): Promise<number> {
-  const competition = json<{ id: number }>(await admin.post('/api/competitions', { name: `Bench ${randomUUID()}`, season: '2026' }));
+  const competition = json<{ id: number }>(
+    await admin.post('/api/competitions', { name: `Bench ${randomUUID()}`, season: '2026' }),
+  );
   const match = json<{ id: number }>(
-    await admin.post('/api/matches', { competitionId: competition.id, homeTeam: 'Bench A', awayTeam: 'Bench B', venue: 'Loopback', kickoffAt: '2026-12-01T12:00:00Z' }),
+    await admin.post('/api/matches', {
+      competitionId: competition.id,
+      homeTeam: 'Bench A',
+      awayTeam: 'Bench B',
+      venue: 'Loopback',
+      kickoffAt: '2026-12-01T12:00:00Z',
+    }),
   );
   await admin.put(`/api/matches/${match.id}/officials/referee`, { refereeId: referee.id });
   await referee.client.post(`/api/matches/${match.id}/status`, { status: 'live' });
   return match.id;
 }
-
 
 /** The replica named by BENCH_COMPOSE_PROJECT, or one started for the bench. */
 export function benchReplica(): Promise<Replica> {
@@ -72,8 +93,11 @@ export async function refereeWithLiveMatch(replica: Replica): Promise<{ token: s
   const admin = new ApiClient(replica.cdnUrl, await idToken(replica, 'bench-admin@refereezy.test', 'admin'));
   const email = `bench-referee-${randomUUID()}@refereezy.test`;
   const token = await idToken(replica, email, 'referee');
-  const uid = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { user_id: string }).user_id;
-  const referee = json<{ id: number }>(await admin.post('/api/referees', { name: 'Bench Referee', email, licenceLevel: 'national', firebaseUid: uid }));
+  const uid = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { user_id: string })
+    .user_id;
+  const referee = json<{ id: number }>(
+    await admin.post('/api/referees', { name: 'Bench Referee', email, licenceLevel: 'national', firebaseUid: uid }),
+  );
   const matchId = await liveMatch(admin, { id: referee.id, client: new ApiClient(replica.cdnUrl, token) });
   return { token, matchId };
 }

@@ -43,7 +43,9 @@ function alive(pid: number): boolean {
 }
 
 /** Runs `work` holding the scope's lock (a file created exclusively, naming its owner's pid). */
-export async function withSharedReplicaLock<T>(work: (state: SharedReplicaState | undefined) => Promise<T>): Promise<T> {
+export async function withSharedReplicaLock<T>(
+  work: (state: SharedReplicaState | undefined) => Promise<T>,
+): Promise<T> {
   mkdirSync(directory, { recursive: true, mode: 0o700 });
   const lock = join(directory, `${scope()}.lock`);
   for (let waited = 0; ; waited += 1) {
@@ -55,13 +57,16 @@ export async function withSharedReplicaLock<T>(work: (state: SharedReplicaState 
       const owner = Number(readFileSync(lock, { encoding: 'utf8', flag: 'a+' }) || 0);
       // A holder that died (killed mid-start) leaves its lock: taken over, not waited for.
       if (owner > 0 && !alive(owner)) rmSync(lock, { force: true });
-      else if (waited > 1800) throw new Error(`the shared replica's lock ${lock} is held by pid ${owner} for over 30 minutes`);
+      else if (waited > 1800)
+        throw new Error(`the shared replica's lock ${lock} is held by pid ${owner} for over 30 minutes`);
       else await sleep(1000);
     }
   }
   try {
     const stateFile = join(directory, `${scope()}.json`);
-    const state = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as SharedReplicaState) : undefined;
+    const state = existsSync(stateFile)
+      ? (JSON.parse(readFileSync(stateFile, 'utf8')) as SharedReplicaState)
+      : undefined;
     return await work(state);
   } finally {
     rmSync(lock, { force: true });
@@ -97,10 +102,25 @@ export function shareReplica(state: SharedReplicaState): void {
 export async function forgetSharedReplica(state: SharedReplicaState): Promise<void> {
   rmSync(join(directory, `${scope()}.json`), { force: true });
   await new Promise<void>((resolve) => {
-    spawn('docker', ['compose', '-p', state.projectName, '-f', 'docker-compose.yml', 'down', '--volumes', '--remove-orphans', '--timeout', '10'], {
-      cwd: repoRoot,
-      stdio: 'ignore',
-      env: { ...process.env, ...state.composeEnvironment },
-    }).on('close', () => resolve());
+    spawn(
+      'docker',
+      [
+        'compose',
+        '-p',
+        state.projectName,
+        '-f',
+        'docker-compose.yml',
+        'down',
+        '--volumes',
+        '--remove-orphans',
+        '--timeout',
+        '10',
+      ],
+      {
+        cwd: repoRoot,
+        stdio: 'ignore',
+        env: { ...process.env, ...state.composeEnvironment },
+      },
+    ).on('close', () => resolve());
   });
 }

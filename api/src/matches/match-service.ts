@@ -92,13 +92,19 @@ export class MatchService {
    * Records an event once per idempotency key: a retry of the same event returns the stored one;
    * the same key with a different event is refused.
    */
-  recordEvent(id: number, idempotencyKey: string, event: NewMatchEvent, recorder: EventRecorder): Promise<RecordedEvent> {
+  recordEvent(
+    id: number,
+    idempotencyKey: string,
+    event: NewMatchEvent,
+    recorder: EventRecorder,
+  ): Promise<RecordedEvent> {
     return this.mirrored(async (client) => {
       const status = await this.matches.lockStatus(client, id, 'SHARE');
       const recorded = await this.matches.insertEvent(client, id, idempotencyKey, event, recorder);
       if (recorded) {
         // Checked after the insert so a replay is recognised even once the match has moved on.
-        if (!canRecordEvents(status)) throw conflict('match_not_live', `match ${id} is ${status}: events are recorded while it is live`);
+        if (!canRecordEvents(status))
+          throw conflict('match_not_live', `match ${id} is ${status}: events are recorded while it is live`);
         await enqueueDocuments(client, [eventDocument(recorded)]);
         return { event: recorded, replayed: false };
       }
@@ -120,7 +126,8 @@ export class MatchService {
   submitReport(id: number, refereeId: number, report: NewMatchReport): Promise<MatchReport> {
     return inTransaction(this.db, async (client) => {
       const status = await this.matches.lockStatus(client, id, 'SHARE');
-      if (!canSubmitReport(status)) throw conflict('match_not_finished', `match ${id} is ${status}: the report comes after the final whistle`);
+      if (!canSubmitReport(status))
+        throw conflict('match_not_finished', `match ${id} is ${status}: the report comes after the final whistle`);
       if (!(await this.matches.hasOfficial(client, id, 'referee', refereeId))) {
         throw new HttpError(403, 'not_the_referee', `referee ${refereeId} is not the referee of match ${id}`);
       }
