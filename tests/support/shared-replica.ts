@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { imageTag, repoRoot } from './paths.js';
 
 /**
- * One replica for every test file of a test run. `node --test` runs each file in a process of its
+ * One replica (and one set of the API suites' containers: started-api.ts) for every test file of a
+ * test run. `node --test` runs each file in a process of its
  * own (Node 20 has no global setup), so the replica outlives the file that started it: its settings
  * are kept in .local/shared-replicas/, keyed by the test runner's pid (the files' parent) and the
  * image tag, and the next file attaches to it. A detached reaper removes it (containers, networks,
@@ -29,8 +30,8 @@ export function sharingWanted(): boolean {
 }
 
 /** The runner's pid: every file of one `node --test` run has it as its parent. */
-function scope(): string {
-  return `${imageTag}-${process.ppid}`;
+function scope(name: string): string {
+  return `${name}-${imageTag}-${process.ppid}`;
 }
 
 function alive(pid: number): boolean {
@@ -42,12 +43,19 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Runs `work` holding the scope's lock (a file created exclusively, naming its owner's pid). */
-export async function withSharedReplicaLock<T>(
-  work: (state: SharedReplicaState | undefined) => Promise<T>,
-): Promise<T> {
+/** Runs `work` with the run's shared replica (undefined when none yet), holding its lock. */
+export function withSharedReplicaLock<T>(work: (state: SharedReplicaState | undefined) => Promise<T>): Promise<T> {
+  return withSharedLock('replica', work);
+}
+
+/**
+ * Runs `work` with the run's shared `name` (undefined when none yet), holding its lock: a file
+ * created exclusively, naming its owner's pid.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the state's shape
+export async function withSharedLock<S, T>(name: string, work: (state: S | undefined) => Promise<T>): Promise<T> {
   mkdirSync(directory, { recursive: true, mode: 0o700 });
-  const lock = join(directory, `${scope()}.lock`);
+  const lock = join(directory, `${scope(name)}.lock`);
   for (let waited = 0; ; waited += 1) {
     try {
       closeSync(openSync(lock, 'wx'));
@@ -58,15 +66,13 @@ export async function withSharedReplicaLock<T>(
       // A holder that died (killed mid-start) leaves its lock: taken over, not waited for.
       if (owner > 0 && !alive(owner)) rmSync(lock, { force: true });
       else if (waited > 1800)
-        throw new Error(`the shared replica's lock ${lock} is held by pid ${owner} for over 30 minutes`);
+        throw new Error(`the shared ${name}'s lock ${lock} is held by pid ${owner} for over 30 minutes`);
       else await sleep(1000);
     }
   }
   try {
-    const stateFile = join(directory, `${scope()}.json`);
-    const state = existsSync(stateFile)
-      ? (JSON.parse(readFileSync(stateFile, 'utf8')) as SharedReplicaState)
-      : undefined;
+    const stateFile = join(directory, `${scope(name)}.json`);
+    const state = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as S) : undefined;
     return await work(state);
   } finally {
     rmSync(lock, { force: true });
@@ -78,49 +84,65 @@ export async function withSharedReplicaLock<T>(
  * for the runner to exit, then takes the project down.
  */
 export function shareReplica(state: SharedReplicaState): void {
-  const stateFile = join(directory, `${scope()}.json`);
+  share(
+    'replica',
+    state,
+    'docker compose -p "$COMPOSE_PROJECT_NAME" -f docker-compose.yml down --volumes --remove-orphans --timeout 10',
+    state.composeEnvironment,
+  );
+}
+
+/** Forgets a shared replica that could not be attached to (and takes it down). */
+export async function forgetSharedReplica(state: SharedReplicaState): Promise<void> {
+  await forget(
+    'replica',
+    [
+      'docker',
+      'compose',
+      '-p',
+      state.projectName,
+      '-f',
+      'docker-compose.yml',
+      'down',
+      '--volumes',
+      '--remove-orphans',
+      '--timeout',
+      '10',
+    ],
+    state.composeEnvironment,
+  );
+}
+
+/**
+ * Records `state` as the run's shared `name` for the files that follow, and starts its reaper: a
+ * detached shell that waits for the runner to exit, then runs `teardown` (with `env`).
+ */
+export function share(name: string, state: object, teardown: string, env: Record<string, string> = {}): void {
+  const stateFile = join(directory, `${scope(name)}.json`);
   writeFileSync(stateFile, JSON.stringify(state), { mode: 0o600 });
   const reaper = spawn(
     'bash',
     [
       '-c',
-      'while kill -0 "$RUNNER_PID" 2>/dev/null; do sleep 2; done; ' +
-        'docker compose -p "$COMPOSE_PROJECT_NAME" -f docker-compose.yml down --volumes --remove-orphans --timeout 10 >/dev/null 2>&1; ' +
-        'rm -f "$STATE_FILE"',
+      `while kill -0 "$RUNNER_PID" 2>/dev/null; do sleep 2; done; ${teardown} >/dev/null 2>&1; rm -f "$STATE_FILE"`,
     ],
     {
       cwd: repoRoot,
       detached: true,
       stdio: 'ignore',
-      env: { ...process.env, ...state.composeEnvironment, RUNNER_PID: String(process.ppid), STATE_FILE: stateFile },
+      env: { ...process.env, ...env, RUNNER_PID: String(process.ppid), STATE_FILE: stateFile },
     },
   );
   reaper.unref();
 }
 
-/** Forgets a shared replica that could not be attached to (and takes it down). */
-export async function forgetSharedReplica(state: SharedReplicaState): Promise<void> {
-  rmSync(join(directory, `${scope()}.json`), { force: true });
+/** Forgets the shared `name` (it could not be attached to) and runs `teardown` now. */
+export async function forget(name: string, teardown: string[], env: Record<string, string> = {}): Promise<void> {
+  rmSync(join(directory, `${scope(name)}.json`), { force: true });
+  const [command = 'true', ...args] = teardown;
   await new Promise<void>((resolve) => {
-    spawn(
-      'docker',
-      [
-        'compose',
-        '-p',
-        state.projectName,
-        '-f',
-        'docker-compose.yml',
-        'down',
-        '--volumes',
-        '--remove-orphans',
-        '--timeout',
-        '10',
-      ],
-      {
-        cwd: repoRoot,
-        stdio: 'ignore',
-        env: { ...process.env, ...state.composeEnvironment },
-      },
-    ).on('close', () => resolve());
+    spawn(command, args, { cwd: repoRoot, stdio: 'ignore', env: { ...process.env, ...env } }).on('close', () =>
+      resolve(),
+    );
   });
 }
