@@ -12,7 +12,7 @@ let web: StartedTestContainer | undefined;
 
 /** The pids of nginx's workers: new ones after a reload. */
 async function workers(): Promise<string> {
-  const script = 'for p in /proc/[0-9]*; do case "$(tr "\\0" " " <$p/cmdline 2>/dev/null)" in "nginx: worker"*) echo "${p#/proc/}";; esac; done | sort';
+  const script = 'for p in /proc/[0-9]*; do case "$({ tr "\\0" " " <$p/cmdline; } 2>/dev/null)" in "nginx: worker"*) echo "${p#/proc/}";; esac; done | sort';
   const { exitCode, output } = await (web as StartedTestContainer).exec(['sh', '-c', script]);
   assert.equal(exitCode, 0, output);
   return output.trim();
