@@ -21,8 +21,12 @@ export interface ProbeRequest {
 
 export interface ProbeAnswer {
   status: number;
-  /** The WAF refused it: 403 with the web tier's `waf_blocked` JSON. */
+  /**
+   * Refused before the app saw it: by the WAF (403 with the web tier's `waf_blocked` JSON), or by
+   * nginx itself before any location ran (its own 400 page: a path that climbs above the root).
+   */
   blocked: boolean;
+  refusedBy: 'waf' | 'nginx' | undefined;
   requestId: string | undefined;
   body: string;
 }
@@ -53,9 +57,11 @@ export function attackCorpus(token: string): ProbeRequest[] {
     ['rce', 'payloads-rce.txt'],
     ['ssti', 'payloads-ssti.txt'],
   ];
+  // A payload its author already percent-encoded goes into the URL as written (not encoded twice).
+  const inQuery = (payload: string) => (/%[0-9A-Fa-f]{2}/.test(payload) ? rawPath(payload) : encodeURIComponent(payload));
   for (const [category, file] of injections) {
     for (const payload of lines(file)) {
-      requests.push({ category, label: `${category} in query: ${payload}`, method: 'GET', path: `/api/referees?name=${encodeURIComponent(payload)}&limit=10`, headers: auth });
+      requests.push({ category, label: `${category} in query: ${payload}`, method: 'GET', path: `/api/referees?name=${inQuery(payload)}&limit=10`, headers: auth });
       requests.push({
         category,
         label: `${category} in JSON body: ${payload}`,
@@ -67,8 +73,17 @@ export function attackCorpus(token: string): ProbeRequest[] {
     }
   }
   for (const payload of lines('payloads-traversal.txt')) {
-    requests.push({ category: 'traversal', label: `traversal in path: ${payload}`, method: 'GET', path: `/assets/${rawPath(payload)}`, headers: {} });
-    requests.push({ category: 'traversal', label: `traversal in query: ${payload}`, method: 'GET', path: `/?file=${encodeURIComponent(payload)}`, headers: {} });
+    requests.push({ category: 'traversal', label: `traversal in query: ${payload}`, method: 'GET', path: `/?file=${inQuery(payload)}`, headers: {} });
+    requests.push({
+      category: 'traversal',
+      label: `traversal in JSON body: ${payload}`,
+      method: 'POST',
+      path: '/api/competitions',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: payload, season: '2026' }),
+    });
+    // Relative ones also in the path itself, climbing out of the web root.
+    if (payload.includes('..')) requests.push({ category: 'traversal', label: `traversal in path: ${payload}`, method: 'GET', path: `/assets/${rawPath(payload)}`, headers: {} });
   }
   for (const agent of lines('scanner-user-agents.txt')) {
     requests.push({ category: 'scanner', label: `scanner: ${agent}`, method: 'GET', path: '/', headers: { 'user-agent': agent } });
@@ -98,7 +113,8 @@ export function sendRaw(baseUrl: string, probe: ProbeRequest, { insecure = false
         response.on('end', () => {
           const status = response.statusCode ?? 0;
           const header = response.headers['x-request-id'];
-          resolve({ status, blocked: status === 403 && body.includes('"code":"waf_blocked"'), requestId: Array.isArray(header) ? header[0] : header, body });
+          const refusedBy = status === 403 && body.includes('"code":"waf_blocked"') ? 'waf' : status === 400 && body.includes('<center>nginx</center>') ? 'nginx' : undefined;
+          resolve({ status, blocked: refusedBy !== undefined, refusedBy, requestId: Array.isArray(header) ? header[0] : header, body });
         });
       },
     );
@@ -112,6 +128,8 @@ export function sendRaw(baseUrl: string, probe: ProbeRequest, { insecure = false
 export interface CorpusResult {
   total: number;
   blocked: number;
+  /** Of `blocked`, those nginx refused before the WAF ran (a path above the web root). */
+  refusedByNginx: number;
   /** blocked / total. */
   rate: number;
   byCategory: Record<string, { total: number; blocked: number }>;
@@ -132,15 +150,17 @@ export async function probeCorpus(baseUrl: string, requests: ProbeRequest[], opt
   const byCategory: CorpusResult['byCategory'] = {};
   const missed: string[] = [];
   let blocked = 0;
+  let refusedByNginx = 0;
   for (const { probe, answer } of answers) {
     const tally = (byCategory[probe.category] ??= { total: 0, blocked: 0 });
     tally.total += 1;
     if (!(answer instanceof Error) && answer.blocked) {
       tally.blocked += 1;
       blocked += 1;
+      if (answer.refusedBy === 'nginx') refusedByNginx += 1;
     } else {
       missed.push(`${probe.label} → ${answer instanceof Error ? answer.message : `HTTP ${answer.status}`}`);
     }
   }
-  return { total: answers.length, blocked, rate: answers.length === 0 ? 0 : blocked / answers.length, byCategory, missed };
+  return { total: answers.length, blocked, refusedByNginx, rate: answers.length === 0 ? 0 : blocked / answers.length, byCategory, missed };
 }

@@ -24,7 +24,7 @@ const groupJobs = [
   { job: 'postgres', group: 'db' },
   { job: 'lb', group: 'lb' },
   { job: 'web', group: 'web' },
-  // The WAF's counter of blocked requests, served by nginx itself (compose/web/modsecurity/waf.conf).
+  // The WAF's counter of blocked requests, served by nginx itself (compose/web/modsecurity/00-waf.conf).
   { job: 'waf', group: 'web' },
 ] as const;
 

@@ -25,9 +25,10 @@ export const wafFiles = [
   { source: 'crs-setup.conf', path: '/etc/nginx/modsecurity/crs-setup.conf' },
   { source: 'exclusions-before-crs.conf', path: '/etc/nginx/modsecurity/exclusions-before-crs.conf' },
   { source: 'exclusions-after-crs.conf', path: '/etc/nginx/modsecurity/exclusions-after-crs.conf' },
+  { source: 'refereezy-rules.conf', path: '/etc/nginx/modsecurity/refereezy-rules.conf' },
   { source: 'site.conf', path: '/etc/nginx/modsecurity/site.conf' },
   { source: 'waf.js', path: '/etc/nginx/modsecurity/waf.js' },
-  { source: 'waf.conf', path: '/etc/nginx/conf.d/waf.conf' },
+  { source: '00-waf.conf', path: '/etc/nginx/conf.d/00-waf.conf' },
 ] as const;
 
 /** Where the image puts the web app (COPY web/ /srv/refereezy/web/) and the site's root says it is. */

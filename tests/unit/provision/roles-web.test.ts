@@ -58,7 +58,7 @@ describe('web role: vars and the site it renders', () => {
       const escaped = waf.path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
       assert.equal(rendered(new RegExp(`^Render ${escaped} `), web1, [web1, api1]), readFileSync(new URL(waf.source, wafSource), 'utf8'), waf.path);
       const dockerfile = readFileSync(new URL('../../../compose/web/Dockerfile', import.meta.url), 'utf8');
-      const copied = waf.path.startsWith('/etc/nginx/modsecurity/') ? /^COPY compose\/web\/modsecurity\/ \/etc\/nginx\/modsecurity\/$/m : /^COPY compose\/web\/modsecurity\/waf\.conf \/etc\/nginx\/conf\.d\/waf\.conf$/m;
+      const copied = waf.path.startsWith('/etc/nginx/modsecurity/') ? /^COPY compose\/web\/modsecurity\/ \/etc\/nginx\/modsecurity\/$/m : /^COPY compose\/web\/modsecurity\/00-waf\.conf \/etc\/nginx\/conf\.d\/00-waf\.conf$/m;
       assert.match(dockerfile, copied, waf.path);
     }
     assert.match(rendered(/^Render the site/, web1, [web1, api1]), /^ {2}include \/etc\/nginx\/modsecurity\/site\.conf;$/m);
