@@ -1,3 +1,4 @@
+/* global ngx -- njs's global object */
 // The WAF's Prometheus counter, kept in nginx's shared memory (js_shared_dict_zone waf): every
 // worker adds to the same number, which lives as long as nginx (a reload keeps it; a restart
 // starts it at 0, which Prometheus' rate() takes as a counter reset).
