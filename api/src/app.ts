@@ -5,6 +5,7 @@ import { authenticate } from './auth/principal.js';
 import { databaseAnswers, type Database } from './db.js';
 import { errorHandler, notFound } from './http/error-handler.js';
 import { requestLogging } from './http/request-logging.js';
+import { writeLimit, type WriteLimiter } from './http/write-limit.js';
 import type { Logger } from './logger.js';
 import type { ApiMetrics } from './metrics.js';
 import { CompetitionRepository } from './competitions/competition-repository.js';
@@ -24,9 +25,11 @@ export interface AppDependencies {
   auth: Auth;
   /** Called after a commit that queued documents for the real-time mirror. */
   mirrorChanged: () => void;
+  /** The per-user limit on write routes (none when absent). */
+  writeLimiter?: WriteLimiter;
 }
 
-export function createApp({ db, logger, metrics, auth, mirrorChanged }: AppDependencies): Express {
+export function createApp({ db, logger, metrics, auth, mirrorChanged, writeLimiter }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   // The CDN and the LB sit in front: trust their X-Forwarded-* for the client address.
@@ -53,6 +56,8 @@ export function createApp({ db, logger, metrics, auth, mirrorChanged }: AppDepen
 
   // Everything else under /api/ needs a Firebase ID token.
   app.use('/api', authenticate(auth, db));
+  // Writes are limited per user (the UID authentication just set), before any route runs.
+  if (writeLimiter) app.use('/api', writeLimit(writeLimiter, () => metrics.writeLimited()));
   // Routers carry full paths, so a route's pattern (the metrics label) is complete.
   app.use(refereeRoutes(new RefereeRepository(db), auth));
   app.use(competitionRoutes(new CompetitionRepository(db)));

@@ -40,6 +40,14 @@ describe('loadConfig', () => {
     assert.equal(config.REALTIME_MAX_ATTEMPTS, 5);
   });
 
+  it('when nothing says otherwise, then writes are limited to a burst of 60 a user, refilled at 1/s; 0 turns the limit off', () => {
+    const config = loadConfig(minimal);
+    assert.equal(config.API_WRITE_LIMIT_BURST, 60);
+    assert.equal(config.API_WRITE_LIMIT_PER_SECOND, 1);
+    assert.equal(loadConfig({ ...minimal, API_WRITE_LIMIT_BURST: '0' }).API_WRITE_LIMIT_BURST, 0);
+    assert.throws(() => loadConfig({ ...minimal, API_WRITE_LIMIT_PER_SECOND: '0' }), /API_WRITE_LIMIT_PER_SECOND/);
+  });
+
   it('when NODE_ENV is production and an emulator is set, then the config is refused, naming each variable', () => {
     const emulators = { FIREBASE_AUTH_EMULATOR_HOST: 'firebase:9099', FIRESTORE_EMULATOR_HOST: 'firebase:8080' };
     assert.throws(

@@ -39,6 +39,13 @@ const EnvSchema = z.object({
   REALTIME_MAX_BACKOFF_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
   // A change Firestore rejects this many times (a rejection, not an outage) goes to the dead letter.
   REALTIME_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1_000).default(5),
+  // The per-user limit on the API's write routes (POST, PUT, PATCH, DELETE), a token bucket per
+  // Firebase UID in each API process: API_WRITE_LIMIT_BURST writes back to back, refilled at
+  // API_WRITE_LIMIT_PER_SECOND (sustained); over it, 429 with Retry-After. A referee records a few
+  // events a minute and an admin schedules a season in bursts: 60 and 1/s leave both untouched.
+  // API_WRITE_LIMIT_BURST=0 turns the limit off.
+  API_WRITE_LIMIT_BURST: z.coerce.number().int().min(0).max(100_000).default(60),
+  API_WRITE_LIMIT_PER_SECOND: z.coerce.number().positive().max(100_000).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((env, context) => {
   // With an emulator variable set, firebase-admin accepts unsigned ID tokens (anyone can forge one)

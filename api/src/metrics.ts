@@ -40,6 +40,17 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
+  private readonly writesLimited = new Counter({
+    name: 'api_write_rate_limited_total',
+    help: 'Writes refused with 429 by the per-user write limit (API_WRITE_LIMIT_*)',
+    registers: [this.registry],
+  });
+
+  /** Counts a write the per-user limit refused. */
+  readonly writeLimited = (): void => {
+    this.writesLimited.inc();
+  };
+
   /** Hands the real-time mirror's outcomes to the counters above. */
   readonly mirrorObserver: MirrorObserver = {
     delivered: (count) => this.mirrorDelivered.inc(count),

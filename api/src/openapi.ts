@@ -145,11 +145,13 @@ const forbidden: Record<NonNullable<Operation['access']>, Answer | undefined> = 
   'per-referee': error('The caller is not an admin, and the referee is neither them nor an official of their matches'),
 };
 const unavailable = error('Firebase Auth or the database did not answer in time: retry (Retry-After)');
+const writeLimited = error('Too many writes from this user (API_WRITE_LIMIT_*): retry after Retry-After seconds');
 
 /** The answers every protected operation may give, besides its own. */
 function accessAnswers(operation: Operation): Record<number, Answer> {
   if (!operation.access) return {};
   const answers: Record<number, Answer> = { 401: unauthenticated, 503: unavailable };
+  if (operation.method !== 'get') answers[429] = writeLimited;
   const refused = forbidden[operation.access];
   if (refused) answers[403] = refused;
   return answers;

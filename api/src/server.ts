@@ -10,6 +10,7 @@ import { RealtimeMirror } from './realtime/realtime-mirror.js';
 import type { Logger } from './logger.js';
 import { ApiMetrics } from './metrics.js';
 import { migrateUp } from './migrate.js';
+import { WriteLimiter } from './http/write-limit.js';
 
 export interface StartedServer {
   app: Express;
@@ -51,7 +52,8 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<St
     observer: metrics.mirrorObserver,
   });
   metrics.trackOutbox(() => mirror.pending(), () => mirror.deadLetters());
-  const app = createApp({ db, logger, metrics, auth: firebase.auth, mirrorChanged: () => mirror.notify() });
+  const writeLimiter = new WriteLimiter({ burst: config.API_WRITE_LIMIT_BURST, perSecond: config.API_WRITE_LIMIT_PER_SECOND });
+  const app = createApp({ db, logger, metrics, auth: firebase.auth, mirrorChanged: () => mirror.notify(), writeLimiter });
   const server = createServer(app);
   // Idle keep-alive connections close soon after a response (nginx reuses them) and during drain.
   server.keepAliveTimeout = 5_000;

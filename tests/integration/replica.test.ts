@@ -9,6 +9,7 @@ import { connectSsh, httpThroughTunnel, sshExec, type SshTarget } from '../suppo
 import { Mailbox, type MailMessage } from '../support/mailbox.js';
 import { composeRequiredVariables, runBlocks, runbookBlocks, runShellBlock } from '../support/runbook-commands.js';
 import { deadmanTimeoutSeconds, publicServices, services, StartedReplica, type ServiceName } from '../support/started-replica.js';
+import { describeWaf } from './replica-waf.js';
 
 let replica: StartedReplica;
 let started = false;
@@ -354,6 +355,9 @@ describe('bastion', () => {
     }
   });
 });
+
+// After the suites above (their traffic must have passed the WAF untouched), before those that stop services.
+describeWaf(() => replica);
 
 // Last: it stops the API. Alert timings of the replica: scrape and evaluation every 5 s, TargetDown
 // after 1 minute down, critical group_wait 10 s, warning 30 s, group_interval 15 s.

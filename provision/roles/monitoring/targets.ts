@@ -6,7 +6,7 @@ import type { Host } from '../../inventories/schema.js';
  * targets/<job>.yml (file_sd): the replica's files are compose/prometheus/targets/, production's are
  * rendered here from the inventory.
  */
-export const jobs = ['prometheus', 'alertmanager', 'api', 'node', 'postgres', 'lb', 'web', 'sms-notifier', 'blackbox-exporter', 'blackbox-http', 'blackbox-ssh'] as const;
+export const jobs = ['prometheus', 'alertmanager', 'api', 'node', 'postgres', 'lb', 'web', 'sms-notifier', 'blackbox-exporter', 'blackbox-http', 'blackbox-ssh', 'waf'] as const;
 export type Job = (typeof jobs)[number];
 
 /** One target group of a file_sd file. */
@@ -16,7 +16,7 @@ export interface TargetGroup {
 }
 
 /** The exporters' ports (the replica's): every host runs node_exporter, each group its own. */
-export const exporterPorts = { node: 9100, api: 9464, postgres: 9187, lb: 8404, web: 9113 } as const;
+export const exporterPorts = { node: 9100, api: 9464, postgres: 9187, lb: 8404, web: 9113, waf: 9145 } as const;
 
 /** Jobs scraped on every host of a group. */
 const groupJobs = [
@@ -24,6 +24,8 @@ const groupJobs = [
   { job: 'postgres', group: 'db' },
   { job: 'lb', group: 'lb' },
   { job: 'web', group: 'web' },
+  // The WAF's counter of blocked requests, served by nginx itself (compose/web/modsecurity/00-waf.conf).
+  { job: 'waf', group: 'web' },
 ] as const;
 
 /** The monitoring host's own services, scraped over loopback (the blackbox exporter listens nowhere else). */

@@ -17,6 +17,19 @@ import { readTree, tree } from './static-files.js';
 export const nginxConfSource = new URL('../../../compose/web/nginx.conf', import.meta.url);
 export const siteTemplate = new URL('../../../compose/web/refereezy.conf.template', import.meta.url);
 export const webAppSource = new URL('../../../web/', import.meta.url);
+/** The WAF's files (ModSecurity's settings, our CRS setup and exclusions, the server-block include, the counter). */
+export const wafSource = new URL('../../../compose/web/modsecurity/', import.meta.url);
+/** Where each lands, as the web image's Dockerfile copies them. */
+export const wafFiles = [
+  { source: 'main.conf', path: '/etc/nginx/modsecurity/main.conf' },
+  { source: 'crs-setup.conf', path: '/etc/nginx/modsecurity/crs-setup.conf' },
+  { source: 'exclusions-before-crs.conf', path: '/etc/nginx/modsecurity/exclusions-before-crs.conf' },
+  { source: 'exclusions-after-crs.conf', path: '/etc/nginx/modsecurity/exclusions-after-crs.conf' },
+  { source: 'refereezy-rules.conf', path: '/etc/nginx/modsecurity/refereezy-rules.conf' },
+  { source: 'site.conf', path: '/etc/nginx/modsecurity/site.conf' },
+  { source: 'waf.js', path: '/etc/nginx/modsecurity/waf.js' },
+  { source: '00-waf.conf', path: '/etc/nginx/conf.d/00-waf.conf' },
+] as const;
 
 /** Where the image puts the web app (COPY web/ /srv/refereezy/web/) and the site's root says it is. */
 export const webRoot = '/srv/refereezy/web';
@@ -82,7 +95,18 @@ function tasks(host: Host, play: Play): Task[] {
   webApp ??= readTree(webAppSource);
   const defaultSite = '/etc/nginx/sites-enabled/default';
   return [
-    { name: 'Install nginx and its Prometheus exporter', operation: packages({ packages: ['nginx', 'prometheus-nginx-exporter'], present: true }) },
+    {
+      name: 'Install nginx, its WAF (ModSecurity, the OWASP CRS, njs for its counter) and its Prometheus exporter',
+      operation: packages({ packages: ['nginx', 'libnginx-mod-http-modsecurity', 'modsecurity-crs', 'libnginx-mod-http-js', 'prometheus-nginx-exporter'], present: true }),
+    },
+    { name: 'Create /etc/nginx/modsecurity', operation: directory({ path: '/etc/nginx/modsecurity', mode: '0755' }) },
+    ...wafFiles.map(
+      (waf): Task => ({
+        name: `Render ${waf.path} (compose/web/modsecurity/${waf.source} as it is)`,
+        operation: file({ path: waf.path, content: readFileSync(new URL(waf.source, wafSource), 'utf8'), mode: '0644' }),
+        notify: ['reload nginx'],
+      }),
+    ),
     {
       name: 'Render nginx.conf (compose/web/nginx.conf as it is)',
       operation: file({ path: '/etc/nginx/nginx.conf', content: readFileSync(nginxConfSource, 'utf8'), mode: '0644' }),
@@ -116,6 +140,7 @@ const ingress: IngressRule[] = [
   { port: 80, from: ['edge'], why: 'HTTP from the load balancer' },
   // stub_status (8081) is read by the exporter on the host itself: loopback, no rule.
   { port: 9113, from: ['monitoring'], why: "nginx's exporter, for Prometheus on the monitoring hosts" },
+  { port: 9145, from: ['monitoring'], why: "the WAF's counter of blocked requests (nginx itself), for Prometheus" },
 ];
 
 /** A web server: nginx as the replica's web image runs it (the web app, /api/ proxied), with its exporter. */

@@ -174,6 +174,40 @@ describe('database timeouts', () => {
   });
 });
 
+describe('the per-user write limit (API_WRITE_LIMIT_*)', () => {
+  it('when one user writes past the burst, then they get 429 with Retry-After and nothing is stored, while reads and another user go on; after Retry-After they write again', async () => {
+    // A second API on the same database and Firebase, with a small bucket: 3 writes, then 1 every 2 s.
+    const limited = await startServer({ ...api.config, API_PORT: 0, METRICS_PORT: 0, API_WRITE_LIMIT_BURST: 3, API_WRITE_LIMIT_PER_SECOND: 0.5 }, createLogger('silent'));
+    try {
+      const url = `http://127.0.0.1:${limited.port}`;
+      const as = (client: typeof api.admin) => ({ post: (path: string, body: unknown) => request(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${client.idToken ?? ''}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+      const admin = as(api.admin);
+      const season = `limit-${Date.now()}`;
+      const statuses = [];
+      for (let i = 0; i < 4; i += 1) statuses.push((await admin.post('/api/competitions', { name: `Limit Cup ${i}`, season })).status);
+      assert.deepEqual(statuses, [201, 201, 201, 429]);
+      const refused = await admin.post('/api/competitions', { name: 'Limit Cup refused', season });
+      assert.equal(refused.status, 429);
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      assert.ok(retryAfter >= 1 && retryAfter <= 2, `Retry-After: ${refused.headers.get('retry-after')}`);
+      assert.equal(json<{ error: { code: string } }>(refused).error.code, 'write_rate_limited');
+      // Nothing of the refused writes reached the database.
+      assert.equal((await api.psql(`SELECT count(*) FROM competition WHERE season = '${season}'`)).output, '3');
+      // Reads are not limited; another user's writes are not either.
+      assert.equal((await request(`${url}/api/competitions`, { headers: { authorization: `Bearer ${api.admin.idToken ?? ''}` } })).status, 200);
+      const referee = await api.newReferee('Limit Referee');
+      const other = await as(referee.client).post('/api/matches/999999999/status', { status: 'live' });
+      assert.notEqual(other.status, 429, other.body);
+      // The limit is counted where Prometheus reads it.
+      assert.match((await request(`http://127.0.0.1:${limited.metricsPort}/metrics`)).body, /^api_write_rate_limited_total\{service="refereezy-api"\} 2$/m);
+      await sleep(retryAfter * 1000);
+      assert.equal((await admin.post('/api/competitions', { name: 'Limit Cup after the wait', season })).status, 201);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('when the API is stopped with a request in flight, then that request completes and new ones are refused', async () => {
     const draining = await StartedApi.start();

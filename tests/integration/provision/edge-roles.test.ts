@@ -21,6 +21,7 @@ import { startProvisionLab, type StartedProvisionLab } from '../../support/provi
 import { useRyukOnlyWhereAvailable } from '../../support/ryuk.js';
 import { buildServiceImage } from '../../support/service-image.js';
 import { runbookBlockList } from '../../support/runbook-commands.js';
+import { lynisCheck, sshAuditCheck, buildToolsImage } from '../../../scripts/lib/audit/checks.js';
 
 const run = promisify(execFile);
 /** Only these roles: mon1 is in group monitoring to send mail and scrape, not to become a Prometheus host. */
@@ -270,6 +271,37 @@ describe('provisioning the web, bastion and mail roles through the bastion', () 
       client.end();
     }
     if (await firewalled('bastion')) assert.match(await ok('bastion', ['nft', 'list', 'ruleset']), /dport 22 .*accept/);
+  });
+});
+
+describe('the WAF on a provisioned web host (compose/web/modsecurity through the web role)', () => {
+  it('when an attack reaches web1, then the WAF answers 403 with its request id, logs an ECS line and an audit record with the rules, and counts it on port 9145', async () => {
+    const before = await httpFrom('mon1', 'web1', 9145, '/metrics');
+    assert.equal(before.status, 200, before.headers);
+    const count = (text: string) => Number(/^refereezy_waf_blocked_requests_total (\d+)$/m.exec(text)?.[1]);
+    const blocked = await httpFrom('mon1', 'web1', 80, `/?q=${encodeURIComponent("' OR 1=1--")}`);
+    assert.equal(blocked.status, 403, `${blocked.headers}\n${blocked.body}`);
+    const body = JSON.parse(blocked.body) as { error: { code: string; requestId: string } };
+    assert.equal(body.error.code, 'waf_blocked');
+    assert.match(blocked.headers, new RegExp(`^X-Request-Id: ${body.error.requestId}\r?$`, 'm'));
+    const ecs = (await ok('web1', ['cat', '/var/log/nginx/waf.log'])).split('\n').filter((line) => line.includes(body.error.requestId));
+    assert.equal(ecs.length, 1, 'one ECS line for the request');
+    assert.equal((JSON.parse(ecs[0] ?? '{}') as Record<string, unknown>)['event.action'], 'waf-blocked');
+    assert.match(await ok('web1', ['grep', '-F', `"unique_id":"${body.error.requestId}"`, '/var/log/nginx/modsec_audit.log']), /"ruleId":"949110"/);
+    assert.equal(count((await httpFrom('mon1', 'web1', 9145, '/metrics')).body), count(before.body) + 1);
+    // The web app and its assets still pass (the other tests above fetched them before this one).
+    assert.equal((await httpFrom('mon1', 'web1', 80, '/assets/app.js')).status, 200);
+  });
+
+  it('when the security audit runs lynis on web1 and ssh-audit on it from the bastion, then web1 passes the SSH policy and lynis reports its hardening index', async () => {
+    const image = await buildToolsImage();
+    const lynis = await lynisCheck(image, { containerName: lab.containerName('web1'), exec: (argv) => lab.exec('web1', argv) });
+    console.log(`lynis on web1: ${lynis.status}: ${lynis.reason}`);
+    // The index is the audit's figure; its verdict (pass at 60) is the report's, printed above.
+    assert.ok(Number.isFinite(lynis.figures.hardening_index), lynis.reason);
+    assert.match(lynis.status, /^(pass|fail)$/);
+    const ssh = await sshAuditCheck(`container:${lab.containerName('bastion')}`, lab.address('web1'));
+    assert.equal(ssh.status, 'pass', ssh.reason);
   });
 });
 

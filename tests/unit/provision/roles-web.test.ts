@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Host } from '../../../provision/inventories/schema.js';
-import { apiHost, exporterDefaults, nginxConfSource, siteValues, web, webAppSource } from '../../../provision/roles/web/index.js';
+import { apiHost, exporterDefaults, nginxConfSource, siteValues, wafFiles, wafSource, web, webAppSource } from '../../../provision/roles/web/index.js';
 import { manifest, planTree, readTree, tarball, treeFact, type TreeFile } from '../../../provision/roles/web/static-files.js';
 
 const host = (name: string, groups: string[], vars: Record<string, unknown> = {}, address = '10.0.1.10'): Host => ({ name, address, port: 22, groups, vars });
@@ -54,12 +54,30 @@ describe('web role: vars and the site it renders', () => {
     assert.equal(rendered(/^Render nginx\.conf/, web1, [web1, api1]), readFileSync(nginxConfSource, 'utf8'));
   });
 
+  it('when rendered, then every WAF file is compose/web/modsecurity/ byte for byte, where the image puts it, and the site includes it', () => {
+    for (const waf of wafFiles) {
+      const escaped = waf.path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      assert.equal(rendered(new RegExp(`^Render ${escaped} `), web1, [web1, api1]), readFileSync(new URL(waf.source, wafSource), 'utf8'), waf.path);
+      const dockerfile = readFileSync(new URL('../../../compose/web/Dockerfile', import.meta.url), 'utf8');
+      const copied = waf.path.startsWith('/etc/nginx/modsecurity/') ? /^COPY compose\/web\/modsecurity\/ \/etc\/nginx\/modsecurity\/$/m : /^COPY compose\/web\/modsecurity\/00-waf\.conf \/etc\/nginx\/conf\.d\/00-waf\.conf$/m;
+      assert.match(dockerfile, copied, waf.path);
+    }
+    assert.match(rendered(/^Render the site/, web1, [web1, api1]), /^ {2}include \/etc\/nginx\/modsecurity\/site\.conf;$/m);
+    const main = readFileSync(new URL('main.conf', wafSource), 'utf8');
+    // Blocking (the engine's default is detection only), and the CRS by an Include nginx -t accepts.
+    assert.match(main, /^SecRuleEngine On$/m);
+    assert.doesNotMatch(main, /^IncludeOptional/m);
+    assert.match(main, /^Include \/usr\/share\/modsecurity-crs\/rules\/\*\.conf$/m);
+    assert.match(readFileSync(new URL('crs-setup.conf', wafSource), 'utf8'), /setvar:tx\.paranoia_level=1"/);
+  });
+
   it("when declared, then port 80 is open to the load balancer only ('edge': group edge, var load_balancer_cidrs) and the nginx exporter to the monitoring group", () => {
     assert.deepEqual(
       web.ingress?.map((rule) => [rule.port, rule.from]),
       [
         [80, ['edge']],
         [9113, ['monitoring']],
+        [9145, ['monitoring']],
       ],
     );
   });
@@ -81,7 +99,7 @@ describe('web role: vars and the site it renders', () => {
   it('when the config changes, then the handler checks it with nginx -t before reloading', () => {
     assert.deepEqual(web.handlers['reload nginx']?.commands.map((command) => command.argv.join(' ')), ['nginx -t -q', 'systemctl reload nginx.service']);
     const notifying = web.tasks(web1, { hosts: [api1] }).filter((task) => task.notify?.includes('reload nginx'));
-    assert.deepEqual(notifying.map((task) => task.name.split(' ')[0]), ['Render', 'Render']);
+    assert.deepEqual(notifying.map((task) => task.name.split(' ')[0]), Array.from({ length: 2 + wafFiles.length }, () => 'Render'));
     assert.deepEqual(web.handlers['restart nginx exporter']?.commands.map((command) => command.argv.join(' ')), ['systemctl restart prometheus-nginx-exporter.service']);
   });
 });
