@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { failover, status, switchover } from './commands.js';
 import { defaultDrillOptions, DrillRefusedError, formatReport, zoneDrill } from './drill.js';
+import { failback, promoteDr } from './regions.js';
 import { parseCommand, RefusedError, UsageError, type DrCommand } from './options.js';
 import { ReplicaTarget, type DrTarget } from './target.js';
 
@@ -51,8 +52,11 @@ export async function runDrCommand(command: DrCommand, target: DrTarget, out: (t
       return;
     }
     case 'promote-dr':
+      out(await promoteDr(target, command.yes, confirm, (line) => log(`dr: ${line}\n`)));
+      return;
     case 'failback':
-      throw new UsageError(`${command.command}: not built yet; follow docs/runbooks/region-failover.md`);
+      out(await failback(target, command.yes, confirm, (line) => log(`dr: ${line}\n`)));
+      return;
   }
 }
 
