@@ -9,6 +9,7 @@ import path from 'node:path';
 import { failover, status, switchover } from './commands.js';
 import { defaultDrillOptions, DrillRefusedError, formatReport, zoneDrill } from './drill.js';
 import { failback, promoteDr } from './regions.js';
+import { failbackDrill, regionDrill } from './region-drill.js';
 import { parseCommand, RefusedError, UsageError, type DrCommand } from './options.js';
 import { ReplicaTarget, type DrTarget } from './target.js';
 
@@ -42,7 +43,8 @@ export async function runDrCommand(command: DrCommand, target: DrTarget, out: (t
       return;
     case 'drill': {
       if (target.production && !command.production) throw new RefusedError(`${target.name} is production: a drill kills its primary under load. Pass --production to mean it. Nothing was done.`);
-      const report = await zoneDrill(target, { ...defaultDrillOptions, log: (line) => log(`${line}\n`) });
+      const options = { ...defaultDrillOptions, log: (line: string) => log(`${line}\n`) };
+      const report = command.scenario === 'zone' ? await zoneDrill(target, options) : command.scenario === 'region' ? await regionDrill(target, options) : await failbackDrill(target, options);
       const directory = path.join(repoRoot, '.local', 'dr-reports');
       mkdirSync(directory, { recursive: true });
       const file = path.join(directory, `${report.startedAt.replace(/[:.]/g, '-')}-${report.scenario}.json`);

@@ -40,8 +40,50 @@ export async function writableNodes(target: DrTarget, specs: readonly ClusterSpe
   return Promise.all(nodes.map(async (node) => ({ node, primary: (await target.rest(node, 'GET', '/primary')).status === 200 })));
 }
 
+/**
+ * Runs the write load, and the disaster once `warmupWrites` writes have committed; returns every
+ * attempt and when the disaster began. The load ends by itself (bounded, or recovered).
+ */
+export async function underLoad(target: DrTarget, options: DrillOptions, step: (text: string) => void, what: string, disaster: () => Promise<unknown>): Promise<{ run: string; attempts: Attempt[]; disasterAt: number }> {
+  const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const token = await target.adminToken();
+  const attempts: Attempt[] = [];
+  let successes = 0;
+  let disasterAt = 0;
+  let happening: Promise<unknown> | undefined;
+  let failed: unknown;
+  step(`load: one write at a time through the API (POST /api/referees), every ${options.intervalMs} ms, at most ${options.maxWrites} writes / ${options.maxSeconds} s`);
+  const load = await target.runLoad(
+    loadProgram({ token, run, url: options.apiUrl, max: options.maxWrites, seconds: options.maxSeconds, intervalMs: options.intervalMs, recoveredStreak: options.recoveredStreak }),
+    (line) => {
+      const [attempt] = parseAttempts(line);
+      if (!attempt) return;
+      attempts.push(attempt);
+      if (attempt.ok) successes += 1;
+      if (successes >= options.warmupWrites && disasterAt === 0) {
+        disasterAt = Date.now();
+        step(`disaster: ${what}, after ${successes} committed writes`);
+        happening = disaster().catch((error: unknown) => {
+          failed = error;
+        });
+      }
+    },
+  );
+  await happening;
+  if (failed !== undefined) throw failed;
+  if (disasterAt === 0) throw new Error(`${target.name}: the load never reached ${options.warmupWrites} committed writes (${attempts.length} attempts; last: ${JSON.stringify(attempts.at(-1))}; exit ${load.code}: ${load.stderr.trim().slice(-300)})`);
+  step(`load finished: ${attempts.length} attempts`);
+  return { run, attempts, disasterAt };
+}
+
+/** Acknowledged writes of this run that `node` has. */
+export async function presentOn(target: DrTarget, node: string, run: string): Promise<Set<string>> {
+  const rows = await target.sql(node, `SELECT email FROM referee WHERE email LIKE 'drill-${run}-%'`);
+  return new Set(rows === '' ? [] : rows.split('\n'));
+}
+
 export interface DrillReport {
-  scenario: 'zone';
+  scenario: 'zone' | 'region' | 'failback';
   target: string;
   run: string;
   startedAt: string;
@@ -52,6 +94,8 @@ export interface DrillReport {
   measurement: Measurement;
   /** ms from starting the killed node again until it streams from the new primary (pg_rewind). */
   rejoinMs: number | undefined;
+  /** Region scenarios: ms the operator's command took (promote-dr, failback), from its start. */
+  commandMs?: number;
   splitBrain: { ok: boolean; primaries: string[] };
   targets: { rtoMs: number; lost: number };
   passed: boolean;
@@ -109,37 +153,12 @@ export async function zoneDrill(target: DrTarget, options: DrillOptions): Promis
   const replication = replicationMode(before);
   step(`start: primary ${oldPrimary.name}, standby ${standbys.map((member) => `${member.name} (${member.role})`).join(', ')}; replication ${replication}`);
 
-  const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-  const token = await target.adminToken();
-  const attempts: Attempt[] = [];
-  let successes = 0;
-  let disasterAt = 0;
-  let killing: Promise<void> | undefined;
-  step(`load: one write at a time through the API (POST /api/referees), every ${options.intervalMs} ms, at most ${options.maxWrites} writes / ${options.maxSeconds} s`);
-  const load = await target.runLoad(
-    loadProgram({ token, run, url: options.apiUrl, max: options.maxWrites, seconds: options.maxSeconds, intervalMs: options.intervalMs, recoveredStreak: options.recoveredStreak }),
-    (line) => {
-      const [attempt] = parseAttempts(line);
-      if (!attempt) return;
-      attempts.push(attempt);
-      if (attempt.ok) successes += 1;
-      if (successes >= options.warmupWrites && disasterAt === 0) {
-        disasterAt = Date.now();
-        step(`disaster: killing ${oldPrimary.name} (SIGKILL, as a lost zone) after ${successes} committed writes`);
-        killing = target.kill([oldPrimary.name]);
-      }
-    },
-  );
-  await killing;
-  if (disasterAt === 0) throw new Error(`${target.name}: the load never reached ${options.warmupWrites} committed writes (${attempts.length} attempts; last: ${JSON.stringify(attempts.at(-1))}; exit ${load.code}: ${load.stderr.trim().slice(-300)})`);
-  step(`load finished: ${attempts.length} attempts`);
+  const { run, attempts, disasterAt } = await underLoad(target, options, step, `killing ${oldPrimary.name} (SIGKILL, as a lost zone)`, () => target.kill([oldPrimary.name]));
 
   const after = await waitForCluster(target, spec, (cluster) => primaryOf(cluster) !== undefined && primaryOf(cluster)?.name !== oldPrimary.name, 'a new primary', 90_000);
   const newPrimary = primaryOf(after) as Member;
   step(`new primary: ${newPrimary.name}`);
-  const rows = await target.sql(newPrimary.name, `SELECT email FROM referee WHERE email LIKE 'drill-${run}-%'`);
-  const present = new Set(rows === '' ? [] : rows.split('\n'));
-  const measurement = measure(attempts, disasterAt, present);
+  const measurement = measure(attempts, disasterAt, await presentOn(target, newPrimary.name, run));
   step(`measured: RTO ${measurement.rtoMs === undefined ? 'never' : `${(measurement.rtoMs / 1000).toFixed(1)} s`}, ${measurement.committed} committed, ${measurement.lost.length} lost`);
 
   step(`rejoin: starting ${oldPrimary.name} again`);
@@ -169,9 +188,9 @@ export function formatReport(report: DrillReport): string {
     `  replication            ${report.replication}`,
     `  primary                ${report.oldPrimary} -> ${report.newPrimary}`,
     `  RTO (writes resumed)   ${seconds(m.rtoMs)} (target ${seconds(report.targets.rtoMs)}); first failed write ${seconds(m.firstFailureMs)} after the disaster`,
-    `  RPO (committed lost)   ${m.lost.length} of ${m.committed} committed (target ${report.targets.lost})${m.lost.length ? `: ${m.lost.slice(0, 5).join(', ')}` : ''}`,
+    `  RPO (committed lost)   ${m.lost.length} of ${m.committed} committed${report.targets.lost >= 0 ? ` (target ${report.targets.lost})` : ''}${m.lost.length ? ` = the last ${seconds(m.lostWindowMs)} before the disaster: ${m.lost.slice(0, 3).join(', ')}` : ''}`,
     `  writes                 ${m.attempts} attempts, ${m.failed} failed, ${m.committedUnacknowledged} failed but committed anyway`,
-    `  old primary rejoined   ${seconds(report.rejoinMs)}`,
+    ...(report.scenario === 'zone' ? [`  old primary rejoined   ${seconds(report.rejoinMs)}`] : [`  operator command took  ${seconds(report.commandMs)}`]),
     `  split brain            ${report.splitBrain.ok ? 'none: exactly one primary' : `YES: ${report.splitBrain.primaries.length} primaries (${report.splitBrain.primaries.join(', ')})`}`,
     '  steps',
     ...report.steps.map((entry) => `    ${entry.at}  ${entry.step}`),

@@ -26,6 +26,8 @@ export interface Measurement {
   lost: string[];
   /** Failed writes (no answer, or an error) that the primary has anyway: committed, but not acknowledged. */
   committedUnacknowledged: number;
+  /** RPO as time: from the earliest lost acknowledgement to the disaster (0 when nothing was lost). */
+  lostWindowMs: number;
 }
 
 export function measure(attempts: readonly Attempt[], disasterAt: number, present: ReadonlySet<string>): Measurement {
@@ -36,6 +38,7 @@ export function measure(attempts: readonly Attempt[], disasterAt: number, presen
   // there was one: a request that slipped through before the old primary died does not count).
   const from = Math.max(disasterAt, firstFailure?.start ?? disasterAt);
   const recovered = after.filter((attempt) => attempt.ok && attempt.start >= from).sort((a, b) => a.end - b.end)[0];
+  const lostEnds = committed.filter((attempt) => !present.has(attempt.key)).map((attempt) => attempt.end);
   return {
     attempts: attempts.length,
     committed: committed.length,
@@ -44,6 +47,7 @@ export function measure(attempts: readonly Attempt[], disasterAt: number, presen
     firstFailureMs: firstFailure === undefined ? undefined : firstFailure.end - disasterAt,
     lost: committed.filter((attempt) => !present.has(attempt.key)).map((attempt) => attempt.key),
     committedUnacknowledged: attempts.filter((attempt) => !attempt.ok && present.has(attempt.key)).length,
+    lostWindowMs: lostEnds.length === 0 ? 0 : Math.max(0, disasterAt - Math.min(...lostEnds)),
   };
 }
 

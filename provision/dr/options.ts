@@ -9,7 +9,8 @@ export const usage = `usage: npm run dr -- <replica|inventory> <command> [option
                                             primary is healthy; refused without an etcd quorum)
     promote-dr [--yes]                      the DR region becomes the primary region, the old one fenced
     failback [--yes]                        back to the primary region once it has caught up again
-    drill [--scenario zone] [--production]  a disaster under write load: RTO, RPO, split brain;
+    drill [--scenario zone|region|failback] [--production]
+                                            a disaster under write load: RTO, RPO, split brain;
                                             the report is printed and written to .local/dr-reports/
   inventory options:
     --identity FILE --known-hosts FILE --vault-password-file FILE   as for npm run provision`;
@@ -26,7 +27,7 @@ const commandSchema = z.strictObject({
   candidate: nodeName.optional(),
   yes: z.boolean().default(false),
   production: z.boolean().default(false),
-  scenario: z.enum(['zone'], 'must be zone (the region scenarios are promote-dr and failback, run by the runbook)').default('zone'),
+  scenario: z.enum(['zone', 'region', 'failback'], 'must be zone, region or failback').default('zone'),
   identity: z.string().optional(),
   'known-hosts': z.string().optional(),
   'vault-password-file': z.string().optional(),
