@@ -79,7 +79,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     }
   } catch (error) {
     const expected = error instanceof UsageError || error instanceof RefusedError || error instanceof DrillRefusedError;
-    process.stderr.write(`dr: ${expected ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(`dr: ${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = error instanceof UsageError ? 2 : error instanceof RefusedError || error instanceof DrillRefusedError ? 3 : 1;
   }
 }

@@ -51,7 +51,7 @@ export async function underLoad(target: DrTarget, options: DrillOptions, step: (
   let successes = 0;
   let disasterAt = 0;
   let happening: Promise<unknown> | undefined;
-  let failed: unknown;
+  let failed: Error | undefined;
   step(`load: one write at a time through the API (POST /api/referees), every ${options.intervalMs} ms, at most ${options.maxWrites} writes / ${options.maxSeconds} s`);
   const load = await target.runLoad(
     loadProgram({ token, run, url: options.apiUrl, max: options.maxWrites, seconds: options.maxSeconds, intervalMs: options.intervalMs, recoveredStreak: options.recoveredStreak }),
@@ -64,7 +64,7 @@ export async function underLoad(target: DrTarget, options: DrillOptions, step: (
         disasterAt = Date.now();
         step(`disaster: ${what}, after ${successes} committed writes`);
         happening = disaster().catch((error: unknown) => {
-          failed = error;
+          failed = error instanceof Error ? error : new Error(String(error));
         });
       }
     },

@@ -37,16 +37,16 @@ describe('dr CLI: options', () => {
 describe('dr CLI: failover decisions', () => {
   it('when etcd has no quorum, then nothing is promoted, whatever the cluster looks like', () => {
     const decision = decideFailover(primaryGone, noQuorum, undefined);
-    assert.equal(decision.kind, 'refuse');
-    assert.match(decision.kind === 'refuse' ? decision.reason : '', /etcd has no quorum \(etcd2 \(no answer\), etcd3 \(no answer\) unhealthy\): nothing is promoted/);
+    assert.ok(decision.kind === 'refuse');
+    assert.match(decision.reason, /etcd has no quorum \(etcd2 \(no answer\), etcd3 \(no answer\) unhealthy\): nothing is promoted/);
     assert.equal(hasQuorum(noQuorum), false);
     assert.equal(hasQuorum(quorum.map((member, index) => (index === 2 ? { ...member, healthy: false } : member))), true);
   });
 
   it('when the primary is healthy, then a failover needs confirmation and explains the risk', () => {
     const decision = decideFailover(healthy, quorum, undefined);
-    assert.equal(decision.kind, 'confirm');
-    assert.match(decision.kind === 'confirm' ? decision.risk : '', /db1 is a healthy primary[\s\S]*transactions in flight on db1 are cut[\s\S]*synchronous standby[\s\S]*switchover/);
+    assert.ok(decision.kind === 'confirm');
+    assert.match(decision.risk, /db1 is a healthy primary[\s\S]*transactions in flight on db1 are cut[\s\S]*synchronous standby[\s\S]*switchover/);
   });
 
   it('when the primary is gone, then the synchronous standby is promoted without a question', () => {
