@@ -188,7 +188,7 @@ const restartNeeded: Fact<{ needed: boolean; why: string }> = {
 export const db: Role = {
   name: 'db',
   ingress: [
-    { port: 5432, from: ['api', 'db'], why: 'PostgreSQL for the API; streaming replication and pg_rewind between the database nodes' },
+    { port: 5432, from: ['api'], why: 'PostgreSQL for the API' },
     { port: 8008, from: ['api', 'db'], why: "Patroni's REST API: the API-side HAProxy's /primary checks, the peers' member checks" },
     { port: 9187, from: ['monitoring'], why: 'postgres_exporter for Prometheus' },
   ],
