@@ -95,7 +95,7 @@ function clusterRows(cluster: HealthReport['cluster']): [string, string, string]
   const primaries = new Set(cluster.members.filter((member) => member.role === 'primary').map((member) => member.scope));
   return [
     ...cluster.members.map(({ scope, name, role, lagBytes }): [string, string, string] => ['Database cluster', `${scope}/${name}`, `${role}${lagBytes !== null && role !== 'primary' ? `, ${number(lagBytes)} bytes behind` : ''}`]),
-    ['Database cluster', 'clusters with a primary', `${primaries.size ? [...primaries].join(', ') : 'NONE'}`],
+    ['Database cluster', 'clusters with a primary', primaries.size ? [...primaries].join(', ') : 'NONE'],
     ['Database cluster', 'failovers (24 h)', number(cluster.failovers)],
     ['Database cluster', 'etcd members up', cluster.etcdTotal === null ? 'n/a' : `${number(cluster.etcdUp ?? 0)} of ${number(cluster.etcdTotal)}`],
   ];
