@@ -7,13 +7,13 @@ set -euo pipefail
 : "${MONITOR_DB_PASSWORD:?MONITOR_DB_PASSWORD must be set (the password of the exporter role)}"
 : "${PATRONI_REPLICATION_PASSWORD:?PATRONI_REPLICATION_PASSWORD must be set (the standbys' streaming role)}"
 : "${PATRONI_REWIND_PASSWORD:?PATRONI_REWIND_PASSWORD must be set (pg_rewind's role)}"
-: "${PATRONI_ETCD_HOSTS:?PATRONI_ETCD_HOSTS must list the etcd members (host:port,host:port,...)}"
+: "${DCS_ETCD_HOSTS:?DCS_ETCD_HOSTS must list the etcd members (host:port,host:port,...)}"
 log() { echo "patroni-entrypoint: $*" >&2; }
-export PATRONI_NAME=${PATRONI_NAME:-$(hostname)} PATRONI_HOST=${PATRONI_HOST:-$(hostname)}
+export PATRONI_NAME=${PATRONI_NAME:-$(hostname)} NODE_HOST=${NODE_HOST:-$(hostname)}
 
 {
   envsubst '${APP_DB_NAME} ${APP_DB_USER} ${APP_CLIENT_CIDR} ${MONITOR_DB_USER}' </etc/refereezy/postgresql/pg_hba.conf.template
-  envsubst '${PATRONI_PEER_CIDR}' </etc/refereezy/patroni/pg_hba.replication.conf.template
+  envsubst '${REPLICATION_PEER_CIDR}' </etc/refereezy/patroni/pg_hba.replication.conf.template
 } >/var/lib/postgresql/pg_hba.conf
 
 if [ -n "${BACKUP_CIPHER_PASS:-}" ]; then
@@ -21,21 +21,21 @@ if [ -n "${BACKUP_CIPHER_PASS:-}" ]; then
   : "${BACKUP_S3_KEY_SECRET:?BACKUP_S3_KEY_SECRET must be set (the backup repos' S3 secret key)}"
   (umask 077; envsubst '${BACKUP_REPO1_ENDPOINT} ${BACKUP_REPO1_REGION} ${BACKUP_REPO1_BUCKET} ${BACKUP_REPO2_ENDPOINT} ${BACKUP_REPO2_REGION} ${BACKUP_REPO2_BUCKET} ${BACKUP_S3_KEY} ${BACKUP_S3_KEY_SECRET} ${BACKUP_S3_CA_FILE} ${BACKUP_CIPHER_PASS} ${BACKUP_RETENTION_DAYS}' \
     </etc/refereezy/postgresql/pgbackrest.conf.template >/etc/pgbackrest/pgbackrest.conf)
-  export PATRONI_ARCHIVE_MODE=on
+  export NODE_ARCHIVE_MODE=on
 else
   log "WARNING: BACKUP_CIPHER_PASS is not set: no backups, WAL archiving off"
-  export PATRONI_ARCHIVE_MODE=off
+  export NODE_ARCHIVE_MODE=off
 fi
 
-(umask 077; envsubst '${PATRONI_SCOPE} ${PATRONI_NAME} ${PATRONI_HOST} ${PATRONI_ETCD_HOSTS} ${PATRONI_ARCHIVE_MODE} ${PATRONI_REPLICATION_PASSWORD} ${PATRONI_REWIND_PASSWORD} ${PATRONI_NOFAILOVER}' \
+(umask 077; envsubst '${PATRONI_SCOPE} ${PATRONI_NAME} ${NODE_HOST} ${DCS_ETCD_HOSTS} ${NODE_ARCHIVE_MODE} ${PATRONI_REPLICATION_PASSWORD} ${PATRONI_REWIND_PASSWORD} ${NODE_NOFAILOVER}' \
   </etc/refereezy/patroni/patroni.yml.template >/etc/patroni/patroni.yml)
-if [ -n "${PATRONI_STANDBY_HOST:-}" ]; then
+if [ -n "${DR_STANDBY_SOURCE_HOST:-}" ]; then
   # The DR region: a standby cluster whose leader streams from the primary region (through its
   # db endpoint), and restores from the second region's repo when streaming cannot catch up.
   cat >>/etc/patroni/patroni.yml <<YAML
 # A standby cluster (the DR region), written into the DCS at its bootstrap.
 YAML
-  python3 - "$PATRONI_STANDBY_HOST" <<'PY'
+  python3 - "$DR_STANDBY_SOURCE_HOST" <<'PY'
 import sys, yaml
 path = '/etc/patroni/patroni.yml'
 config = yaml.safe_load(open(path))
