@@ -3,7 +3,7 @@
 # host names): renders etcd.env.template (the etcd role renders the same into /etc/default/etcd)
 # and runs etcd with it.
 set -euo pipefail
-: "${DCS_MEMBERS:?DCS_MEMBERS must list the cluster's members (host names, space-separated)}"
+: "${DCS_MEMBERS:?DCS_MEMBERS must list the cluster members (host names, space-separated)}"
 name=${ETCD_NAME:-$(hostname)}
 cluster=""
 for member in $DCS_MEMBERS; do cluster+="${cluster:+,}$member=http://$member:2380"; done

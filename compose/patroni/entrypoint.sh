@@ -5,8 +5,8 @@
 set -euo pipefail
 : "${APP_DB_PASSWORD:?APP_DB_PASSWORD must be set (the password of the API role)}"
 : "${MONITOR_DB_PASSWORD:?MONITOR_DB_PASSWORD must be set (the password of the exporter role)}"
-: "${PATRONI_REPLICATION_PASSWORD:?PATRONI_REPLICATION_PASSWORD must be set (the standbys' streaming role)}"
-: "${PATRONI_REWIND_PASSWORD:?PATRONI_REWIND_PASSWORD must be set (pg_rewind's role)}"
+: "${PATRONI_REPLICATION_PASSWORD:?PATRONI_REPLICATION_PASSWORD must be set (the role standbys stream with)}"
+: "${PATRONI_REWIND_PASSWORD:?PATRONI_REWIND_PASSWORD must be set (the role pg_rewind connects as)}"
 : "${DCS_ETCD_HOSTS:?DCS_ETCD_HOSTS must list the etcd members (host:port,host:port,...)}"
 log() { echo "patroni-entrypoint: $*" >&2; }
 export PATRONI_NAME=${PATRONI_NAME:-$(hostname)} NODE_HOST=${NODE_HOST:-$(hostname)}
@@ -17,8 +17,8 @@ export PATRONI_NAME=${PATRONI_NAME:-$(hostname)} NODE_HOST=${NODE_HOST:-$(hostna
 } >/var/lib/postgresql/pg_hba.conf
 
 if [ -n "${BACKUP_CIPHER_PASS:-}" ]; then
-  : "${BACKUP_S3_KEY:?BACKUP_S3_KEY must be set (the backup repos' S3 access key)}"
-  : "${BACKUP_S3_KEY_SECRET:?BACKUP_S3_KEY_SECRET must be set (the backup repos' S3 secret key)}"
+  : "${BACKUP_S3_KEY:?BACKUP_S3_KEY must be set (the S3 access key of the backup repos)}"
+  : "${BACKUP_S3_KEY_SECRET:?BACKUP_S3_KEY_SECRET must be set (the S3 secret key of the backup repos)}"
   (umask 077; envsubst '${BACKUP_REPO1_ENDPOINT} ${BACKUP_REPO1_REGION} ${BACKUP_REPO1_BUCKET} ${BACKUP_REPO2_ENDPOINT} ${BACKUP_REPO2_REGION} ${BACKUP_REPO2_BUCKET} ${BACKUP_S3_KEY} ${BACKUP_S3_KEY_SECRET} ${BACKUP_S3_CA_FILE} ${BACKUP_CIPHER_PASS} ${BACKUP_RETENTION_DAYS}' \
     </etc/refereezy/postgresql/pgbackrest.conf.template >/etc/pgbackrest/pgbackrest.conf)
   export NODE_ARCHIVE_MODE=on
