@@ -9,5 +9,5 @@ for node in $DB_PROXY_NODES; do
 done
 export DB_PROXY_SERVERS=$servers
 envsubst '${DB_PROXY_SERVERS}' </etc/refereezy/db-proxy/haproxy.cfg.template >/tmp/haproxy.cfg
-haproxy -c -q -f /tmp/haproxy.cfg
+haproxy -c -f /tmp/haproxy.cfg >/dev/null || { haproxy -c -f /tmp/haproxy.cfg; exit 1; }
 exec haproxy -W -db -f /tmp/haproxy.cfg
