@@ -4,6 +4,8 @@ import { bastion } from './bastion/index.js';
 import { common } from './common/index.js';
 import { deadman } from './deadman/index.js';
 import { db } from './db/index.js';
+import { etcd } from './etcd/index.js';
+import { patroni } from './patroni/index.js';
 import { monitoring } from './monitoring/index.js';
 import { mail } from './mail/index.js';
 import type { Role } from './role.js';
@@ -14,7 +16,7 @@ import { web } from './web/index.js';
  * the ports of a host's other roles), and a constant would be read before that cycle resolves.
  */
 export function roleRegistry(): Readonly<Record<string, Role>> {
-  return { common, web, bastion, mail, monitoring, api, db, deadman };
+  return { common, web, bastion, mail, monitoring, api, db, deadman, etcd, patroni };
 }
 
 /** A host's roles: common everywhere, then the role named like each of its groups, when there is one. */

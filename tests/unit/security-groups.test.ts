@@ -58,7 +58,7 @@ describe('the security groups’ one source', () => {
 
   it('when a role admits a port from other groups than its security group, then the check names the rule and the role', () => {
     const roles: Record<string, RoleIngress> = { ...roleRegistry() };
-    roles.db = { name: 'db', ingress: [{ port: 5432, from: ['api', 'web'], why: 'PostgreSQL' }, { port: 9187, from: ['monitoring'], why: 'exporter' }] };
+    roles.db = { name: 'db', ingress: [{ port: 5432, from: ['api', 'web'], why: 'PostgreSQL' }, { port: 8008, from: ['api', 'db'], why: 'Patroni' }, { port: 9187, from: ['monitoring'], why: 'exporter' }] };
     assert.deepEqual(checkRoles(source, roles), [
       'security-group rule db 5432/tcp from api ("PostgreSQL for the API"): role db (provision/roles/db/index.ts) admits port 5432/tcp from api, web, the security group from api on the host',
     ]);

@@ -189,6 +189,7 @@ export const db: Role = {
   name: 'db',
   ingress: [
     { port: 5432, from: ['api'], why: 'PostgreSQL for the API' },
+    { port: 8008, from: ['api', 'db'], why: "Patroni's REST API: the API-side HAProxy's /primary checks, the peers' member checks" },
     { port: 9187, from: ['monitoring'], why: 'postgres_exporter for Prometheus' },
   ],
   // WAL archiving and backups: HTTPS to the repos' S3 endpoints (none with db_backups: false).

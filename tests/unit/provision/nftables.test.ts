@@ -141,9 +141,9 @@ describe("a host's firewall from its roles' ingress rules", () => {
     ]);
   });
 
-  it('when an api host is planned, then it may open PostgreSQL on the db host and Google over HTTPS, and no other host of the inventory', () => {
+  it('when an api host is planned, then it may open PostgreSQL and Patroni\'s REST API on the db host and Google over HTTPS, and no other host of the inventory', () => {
     const peers = egress(api1, allOf(api1)).filter((rule) => !rule.includes(' common: '));
-    assert.deepEqual(peers, ['tcp/5432 10.0.3.10 db on db1: PostgreSQL for the API', 'tcp/443 anywhere api: Firebase Auth and Firestore (Google APIs, no fixed addresses)']);
+    assert.deepEqual(peers, ['tcp/5432 10.0.3.10 db on db1: PostgreSQL for the API', "tcp/8008 10.0.3.10 db on db1: Patroni's REST API: the API-side HAProxy's /primary checks, the peers' member checks", 'tcp/443 anywhere api: Firebase Auth and Firestore (Google APIs, no fixed addresses)']);
   });
 
   it('when the bastion and the monitoring host are planned, then the bastion reaches every host’s SSH and the UIs, monitoring every exporter and the bastion’s SSH', () => {

@@ -66,11 +66,12 @@ describe('db role: pg_hba from the replica image’s template', () => {
     assert.throws(() => db.tasks(host('db1', ['db'], '10.0.3.10', { ...secrets, db_monitor_password: 'monitor password 1234' }), { hosts: [] }), /^Error: host db1: role db: vars\.db_monitor_password: no whitespace/);
   });
 
-  it('then the role serves 5432 to the api group and the exporter to monitoring', () => {
+  it('then the role serves 5432 to the api group, Patroni\'s REST API to the api group and its peers, and the exporter to monitoring', () => {
     assert.deepEqual(
       db.ingress?.map((rule) => [rule.port, rule.from]),
       [
         [5432, ['api']],
+        [8008, ['api', 'db']],
         [9187, ['monitoring']],
       ],
     );

@@ -14,10 +14,44 @@ export interface HealthReport {
   /** The weekly backup verification: its age in days and whether it passed; null when none has reported. */
   verification: { ageDays: number | null; passed: boolean | null };
   firingAlerts: { alertname: string; severity: string; instance: string }[];
+  /**
+   * The Patroni clusters (the HA database): each member's role now, its replay lag behind its
+   * primary, and the timeline changes (failovers) of the last 24 h; etcd members up. Empty members:
+   * no Patroni (a single PostgreSQL).
+   */
+  cluster: { members: { scope: string; name: string; role: string; lagBytes: number | null }[]; failovers: number | null; etcdUp: number | null; etcdTotal: number | null };
+}
+
+/** A member's role from Patroni's gauges (1 on the member that holds it). */
+const patroniRoles = [
+  ['patroni_primary', 'primary'],
+  ['patroni_standby_leader', 'standby leader'],
+  ['patroni_sync_standby', 'synchronous standby'],
+  ['patroni_replica', 'standby'],
+] as const;
+
+async function collectCluster(prometheus: PrometheusClient): Promise<HealthReport['cluster']> {
+  const [roleSamples, running, lag, failovers, etcdUp, etcdTotal] = await Promise.all([
+    Promise.all(patroniRoles.map(([metric]) => prometheus.query(`${metric} == 1`))),
+    prometheus.query('patroni_postgres_running'),
+    prometheus.query('max by (scope) (patroni_xlog_location) - on (scope) group_right () patroni_xlog_replayed_location'),
+    prometheus.scalar('sum(changes(patroni_postgres_timeline[24h]))'),
+    prometheus.scalar('count(up{job="etcd"} == 1)'),
+    prometheus.scalar('count(up{job="etcd"})'),
+  ]);
+  const key = (labels: Record<string, string>) => `${labels['scope'] ?? '?'}/${labels['name'] ?? '?'}`;
+  const members = running.map((sample) => {
+    const found = patroniRoles.findIndex((_, index) => (roleSamples[index] ?? []).some((role) => key(role.labels) === key(sample.labels)));
+    const role = sample.value === 0 ? 'PostgreSQL NOT RUNNING' : (patroniRoles[found]?.[1] ?? 'unknown');
+    const lagSample = lag.find((entry) => key(entry.labels) === key(sample.labels));
+    return { scope: sample.labels['scope'] ?? '?', name: sample.labels['name'] ?? '?', role, lagBytes: lagSample ? lagSample.value : null };
+  });
+  return { members: members.sort((a, b) => `${a.scope}/${a.name}`.localeCompare(`${b.scope}/${b.name}`)), failovers, etcdUp, etcdTotal };
 }
 
 /** Reads the last 24 hours of the platform from Prometheus. */
 export async function collectHealthReport(prometheus: PrometheusClient, environment: string, now = new Date()): Promise<HealthReport> {
+  const cluster = await collectCluster(prometheus);
   const [uptime, requests, errorRatio, p99Seconds, pgUp, connections, deadlocks, disk, backupAge, verifyAge, verifyPassed, alerts] = await Promise.all([
     prometheus.query('avg by (job) (avg_over_time(up[24h]))'),
     prometheus.scalar('sum(increase(http_requests_total{service="refereezy-api"}[24h]))'),
@@ -43,6 +77,7 @@ export async function collectHealthReport(prometheus: PrometheusClient, environm
     disk: disk.map((sample) => ({ instance: sample.labels['instance'] ?? '?', freeRatio: sample.value })),
     backupAgeHours: backupAge,
     verification: { ageDays: verifyAge, passed: verifyPassed === null ? null : verifyPassed === 1 },
+    cluster,
     firingAlerts: alerts.map((sample) => ({
       alertname: sample.labels['alertname'] ?? '?',
       severity: sample.labels['severity'] ?? '',
@@ -55,6 +90,17 @@ const percent = (ratio: number | null, digits = 2) => (ratio === null ? 'n/a' : 
 const number = (value: number | null, unit = '') => (value === null ? 'n/a' : `${Math.round(value).toLocaleString('en')}${unit}`);
 const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
 
+function clusterRows(cluster: HealthReport['cluster']): [string, string, string][] {
+  if (cluster.members.length === 0) return [['Database cluster', 'Patroni', 'not in use (a single PostgreSQL)']];
+  const primaries = new Set(cluster.members.filter((member) => member.role === 'primary').map((member) => member.scope));
+  return [
+    ...cluster.members.map(({ scope, name, role, lagBytes }): [string, string, string] => ['Database cluster', `${scope}/${name}`, `${role}${lagBytes !== null && role !== 'primary' ? `, ${number(lagBytes)} bytes behind` : ''}`]),
+    ['Database cluster', 'clusters with a primary', primaries.size ? [...primaries].join(', ') : 'NONE'],
+    ['Database cluster', 'failovers (24 h)', number(cluster.failovers)],
+    ['Database cluster', 'etcd members up', cluster.etcdTotal === null ? 'n/a' : `${number(cluster.etcdUp ?? 0)} of ${number(cluster.etcdTotal)}`],
+  ];
+}
+
 /** The report as rows of (section, item, value), shared by the text and the HTML renderings. */
 function rows(report: HealthReport): [string, string, string][] {
   return [
@@ -66,6 +112,7 @@ function rows(report: HealthReport): [string, string, string][] {
     ['Database', 'connections', number(report.database.connections)],
     ['Database', 'deadlocks (24 h)', number(report.database.deadlocks)],
     ...report.disk.map(({ instance, freeRatio }): [string, string, string] => ['Disk', `free on ${instance}`, percent(freeRatio, 1)]),
+    ...clusterRows(report.cluster),
     ['Backups', 'last good backup', report.backupAgeHours === null ? 'no backup reported' : `${report.backupAgeHours.toFixed(1)} h ago`],
     ['Backups', 'last verification', report.verification.ageDays === null ? 'none reported' : `${report.verification.passed ? 'passed' : 'FAILED'}, ${report.verification.ageDays.toFixed(1)} days ago`],
   ];

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import type { Host } from '../../../provision/inventories/schema.js';
+import { patroniTemplate, renderPatroniConfig, renderPatroniHba, scopeOf } from '../../../provision/roles/patroni/index.js';
+
+const secrets = { db_replication_password: 'replication-secret-1', db_rewind_password: 'rewind-secret-12' };
+const host = (name: string, address: string, groups: string[], region: string, extra: Record<string, unknown> = {}): Host => ({ name, address, port: 22, groups, vars: { region, ...secrets, ...extra } });
+const db1 = host('db1', '10.0.3.10', ['patroni'], 'eu-west-1');
+const db2 = host('db2', '10.0.7.10', ['patroni'], 'eu-west-1');
+const dbDr = host('db-dr1', '10.1.3.10', ['patroni'], 'eu-central-1', { patroni_standby_source: 'db.internal.refereezy.example' });
+const etcds = ['10.0.3.21', '10.0.7.21', '10.0.3.22'].map((address, index) => host(`etcd${index + 1}`, address, ['etcd'], 'eu-west-1'));
+const etcdDr = host('etcd-dr1', '10.1.3.21', ['etcd'], 'eu-central-1');
+const api1 = host('api1', '10.0.2.10', ['api'], 'eu-west-1');
+const play = { hosts: [db1, db2, dbDr, ...etcds, etcdDr, api1] };
+const template = readFileSync(patroniTemplate, 'utf8');
+
+interface PatroniConfig {
+  scope: string;
+  name: string;
+  etcd3: { hosts: string };
+  restapi: { connect_address: string };
+  bootstrap: { dcs: { synchronous_mode: boolean; standby_cluster?: { host: string }; postgresql: { use_pg_rewind: boolean } }; post_bootstrap?: string };
+  postgresql: { authentication: { replication: { password: string } } };
+}
+
+describe('patroni role: the image template rendered for a host', () => {
+  it("when a primary-region node renders, then it joins scope refereezy, its region's etcd, synchronous with pg_rewind", () => {
+    const config = parse(renderPatroniConfig(template, db2, play)) as PatroniConfig;
+    assert.equal(config.scope, 'refereezy');
+    assert.equal(config.name, 'db2');
+    assert.equal(config.restapi.connect_address, '10.0.7.10:8008');
+    assert.equal(config.etcd3.hosts, '10.0.3.21:2379,10.0.7.21:2379,10.0.3.22:2379');
+    assert.equal(config.bootstrap.dcs.synchronous_mode, true);
+    assert.equal(config.bootstrap.dcs.postgresql.use_pg_rewind, true);
+    assert.equal(config.postgresql.authentication.replication.password, 'replication-secret-1');
+  });
+
+  it('when the DR node renders, then it is a standby cluster of its own scope and etcd, streaming from the primary region', () => {
+    const config = parse(renderPatroniConfig(template, dbDr, play)) as PatroniConfig;
+    assert.equal(scopeOf(dbDr), 'refereezy-dr');
+    assert.equal(config.etcd3.hosts, '10.1.3.21:2379');
+    assert.equal(config.bootstrap.dcs.standby_cluster?.host, 'db.internal.refereezy.example');
+    assert.equal(config.bootstrap.dcs.synchronous_mode, false);
+    assert.equal(config.bootstrap.post_bootstrap, undefined);
+  });
+
+  it('when pg_hba renders, then the API hosts reach the app database and only the nodes replicate', () => {
+    const hba = renderPatroniHba(db1, play);
+    assert.match(hba, /^host +refereezy +refereezy +10\.0\.2\.10\/32 +scram-sha-256$/m);
+    assert.match(hba, /^host +replication +replicator +10\.0\.7\.10\/32 +scram-sha-256$/m);
+    assert.doesNotMatch(hba, /replication +replicator +10\.0\.2\.10/);
+  });
+
+  it('when a secret is missing, then the role names the host and the var', () => {
+    assert.throws(() => renderPatroniConfig(template, host('db3', '10.0.3.11', ['patroni'], 'eu-west-1', { db_rewind_password: undefined }), play), /host db3: role patroni: vars\.db_rewind_password/);
+  });
+});
