@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgv } from 'zx';
 import { z } from 'zod';
 import { parseSerial } from '../core/serial.js';
+import { loginName } from '../validation/validators.js';
 
 export const usage = `usage: npm run provision -- <inventory name|path> [options]
        NODE_OPTIONS=--import=tsx npx zx provision/main.ts <inventory name|path> [options]
@@ -62,7 +63,7 @@ const optionsSchema = z.strictObject({
   'known-hosts': z.string().min(1).default(process.env.PROVISION_KNOWN_HOSTS ?? path.join(homedir(), '.ssh', 'known_hosts')),
   'trust-new-host-keys': z.boolean().default(false),
   'vault-password-file': z.string().min(1).optional(),
-  'bastion-user': z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a POSIX login name').optional(),
+  'bastion-user': loginName.optional(),
   help: z.boolean().default(false),
 });
 

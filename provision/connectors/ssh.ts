@@ -1,9 +1,9 @@
 import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
-import { AuthenticationError, CommandError, HostKeyError, NetworkError, SudoError, tail } from './errors.js';
+import { AuthenticationError, CommandError, HostKeyError, NetworkError, SudoError, tail } from '../core/errors.js';
 import type { SshAuth } from './identity.js';
 import { fingerprint, KnownHosts, knownHostsName } from './known-hosts.js';
-import { commandLine } from './shell.js';
+import { commandLine } from '../core/shell.js';
 
 export interface SshOptions {
   /** The key (or agent) to authenticate with, from resolveIdentity(): key authentication only, never a password or keyboard-interactive. */

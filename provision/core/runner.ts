@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { ProvisionError } from '../connectors/errors.js';
+import { ProvisionError } from './errors.js';
 import type { HostConnection } from '../connectors/ssh.js';
-import { commandLine } from '../connectors/shell.js';
+import { commandLine } from './shell.js';
 import type { Host } from '../inventories/schema.js';
 import type { Role, Task } from '../roles/role.js';
 import { parsePendingKey, pendingHandlersFact, pendingKey, savePendingHandlers } from './pending-handlers.js';

@@ -1,4 +1,4 @@
-import type { Host } from '../inventories/schema.js';
+import type { Host, Inventory } from '../inventories/schema.js';
 import { api } from './api/index.js';
 import { bastion } from './bastion/index.js';
 import { common } from './common/index.js';
@@ -6,13 +6,10 @@ import { deadman } from './deadman/index.js';
 import { db } from './db/index.js';
 import { monitoring } from './monitoring/index.js';
 import { mail } from './mail/index.js';
-import type { Role } from './role.js';
+import type { Play, Role } from './role.js';
 import { web } from './web/index.js';
 
-/**
- * Every role by name. A function, not a constant: the common role imports rolesOf (its firewall opens
- * the ports of a host's other roles), and a constant would be read before that cycle resolves.
- */
+/** Every role by name. */
 export function roleRegistry(): Readonly<Record<string, Role>> {
   return { common, web, bastion, mail, monitoring, api, db, deadman };
 }
@@ -23,4 +20,9 @@ export function rolesOf(host: Host, tags: string[] | undefined): Role[] {
   const names = ['common', ...host.groups.filter((group) => group in roles)];
   const selected = [...new Set(names)].filter((name) => tags === undefined || tags.includes(name));
   return selected.flatMap((name) => roles[name] ?? []);
+}
+
+/** What the roles of a play may know beyond their host: every host, the bastion, and each host's roles. */
+export function playOf(hosts: readonly Host[], bastion?: Readonly<Inventory['bastion']>): Play {
+  return { hosts, ...(bastion === undefined ? {} : { bastion }), rolesOf: (host) => rolesOf(host, undefined) };
 }

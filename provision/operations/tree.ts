@@ -3,12 +3,13 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { PlanError } from '../../connectors/errors.js';
-import type { Fact } from '../../facts/fact.js';
-import { lines } from '../../facts/fact.js';
-import { unifiedDiff } from '../../operations/diff.js';
-import type { Operation, Plan } from '../../operations/operation.js';
-import { change, noop } from '../../operations/operation.js';
+import { PlanError } from '../core/errors.js';
+import { isAbsolutePath } from '../validation/validators.js';
+import type { Fact } from '../facts/fact.js';
+import { lines } from '../facts/fact.js';
+import { unifiedDiff } from './diff.js';
+import type { Operation, Plan } from './operation.js';
+import { change, noop } from './operation.js';
 
 /** One file of a tree, by its path relative to the tree's root ("assets/app.css"). */
 export interface TreeFile {
@@ -148,7 +149,7 @@ export function planTree(desired: TreeDesired, current: string | null, archive: 
 
 /** A directory holding exactly these files (content compared by sha256), replaced as a whole when any differs. */
 export function tree(desired: TreeDesired): Operation<string | null> {
-  if (!desired.path.startsWith('/') || desired.path.split('/').includes('..') || desired.path.endsWith('/')) {
+  if (!isAbsolutePath(desired.path)) {
     throw new PlanError('', `"${desired.path}" is not an absolute, normalised path`);
   }
   let archive: Buffer | undefined;
