@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { parseOptions, UsageError } from './cli/options.js';
+import { HelpRequested, parseOptions, UsageError } from './cli/options.js';
 import { IdentityError, promptHidden, resolveIdentity } from './connectors/identity.js';
 import { recapLines, taskLine } from './cli/report.js';
 import { planPlay, PlayError, runPlay } from './core/play.js';
@@ -82,7 +82,12 @@ async function main(): Promise<number> {
 try {
   process.exitCode = await main();
 } catch (error) {
-  const expected = error instanceof InventoryError || error instanceof VaultError || error instanceof UsageError || error instanceof PlayError || error instanceof IdentityError;
-  process.stderr.write(`${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
+  if (error instanceof HelpRequested) {
+    process.stdout.write(`${error.message}\n`);
+    process.exitCode = 0;
+  } else {
+    const expected = error instanceof InventoryError || error instanceof VaultError || error instanceof UsageError || error instanceof PlayError || error instanceof IdentityError;
+    process.stderr.write(`${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
 }

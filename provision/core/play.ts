@@ -99,6 +99,7 @@ export async function runPlay(options: PlayOptions): Promise<HostRecap[]> {
     let recap: HostRecap | undefined;
     try {
       let connection: HostConnection;
+      const connectStarted = performance.now();
       try {
         connection = await bastion.host({ name: host.name, address: host.address, port: host.port, user: inventory.user });
       } catch (error) {
@@ -109,7 +110,9 @@ export async function runPlay(options: PlayOptions): Promise<HostRecap[]> {
       try {
         const own = hostAllowsRestart(host);
         const allowDisruptive = (role: string) => allowed.has(role) || allowed.has(host.name) || own.includes(role);
+        const connected = performance.now() - connectStarted;
         recap = await converge(connection, host, planned, { check: options.check, allowDisruptive, ...(options.onTask ? { onTask: options.onTask } : {}) });
+        recap = { ...recap, seconds: recap.seconds + connected / 1000, ...(recap.phases ? { phases: { ...recap.phases, connect: Math.round(connected) } } : {}) };
         return recap;
       } finally {
         connection.close();
