@@ -23,17 +23,21 @@ class FakeHost implements Connector {
     this.values = new Map(Object.entries(values));
   }
 
-  async probe(commands: readonly (readonly string[])[]): Promise<RunResult[]> {
+  probe(commands: readonly (readonly string[])[]): Promise<RunResult[]> {
     this.probes.push(commands.map((argv) => [...argv]));
-    return commands.map((argv) => {
+    return Promise.resolve(commands.map((argv) => {
       if (argv.join(' ') === pendingHandlersFact.command.join(' ')) return { code: 0, stdout: this.pending, stderr: '' };
       if (argv[0] !== 'get' || argv[1] === undefined) throw new Error(`the fake host cannot probe ${argv.join(' ')}`);
       const value = this.values.get(argv[1]);
       return value === undefined ? { code: 1, stdout: '', stderr: '' } : { code: 0, stdout: value, stderr: '' };
-    });
+    }));
   }
 
-  async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    return Promise.resolve(this.apply(argv, options));
+  }
+
+  private apply(argv: readonly string[], options: RunOptions): RunResult {
     this.runs.push([...argv]);
     if (argv.includes(pendingHandlersFile) || argv.some((arg) => arg.includes('refereezy-provision'))) {
       if (argv[0] === 'rm') this.pending = '';
@@ -121,8 +125,9 @@ describe('converge (a fake connector)', () => {
   it('when a failed task is reported, then it names the host, the role and the task', async () => {
     const fake = new FakeHost({}, ['set a 1']);
     const recap = await converge(fake, host, role(tasks(['a', '1'])), { check: false });
-    assert.equal(recap.error?.kind, 'command');
-    assert.match(recap.error?.message ?? '', /^web1 \(web: Set a\): `set a 1` exited with 1: it failed$/);
+    const error = recap.error ?? assert.fail('no error reported');
+    assert.equal(error.kind, 'command');
+    assert.match(error.message, /^web1 \(web: Set a\): `set a 1` exited with 1: it failed$/);
   });
 
   it('when a host has many tasks and none changes, then every fact is read in the one round trip, the pending handlers included', async () => {
@@ -132,6 +137,6 @@ describe('converge (a fake connector)', () => {
     assert.equal(fake.probes.length, 1);
     assert.equal(fake.probes[0]?.length, 61);
     assert.equal(recap.ok, 60);
-    assert.deepEqual(Object.keys(recap.phases ?? {}), ['connect', 'probe', 'plan', 'apply', 'handlers']);
+    assert.deepEqual(Object.keys(recap.phases ?? assert.fail('no phases')), ['connect', 'probe', 'plan', 'apply', 'handlers']);
   });
 });
