@@ -24,5 +24,17 @@ export function rolesOf(host: Host, tags: string[] | undefined): Role[] {
 
 /** What the roles of a play may know beyond their host: every host, the bastion, and each host's roles. */
 export function playOf(hosts: readonly Host[], bastion?: Readonly<Inventory['bastion']>): Play {
-  return { hosts, ...(bastion === undefined ? {} : { bastion }), rolesOf: (host) => rolesOf(host, undefined) };
+  return { hosts, ...(bastion === undefined ? {} : { bastion: withPrivateAddress(bastion, hosts) }), rolesOf: (host) => rolesOf(host, undefined) };
+}
+
+/**
+ * The bastion's private address (the source every host admits SSH from): the inventory's
+ * `bastion.private_address` when it names one, else the address of the host in group bastion (the
+ * bastion converged as a host is reached at its private address), when there is exactly one.
+ */
+function withPrivateAddress(bastion: Readonly<Inventory['bastion']>, hosts: readonly Host[]): Readonly<Inventory['bastion']> {
+  if (bastion.private_address !== undefined) return bastion;
+  const candidates = hosts.filter((host) => host.groups.includes('bastion'));
+  const [only] = candidates;
+  return candidates.length === 1 && only ? { ...bastion, private_address: only.address } : bastion;
 }

@@ -23,7 +23,7 @@ function groupAddresses(groups: readonly string[], what: string, role: Role, hos
     }
     if (group === 'bastion') {
       const address = play.bastion?.private_address;
-      if (!address) throw new Error(`host ${host.name}: role ${role.name}: ${what} the bastion, but the inventory has no bastion.private_address (the address hosts see its connections come from)`);
+      if (!address) throw new Error(`host ${host.name}: role ${role.name}: ${what} the bastion, but the inventory has no bastion.private_address (the address hosts see its connections come from) and no single host in group bastion to take it from`);
       return [address];
     }
     return play.hosts.filter((peer) => peer.groups.includes(group)).map((peer) => peer.address);

@@ -118,8 +118,13 @@ describe("a host's firewall from its roles' ingress rules", () => {
     assert.deepEqual(rules(web1, of('common'), { ...play, hosts: [bastion, web1] })[1], 'tcp/9100 (none) common: node_exporter, for Prometheus on the monitoring hosts');
   });
 
-  it('when the inventory has no bastion.private_address, then the host is refused before anything connects', () => {
-    assert.throws(() => rules(web1, of('common'), playOf(play.hosts, { host: 'bastion.example', port: 22, user: 'ops' })), /host web1: role common: port 22 admits the bastion, but the inventory has no bastion\.private_address/);
+  it('when the inventory has no bastion.private_address and no host in group bastion, then the host is refused before anything connects', () => {
+    const withoutBastion = play.hosts.filter((candidate) => candidate !== bastion);
+    assert.throws(() => rules(web1, of('common'), playOf(withoutBastion, { host: 'bastion.example', port: 22, user: 'ops' })), /host web1: role common: port 22 admits the bastion, but the inventory has no bastion\.private_address/);
+  });
+
+  it('when the inventory has no bastion.private_address, then it is the address of the host in group bastion', () => {
+    assert.deepEqual(rules(web1, of('common'), playOf(play.hosts, { host: 'bastion.example', port: 22, user: 'ops' }))[0], 'tcp/22 10.0.0.5 common: SSH, from the bastion only');
   });
 
   const egress = (target: Host, hostRoles: Role[]) =>
