@@ -4,11 +4,14 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { parseOptions, UsageError } from './cli/options.js';
+import { HelpRequested, parseOptions, UsageError } from './cli/options.js';
 import { IdentityError, promptHidden, resolveIdentity } from './connectors/identity.js';
 import { recapLines, taskLine } from './cli/report.js';
 import { planPlay, PlayError, runPlay } from './core/play.js';
-import { hostsOf, InventoryError, limitHosts, loadInventory, resolveInventoryPath } from './inventories/schema.js';
+import { InventoryError } from './validation/yaml-file.js';
+import { limitHosts } from './inventories/limit.js';
+import { loadInventory, resolveInventoryPath } from './inventories/load.js';
+import { hostsOf } from './inventories/merge.js';
 import { vaultPassword, VaultError } from './vault/vault.js';
 
 /** The words after this script, whether node or zx's CLI runs it. */
@@ -27,7 +30,7 @@ async function main(): Promise<number> {
   const allHosts = hostsOf(inventory);
   let hosts;
   try {
-    hosts = limitHosts(allHosts, options.limit?.join(','));
+    hosts = limitHosts(allHosts, options.limit);
   } catch (error) {
     throw new UsageError(`${inventory.file}: ${(error as Error).message}`);
   }
@@ -79,7 +82,12 @@ async function main(): Promise<number> {
 try {
   process.exitCode = await main();
 } catch (error) {
-  const expected = error instanceof InventoryError || error instanceof VaultError || error instanceof UsageError || error instanceof PlayError || error instanceof IdentityError;
-  process.stderr.write(`${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
+  if (error instanceof HelpRequested) {
+    process.stdout.write(`${error.message}\n`);
+    process.exitCode = 0;
+  } else {
+    const expected = error instanceof InventoryError || error instanceof VaultError || error instanceof UsageError || error instanceof PlayError || error instanceof IdentityError;
+    process.stderr.write(`${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
 }

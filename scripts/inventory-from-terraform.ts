@@ -8,7 +8,7 @@
 // operator's decision), and still exits 1 naming it.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolveInventoryPath } from '../provision/inventories/schema.js';
+import { resolveInventoryPath } from '../provision/inventories/load.js';
 import { inventoryDifferences, inventoryFromTerraform, parseTerraformOutput } from '../provision/inventories/terraform.js';
 
 function main(argv: string[]): number {

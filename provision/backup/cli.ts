@@ -7,8 +7,11 @@ import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Bastion } from '../connectors/ssh.js';
-import { ProvisionError } from '../connectors/errors.js';
-import { hostsOf, InventoryError, limitHosts, loadInventory, resolveInventoryPath } from '../inventories/schema.js';
+import { ProvisionError } from '../core/errors.js';
+import { InventoryError } from '../validation/yaml-file.js';
+import { limitHosts } from '../inventories/limit.js';
+import { loadInventory, resolveInventoryPath } from '../inventories/load.js';
+import { hostsOf } from '../inventories/merge.js';
 import { vaultPassword, VaultError } from '../vault/vault.js';
 import { HostDb, ReplicaDb, type DbTarget } from './db-target.js';
 import { formatBackups, parseInfo } from './info.js';
@@ -41,7 +44,7 @@ async function connect(command: BackupCommand): Promise<DbTarget> {
   const inventory = loadInventory(resolveInventoryPath(command.target), {
     vaultPassword: (file) => vaultPassword(file, command['vault-password-file'] === undefined ? {} : { passwordFile: command['vault-password-file'] }),
   });
-  const hosts = limitHosts(hostsOf(inventory), command.limit).filter((host) => host.groups.includes('db'));
+  const hosts = limitHosts(hostsOf(inventory), command.limit === undefined ? undefined : [command.limit]).filter((host) => host.groups.includes('db'));
   const [host] = hosts;
   if (!host) throw new UsageError(`${inventory.file}: no db host${command.limit ? ` matches --limit ${command.limit}` : ''}`);
   // The same key choice as npm run provision: a plain key, the agent, or an encrypted key's passphrase.

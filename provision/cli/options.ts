@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseArgv } from 'zx';
 import { z } from 'zod';
 import { parseSerial } from '../core/serial.js';
+import { loginName } from '../validation/validators.js';
 
 export const usage = `usage: npm run provision -- <inventory name|path> [options]
        NODE_OPTIONS=--import=tsx npx zx provision/main.ts <inventory name|path> [options]
@@ -29,6 +29,13 @@ export const usage = `usage: npm run provision -- <inventory name|path> [options
   --vault-password-file F   the vault's password (else PROVISION_VAULT_PASSWORD_FILE, PROVISION_VAULT_PASSWORD)`;
 
 export class UsageError extends Error {}
+
+/** --help: the usage goes to stdout and the exit code is 0. */
+export class HelpRequested extends Error {
+  constructor() {
+    super(usage);
+  }
+}
 
 const list = z
   .string()
@@ -62,7 +69,7 @@ const optionsSchema = z.strictObject({
   'known-hosts': z.string().min(1).default(process.env.PROVISION_KNOWN_HOSTS ?? path.join(homedir(), '.ssh', 'known_hosts')),
   'trust-new-host-keys': z.boolean().default(false),
   'vault-password-file': z.string().min(1).optional(),
-  'bastion-user': z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a POSIX login name').optional(),
+  'bastion-user': loginName.optional(),
   help: z.boolean().default(false),
 });
 
@@ -85,6 +92,8 @@ export function parseOptions(args: string[]): CliOptions {
   });
   // minimist gives every declared string flag a value ("" when absent): absent means default.
   for (const [key, value] of Object.entries(argv)) if (value === '') Reflect.deleteProperty(argv, key);
+  // Asked for, it wins over whatever else is wrong with the line.
+  if (argv.help === true) throw new HelpRequested();
   const parsed = optionsSchema.safeParse(argv);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
@@ -95,11 +104,10 @@ export function parseOptions(args: string[]): CliOptions {
     throw new UsageError(`${problems.join('\n')}\n${usage}`);
   }
   const { _: [inventory = ''], help, identity: given, ...options } = parsed.data;
-  if (help) throw new UsageError(usage);
+  if (help) throw new HelpRequested();
   const named = given ?? process.env.PROVISION_SSH_KEY;
+  // Whether the key exists is resolveIdentity's to say, after the inventory was checked: its errors come first.
   const identity = named ?? path.join(homedir(), '.ssh', 'id_ed25519');
-  // A missing default key is fine when an agent is there (resolveIdentity decides); a named one must exist.
-  if (!existsSync(identity) && (named !== undefined || !process.env.SSH_AUTH_SOCK)) throw new UsageError(`no private key at ${identity} (--identity or PROVISION_SSH_KEY, or an ssh-agent in SSH_AUTH_SOCK)`);
   const passphraseFile = options['passphrase-file'] ?? process.env.PROVISION_SSH_PASSPHRASE_FILE;
   return { ...options, ...(passphraseFile ? { 'passphrase-file': passphraseFile } : {}), identity, identityNamed: named !== undefined, inventory };
 }

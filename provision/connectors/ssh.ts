@@ -1,9 +1,11 @@
 import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
-import { AuthenticationError, CommandError, HostKeyError, NetworkError, SudoError, tail } from './errors.js';
+import { AuthenticationError, CommandError, HostKeyError, NetworkError, SudoError, tail } from '../core/errors.js';
 import type { SshAuth } from './identity.js';
 import { fingerprint, KnownHosts, knownHostsName } from './known-hosts.js';
-import { commandLine } from './shell.js';
+import type { Connector, RunOptions, RunResult } from '../core/connector.js';
+import { probeBatches, probeScript } from '../core/probe-script.js';
+import { commandLine } from '../core/shell.js';
 
 export interface SshOptions {
   /** The key (or agent) to authenticate with, from resolveIdentity(): key authentication only, never a password or keyboard-interactive. */
@@ -25,19 +27,7 @@ export interface Endpoint {
   user: string;
 }
 
-export interface RunOptions {
-  stdin?: string | Buffer;
-  /** Through `sudo -n` (the default): as root, never prompting for a password. */
-  sudo?: boolean;
-  /** Throw a CommandError on a non-zero exit (the default); probes pass false. */
-  check?: boolean;
-}
-
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { RunOptions, RunResult } from '../core/connector.js';
 
 const sudoRefusal = /^sudo: (a password is required|.* is not in the sudoers file|.* not allowed to execute|a terminal is required)/m;
 
@@ -107,7 +97,7 @@ async function connect(endpoint: Endpoint, options: SshOptions, knownHosts: Know
 }
 
 /** One host's SSH session, reached through the bastion. Commands are argument vectors, never shell strings. */
-export class HostConnection {
+export class HostConnection implements Connector {
   constructor(
     readonly endpoint: Endpoint,
     private readonly ssh: NodeSSH,
@@ -135,6 +125,21 @@ export class HostConnection {
     if (sudo && code === 1 && sudoRefusal.test(result.stderr)) throw new SudoError(host, `sudo refused ${argv[0] ?? ''} for ${this.endpoint.user}: ${tail(result.stderr, 1)}`);
     if (check && code !== 0) throw new CommandError(host, commandLine(argv), code, tail(result.stderr));
     return result;
+  }
+
+  /** The probes as one script (or a few, when they are many): one round trip, one sudo. */
+  async probe(commands: readonly (readonly string[])[]): Promise<RunResult[]> {
+    const results: RunResult[] = [];
+    for (const batch of probeBatches(commands)) {
+      const script = probeScript(batch);
+      const answer = await this.run(script.argv, { check: false });
+      try {
+        results.push(...script.parse(answer.stdout));
+      } catch (error) {
+        throw new NetworkError(this.endpoint.name, `probing ${batch.length} facts: ${(error as Error).message} (exit ${answer.code ?? 'by a signal'}${answer.stderr ? `: ${tail(answer.stderr, 2)}` : ''})`, { cause: error });
+      }
+    }
+    return results;
   }
 
   close(): void {

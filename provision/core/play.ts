@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { Bastion, type HostConnection, type SshOptions } from '../connectors/ssh.js';
 import type { Host, LoadedInventory } from '../inventories/schema.js';
-import { rolesOf } from '../roles/index.js';
-import { pool } from '../cli/pool.js';
+import { playOf, rolesOf } from '../roles/index.js';
+import { pool } from './pool.js';
 import { converge, skipped, unreachable, type HostRecap, type PlannedRole, type TaskReport } from './runner.js';
 import { batches, batchStops, Rolls, type SerialStep } from './serial.js';
 
@@ -44,7 +44,7 @@ export function hostAllowsRestart(host: Host): string[] {
 
 /** Every host's roles and tasks, built (and their vars checked) before anything connects. */
 export function planPlay(options: Pick<PlayOptions, 'inventory' | 'hosts' | 'allHosts' | 'tags'>): Map<string, PlannedRole[]> {
-  const play = { hosts: options.allHosts, bastion: options.inventory.bastion};
+  const play = playOf(options.allHosts, options.inventory.bastion);
   const problems: string[] = [];
   const plans = new Map<string, PlannedRole[]>();
   for (const host of options.hosts) {
@@ -99,6 +99,7 @@ export async function runPlay(options: PlayOptions): Promise<HostRecap[]> {
     let recap: HostRecap | undefined;
     try {
       let connection: HostConnection;
+      const connectStarted = performance.now();
       try {
         connection = await bastion.host({ name: host.name, address: host.address, port: host.port, user: inventory.user });
       } catch (error) {
@@ -109,7 +110,9 @@ export async function runPlay(options: PlayOptions): Promise<HostRecap[]> {
       try {
         const own = hostAllowsRestart(host);
         const allowDisruptive = (role: string) => allowed.has(role) || allowed.has(host.name) || own.includes(role);
+        const connected = performance.now() - connectStarted;
         recap = await converge(connection, host, planned, { check: options.check, allowDisruptive, ...(options.onTask ? { onTask: options.onTask } : {}) });
+        recap = { ...recap, seconds: recap.seconds + connected / 1000, ...(recap.phases ? { phases: { ...recap.phases, connect: Math.round(connected) } } : {}) };
         return recap;
       } finally {
         connection.close();

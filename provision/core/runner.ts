@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { ProvisionError } from '../connectors/errors.js';
-import type { HostConnection } from '../connectors/ssh.js';
-import { commandLine } from '../connectors/shell.js';
+import { ProvisionError } from './errors.js';
+import type { Connector, RunResult } from './connector.js';
+import { commandLine } from './shell.js';
 import type { Host } from '../inventories/schema.js';
 import type { Role, Task } from '../roles/role.js';
 import { parsePendingKey, pendingHandlersFact, pendingKey, savePendingHandlers } from './pending-handlers.js';
@@ -36,7 +36,19 @@ export interface HostRecap {
   pending: string[];
   error?: { kind: string; message: string };
   seconds: number;
+  /** Where the host's time went, in milliseconds (connect: the play's SSH handshake through the bastion). */
+  phases?: Phases;
+  /** Round trips to read facts (one for a host where nothing changes). */
+  probes?: number;
   tasks: TaskReport[];
+}
+
+export interface Phases {
+  connect: number;
+  probe: number;
+  plan: number;
+  apply: number;
+  handlers: number;
 }
 
 export interface RunOptions {
@@ -65,8 +77,40 @@ function describeError(error: unknown): { kind: string; message: string } {
  * once it succeeded: if the run dies first, the next run runs it. Reports carry argument vectors only,
  * never a command's stdin (where file contents and secrets travel).
  */
-export async function converge(connection: HostConnection, host: Host, plan: PlannedRole[], options: RunOptions): Promise<HostRecap> {
+export async function converge(connection: Connector, host: Host, plan: PlannedRole[], options: RunOptions): Promise<HostRecap> {
   const started = performance.now();
+  const phases: Phases = { connect: 0, probe: 0, plan: 0, apply: 0, handlers: 0 };
+  const timed = async <T>(phase: keyof Phases, work: () => Promise<T>): Promise<T> => {
+    const since = performance.now();
+    try {
+      return await work();
+    } finally {
+      phases[phase] += performance.now() - since;
+    }
+  };
+  const steps = plan.flatMap(({ role, tasks }) => tasks.map((task) => ({ role, task })));
+  /**
+   * Facts read ahead, by task index: every task's probe in one round trip at first (a host where
+   * nothing changes is done then). A change makes the facts read before it stale: they are dropped,
+   * and the next ones are read a few at a time, twice as many each round while nothing changes.
+   */
+  const readAhead = new Map<number, RunResult>();
+  let window = steps.length;
+  let probes = 0;
+  const factResult = async (index: number): Promise<RunResult> => {
+    const cached = readAhead.get(index);
+    if (cached) return cached;
+    const count = Math.max(1, Math.min(window, steps.length - index));
+    const results = await timed('probe', () => connection.probe(steps.slice(index, index + count).map(({ task }) => task.operation.fact.command)));
+    probes++;
+    results.forEach((result, offset) => readAhead.set(index + offset, result));
+    window = count * 2;
+    return results[0] as RunResult;
+  };
+  const applied = () => {
+    readAhead.clear();
+    window = 1;
+  };
   const reports: TaskReport[] = [];
   /** Handlers to run at the end, in the order they were notified, by "<role>/<handler>". */
   const notified = new Map<string, { role: Role; name: string; pending: boolean }>();
@@ -92,11 +136,16 @@ export async function converge(connection: HostConnection, host: Host, plan: Pla
     if (options.check) return;
     for (const command of savePendingHandlers(keys)) await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
     onHost = keys;
+    // The pending-handlers file is no task's fact: the facts read ahead stay valid.
   };
 
   const readStarted = performance.now();
   try {
-    onHost = pendingHandlersFact.parse(await connection.run(pendingHandlersFact.command, { check: false }));
+    // The pending handlers and every task's fact: one round trip.
+    const [pendingResult, ...taskResults] = await timed('probe', () => connection.probe([pendingHandlersFact.command, ...steps.map(({ task }) => task.operation.fact.command)]));
+    probes++;
+    taskResults.forEach((result, index) => readAhead.set(index, result));
+    onHost = pendingHandlersFact.parse(pendingResult as RunResult);
     const roles = new Map(plan.map(({ role }) => [role.name, role]));
     for (const key of onHost) {
       const pending = parsePendingKey(key);
@@ -114,43 +163,47 @@ export async function converge(connection: HostConnection, host: Host, plan: Pla
     failed('provision', 'Read the handlers pending from an earlier run', error, [], readStarted);
   }
 
-  outer: for (const { role, tasks } of failure ? [] : plan) {
-    for (const task of tasks) {
-      const taskStarted = performance.now();
-      let commands: string[] = [];
-      try {
-        const probe = await connection.run(task.operation.fact.command, { check: false });
-        const planned = task.operation.plan(task.operation.fact.parse(probe));
-        commands = planned.commands.map((command) => commandLine(command.argv));
-        const notifies = planned.changed ? (task.notify ?? []) : [];
-        if (!options.check) {
+  for (const [index, { role, task }] of (failure ? [] : steps).entries()) {
+    const taskStarted = performance.now();
+    let commands: string[] = [];
+    try {
+      const probe = await factResult(index);
+      const planStarted = performance.now();
+      const planned = task.operation.plan(task.operation.fact.parse(probe));
+      phases.plan += performance.now() - planStarted;
+      commands = planned.commands.map((command) => commandLine(command.argv));
+      const notifies = planned.changed ? (task.notify ?? []) : [];
+      if (!options.check) {
+        await timed('apply', async () => {
           // Recorded before the change is made: a run that dies half-way still leaves the handler due.
           const due = notifies.filter((name) => role.handlers[name]).map((handler) => pendingKey({ role: role.name, handler }));
           const fresh = due.filter((key) => !onHost.includes(key));
           if (fresh.length > 0) await savePending([...onHost, ...fresh]);
+          if (planned.commands.length > 0) applied();
           for (const command of planned.commands) await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
-        }
-        for (const name of notifies) {
-          const key = pendingKey({ role: role.name, handler: name });
-          if (!notified.has(key)) notified.set(key, { role, name, pending: false });
-        }
-        record({
-          host: host.name,
-          role: role.name,
-          task: task.name,
-          status: planned.changed ? 'changed' : 'ok',
-          reason: planned.reason,
-          commands,
-          ...(planned.diff ? { diff: planned.diff } : {}),
-          ms: Math.round(performance.now() - taskStarted),
         });
-      } catch (error) {
-        failed(role.name, task.name, error, commands, taskStarted);
-        break outer;
       }
+      for (const name of notifies) {
+        const key = pendingKey({ role: role.name, handler: name });
+        if (!notified.has(key)) notified.set(key, { role, name, pending: false });
+      }
+      record({
+        host: host.name,
+        role: role.name,
+        task: task.name,
+        status: planned.changed ? 'changed' : 'ok',
+        reason: planned.reason,
+        commands,
+        ...(planned.diff ? { diff: planned.diff } : {}),
+        ms: Math.round(performance.now() - taskStarted),
+      });
+    } catch (error) {
+      failed(role.name, task.name, error, commands, taskStarted);
+      break;
     }
   }
 
+  const handlersStarted = performance.now();
   const leftPending: string[] = [];
   for (const [key, { role, name, pending }] of notified) {
     const handler = role.handlers[name];
@@ -188,6 +241,7 @@ export async function converge(connection: HostConnection, host: Host, plan: Pla
     }
   }
 
+  phases.handlers = performance.now() - handlersStarted;
   const count = (status: TaskStatus) => reports.filter((report) => report.status === status).length;
   return {
     host: host.name,
@@ -199,8 +253,14 @@ export async function converge(connection: HostConnection, host: Host, plan: Pla
     pending: leftPending,
     ...(failure ? { error: failure } : {}),
     seconds: (performance.now() - started) / 1000,
+    phases: roundPhases(phases),
+    probes,
     tasks: reports,
   };
+}
+
+function roundPhases(phases: Phases): Phases {
+  return { connect: Math.round(phases.connect), probe: Math.round(phases.probe), plan: Math.round(phases.plan), apply: Math.round(phases.apply), handlers: Math.round(phases.handlers) };
 }
 
 /** A host that could not be reached or logged into: no task ran. */

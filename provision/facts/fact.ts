@@ -1,5 +1,5 @@
-import type { RunResult } from '../connectors/ssh.js';
-import { commandLine } from '../connectors/shell.js';
+import type { RunResult } from '../core/connector.js';
+import { commandLine } from '../core/shell.js';
 
 /** What a host has, read by one probe command (never failing on absence) and parsed; null when absent. */
 export interface Fact<T> {

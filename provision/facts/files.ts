@@ -1,4 +1,4 @@
-import { PlanError } from '../connectors/errors.js';
+import { PlanError } from '../core/errors.js';
 import type { Fact } from './fact.js';
 import { lines } from './fact.js';
 

@@ -73,3 +73,33 @@ export function serviceFact(unit: string): Fact<ServiceFact> {
     },
   };
 }
+
+/** What `unitService` (operations/systemd.ts) needs: the unit's state and the file it was loaded from. */
+export interface UnitServiceFact {
+  load: string;
+  enabled: string;
+  active: string;
+  /** "running" for a started service; "exited" for a oneshot that ran. */
+  sub: string;
+  fragment: string;
+  needDaemonReload: boolean;
+}
+
+export function unitServiceFact(unit: string): Fact<UnitServiceFact> {
+  return {
+    name: `service ${unit}`,
+    command: ['systemctl', 'show', '--property=LoadState,UnitFileState,ActiveState,SubState,FragmentPath,NeedDaemonReload', '--', unit],
+    parse: ({ stdout }) => {
+      const properties = new Map(lines(stdout).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+      const get = (name: string) => properties.get(name) ?? '';
+      return {
+        load: get('LoadState'),
+        enabled: get('UnitFileState'),
+        active: get('ActiveState'),
+        sub: get('SubState'),
+        fragment: get('FragmentPath'),
+        needDaemonReload: get('NeedDaemonReload') === 'yes',
+      };
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import { isMap, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { parseInventory } from './schema.js';
+import { parseInventory } from './load.js';
 
 /**
  * The inventory from Terraform: `terraform output -json` of an environment (terraform/envs/<env>)

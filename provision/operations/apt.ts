@@ -1,4 +1,4 @@
-import { PlanError } from '../connectors/errors.js';
+import { PlanError } from '../core/errors.js';
 import { aptFact, type AptFact } from '../facts/apt.js';
 import type { Operation, Plan } from './operation.js';
 import { change, noop, run } from './operation.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { PlanError } from '../connectors/errors.js';
+import { PlanError } from '../core/errors.js';
+import { isAbsolutePath } from '../validation/validators.js';
 import type { FileFact, PathFact } from '../facts/files.js';
 import { fileFact, formatMode, parseMode, pathFact } from '../facts/files.js';
 import { unifiedDiff } from './diff.js';
@@ -35,7 +36,7 @@ export interface DirectoryDesired {
 }
 
 function requireAbsolute(path: string): void {
-  if (!path.startsWith('/') || path.split('/').includes('..')) throw new PlanError('', `"${path}" is not an absolute, normalised path`);
+  if (!isAbsolutePath(path)) throw new PlanError('', `"${path}" is not an absolute, normalised path`);
 }
 
 /** chown/chmod for what differs between a path's stat and the desired owner, group and mode. */

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { PlanError } from '../connectors/errors.js';
+import { PlanError } from '../core/errors.js';
 import type { NftablesFact } from '../facts/nftables.js';
 import { nftablesFact } from '../facts/nftables.js';
 import { contentDiffers, planFile } from './files.js';

@@ -1,4 +1,4 @@
-import { PlanError } from '../connectors/errors.js';
+import { PlanError } from '../core/errors.js';
 import type { SysctlFact } from '../facts/sysctl.js';
 import { sysctlFact } from '../facts/sysctl.js';
 import { atomicWrite } from './files.js';

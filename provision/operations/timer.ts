@@ -1,4 +1,5 @@
-import { PlanError } from '../connectors/errors.js';
+import { PlanError } from '../core/errors.js';
+import { isLoginName } from '../validation/validators.js';
 import type { TimerFact } from '../facts/timer.js';
 import { timerFact } from '../facts/timer.js';
 import { contentDiffers, planFile } from './files.js';
@@ -23,7 +24,6 @@ export interface TimerDesired {
 }
 
 const timerName = /^[a-z0-9][a-z0-9_.@-]*$/;
-const userName = /^[a-z_][a-z0-9_-]*$/;
 const calendar = /^[A-Za-z0-9 *:,./~+-]+$/;
 const hasControlCharacter = (text: string) => Array.from({ length: text.length }, (_, index) => text.charCodeAt(index)).some((code) => code < 0x20 || code === 0x7f);
 
@@ -42,7 +42,7 @@ export function systemdArgument(argument: string): string {
 export function renderTimerUnits(desired: TimerDesired): { service: string; timer: string } {
   const problems: string[] = [];
   if (!timerName.test(desired.name)) problems.push(`name ${JSON.stringify(desired.name)} is not a unit name (lower-case letters, digits, _ . @ -)`);
-  if (!userName.test(desired.user)) problems.push(`user ${JSON.stringify(desired.user)} is not a POSIX login name`);
+  if (!isLoginName(desired.user)) problems.push(`user ${JSON.stringify(desired.user)} is not a POSIX login name`);
   if (!calendar.test(desired.onCalendar)) problems.push(`onCalendar ${JSON.stringify(desired.onCalendar)} is not a calendar event`);
   if (hasControlCharacter(desired.description) || desired.description === '') problems.push('the description is one non-empty line');
   const [program] = desired.command;

@@ -1,4 +1,5 @@
-import { PlanError } from '../connectors/errors.js';
+import { PlanError } from '../core/errors.js';
+import { isLoginName } from '../validation/validators.js';
 import type { UserFact } from '../facts/users.js';
 import { groupFact, userFact } from '../facts/users.js';
 import type { Operation, Plan } from './operation.js';
@@ -16,7 +17,6 @@ export interface UserDesired {
   shell?: string;
 }
 
-const loginName = /^[a-z_][a-z0-9_-]*$/;
 
 export function planGroup(desired: GroupDesired, exists: boolean): Plan {
   if (exists) return noop(`group ${desired.name} exists`);
@@ -47,12 +47,12 @@ export function planUser(desired: UserDesired, current: UserFact | null): Plan {
 }
 
 export function group(desired: GroupDesired): Operation<boolean> {
-  if (!loginName.test(desired.name)) throw new PlanError('', `"${desired.name}" is not a group name`);
+  if (!isLoginName(desired.name)) throw new PlanError('', `"${desired.name}" is not a group name`);
   return { fact: groupFact(desired.name), plan: (exists) => planGroup(desired, exists) };
 }
 
 /** A local user, in (at least) these groups, with this shell. */
 export function user(desired: UserDesired): Operation<UserFact | null> {
-  if (![desired.name, ...(desired.groups ?? [])].every((name) => loginName.test(name))) throw new PlanError('', `invalid user or group name in ${JSON.stringify(desired)}`);
+  if (![desired.name, ...(desired.groups ?? [])].every(isLoginName)) throw new PlanError('', `invalid user or group name in ${JSON.stringify(desired)}`);
   return { fact: userFact(desired.name), plan: (current) => planUser(desired, current) };
 }

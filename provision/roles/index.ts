@@ -1,4 +1,4 @@
-import type { Host } from '../inventories/schema.js';
+import type { Host, Inventory } from '../inventories/schema.js';
 import { api } from './api/index.js';
 import { bastion } from './bastion/index.js';
 import { common } from './common/index.js';
@@ -8,13 +8,10 @@ import { etcd } from './etcd/index.js';
 import { patroni } from './patroni/index.js';
 import { monitoring } from './monitoring/index.js';
 import { mail } from './mail/index.js';
-import type { Role } from './role.js';
+import type { Play, Role } from './role.js';
 import { web } from './web/index.js';
 
-/**
- * Every role by name. A function, not a constant: the common role imports rolesOf (its firewall opens
- * the ports of a host's other roles), and a constant would be read before that cycle resolves.
- */
+/** Every role by name. */
 export function roleRegistry(): Readonly<Record<string, Role>> {
   return { common, web, bastion, mail, monitoring, api, db, deadman, etcd, patroni };
 }
@@ -25,4 +22,21 @@ export function rolesOf(host: Host, tags: string[] | undefined): Role[] {
   const names = ['common', ...host.groups.filter((group) => group in roles)];
   const selected = [...new Set(names)].filter((name) => tags === undefined || tags.includes(name));
   return selected.flatMap((name) => roles[name] ?? []);
+}
+
+/** What the roles of a play may know beyond their host: every host, the bastion, and each host's roles. */
+export function playOf(hosts: readonly Host[], bastion?: Readonly<Inventory['bastion']>): Play {
+  return { hosts, ...(bastion === undefined ? {} : { bastion: withPrivateAddress(bastion, hosts) }), rolesOf: (host) => rolesOf(host, undefined) };
+}
+
+/**
+ * The bastion's private address (the source every host admits SSH from): the inventory's
+ * `bastion.private_address` when it names one, else the address of the host in group bastion (the
+ * bastion converged as a host is reached at its private address), when there is exactly one.
+ */
+function withPrivateAddress(bastion: Readonly<Inventory['bastion']>, hosts: readonly Host[]): Readonly<Inventory['bastion']> {
+  if (bastion.private_address !== undefined) return bastion;
+  const candidates = hosts.filter((host) => host.groups.includes('bastion'));
+  const [only] = candidates;
+  return candidates.length === 1 && only ? { ...bastion, private_address: only.address } : bastion;
 }

@@ -1,32 +1,9 @@
 import type { Host, Inventory } from '../inventories/schema.js';
 import { isIP } from 'node:net';
-import type { Fact } from '../facts/fact.js';
-import type { Command, Operation } from '../operations/operation.js';
+import type { Handler, Task } from '../core/task.js';
 
-/** One task of a role: a sentence, an operation with its desired state, handlers it notifies on change. */
-export interface Task {
-  name: string;
-  operation: Operation<unknown>;
-  notify?: string[];
-}
-
-/** Commands run once at the end of a host's run when a task notified them. */
-export interface Handler {
-  name: string;
-  commands: Command[];
-  /**
-   * Asked on the host before the handler runs (probe, then act): whether it is still needed and
-   * why ("settings that apply at start only changed: shared_buffers"). Without one it always runs.
-   */
-  needed?: Fact<{ needed: boolean; why: string }>;
-  /**
-   * It interrupts a service no other host provides (the only PostgreSQL): it runs only when the
-   * operator allows it (`--allow-restart <role or host>`, or the host's var `allow_restart: [role]`).
-   * Otherwise it stays pending on the host, and the recap says "restart pending" until a run that
-   * allows it, or finds it no longer needed.
-   */
-  disruptive?: boolean;
-}
+// Tasks and handlers are the runner's: roles build them.
+export type { Handler, Task } from '../core/task.js';
 
 /**
  * What a role may know beyond its host: every host of the inventory (not only those --limit keeps),
@@ -37,6 +14,18 @@ export interface Play {
   hosts: readonly Host[];
   /** The inventory's bastion: its private_address is the source the hosts admit SSH from. */
   bastion?: Readonly<Inventory['bastion']>;
+  /**
+   * Every host's roles (the registry's answer, given by the play): the common role opens the ports of
+   * a host's other roles and reaches its peers' ingress. Given, not imported: the registry imports
+   * the common role.
+   */
+  rolesOf?: (host: Host) => readonly Role[];
+}
+
+/** The play's rolesOf, or an error saying the play was built without one. */
+export function playRoles(play: Play): (host: Host) => readonly Role[] {
+  if (play.rolesOf === undefined) throw new Error('the play names no rolesOf: build it with playOf() (roles/index.ts)');
+  return play.rolesOf;
 }
 
 /**

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { InventoryError, parseVaultVars } from '../inventories/schema.js';
+import { InventoryError } from '../validation/yaml-file.js';
+import { parseVaultVars } from './vault-vars.js';
 import { decryptVault, encryptVault, isEncrypted, VaultError, vaultPassword } from './vault.js';
 
 const usage = 'usage: npm run vault -- <create|edit|view|encrypt|decrypt> FILE [--vault-password-file FILE]';

@@ -24,7 +24,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
 import {
-  GenericContainer,
   getContainerRuntimeClient,
   getReaper,
   LABEL_TESTCONTAINERS_SESSION_ID,
@@ -33,7 +32,6 @@ import {
   Wait,
   type ContainerRuntimeClient,
   type StartedTestContainer,
-  type WaitStrategy,
 } from 'testcontainers';
 import { stringify } from 'yaml';
 import type { HostRecap } from '../../provision/core/runner.js';
@@ -41,6 +39,7 @@ import { parseSysctlConf } from '../../provision/operations/sysctl.js';
 import { encryptVault } from '../../provision/vault/vault.js';
 import { sysctlHardeningSource } from '../../provision/roles/common/files.js';
 import { buildEc2HostImage, type Release } from './ec2-host-image.js';
+import { containerOutput, LabContainer, ReportingWaitStrategy } from './lab-container.js';
 import { imageTag, repoRoot } from './paths.js';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 
@@ -157,105 +156,6 @@ export async function buildAptProxyImage(): Promise<string> {
 /** The hardening sysctls the common role sets, as the lab must set them at create time (/proc/sys is read-only in a container). */
 function hardeningSysctls(): Record<string, string> {
   return Object.fromEntries(parseSysctlConf(readFileSync(sysctlHardeningSource, 'utf8')));
-}
-
-/** A container's output (`docker logs --tail`), stdout and stderr frames in order. */
-async function containerOutput(client: ContainerRuntimeClient, id: string, tail: number): Promise<string> {
-  const raw: unknown = await client.container.dockerode.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false });
-  const buffer = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
-  // Without a TTY the output is multiplexed: 8-byte frame headers (stream, 0, 0, 0, big-endian length).
-  const chunks: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= buffer.length; ) {
-    const length = buffer.readUInt32BE(offset + 4);
-    chunks.push(buffer.subarray(offset + 8, offset + 8 + length));
-    offset += 8 + length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/**
- * Testcontainers removes a container whose wait strategy fails, and its journal with it: this one
- * reports what the machine said first (its output and the tail of its journal), then fails as the
- * wrapped strategy does.
- */
-class ReportingWaitStrategy implements WaitStrategy {
-  constructor(
-    private readonly name: string,
-    private readonly inner: WaitStrategy,
-    private readonly report: (container: Parameters<WaitStrategy['waitUntilReady']>[0]) => Promise<void>,
-  ) {}
-
-  async waitUntilReady(...args: Parameters<WaitStrategy['waitUntilReady']>): Promise<void> {
-    try {
-      await this.inner.waitUntilReady(...args);
-    } catch (error) {
-      await this.report(args[0]).catch(() => undefined);
-      throw new Error(`${this.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    }
-  }
-
-  withStartupTimeout(startupTimeoutMs: number): this {
-    this.inner.withStartupTimeout(startupTimeoutMs);
-    return this;
-  }
-
-  isStartupTimeoutSet(): boolean {
-    return this.inner.isStartupTimeoutSet();
-  }
-
-  getStartupTimeout(): number {
-    return this.inner.getStartupTimeout();
-  }
-}
-
-/** A lab container: GenericContainer plus what it has no builder method for (Testcontainers' documented extension point). */
-class LabContainer extends GenericContainer {
-  private readonly joins: { network: StartedNetwork; aliases: string[] }[] = [];
-  private onCreated: ((id: string) => void) | undefined;
-
-  /** `docker run --sysctl`: namespaced sysctls, set by Docker at create time. */
-  withSysctls(sysctls: Record<string, string>): this {
-    this.hostConfig.Sysctls = { ...this.hostConfig.Sysctls, ...sysctls };
-    return this;
-  }
-
-  /**
-   * The container on `network` only, under these aliases. GenericContainer.withNetworkAliases creates
-   * the container on Docker's default bridge and then connects it to the network: a host would have
-   * egress there, past the lab's NAT gateway. The endpoint is declared at create time instead.
-   */
-  withOnlyNetwork(network: StartedNetwork, ...aliases: string[]): this {
-    this.withNetwork(network);
-    this.createOpts.NetworkingConfig = { EndpointsConfig: { [network.getName()]: { Aliases: aliases } } };
-    return this;
-  }
-
-  /** A second network, joined after create and before start (so the machine boots with both interfaces). */
-  withJoinedNetwork(network: StartedNetwork, ...aliases: string[]): this {
-    this.joins.push({ network, aliases });
-    return this;
-  }
-
-  /** A port published on the loopback interface only (`--publish 127.0.0.1::port`; withExposedPorts binds every interface). */
-  withLoopbackPort(port: number): this {
-    this.withExposedPorts(port);
-    const bindings = (this.hostConfig.PortBindings ?? {}) as Record<string, { HostIp?: string; HostPort: string }[]>;
-    this.hostConfig.PortBindings = { ...bindings, [`${port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '0' }] };
-    return this;
-  }
-
-  /** Told the container's id as soon as it exists, so that the lab removes it whatever happens next. */
-  withCreatedListener(listener: (id: string) => void): this {
-    this.onCreated = listener;
-    return this;
-  }
-
-  protected override async containerCreated(containerId: string): Promise<void> {
-    this.onCreated?.(containerId);
-    const client = await getContainerRuntimeClient();
-    const container = client.container.getById(containerId);
-    for (const { network, aliases } of this.joins) await client.container.connectToNetwork(container, client.network.getById(network.getId()), aliases);
-  }
 }
 
 interface LabMachine {

@@ -12,6 +12,7 @@ import { renderEnvironmentFile } from '../../templates/environment-file.js';
 import { dbVars } from '../db/index.js';
 import { endpoint, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
+import { address, port } from '../../validation/validators.js';
 import { apiRelease } from './release.js';
 
 const unitSource = new URL('./api.service', import.meta.url);
@@ -26,8 +27,8 @@ const keptReleases = 3;
 const hostPort = z.string().regex(/^[\w.-]+:\d+$/, 'host:port');
 const vars = dbVars.pick({ db_name: true, db_user: true, db_password: true }).extend({
   /** The database's address: RDS's endpoint in production; by default the inventory's db host. */
-  db_host: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]*$/).optional(),
-  db_port: z.number().int().min(1).max(65_535).default(5432),
+  db_host: address.optional(),
+  db_port: port.default(5432),
   api_log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   /** The Firebase project whose ID tokens the API accepts (the API's default is the replica's). */
   firebase_project_id: z.string().optional(),

@@ -2,11 +2,11 @@ import { z } from 'zod';
 import type { Host } from '../../inventories/schema.js';
 import { directory, file } from '../../operations/files.js';
 import { group, user } from '../../operations/users.js';
-import { authorizedKeys as keys } from '../keys.js';
+import { authorizedKeys as keys } from '../../validation/keys.js';
+import { loginName } from '../../validation/validators.js';
 import type { IngressRule, Role, Task } from '../role.js';
 import { roleVars } from '../vars.js';
 
-const loginName = z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a POSIX login name');
 
 const vars = z
   .object({

@@ -2,8 +2,7 @@ import { BlockList } from 'node:net';
 import { z } from 'zod';
 import type { Host } from '../../inventories/schema.js';
 import { addressFamily, type FirewallRule, type OutboundRule, type Ruleset } from '../../operations/nftables.js';
-import { rolesOf } from '../index.js';
-import type { AddressesOf, EgressRule, IngressRule, Play, Role } from '../role.js';
+import { playRoles, type AddressesOf, type EgressRule, type IngressRule, type Play, type Role } from '../role.js';
 
 /** The load balancer's networks, for the special source 'edge' (the web role requires the var; here absent means none). */
 const loadBalancerCidrs = z.array(z.string().refine((value) => addressFamily(value) !== 0, 'an IP address or network')).default([]);
@@ -24,7 +23,7 @@ function groupAddresses(groups: readonly string[], what: string, role: Role, hos
     }
     if (group === 'bastion') {
       const address = play.bastion?.private_address;
-      if (!address) throw new Error(`host ${host.name}: role ${role.name}: ${what} the bastion, but the inventory has no bastion.private_address (the address hosts see its connections come from)`);
+      if (!address) throw new Error(`host ${host.name}: role ${role.name}: ${what} the bastion, but the inventory has no bastion.private_address (the address hosts see its connections come from) and no single host in group bastion to take it from`);
       return [address];
     }
     return play.hosts.filter((peer) => peer.groups.includes(group)).map((peer) => peer.address);
@@ -68,7 +67,7 @@ function peerEgress(host: Host, play: Play): OutboundRule[] {
   const merged = new Map<string, OutboundRule & { to: string[]; names: string[] }>();
   for (const peer of play.hosts) {
     if (peer.name === host.name) continue; // its own addresses go over loopback
-    for (const role of rolesOf(peer, undefined)) {
+    for (const role of playRoles(play)(peer)) {
       for (const rule of role.ingress ?? []) {
         if (rule.from === 'anywhere') continue;
         const admitted = sources(rule, role, peer, play);

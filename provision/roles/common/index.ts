@@ -10,11 +10,9 @@ import { run } from '../../operations/operation.js';
 import { sysctl } from '../../operations/sysctl.js';
 import { service } from '../../operations/systemd.js';
 import { group, user } from '../../operations/users.js';
-// A cycle: the registry lists this role, and this role asks it for the host's roles (their ingress).
-// A cycle (the registry imports this role): safe because rolesOf reads the registry only when called.
-import { rolesOf } from '../index.js';
-import { authorizedKeys } from '../keys.js';
-import { addresses, endpoint, type EgressRule, type IngressRule, type Play, type Role, type Task } from '../role.js';
+import { authorizedKeys } from '../../validation/keys.js';
+import { address, ipAddress, loginName } from '../../validation/validators.js';
+import { addresses, endpoint, playRoles, type EgressRule, type IngressRule, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 import { autoUpgradesSource, sshdConfigSource, sysctlHardeningSource, unattendedUpgradesSource } from './files.js';
 import { firewallRuleset, firewallTable } from './firewall.js';
@@ -23,10 +21,8 @@ import { sshdConfig, sshdForwarding } from './sshd.js';
 
 export { sshdConfigSource };
 
-const address = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]*$/, 'a host name or an IP address');
-
 const vars = z.object({
-  admin_user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('admin'),
+  admin_user: loginName.default('admin'),
   admin_authorized_keys: authorizedKeys,
   /**
    * An HTTP proxy apt fetches through (http://host:port), where hosts have no route to the mirror;
@@ -42,7 +38,7 @@ const vars = z.object({
    * The DNS resolvers hosts may ask (the firewall's egress): on EC2 the VPC's (its network + 2, e.g.
    * 10.0.0.2) and 169.254.169.253. Absent: port 53 to anywhere.
    */
-  dns_servers: z.array(z.union([z.ipv4(), z.ipv6()], 'an IP address')).min(1).optional(),
+  dns_servers: z.array(ipAddress).min(1).optional(),
 });
 
 /** The path sshd_config reads its host key from: the host's own key is kept there. */
@@ -93,8 +89,9 @@ function aptProxyTask(proxy: string | undefined): Task {
 function tasks(host: Host, play: Play): Task[] {
   const { admin_user: admin, admin_authorized_keys: keys, apt_proxy: proxy, time_servers: timeServers } = roleVars(vars, host, 'common');
   const home = `/home/${admin}`;
-  const ruleset = renderRuleset(firewallRuleset(host, play, rolesOf(host, undefined)));
-  const forwarding = sshdForwarding(host, play, (target) => rolesOf(target, undefined));
+  const rolesOf = playRoles(play);
+  const ruleset = renderRuleset(firewallRuleset(host, play, rolesOf(host)));
+  const forwarding = sshdForwarding(host, play, rolesOf);
   return [
     // First: a release the roles were not written for fails here, before anything changes.
     { name: 'Check that the host runs a supported Debian release', operation: supportedRelease },

@@ -1,4 +1,4 @@
-import { PlanError } from '../../connectors/errors.js';
+import { PlanError } from '../../core/errors.js';
 import type { Fact } from '../../facts/fact.js';
 import { lines } from '../../facts/fact.js';
 import type { Operation } from '../../operations/operation.js';

@@ -8,10 +8,10 @@ import { run } from '../../operations/operation.js';
 import type { Play, Role, Task } from '../role.js';
 import { roleVars } from '../vars.js';
 import { directory, file } from '../../operations/files.js';
-import { service, unitFile } from '../../operations/systemd.js';
+import { service, unitFile, unitService } from '../../operations/systemd.js';
 import { hostCidr, renderPgHbaFile } from './pg-hba.js';
-import { identifier, pgDatabase, pgRole, psql, publicSchema } from './postgres.js';
-import { unitService } from './unit-service.js';
+import { identifier, psql } from '../../facts/postgres.js';
+import { pgDatabase, pgRole, publicSchema } from '../../operations/postgres.js';
 import { backupEgress, backupsEnabled, backupTasks } from './backups.js';
 
 /** The replica image's postgresql.conf, installed as it is (no second copy) but for archive_mode. */

@@ -10,8 +10,9 @@ import { service } from '../../operations/systemd.js';
 import { renderTemplateFile } from '../../templates/envsubst.js';
 import { addresses, type IngressRule, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
-import type { TreeFile } from './static-files.js';
-import { readTree, tree } from './static-files.js';
+import { port } from '../../validation/validators.js';
+import type { TreeFile } from '../../operations/tree.js';
+import { readTree, tree } from '../../operations/tree.js';
 
 /** The web image's nginx.conf and site template, and the web app it serves: one source for both. */
 export const nginxConfSource = new URL('../../../compose/web/nginx.conf', import.meta.url);
@@ -41,7 +42,7 @@ const vars = z.object({
    * Default: the address of the inventory's only api host.
    */
   api_host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, 'a host name or an IPv4 address').optional(),
-  api_port: z.number().int().min(1).max(65_535).default(3000),
+  api_port: port.default(3000),
   /** The resolver nginx asks for api_host; default: the Amazon-provided DNS, reachable from every VPC. */
   dns_resolver: z.ipv4('an IPv4 address').default('169.254.169.253'),
   /**

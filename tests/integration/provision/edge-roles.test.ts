@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
 import { webAppSource, webRoot } from '../../../provision/roles/web/index.js';
-import { manifest, readTree } from '../../../provision/roles/web/static-files.js';
+import { manifest, readTree } from '../../../provision/operations/tree.js';
 import { repoRoot } from '../../support/paths.js';
 import { startProvisionLab, type StartedProvisionLab } from '../../support/provision-lab.js';
 import { useRyukOnlyWhereAvailable } from '../../support/ryuk.js';

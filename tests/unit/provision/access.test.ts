@@ -14,7 +14,7 @@ import { sshdConfigSource } from '../../../provision/roles/common/files.js';
 import { planSupportedRelease } from '../../../provision/roles/common/release.js';
 import { renderSshdConfig, sshdForwarding } from '../../../provision/roles/common/sshd.js';
 import { rolesOf } from '../../../provision/roles/index.js';
-import { authorizedKey, rsaBits } from '../../../provision/roles/keys.js';
+import { authorizedKey, rsaBits } from '../../../provision/validation/keys.js';
 
 const template = readFileSync(sshdConfigSource, 'utf8');
 const host = (name: string, address: string, groups: string[]): Host => ({ name, address, port: 22, groups, vars: {} });

@@ -5,7 +5,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { planPlay } from '../../../provision/core/play.js';
-import { hostsOf, InventoryError, limitHosts, loadInventory, parseInventory, resolveInventoryPath } from '../../../provision/inventories/schema.js';
+import { limitHosts } from '../../../provision/inventories/limit.js';
+import { loadInventory, parseInventory, resolveInventoryPath } from '../../../provision/inventories/load.js';
+import { hostsOf } from '../../../provision/inventories/merge.js';
+import { InventoryError } from '../../../provision/validation/yaml-file.js';
 
 const good = `
 bastion: { host: bastion.example, user: ops }
@@ -64,9 +67,9 @@ describe('inventory schema', () => {
 
   it('when --limit names a host or a group, then only those hosts are selected; an unknown name is an error', () => {
     const hosts = hostsOf(parseInventory(good, 'good.yaml'));
-    assert.deepEqual(limitHosts(hosts, 'web').map((host) => host.name), ['web1']);
-    assert.deepEqual(limitHosts(hosts, 'db1').map((host) => host.name), ['db1']);
-    assert.throws(() => limitHosts(hosts, 'nope'), /--limit names no host or group: nope/);
+    assert.deepEqual(limitHosts(hosts, ['web']).map((host) => host.name), ['web1']);
+    assert.deepEqual(limitHosts(hosts, ['db1']).map((host) => host.name), ['db1']);
+    assert.throws(() => limitHosts(hosts, ['nope']), /--limit names no host or group: nope/);
   });
 
   const bad: { when: string; text: string; path: string; line: number | undefined; reason: RegExp }[] = [

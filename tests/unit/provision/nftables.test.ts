@@ -1,10 +1,10 @@
 // The firewall: ingress rules resolved to addresses, rendered as an nftables ruleset, and planned.
 // The common role can be loaded on its own: the registry it asks for a host's roles is read lazily.
-import { roleRegistry } from '../../../provision/roles/index.js';
+import { playOf, roleRegistry } from '../../../provision/roles/index.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { commandLine } from '../../../provision/connectors/shell.js';
+import { commandLine } from '../../../provision/core/shell.js';
 import type { NftablesFact } from '../../../provision/facts/nftables.js';
 import { nftablesFact } from '../../../provision/facts/nftables.js';
 import type { Host } from '../../../provision/inventories/schema.js';
@@ -98,7 +98,7 @@ describe("a host's firewall from its roles' ingress rules", () => {
   // db_backups: false: no S3 egress in these rulesets (roles-db-backups.test.ts covers it).
   const db1: Host = { ...host('db1', '10.0.3.10', ['db']), vars: { db_backups: false } };
   const mon1 = host('mon1', '10.0.4.10', ['monitoring']);
-  const play: Play = { hosts: [bastion, web1, api1, api2, db1, mon1], bastion: { host: 'bastion.example', port: 22, user: 'ops', private_address: '10.0.0.5' } };
+  const play: Play = playOf([bastion, web1, api1, api2, db1, mon1], { host: 'bastion.example', port: 22, user: 'ops', private_address: '10.0.0.5' });
   const of = (...names: string[]): Role[] => names.map((name) => roleRegistry()[name] ?? assert.fail(`no role ${name}`));
   const rules = (target: Host, hostRoles: Role[], inPlay: Play = play) => firewallRuleset(target, inPlay, hostRoles).rules.map((rule) => `${rule.protocol}/${rule.port} ${rule.from === 'anywhere' ? 'anywhere' : rule.from.join(',') || '(none)'} ${rule.comment}`);
 
@@ -118,8 +118,13 @@ describe("a host's firewall from its roles' ingress rules", () => {
     assert.deepEqual(rules(web1, of('common'), { ...play, hosts: [bastion, web1] })[1], 'tcp/9100 (none) common: node_exporter, for Prometheus on the monitoring hosts');
   });
 
-  it('when the inventory has no bastion.private_address, then the host is refused before anything connects', () => {
-    assert.throws(() => rules(web1, of('common'), { hosts: play.hosts, bastion: { host: 'bastion.example', port: 22, user: 'ops' } }), /host web1: role common: port 22 admits the bastion, but the inventory has no bastion\.private_address/);
+  it('when the inventory has no bastion.private_address and no host in group bastion, then the host is refused before anything connects', () => {
+    const withoutBastion = play.hosts.filter((candidate) => candidate !== bastion);
+    assert.throws(() => rules(web1, of('common'), playOf(withoutBastion, { host: 'bastion.example', port: 22, user: 'ops' })), /host web1: role common: port 22 admits the bastion, but the inventory has no bastion\.private_address/);
+  });
+
+  it('when the inventory has no bastion.private_address, then it is the address of the host in group bastion', () => {
+    assert.deepEqual(rules(web1, of('common'), playOf(play.hosts, { host: 'bastion.example', port: 22, user: 'ops' }))[0], 'tcp/22 10.0.0.5 common: SSH, from the bastion only');
   });
 
   const egress = (target: Host, hostRoles: Role[]) =>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { commandLine } from '../../../provision/connectors/shell.js';
+import { commandLine } from '../../../provision/core/shell.js';
 import { aptFact } from '../../../provision/facts/apt.js';
 import { fileFact } from '../../../provision/facts/files.js';
 import type { PathFact } from '../../../provision/facts/files.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { commandLine } from '../../../provision/connectors/shell.js';
+import { commandLine } from '../../../provision/core/shell.js';
 import { writeLine } from './plan-table.js';
 import { parsePendingKey, pendingHandlersFact, pendingHandlersFile, pendingKey, savePendingHandlers } from '../../../provision/core/pending-handlers.js';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { it } from 'node:test';
-import { commandLine } from '../../../provision/connectors/shell.js';
+import { commandLine } from '../../../provision/core/shell.js';
 import type { FileFact } from '../../../provision/facts/files.js';
 import { atomicWrite } from '../../../provision/operations/files.js';
 import type { Plan } from '../../../provision/operations/operation.js';

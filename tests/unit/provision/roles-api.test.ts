@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { commandLine } from '../../../provision/connectors/shell.js';
+import { commandLine } from '../../../provision/core/shell.js';
 import type { Host } from '../../../provision/inventories/schema.js';
 import type { Plan } from '../../../provision/operations/operation.js';
-import { planCurrent, planPrune, planUpload, releasesFact } from '../../../provision/releases/deploy.js';
+import { releasesFact } from '../../../provision/facts/releases.js';
+import { planCurrent, planPrune, planUpload } from '../../../provision/operations/releases.js';
 import { renderEnvironmentFile } from '../../../provision/templates/environment-file.js';
 import { api, apiEnvironment } from '../../../provision/roles/api/index.js';
 import { inputKey } from '../../../provision/roles/api/release.js';

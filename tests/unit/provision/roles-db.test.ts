@@ -2,13 +2,15 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { commandLine } from '../../../provision/connectors/shell.js';
+import { commandLine } from '../../../provision/core/shell.js';
 import type { Host } from '../../../provision/inventories/schema.js';
 import type { Plan } from '../../../provision/operations/operation.js';
 import { clientCidrs, db, exporterDataSource } from '../../../provision/roles/db/index.js';
 import { hostCidr, pgHbaTemplate, renderPgHba } from '../../../provision/roles/db/pg-hba.js';
-import { literal, planPgDatabase, planPgRole, planPublicSchema, pgRoleFact, scramVerifierMatches } from '../../../provision/roles/db/postgres.js';
-import { planUnitService, type UnitServiceFact } from '../../../provision/roles/db/unit-service.js';
+import { literal, pgRoleFact } from '../../../provision/facts/postgres.js';
+import { planPgDatabase, planPgRole, planPublicSchema, scramVerifierMatches } from '../../../provision/operations/postgres.js';
+import type { UnitServiceFact } from '../../../provision/facts/systemd.js';
+import { planUnitService } from '../../../provision/operations/systemd.js';
 
 const host = (name: string, groups: string[], address: string, vars: Record<string, unknown> = {}): Host => ({ name, address, port: 22, groups, vars });
 const secrets = { db_password: 'app password 1234', db_monitor_password: 'monitor-password-1234', db_backups: false };

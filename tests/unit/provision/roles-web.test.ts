@@ -7,7 +7,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Host } from '../../../provision/inventories/schema.js';
 import { apiHost, exporterDefaults, nginxConfSource, siteValues, wafFiles, wafSource, web, webAppSource } from '../../../provision/roles/web/index.js';
-import { manifest, planTree, readTree, tarball, treeFact, type TreeFile } from '../../../provision/roles/web/static-files.js';
+import { treeFact } from '../../../provision/facts/tree.js';
+import { manifest, planTree, readTree, tarball, type TreeFile } from '../../../provision/operations/tree.js';
 
 const host = (name: string, groups: string[], vars: Record<string, unknown> = {}, address = '10.0.1.10'): Host => ({ name, address, port: 22, groups, vars });
 const lb = { load_balancer_cidrs: ['10.0.10.0/24'] };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { KnownHosts, knownHostsName } from '../../../provision/connectors/known-hosts.js';
-import { commandLine, quote } from '../../../provision/connectors/shell.js';
+import { commandLine, quote } from '../../../provision/core/shell.js';
 import { preferredHostKeyAlgorithms } from '../../../provision/connectors/ssh.js';
 
 /** An SSH public key blob: string type, then key bytes. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { commandLine } from '../../../provision/connectors/shell.js';
+import { commandLine } from '../../../provision/core/shell.js';
 import { sysctlFact, type SysctlFact } from '../../../provision/facts/sysctl.js';
 import { parseSysctlConf, planSysctl, sysctl } from '../../../provision/operations/sysctl.js';
 import { writeLine } from './plan-table.js';

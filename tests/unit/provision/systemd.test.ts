@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { PlanError } from '../../../provision/connectors/errors.js';
+import { PlanError } from '../../../provision/core/errors.js';
 import { probeSucceeds } from '../../../provision/facts/command.js';
 import { combineFacts } from '../../../provision/facts/fact.js';
 import { fileFact } from '../../../provision/facts/files.js';

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { hostsOf, InventoryError, loadInventory } from '../../../provision/inventories/schema.js';
+import { loadInventory } from '../../../provision/inventories/load.js';
+import { hostsOf } from '../../../provision/inventories/merge.js';
+import { InventoryError } from '../../../provision/validation/yaml-file.js';
 import { decryptVault, encryptVault, VaultError, vaultPassword } from '../../../provision/vault/vault.js';
 import { repoRoot } from '../../support/paths.js';
 

@@ -3,12 +3,13 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { PlanError } from '../../connectors/errors.js';
-import type { Fact } from '../../facts/fact.js';
-import { lines } from '../../facts/fact.js';
-import { unifiedDiff } from '../../operations/diff.js';
-import type { Operation, Plan } from '../../operations/operation.js';
-import { change, noop } from '../../operations/operation.js';
+import { PlanError } from '../core/errors.js';
+import { isAbsolutePath } from '../validation/validators.js';
+import { lines } from '../facts/fact.js';
+import { treeFact } from '../facts/tree.js';
+import { unifiedDiff } from './diff.js';
+import type { Operation, Plan } from './operation.js';
+import { change, noop } from './operation.js';
 
 /** One file of a tree, by its path relative to the tree's root ("assets/app.css"). */
 export interface TreeFile {
@@ -98,11 +99,6 @@ export function tarball(files: readonly TreeFile[]): Buffer {
   return gzipSync(Buffer.concat(blocks));
 }
 
-// "$1" is the directory; the probe never fails on its absence.
-const manifestScript = `[ -d "$1" ] || exit 0
-echo directory
-cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum`;
-
 /**
  * Unpacks the archive (stdin) beside the directory, then swaps it in: atomically where mv can
  * exchange (coreutils 9.5+), else with two renames. No half-copied tree is ever served.
@@ -118,19 +114,6 @@ else
   mv -T -- "$1.new" "$1"
   rm -rf -- "$1.old"
 fi`;
-
-/** The sha256 manifest of a directory's files; null when there is no such directory. */
-export function treeFact(directory: string): Fact<string | null> {
-  return {
-    name: `tree ${directory}`,
-    command: ['sh', '-c', manifestScript, 'sh', directory],
-    parse: ({ stdout }) => {
-      const [marker, ...rest] = lines(stdout);
-      if (marker !== 'directory') return null;
-      return rest.map((line) => `${line}\n`).join('');
-    },
-  };
-}
 
 export function planTree(desired: TreeDesired, current: string | null, archive: () => Buffer): Plan {
   const wanted = manifest(desired.files);
@@ -148,7 +131,7 @@ export function planTree(desired: TreeDesired, current: string | null, archive: 
 
 /** A directory holding exactly these files (content compared by sha256), replaced as a whole when any differs. */
 export function tree(desired: TreeDesired): Operation<string | null> {
-  if (!desired.path.startsWith('/') || desired.path.split('/').includes('..') || desired.path.endsWith('/')) {
+  if (!isAbsolutePath(desired.path)) {
     throw new PlanError('', `"${desired.path}" is not an absolute, normalised path`);
   }
   let archive: Buffer | undefined;

@@ -1,53 +1,20 @@
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
-import { PlanError } from '../../connectors/errors.js';
-import type { Fact } from '../../facts/fact.js';
-import { lines } from '../../facts/fact.js';
-import type { Command, Operation, Plan } from '../../operations/operation.js';
-import { change, noop } from '../../operations/operation.js';
+import { PlanError } from '../core/errors.js';
+import { literal, pgDatabaseOwnerFact, pgRoleFact, psql, publicSchemaAclFact, requireIdentifier, type Answer, type PgRoleFact } from '../facts/postgres.js';
+import type { Command, Operation, Plan } from './operation.js';
+import { change, noop } from './operation.js';
 
 /**
- * PostgreSQL's own state, read and changed as its superuser over the local socket (peer
- * authentication: root becomes postgres, no password involved). SQL that carries a password goes
- * to psql's stdin, never into an argument: it shows in no process list, recap or log.
+ * PostgreSQL's roles, databases and schema privileges, changed as its superuser over the local
+ * socket (facts/postgres.ts reads them). SQL that carries a password goes to psql's stdin, never into
+ * an argument: it shows in no process list, recap or log.
  */
 
-/** A role or database name: plain lower-case identifiers only, so they never need quoting rules. */
-export const identifier = /^[a-z_][a-z0-9_]*$/;
-
-function requireIdentifier(name: string): void {
-  if (!identifier.test(name)) throw new PlanError('', `"${name}" is not a plain PostgreSQL identifier ([a-z_][a-z0-9_]*)`);
-}
-
-/** A string literal for SQL (standard_conforming_strings is on: only quotes need doubling). */
-export function literal(value: string): string {
-  if (value.includes('\0')) throw new PlanError('', 'a SQL string cannot contain a NUL byte');
-  return `'${value.replaceAll("'", "''")}'`;
-}
-
 const ident = (name: string) => `"${name}"`;
-
-/** psql as postgres: no psqlrc, unaligned tuples only, stop at the first error. */
-export function psql(database: string, ...args: string[]): string[] {
-  return ['runuser', '-u', 'postgres', '--', 'psql', '--no-psqlrc', '--quiet', '--no-align', '--tuples-only', '--set=ON_ERROR_STOP=1', `--dbname=${database}`, ...args];
-}
 
 /** Runs SQL read from stdin; the statements that follow are kept out of the server's log. */
 export function sqlCommand(database: string, statements: string[]): Command {
   return { argv: psql(database), stdin: ['SET log_statement = none;', 'SET log_min_duration_statement = -1;', ...statements, ''].join('\n') };
-}
-
-/** A probe answered by PostgreSQL: null when it does not answer (not installed, not running). */
-export interface Answer<T> {
-  answered: boolean;
-  value: T | null;
-}
-
-function sqlFact<T>(name: string, database: string, query: string, parse: (rows: string[][]) => T | null): Fact<Answer<T>> {
-  return {
-    name,
-    command: psql(database, '--field-separator=|', `--command=${query}`),
-    parse: ({ code, stdout }) => (code === 0 ? { answered: true, value: parse(lines(stdout).map((line) => line.split('|'))) } : { answered: false, value: null }),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -81,28 +48,6 @@ export interface PgRoleDesired {
   password: string;
   /** Roles it must be a member of (pg_monitor): others are left alone. */
   memberOf?: string[];
-}
-
-export interface PgRoleFact {
-  login: boolean;
-  /** The SCRAM verifier (or "" when the role has no password). */
-  verifier: string;
-  memberOf: string[];
-}
-
-export function pgRoleFact(name: string): Fact<Answer<PgRoleFact>> {
-  requireIdentifier(name);
-  return sqlFact(
-    `postgresql role ${name}`,
-    'postgres',
-    `SELECT a.rolcanlogin, coalesce(a.rolpassword, ''), coalesce((SELECT string_agg(b.rolname, ',' ORDER BY b.rolname) FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid WHERE m.member = a.oid), '') FROM pg_authid a WHERE a.rolname = ${literal(name)}`,
-    (rows) => {
-      const [row] = rows;
-      if (!row) return null;
-      const [login = '', verifier = '', members = ''] = row;
-      return { login: login === 't', verifier, memberOf: members === '' ? [] : members.split(',') };
-    },
-  );
 }
 
 export function planPgRole(desired: PgRoleDesired, current: Answer<PgRoleFact>): Plan {
@@ -160,7 +105,7 @@ export function pgDatabase(desired: PgDatabaseDesired): Operation<Answer<string>
   requireIdentifier(desired.name);
   requireIdentifier(desired.owner);
   return {
-    fact: sqlFact(`postgresql database ${desired.name}`, 'postgres', `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = ${literal(desired.name)}`, (rows) => rows[0]?.[0] ?? null),
+    fact: pgDatabaseOwnerFact(desired.name),
     plan: (owner) => planPgDatabase(desired, owner),
   };
 }
@@ -192,12 +137,7 @@ export function publicSchema(desired: PublicSchemaDesired): Operation<Answer<str
   requireIdentifier(desired.database);
   requireIdentifier(desired.user);
   return {
-    fact: sqlFact(`schema public of ${desired.database}`, desired.database, `SELECT coalesce(array_to_string(nspacl, ' '), '') FROM pg_namespace WHERE nspname = 'public'`, (rows) => {
-      const [row] = rows;
-      if (!row) return null;
-      const [items = ''] = row;
-      return items === '' ? [] : items.split(' ');
-    }),
+    fact: publicSchemaAclFact(desired.database),
     plan: (acl) => planPublicSchema(desired, acl),
   };
 }
