@@ -65,8 +65,10 @@ describe('terraform/ (offline)', () => {
       const files = parsed.get(`envs/${environment}`) ?? [];
       const called = blocksOf(files, 'module');
       assert.deepEqual(called.map((module) => module.name), [composition], `envs/${environment} calls the platform module only`);
-      assert.equal(called[0]?.body.source, `../../modules/${composition}`);
-      assert.deepEqual(Object.keys(first(called[0]?.body.providers)).sort(), ['aws', 'aws.dr', 'aws.us_east_1'], `envs/${environment}: passes its three providers`);
+      const platform = called.at(0);
+      assert.ok(platform);
+      assert.equal(platform.body.source, `../../modules/${composition}`);
+      assert.deepEqual(Object.keys(first(platform.body.providers)).sort(), ['aws', 'aws.dr', 'aws.us_east_1'], `envs/${environment}: passes its three providers`);
       const backend = files.flatMap(({ json }) => (json.terraform as Record<string, unknown>[] | undefined) ?? []).map((block) => first(block.backend)).find((b) => 's3' in b);
       const s3 = first(backend?.s3);
       assert.equal(s3.use_lockfile, true, `envs/${environment}: S3 state locked by its lock file`);
