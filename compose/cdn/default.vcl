@@ -62,7 +62,8 @@ sub vcl_backend_response {
   if (bereq.url ~ "^/api/") {
     return (deliver);
   }
-  if (bereq.url ~ "^/assets/" && beresp.status == 200) {
+  # From the bucket, the object's own Cache-Control rules (as CloudFront honours it).
+  if (bereq.url ~ "^/assets/" && beresp.status == 200 && bereq.backend != assets) {
     set beresp.ttl = 1d;
   }
   # Errors are kept briefly so a failing origin is not hammered, but recovers quickly.
