@@ -157,7 +157,8 @@ async function verifyUnderLoad(): Promise<void> {
   const rate = Number(process.env.BENCH_RATE ?? 40);
   const idleSeconds = Number(process.env.BENCH_IDLE_S ?? 60);
   // db, s3, firebase and the API; no scheduler: the bench says when backups and verify run.
-  const stack = await BackupStack.start(['db', 'api'], { BACKUP_SCHEDULE: 'off' });
+  // A long wait: the API's image and Firebase's emulator start slowly on a busy machine.
+  const stack = await BackupStack.start(['db', 'api'], { BACKUP_SCHEDULE: 'off' }, 900);
   try {
     const id = (await stack.compose(['ps', '--quiet', 'api'])).stdout.trim();
     const networks = JSON.parse((await promisify(execFile)('docker', ['inspect', '--format', '{{json .NetworkSettings.Networks}}', id])).stdout) as Record<string, { IPAddress: string }>;

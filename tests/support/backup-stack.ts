@@ -39,12 +39,12 @@ export class BackupStack implements AsyncDisposable {
     };
   }
 
-  static async start(services: string[] = ['db', 'node-exporter'], extraEnv: NodeJS.ProcessEnv = {}): Promise<BackupStack> {
+  static async start(services: string[] = ['db', 'node-exporter'], extraEnv: NodeJS.ProcessEnv = {}, waitSeconds = 180): Promise<BackupStack> {
     const projectName = `refereezy-backup-${randomBytes(4).toString('hex')}`;
     const stack = new BackupStack(projectName, { ...BackupStack.secrets(projectName), ...extraEnv });
     try {
       await stack.compose(['build', '--quiet', 's3', ...services]);
-      await stack.compose(['up', '--detach', '--wait', '--wait-timeout', '180', ...services]);
+      await stack.compose(['up', '--detach', '--wait', '--wait-timeout', String(waitSeconds), ...services]);
     } catch (error) {
       const logs = await stack.compose(['logs', '--no-color', '--tail=60']).catch(() => ({ stdout: '' }));
       await stack.down();

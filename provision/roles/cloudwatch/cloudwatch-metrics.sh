@@ -42,11 +42,11 @@ instance_dimension=$(printf '{"Name":"InstanceId","Value":"%s"}' "$instance_id")
 data=()
 for path in "${paths[@]}"; do
   read -r used available < <(df --output=used,avail -B1 -- "$path" | tail -n 1) || fail "df $path failed"
-  value=$(awk -v u="$used" -v a="$available" 'BEGIN { printf "%.2f", (u + a) > 0 ? 100 * u / (u + a) : 0 }')
+  value=$(awk -v u="$used" -v a="$available" 'BEGIN { printf "%.2f", ((u + a) > 0 ? 100 * u / (u + a) : 0) }')
   data+=("$(datum disk_used_percent "$value" "$instance_dimension,$(printf '{"Name":"path","Value":"%s"}' "$path")")")
 done
 # (MemTotal - MemAvailable) / MemTotal: the agent's mem_used_percent.
-value=$(awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { printf "%.2f", t > 0 ? 100 * (t - a) / t : 0 }' /proc/meminfo)
+value=$(awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { printf "%.2f", (t > 0 ? 100 * (t - a) / t : 0) }' /proc/meminfo)
 data+=("$(datum mem_used_percent "$value" "$instance_dimension")")
 
 json="[$(IFS=,; echo "${data[*]}")]"
