@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { checkServerIdentity } from 'node:tls';
 import { promisify } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { InventoryError, parseInventory, resolveInventoryPath } from '../inventories/schema.js';
+import { readInventory, resolveInventoryPath } from '../inventories/schema.js';
 import { AssetsError } from './bundle.js';
 import type { AssetsBucket } from './publish.js';
 
@@ -71,13 +70,7 @@ const inventoryVars = z.object({
  */
 export function inventoryBucket(nameOrPath: string): AssetsBucket {
   const file = resolveInventoryPath(nameOrPath);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InventoryError(file, [{ path: '', message: `cannot be read: ${(error as Error).message}` }]);
-  }
-  const inventory = parseInventory(text, file);
+  const inventory = readInventory(file);
   const parsed = inventoryVars.safeParse(inventory.vars);
   if (!parsed.success) throw new AssetsError(`${file}: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
   const { assets_bucket: bucket, assets_region: region, assets_endpoint_url: endpoint } = parsed.data;
