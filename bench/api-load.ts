@@ -1,20 +1,67 @@
-// Load benchmark of the API: a read (GET a match) and a write (POST a match event, one idempotency
-// key per request), each run directly against the API and through the CDN of the full replica.
-// Bounded: BENCH_SECONDS (default 10) per run, BENCH_CONNECTIONS (default 10) connections, loopback
-// only. Run: npm run bench. Prints req/s and latency percentiles; the figures go in the notes.
+// Load benchmark of the API's read path, three columns measured in one run on the same replica, the
+// same route (GET /api/matches/:id, a referee's token) and the same connections:
+//   floor      a bare Express + pg handler running the API's very query (matchByIdSql), started
+//              inside the API's own container (same Node, same network, same database)
+//   direct     the API itself, reached at its container's address
+//   full path  CDN → LB → web → API, from the host as a user would
+// and the ratios the targets are set in (docs: issue 14): direct/floor ≥ 0.5, full/direct ≥ 0.8.
+// Then a write (POST a match event, one idempotency key per request), direct and through the path.
+// Rounds alternate the columns so a busy neighbour slows all three alike; the median is reported.
+// Bounded: BENCH_ROUNDS (3) × BENCH_SECONDS (5) per column, BENCH_CONNECTIONS (10), loopback and the
+// replica's own containers only.
+// Run: npm run bench (starts a replica of its own, and removes it), or against a running
+// `npm run stack`: BENCH_COMPOSE_PROJECT=refereezy npm run bench.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import { ApiClient } from '../tests/support/api-client.js';
-import { json } from '../tests/support/http.js';
-import { StartedApi } from '../tests/support/started-api.js';
-import { StartedReplica } from '../tests/support/started-replica.js';
-
-const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+import { matchByIdSql } from '../api/src/matches/match-repository.js';
+import { request } from '../tests/support/http.js';
+import { apiAddress, benchReplica, refereeWithLiveMatch, run, type Replica } from './replica-access.js';
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const floorPort = 3100;
 
-interface Row {
-  target: string;
-  endpoint: string;
+// The floor: Express and pg from the API image's own node_modules, the API's database settings and
+// pool size, the same query; no auth, logging, metrics or validation. It exits by itself after a
+// bounded time, or when asked.
+const floorSource = `
+const express = require('express');
+const pg = require('pg');
+const pool = new pg.Pool({ host: process.env.DB_HOST, database: process.env.DB_NAME, user: process.env.DB_USER,
+  password: process.env.DB_PASSWORD, max: Number(process.env.DB_POOL_MAX || 10) });
+const sql = ${JSON.stringify(matchByIdSql)};
+const app = express();
+app.get('/api/matches/:id', async (request, response) => {
+  const { rows } = await pool.query(sql, [Number(request.params.id)]);
+  if (rows[0]) response.json(rows[0]); else response.status(404).end();
+});
+app.post('/floor/exit', (_request, response) => { response.end(); setImmediate(() => process.exit(0)); });
+app.listen(${floorPort});
+setTimeout(() => process.exit(0), ${(rounds * seconds * 3 + 300) * 1000}).unref();
+`;
+
+async function startFloor(replica: Replica, address: string): Promise<string> {
+  await run('docker', [
+    'exec',
+    '-d',
+    '-w',
+    '/srv/refereezy/api',
+    await replica.containerId('api'),
+    'node',
+    '-e',
+    floorSource,
+  ]);
+  const url = `http://${address}:${floorPort}`;
+  for (let attempt = 0; attempt < 60; attempt += 1) {
+    const answer = await request(`${url}/api/matches/0`).catch(() => undefined);
+    if (answer?.status === 404) return url;
+    await sleep(500);
+  }
+  throw new Error(`the bare Express + pg floor did not answer at ${url} within 30 s`);
+}
+
+interface Sample {
   requestsPerSecond: number;
   p50ms: number;
   p99ms: number;
@@ -22,75 +69,75 @@ interface Row {
   errors: number;
 }
 
-/** A competition, a match with `referee` as its referee, started: ready for reads and events. */
-async function liveMatch(admin: ApiClient, referee: { id: number; client: ApiClient }): Promise<number> {
-  const competition = json<{ id: number }>(await admin.post('/api/competitions', { name: `Bench ${randomUUID()}`, season: '2026' }));
-  const match = json<{ id: number }>(
-    await admin.post('/api/matches', { competitionId: competition.id, homeTeam: 'Bench A', awayTeam: 'Bench B', venue: 'Loopback', kickoffAt: '2026-12-01T12:00:00Z' }),
-  );
-  await admin.put(`/api/matches/${match.id}/officials/referee`, { refereeId: referee.id });
-  await referee.client.post(`/api/matches/${match.id}/status`, { status: 'live' });
-  return match.id;
+async function load(url: string, token: string, options: autocannon.Request): Promise<Sample> {
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    requests: [options],
+  });
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    p50ms: result.latency.p50,
+    p99ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
 }
 
-async function load(target: string, baseUrl: string, token: string, matchId: number): Promise<Row[]> {
-  const authorization = `Bearer ${token}`;
-  const runs = [
-    { endpoint: `GET /api/matches/:id`, options: { method: 'GET' as const, path: `/api/matches/${matchId}` } },
-    {
-      endpoint: `POST /api/matches/:id/events`,
-      options: {
-        method: 'POST' as const,
-        path: `/api/matches/${matchId}/events`,
-        body: JSON.stringify({ kind: 'yellow_card', period: 1, clockSeconds: 600, team: 'home', player: '4' }),
-        setupRequest: (request: autocannon.Request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': randomUUID() } }),
-      },
-    },
-  ];
-  const rows: Row[] = [];
-  for (const run of runs) {
-    const result = await autocannon({
-      url: baseUrl,
-      connections,
-      duration: seconds,
-      headers: { authorization, 'content-type': 'application/json' },
-      requests: [run.options],
-    });
-    rows.push({
-      target,
-      endpoint: run.endpoint,
-      requestsPerSecond: Math.round(result.requests.average),
-      p50ms: result.latency.p50,
-      p99ms: result.latency.p99,
-      non2xx: result.non2xx,
-      errors: result.errors + result.timeouts,
-    });
+function median(samples: Sample[]): Sample {
+  const sorted = [...samples].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  const middle = sorted[Math.floor(sorted.length / 2)] as Sample;
+  return {
+    ...middle,
+    non2xx: samples.reduce((sum, s) => sum + s.non2xx, 0),
+    errors: samples.reduce((sum, s) => sum + s.errors, 0),
+  };
+}
+
+const replica = await benchReplica();
+let floorUrl: string | undefined;
+try {
+  const { token, matchId } = await refereeWithLiveMatch(replica);
+  const address = await apiAddress(replica);
+  floorUrl = await startFloor(replica, address);
+  const columns = { floor: floorUrl, direct: `http://${address}:3000`, 'full path': replica.cdnUrl };
+  const read = { method: 'GET' as const, path: `/api/matches/${matchId}` };
+  const write: autocannon.Request = {
+    method: 'POST',
+    path: `/api/matches/${matchId}/events`,
+    body: JSON.stringify({ kind: 'yellow_card', period: 1, clockSeconds: 600, team: 'home', player: '4' }),
+    setupRequest: (req: autocannon.Request) => ({
+      ...req,
+      headers: { ...req.headers, 'idempotency-key': randomUUID() },
+    }),
+  };
+
+  const reads: Record<string, Sample[]> = { floor: [], direct: [], 'full path': [] };
+  const writes: Record<string, Sample[]> = { direct: [], 'full path': [] };
+  for (let round = 0; round < rounds; round += 1) {
+    for (const [column, url] of Object.entries(columns)) reads[column]?.push(await load(url, token, read));
   }
-  return rows;
-}
+  for (let round = 0; round < Math.max(1, Math.floor(rounds / 2)); round += 1) {
+    writes.direct?.push(await load(columns.direct, token, write));
+    writes['full path']?.push(await load(columns['full path'], token, write));
+  }
 
-const rows: Row[] = [];
-const direct = await StartedApi.start();
-try {
-  const referee = await direct.newReferee('Bench Referee');
-  const matchId = await liveMatch(direct.admin, referee);
-  rows.push(...(await load('API (in-process, real Postgres)', direct.url, referee.client.idToken ?? '', matchId)));
+  const readRows = Object.fromEntries(Object.entries(reads).map(([column, samples]) => [column, median(samples)]));
+  const rps = (column: string) => readRows[column]?.requestsPerSecond ?? 0;
+  console.log(
+    `\n${connections} connections, ${rounds} rounds × ${seconds} s per column (median), on this machine (the load generator shares its cores)\n`,
+  );
+  console.log('GET /api/matches/:id');
+  console.table(readRows);
+  console.table([
+    { ratio: 'direct / floor', measured: +(rps('direct') / rps('floor')).toFixed(2), target: '≥ 0.5' },
+    { ratio: 'full path / direct', measured: +(rps('full path') / rps('direct')).toFixed(2), target: '≥ 0.8' },
+  ]);
+  console.log('POST /api/matches/:id/events');
+  console.table(Object.fromEntries(Object.entries(writes).map(([column, samples]) => [column, median(samples)])));
 } finally {
-  await direct.stop();
+  if (floorUrl) await request(`${floorUrl}/floor/exit`, { method: 'POST' }).catch(() => undefined);
+  await replica.stop();
 }
-
-const replica = await StartedReplica.start();
-try {
-  const admin = new ApiClient(replica.cdnUrl, await replica.idToken('bench-admin@refereezy.test', 'admin'));
-  const email = 'bench-referee@refereezy.test';
-  const token = await replica.idToken(email, 'referee');
-  const uid = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { user_id: string };
-  const referee = json<{ id: number }>(await admin.post('/api/referees', { name: 'Bench Referee', email, licenceLevel: 'national', firebaseUid: uid.user_id }));
-  const matchId = await liveMatch(admin, { id: referee.id, client: new ApiClient(replica.cdnUrl, token) });
-  rows.push(...(await load('CDN → LB → web → API', replica.cdnUrl, token, matchId)));
-} finally {
-  await replica.down();
-}
-
-console.log(`\n${connections} connections, ${seconds} s per run, on this machine (2 cores; the load generator shares them)\n`);
-console.table(rows);

@@ -10,6 +10,7 @@ import type { ApiMetrics } from './metrics.js';
 import { CompetitionRepository } from './competitions/competition-repository.js';
 import { competitionRoutes } from './competitions/competition-routes.js';
 import { MatchRepository } from './matches/match-repository.js';
+import { MatchService } from './matches/match-service.js';
 import { openApiDocument } from './openapi.js';
 import { matchRoutes } from './matches/match-routes.js';
 import { RefereeRepository } from './referees/referee-repository.js';
@@ -55,7 +56,7 @@ export function createApp({ db, logger, metrics, auth, mirrorChanged }: AppDepen
   // Routers carry full paths, so a route's pattern (the metrics label) is complete.
   app.use(refereeRoutes(new RefereeRepository(db), auth));
   app.use(competitionRoutes(new CompetitionRepository(db)));
-  app.use(matchRoutes(new MatchRepository(db, mirrorChanged)));
+  app.use(matchRoutes(new MatchService(db, new MatchRepository(db), mirrorChanged)));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { applicationDefault, deleteApp, initializeApp, type App, type Credential } from 'firebase-admin/app';
 import { getAuth, type Auth } from 'firebase-admin/auth';
 import { Firestore } from '@google-cloud/firestore';
@@ -30,8 +32,11 @@ export function connectFirebase(config: ApiConfig): Firebase {
     process.env.FIREBASE_AUTH_EMULATOR_HOST = config.FIREBASE_AUTH_EMULATOR_HOST;
     process.env.METADATA_SERVER_DETECTION = 'none';
   }
+  // Every request looks the caller up in Firebase Auth: one kept-alive connection per concurrent
+  // lookup instead of a new TCP (and, in production, TLS) handshake each time.
+  const httpAgent = usesEmulators ? new HttpAgent({ keepAlive: true }) : new HttpsAgent({ keepAlive: true });
   const app: App = initializeApp(
-    { projectId: config.FIREBASE_PROJECT_ID, credential: usesEmulators ? emulatorCredential : applicationDefault() },
+    { projectId: config.FIREBASE_PROJECT_ID, credential: usesEmulators ? emulatorCredential : applicationDefault(), httpAgent },
     `refereezy-api-${randomUUID()}`,
   );
   // The emulator speaks plain gRPC and takes the "owner" token that the client sends when ssl is
@@ -45,6 +50,7 @@ export function connectFirebase(config: ApiConfig): Firebase {
     close: async () => {
       await firestore.terminate();
       await deleteApp(app);
+      httpAgent.destroy();
     },
   };
 }

@@ -2,16 +2,32 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
-import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait } from 'testcontainers';
 import { loadConfig, type ApiConfig } from '../../api/src/config.js';
 import { createLogger } from '../../api/src/logger.js';
 import { startServer, type StartedServer } from '../../api/src/server.js';
 import { ApiClient } from './api-client.js';
+import { attachContainer, type ContainerHandle } from './attached-container.js';
 import { json } from './http.js';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { buildServiceImage } from './service-image.js';
 import { firebaseProjectId, StartedFirebase } from './started-firebase.js';
+import { forget, share, sharingWanted, withSharedLock } from './shared-replica.js';
 import { TcpProxy } from './tcp-proxy.js';
+
+/** The API suites' containers as shared for a run (.local/shared-replicas/). */
+interface SharedContainers {
+  databaseId: string;
+  firebaseId: string;
+  password: string;
+}
+
+interface StartedContainers {
+  database: ContainerHandle;
+  firebase: StartedFirebase;
+  password: string;
+  shared: boolean;
+}
 
 export interface SignedInReferee {
   id: number;
@@ -27,7 +43,7 @@ export interface SignedInReferee {
  */
 export class StartedApi implements AsyncDisposable {
   private constructor(
-    readonly database: StartedTestContainer,
+    readonly database: ContainerHandle,
     readonly firebase: StartedFirebase,
     /** The API reaches Firestore through this proxy, so tests can cut that path alone. */
     readonly firestorePath: TcpProxy,
@@ -38,34 +54,37 @@ export class StartedApi implements AsyncDisposable {
     readonly admin: ApiClient,
     /** The configuration the API runs with (to start another against the same containers). */
     readonly config: ApiConfig,
+    /** The containers are the run's shared ones: stop() leaves them for the next file. */
+    private readonly sharedContainers = false,
   ) {}
 
-  /** `settings` override the API's environment (timeouts, pool size…). */
+  /**
+   * `settings` override the API's environment (timeouts, pool size…). Under the test runner the
+   * database and firebase containers are the run's shared ones (started by the first API suite,
+   * attached to by the next: tests/support/shared-replica.ts); each caller gets its own API process
+   * and Firestore path. `API_CONTAINERS_SHARING=off` gives each its own containers.
+   */
   static async start(settings: Record<string, string> = {}): Promise<StartedApi> {
     await useRyukOnlyWhereAvailable();
-    const password = randomBytes(18).toString('base64url');
-    const starting = await Promise.allSettled([
-      buildServiceImage('db').then((image) =>
-        new GenericContainer(image)
-          .withEnvironment({ APP_DB_PASSWORD: password, MONITOR_DB_PASSWORD: randomBytes(18).toString('base64url') })
-          .withExposedPorts(5432)
-          .withWaitStrategy(Wait.forHealthCheck())
-          .withStartupTimeout(120_000)
-          .start(),
-      ),
-      StartedFirebase.start(),
-    ] as const);
-    const [databaseStart, firebaseStart] = starting;
-    if (databaseStart.status === 'rejected' || firebaseStart.status === 'rejected') {
-      // One failed to start: the other, if it did, must not outlive the run.
-      await Promise.allSettled([
-        databaseStart.status === 'fulfilled' ? databaseStart.value.stop() : undefined,
-        firebaseStart.status === 'fulfilled' ? firebaseStart.value.stop() : undefined,
-      ]);
-      throw databaseStart.status === 'rejected' ? databaseStart.reason : (firebaseStart as PromiseRejectedResult).reason;
-    }
-    const database = databaseStart.value;
-    const firebase = firebaseStart.value;
+    const containers =
+      sharingWanted() && process.env.API_CONTAINERS_SHARING !== 'off'
+        ? await withSharedLock<SharedContainers, StartedContainers>('api-containers', async (existing) => {
+            if (existing) {
+              try {
+                const [database, firebase] = await Promise.all([attachContainer(existing.databaseId), attachContainer(existing.firebaseId)]);
+                return { database, firebase: StartedFirebase.attach(firebase, true), password: existing.password, shared: true };
+              } catch (error) {
+                console.error(`the API suites' shared containers could not be attached to (${String(error)}): starting others`);
+                await forget('api-containers', ['docker', 'rm', '--force', '--volumes', existing.databaseId, existing.firebaseId]);
+              }
+            }
+            const started = await StartedApi.startContainers();
+            const ids = { databaseId: started.database.getId(), firebaseId: started.firebase.container.getId() };
+            share('api-containers', { ...ids, password: started.password }, `docker rm --force --volumes ${ids.databaseId} ${ids.firebaseId}`);
+            return { ...started, firebase: StartedFirebase.attach(started.firebase.container, true), shared: true };
+          })
+        : { ...(await StartedApi.startContainers()), shared: false };
+    const { database, firebase, password } = containers;
     const [firestoreHost = '', firestorePort = ''] = firebase.firestoreEmulatorHost.split(':');
     const firestorePath = await TcpProxy.start(firestoreHost, Number(firestorePort));
     const config = loadConfig({
@@ -89,11 +108,37 @@ export class StartedApi implements AsyncDisposable {
     try {
       const server = await startServer(config, createLogger(config.LOG_LEVEL, logs));
       const admin = new ApiClient(`http://127.0.0.1:${server.port}`, (await firebase.idToken(`admin-${randomUUID()}@refereezy.test`, 'admin')).idToken);
-      return new StartedApi(database, firebase, firestorePath, server, lines, admin, config);
+      return new StartedApi(database, firebase, firestorePath, server, lines, admin, config, containers.shared);
     } catch (error) {
-      await Promise.all([database.stop(), firebase.stop(), firestorePath.stop()]);
+      await Promise.all([containers.shared ? undefined : database.stop(), firebase.stop(), firestorePath.stop()]);
       throw error;
     }
+  }
+
+  /** A database and a firebase container of this caller's own, healthy. */
+  private static async startContainers(): Promise<{ database: ContainerHandle; firebase: StartedFirebase; password: string }> {
+    const password = randomBytes(18).toString('base64url');
+    const starting = await Promise.allSettled([
+      buildServiceImage('db').then((image) =>
+        new GenericContainer(image)
+          .withEnvironment({ APP_DB_PASSWORD: password, MONITOR_DB_PASSWORD: randomBytes(18).toString('base64url') })
+          .withExposedPorts(5432)
+          .withWaitStrategy(Wait.forHealthCheck())
+          .withStartupTimeout(120_000)
+          .start(),
+      ),
+      StartedFirebase.start(),
+    ] as const);
+    const [databaseStart, firebaseStart] = starting;
+    if (databaseStart.status === 'rejected' || firebaseStart.status === 'rejected') {
+      // One failed to start: the other, if it did, must not outlive the run.
+      await Promise.allSettled([
+        databaseStart.status === 'fulfilled' ? databaseStart.value.stop() : undefined,
+        firebaseStart.status === 'fulfilled' ? firebaseStart.value.stop() : undefined,
+      ]);
+      throw databaseStart.status === 'rejected' ? databaseStart.reason : (firebaseStart as PromiseRejectedResult).reason;
+    }
+    return { database: databaseStart.value, firebase: firebaseStart.value, password };
   }
 
   get url(): string {
@@ -128,7 +173,7 @@ export class StartedApi implements AsyncDisposable {
     try {
       await this.server.stop();
     } finally {
-      await Promise.all([this.database.stop(), this.firebase.stop(), this.firestorePath.stop()]);
+      await Promise.all([this.sharedContainers ? undefined : this.database.stop(), this.firebase.stop(), this.firestorePath.stop()]);
     }
   }
 

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import { deleteApp, initializeApp, type App } from 'firebase-admin/app';
 import { getAuth, type Auth } from 'firebase-admin/auth';
-import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait } from 'testcontainers';
+import type { ContainerHandle } from './attached-container.js';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { buildServiceImage } from './service-image.js';
 
@@ -18,7 +19,16 @@ export class StartedFirebase {
   private readonly clients: Firestore[] = [];
   private readonly apps: App[] = [];
 
-  private constructor(readonly container: StartedTestContainer) {}
+  private constructor(
+    readonly container: ContainerHandle,
+    /** Another file's container, shared for the run: stop() leaves it running. */
+    private readonly shared = false,
+  ) {}
+
+  /** The emulators of a container already started (and healthy), as shared by the API suites. */
+  static attach(container: ContainerHandle, shared: boolean): StartedFirebase {
+    return new StartedFirebase(container, shared);
+  }
 
   static async start(): Promise<StartedFirebase> {
     await useRyukOnlyWhereAvailable();
@@ -72,7 +82,7 @@ export class StartedFirebase {
     try {
       await Promise.all([...this.clients.splice(0).map((client) => client.terminate()), ...this.apps.splice(0).map((app) => deleteApp(app))]);
     } finally {
-      await this.container.stop();
+      if (!this.shared) await this.container.stop();
     }
   }
 }

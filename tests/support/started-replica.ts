@@ -13,6 +13,7 @@ import { NetworkTap } from './network-tap.js';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { repoRoot } from './paths.js';
 import { buildCaBundle } from './build-ca.js';
+import { forgetSharedReplica, shareReplica, sharingWanted, withSharedReplicaLock, type SharedReplicaState } from './shared-replica.js';
 
 export type ServiceName =
   | 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'firebase' | 'mail' | 'bastion'
@@ -51,10 +52,36 @@ export class StartedReplica implements AsyncDisposable {
     readonly mailCatchallPassword: string,
     /** The variables docker-compose.yml was started with: `docker compose` commands on this replica need them. */
     readonly composeEnvironment: Record<string, string>,
+    /** Shared with the run's other files: down() leaves it up, for them (its reaper removes it). */
+    readonly shared = false,
   ) {}
 
-  static async start(): Promise<StartedReplica> {
+  /**
+   * Under the test runner, the run's one shared replica (started by the first file that asks,
+   * attached to by the others: tests/support/shared-replica.ts); elsewhere, or with
+   * `{ shared: false }`, a replica of this caller's own. Attaching runs `compose up` again, so a
+   * service an earlier file stopped is started again and every service is healthy.
+   */
+  static async start(options: { shared?: boolean } = {}): Promise<StartedReplica> {
     await useRyukOnlyWhereAvailable();
+    if (!(options.shared ?? sharingWanted())) return StartedReplica.up(StartedReplica.freshState(), { build: true, shared: false });
+    return withSharedReplicaLock(async (existing) => {
+      if (existing) {
+        try {
+          return await StartedReplica.up(existing, { build: false, shared: true });
+        } catch (error) {
+          console.error(`the shared replica ${existing.projectName} could not be attached to (${String(error)}): starting another`);
+          await forgetSharedReplica(existing);
+        }
+      }
+      const state = StartedReplica.freshState();
+      const replica = await StartedReplica.up(state, { build: true, shared: true });
+      shareReplica(state);
+      return replica;
+    });
+  }
+
+  private static freshState(): SharedReplicaState {
     const projectName = `refereezy-test-${randomBytes(4).toString('hex')}`;
     const key = ssh2.utils.generateKeyPairSync('ed25519', { comment: `${projectName}@tests` });
     const bastionKey = { privateKey: key.private, publicKey: key.public };
@@ -76,14 +103,27 @@ export class StartedReplica implements AsyncDisposable {
       NODE_EXTRA_CA_CERTS: buildCaBundle(),
       DEADMAN_TIMEOUT: `${deadmanTimeoutSeconds}s`,
     };
-    const environment = await new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
-      .withProjectName(projectName)
-      .withBuild()
-      .withEnvironment(composeEnvironment)
+    return { projectName, composeEnvironment, bastionUser, bastionKey, mailCatchallPassword };
+  }
+
+  private static async up(state: SharedReplicaState, how: { build: boolean; shared: boolean }): Promise<StartedReplica> {
+    let compose = new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
+      .withProjectName(state.projectName)
+      .withEnvironment(state.composeEnvironment)
       .withDefaultWaitStrategy(Wait.forHealthCheck())
-      .withStartupTimeout(180_000)
-      .up();
-    return new StartedReplica(projectName, environment, await getContainerRuntimeClient(), bastionUser, bastionKey, mailCatchallPassword, composeEnvironment);
+      .withStartupTimeout(180_000);
+    if (how.build) compose = compose.withBuild();
+    const environment = await compose.up();
+    return new StartedReplica(
+      state.projectName,
+      environment,
+      await getContainerRuntimeClient(),
+      state.bastionUser,
+      state.bastionKey,
+      state.mailCatchallPassword,
+      state.composeEnvironment,
+      how.shared,
+    );
   }
 
   container(service: ServiceName): StartedTestContainer {
@@ -204,7 +244,7 @@ export class StartedReplica implements AsyncDisposable {
     try {
       await this.tap?.stop();
     } finally {
-      await this.environment.down({ removeVolumes: true, timeout: 10_000 });
+      if (!this.shared) await this.environment.down({ removeVolumes: true, timeout: 10_000 });
     }
   }
 

@@ -59,6 +59,24 @@ function verifiedSignatures(auth: Auth) {
   };
 }
 
+/**
+ * One lookup per key at a time: callers that ask while a lookup for the same key is under way share
+ * its answer (a client with 10 connections asks once, not 10 times). Nothing is kept once the answer
+ * is in: a caller gets an answer at most one lookup's round trip older than itself, and a change
+ * (a revocation, a deactivation) applies from the first lookup that starts after it.
+ */
+export function shared<V>(lookup: (key: string) => Promise<V>): (key: string) => Promise<V> {
+  const inFlight = new Map<string, Promise<V>>();
+  return (key) => {
+    let answer = inFlight.get(key);
+    if (!answer) {
+      answer = lookup(key).finally(() => inFlight.delete(key));
+      inFlight.set(key, answer);
+    }
+    return answer;
+  };
+}
+
 const messages: Record<Refusal | 'invalid_token' | 'account_deactivated', string> = {
   invalid_token: 'the ID token is invalid or expired',
   token_revoked: 'the ID token was revoked: sign in again',
@@ -81,11 +99,16 @@ function authFailure(response: Response, error: unknown): never {
 /**
  * Verifies the Firebase ID token in `Authorization: Bearer …` and sets request.principal. Every
  * request asks Firebase Auth for the user's live record (one lookup, as checkRevoked would make) and
- * the database for the linked referee, so that revoking, disabling, demoting or deactivating a user
- * takes effect at the next request, not when the token expires.
+ * the database for the linked referee (lookups of one user under way at once are shared: `shared`),
+ * so that revoking, disabling, demoting or deactivating a user takes effect at the next request, not
+ * when the token expires.
  */
 export function authenticate(auth: Auth, db: Database): RequestHandler {
   const verify = verifiedSignatures(auth);
+  const userOf = shared((uid) => withTimeout(auth.getUser(uid), authTimeoutMs, 'Firebase Auth'));
+  const refereeOf = shared((uid) =>
+    db.query<{ id: string; deactivated: boolean }>('SELECT id, deactivated_at IS NOT NULL AS deactivated FROM referee WHERE firebase_uid = $1', [uid]),
+  );
   return async (request, response, next) => {
     const match = bearer.exec(request.get('authorization') ?? '');
     if (!match?.[1]) {
@@ -99,8 +122,8 @@ export function authenticate(auth: Auth, db: Database): RequestHandler {
       return authFailure(response, error);
     }
     const [user, referee] = await Promise.all([
-      withTimeout(auth.getUser(token.uid), authTimeoutMs, 'Firebase Auth').catch((error: unknown) => authFailure(response, error)),
-      db.query<{ id: string; deactivated: boolean }>('SELECT id, deactivated_at IS NOT NULL AS deactivated FROM referee WHERE firebase_uid = $1', [token.uid]),
+      userOf(token.uid).catch((error: unknown) => authFailure(response, error)),
+      refereeOf(token.uid),
     ]);
     const verdict = judgeToken(token, user);
     if ('refused' in verdict) return refuse(response, verdict.refused);

@@ -1,13 +1,8 @@
 import type pg from 'pg';
-import { inTransaction, type Database } from '../db.js';
+import type { Database } from '../db.js';
 import { conflict, notFound, pgErrorCode, pgErrors } from '../http/domain-error.js';
 import { HttpError } from '../http/http-error.js';
-import { enqueueDocuments, eventDocument, matchDocument, officialUidsOf } from '../realtime/outbox.js';
 import {
-  canMoveTo,
-  canRecordEvents,
-  canSubmitReport,
-  sameEvent,
   type Match,
   type MatchEvent,
   type MatchListQuery,
@@ -58,6 +53,8 @@ interface ReportRow {
 const matchColumns = `m.id, m.competition_id, m.home_team, m.away_team, m.venue, m.kickoff_at, m.status, m.started_at,
   m.finished_at, COALESCE((SELECT json_agg(json_build_object('role', o.role, 'refereeId', o.referee_id) ORDER BY o.role)
   FROM match_official o WHERE o.match_id = m.id), '[]') AS officials`;
+/** GET /api/matches/:id's one query (exported so bench/api-load.ts's bare floor runs exactly this). */
+export const matchByIdSql = `SELECT ${matchColumns} FROM match m WHERE m.id = $1`;
 const eventColumns = 'id, match_id, kind, period, clock_seconds, team, player, player_off, recorded_by, recorded_at';
 
 const toMatch = (row: MatchRow): Match => ({
@@ -105,37 +102,24 @@ export interface EventRecorder {
   refereeId: number | null;
 }
 
-export interface RecordedEvent {
-  event: MatchEvent;
-  /** True when the key had already recorded this very event: the answer is a replay. */
-  replayed: boolean;
-}
+/** A connection: the pool for a lone statement, a transaction's client otherwise. */
+export type Queryable = pg.ClientBase | Database;
 
+/**
+ * Matches, their officials, events and reports in PostgreSQL: SQL and the rows it returns, and the
+ * database's own refusals (a foreign key, a unique key) named for the caller. The rules of the game
+ * (which status may follow which, who may do what) are MatchService's.
+ */
 export class MatchRepository {
-  /** `mirrorChanged` is called after a commit that queued documents for the real-time mirror. */
-  constructor(
-    private readonly db: Database,
-    private readonly mirrorChanged: () => void = () => undefined,
-  ) {}
+  constructor(private readonly db: Database) {}
 
-  /** Runs `work` in a transaction, then tells the mirror (only once the change is committed). */
-  private async mirrored<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const result = await inTransaction(this.db, work);
-    this.mirrorChanged();
-    return result;
-  }
-
-  async create(match: NewMatch): Promise<Match> {
+  async insert(client: Queryable, match: NewMatch): Promise<number> {
     try {
-      return await this.mirrored(async (client) => {
-        const { rows } = await client.query<{ id: string }>(
-          'INSERT INTO match (competition_id, home_team, away_team, venue, kickoff_at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-          [match.competitionId, match.homeTeam, match.awayTeam, match.venue, match.kickoffAt],
-        );
-        const created = await this.get(Number(rows[0]?.id), client);
-        await enqueueDocuments(client, [matchDocument(created, [])]);
-        return created;
-      });
+      const { rows } = await client.query<{ id: string }>(
+        'INSERT INTO match (competition_id, home_team, away_team, venue, kickoff_at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+        [match.competitionId, match.homeTeam, match.awayTeam, match.venue, match.kickoffAt],
+      );
+      return Number(rows[0]?.id);
     } catch (error) {
       if (pgErrorCode(error) === pgErrors.foreignKeyViolation) {
         throw unknownReference('body.competitionId', `competition ${match.competitionId} does not exist`);
@@ -144,8 +128,8 @@ export class MatchRepository {
     }
   }
 
-  async get(id: number, client: pg.ClientBase | Database = this.db): Promise<Match> {
-    const { rows } = await client.query<MatchRow>(`SELECT ${matchColumns} FROM match m WHERE m.id = $1`, [id]);
+  async get(id: number, client: Queryable = this.db): Promise<Match> {
+    const { rows } = await client.query<MatchRow>(matchByIdSql, [id]);
     if (!rows[0]) throw notFound(`match ${id}`);
     return toMatch(rows[0]);
   }
@@ -163,102 +147,72 @@ export class MatchRepository {
   }
 
   /** Reads the match's status under a row lock, so the check and the change that follows agree. */
-  private async lockStatus(client: pg.ClientBase, id: number, mode: 'UPDATE' | 'SHARE'): Promise<MatchStatus> {
+  async lockStatus(client: pg.ClientBase, id: number, mode: 'UPDATE' | 'SHARE'): Promise<MatchStatus> {
     const { rows } = await client.query<{ status: MatchStatus }>(`SELECT status FROM match WHERE id = $1 FOR ${mode}`, [id]);
     if (!rows[0]) throw notFound(`match ${id}`);
     return rows[0].status;
   }
 
-  async changeStatus(id: number, to: MatchStatus): Promise<Match> {
-    return this.mirrored(async (client) => {
-      const from = await this.lockStatus(client, id, 'UPDATE');
-      if (!canMoveTo(from, to)) throw conflict('invalid_transition', `match ${id} cannot go from ${from} to ${to}`);
+  /** Sets the status, and the kick-off or final-whistle time that goes with it. */
+  async updateStatus(client: pg.ClientBase, id: number, to: MatchStatus): Promise<void> {
+    await client.query(
+      `UPDATE match SET status = $2::match_status,
+         started_at = CASE WHEN $2::match_status = 'live' THEN now() ELSE started_at END,
+         finished_at = CASE WHEN $2::match_status = 'finished' THEN now() ELSE finished_at END
+       WHERE id = $1`,
+      [id, to],
+    );
+  }
+
+  async upsertOfficial(client: pg.ClientBase, id: number, role: OfficialRole, refereeId: number): Promise<void> {
+    try {
       await client.query(
-        `UPDATE match SET status = $2::match_status,
-           started_at = CASE WHEN $2::match_status = 'live' THEN now() ELSE started_at END,
-           finished_at = CASE WHEN $2::match_status = 'finished' THEN now() ELSE finished_at END
-         WHERE id = $1`,
-        [id, to],
+        `INSERT INTO match_official (match_id, role, referee_id) VALUES ($1, $2, $3)
+         ON CONFLICT (match_id, role) DO UPDATE SET referee_id = EXCLUDED.referee_id`,
+        [id, role, refereeId],
       );
-      const moved = await this.get(id, client);
-      await enqueueDocuments(client, [matchDocument(moved, await officialUidsOf(client, id))]);
-      return moved;
-    });
+    } catch (error) {
+      if (pgErrorCode(error) === pgErrors.foreignKeyViolation) {
+        throw unknownReference('body.refereeId', `referee ${refereeId} does not exist`);
+      }
+      if (pgErrorCode(error) === pgErrors.uniqueViolation) {
+        throw conflict('referee_already_assigned', `referee ${refereeId} already has another role in match ${id}`);
+      }
+      throw error;
+    }
   }
 
-  async assignOfficial(id: number, role: OfficialRole, refereeId: number): Promise<Match> {
-    // Mirrored: the match document's officialUids decide who may read it in Firestore.
-    return this.mirrored(async (client) => {
-      const status = await this.lockStatus(client, id, 'UPDATE');
-      if (status === 'finished') throw conflict('match_finished', `match ${id} is finished: its officials are final`);
-      try {
-        await client.query(
-          `INSERT INTO match_official (match_id, role, referee_id) VALUES ($1, $2, $3)
-           ON CONFLICT (match_id, role) DO UPDATE SET referee_id = EXCLUDED.referee_id`,
-          [id, role, refereeId],
-        );
-      } catch (error) {
-        if (pgErrorCode(error) === pgErrors.foreignKeyViolation) {
-          throw unknownReference('body.refereeId', `referee ${refereeId} does not exist`);
-        }
-        if (pgErrorCode(error) === pgErrors.uniqueViolation) {
-          throw conflict('referee_already_assigned', `referee ${refereeId} already has another role in match ${id}`);
-        }
-        throw error;
-      }
-      const assigned = await this.get(id, client);
-      await enqueueDocuments(client, [matchDocument(assigned, await officialUidsOf(client, id))]);
-      return assigned;
-    });
-  }
-
-  /**
-   * Records an event once per idempotency key: a retry of the same event returns the stored one;
-   * the same key with a different event is refused.
-   */
-  async recordEvent(id: number, idempotencyKey: string, event: NewMatchEvent, recorder: EventRecorder): Promise<RecordedEvent> {
-    return this.mirrored(async (client) => {
-      const status = await this.lockStatus(client, id, 'SHARE');
-      const { rows } = await client.query<EventRow>(
-        `INSERT INTO match_event (match_id, kind, period, clock_seconds, team, player, player_off, idempotency_key, recorded_by, recorded_by_uid)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (match_id, idempotency_key) DO NOTHING RETURNING ${eventColumns}`,
-        [
-          id,
-          event.kind,
-          event.period,
-          event.clockSeconds,
-          'team' in event ? event.team : null,
-          'player' in event ? event.player : null,
-          'playerOff' in event ? event.playerOff : null,
-          idempotencyKey,
-          recorder.refereeId,
-          recorder.uid,
-        ],
-      );
-      if (rows[0]) {
-        // Checked after the insert so a replay is recognised even once the match has moved on.
-        if (!canRecordEvents(status)) throw conflict('match_not_live', `match ${id} is ${status}: events are recorded while it is live`);
-        const recorded = toEvent(rows[0]);
-        await enqueueDocuments(client, [eventDocument(recorded)]);
-        return { event: recorded, replayed: false };
-      }
-      const existing = await client.query<EventRow>(`SELECT ${eventColumns} FROM match_event WHERE match_id = $1 AND idempotency_key = $2`, [
+  /** Inserts the event unless its idempotency key already recorded one: null then. */
+  async insertEvent(client: pg.ClientBase, id: number, idempotencyKey: string, event: NewMatchEvent, recorder: EventRecorder): Promise<MatchEvent | null> {
+    const { rows } = await client.query<EventRow>(
+      `INSERT INTO match_event (match_id, kind, period, clock_seconds, team, player, player_off, idempotency_key, recorded_by, recorded_by_uid)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (match_id, idempotency_key) DO NOTHING RETURNING ${eventColumns}`,
+      [
         id,
+        event.kind,
+        event.period,
+        event.clockSeconds,
+        'team' in event ? event.team : null,
+        'player' in event ? event.player : null,
+        'playerOff' in event ? event.playerOff : null,
         idempotencyKey,
-      ]);
-      const stored = toEvent(existing.rows[0] as EventRow);
-      if (!sameEvent(stored, event)) {
-        throw new HttpError(422, 'idempotency_key_reused', 'this Idempotency-Key already recorded a different event', [
-          { field: 'headers.idempotency-key', message: 'already used for another event' },
-        ]);
-      }
-      return { event: stored, replayed: true };
-    });
+        recorder.refereeId,
+        recorder.uid,
+      ],
+    );
+    return rows[0] ? toEvent(rows[0]) : null;
+  }
+
+  async eventByKey(client: pg.ClientBase, id: number, idempotencyKey: string): Promise<MatchEvent> {
+    const { rows } = await client.query<EventRow>(`SELECT ${eventColumns} FROM match_event WHERE match_id = $1 AND idempotency_key = $2`, [
+      id,
+      idempotencyKey,
+    ]);
+    return toEvent(rows[0] as EventRow);
   }
 
   async listEvents(id: number): Promise<MatchEvent[]> {
-    await this.get(id);
     const { rows } = await this.db.query<EventRow>(
       `SELECT ${eventColumns} FROM match_event WHERE match_id = $1 ORDER BY period, clock_seconds, id`,
       [id],
@@ -266,30 +220,23 @@ export class MatchRepository {
     return rows.map(toEvent);
   }
 
-  async submitReport(id: number, refereeId: number, report: NewMatchReport): Promise<MatchReport> {
-    return inTransaction(this.db, async (client) => {
-      const status = await this.lockStatus(client, id, 'SHARE');
-      if (!canSubmitReport(status)) throw conflict('match_not_finished', `match ${id} is ${status}: the report comes after the final whistle`);
-      const official = await client.query('SELECT 1 FROM match_official WHERE match_id = $1 AND role = $2 AND referee_id = $3', [
-        id,
-        'referee',
-        refereeId,
-      ]);
-      if (official.rowCount === 0) {
-        throw new HttpError(403, 'not_the_referee', `referee ${refereeId} is not the referee of match ${id}`);
-      }
-      try {
-        const { rows } = await client.query<ReportRow>(
-          `INSERT INTO match_report (match_id, referee_id, home_score, away_score, summary, incidents)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-          [id, refereeId, report.homeScore, report.awayScore, report.summary, report.incidents ?? null],
-        );
-        return toReport(rows[0] as ReportRow);
-      } catch (error) {
-        if (pgErrorCode(error) === pgErrors.uniqueViolation) throw conflict('report_exists', `match ${id} already has its report`);
-        throw error;
-      }
-    });
+  async hasOfficial(client: pg.ClientBase, id: number, role: OfficialRole, refereeId: number): Promise<boolean> {
+    const { rowCount } = await client.query('SELECT 1 FROM match_official WHERE match_id = $1 AND role = $2 AND referee_id = $3', [id, role, refereeId]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async insertReport(client: pg.ClientBase, id: number, refereeId: number, report: NewMatchReport): Promise<MatchReport> {
+    try {
+      const { rows } = await client.query<ReportRow>(
+        `INSERT INTO match_report (match_id, referee_id, home_score, away_score, summary, incidents)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+        [id, refereeId, report.homeScore, report.awayScore, report.summary, report.incidents ?? null],
+      );
+      return toReport(rows[0] as ReportRow);
+    } catch (error) {
+      if (pgErrorCode(error) === pgErrors.uniqueViolation) throw conflict('report_exists', `match ${id} already has its report`);
+      throw error;
+    }
   }
 
   async getReport(id: number): Promise<MatchReport> {

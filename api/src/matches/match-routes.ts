@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { requireAdmin } from '../auth/principal.js';
 import { HttpError } from '../http/http-error.js';
 import { parseRequest } from '../http/validate.js';
-import type { MatchRepository } from './match-repository.js';
+import type { MatchService } from './match-service.js';
 import {
   AssignOfficialSchema,
   IdempotencyKeySchema,
@@ -24,7 +24,7 @@ const refusal: Record<MatchAccess, string> = {
   report: "only the match's referee reports on it",
 };
 
-export function matchRoutes(matches: MatchRepository): Router {
+export function matchRoutes(matches: MatchService): Router {
   const router = Router();
 
   /** The match named by the path, once the caller is allowed `access` to it (403 otherwise). */

@@ -23,9 +23,9 @@ export const webRoot = '/srv/refereezy/web';
 
 const vars = z.object({
   /**
-   * The API the site proxies /api/ to: one name, resolved by nginx at request time, so a name with
-   * one address per API host spreads requests over them. Default: the address of the inventory's
-   * only api host.
+   * The API the site proxies /api/ to, over kept-alive connections: one name, resolved by nginx when
+   * it starts or reloads, so a name with one address per API host spreads requests over them.
+   * Default: the address of the inventory's only api host.
    */
   api_host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, 'a host name or an IPv4 address').optional(),
   api_port: z.number().int().min(1).max(65_535).default(3000),

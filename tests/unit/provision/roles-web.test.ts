@@ -24,11 +24,12 @@ function rendered(name: RegExp, target: Host, hosts: Host[]): string {
 }
 
 describe('web role: vars and the site it renders', () => {
-  it('when the inventory has one api host, then /api/ goes to its address on port 3000, resolved through the VPC resolver', () => {
+  it('when the inventory has one api host, then /api/ goes to its address on port 3000, over kept-alive connections', () => {
     assert.deepEqual(siteValues(web1, { hosts: [web1, api1] }), { API_HOST: '10.0.2.10', API_PORT: '3000', DNS_RESOLVER: '169.254.169.253' });
     const site = rendered(/^Render the site/, web1, [web1, api1]);
-    assert.match(site, /^ {4}set \$api_upstream http:\/\/10\.0\.2\.10:3000;$/m);
-    assert.match(site, /^ {4}resolver 169\.254\.169\.253 valid=10s ipv6=off;$/m);
+    assert.match(site, /^ {2}server 10\.0\.2\.10:3000;$/m);
+    assert.match(site, /^ {2}keepalive \d+;$/m);
+    assert.match(site, /^ {4}proxy_pass http:\/\/api;$/m);
     // nginx's own variables are left as written.
     assert.match(site, /proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/);
   });
