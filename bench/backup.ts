@@ -2,11 +2,21 @@
 // archive lag under a steady write load, against the real db and s3 containers (docker-compose.yml).
 //   BENCH_DB_MB   size of the generated match-event data (500 by default)
 //   BENCH_LOAD_S  seconds of write load for the archive lag (90 by default)
+// npm run bench:backup -- verify-under-load — the weekly verification (`npm run backup -- replica
+// verify`) while the API takes a constant write load, against the same load with nothing else
+// running (the baseline, in the same run): the API's p99 and failed requests, and verify's duration.
+//   BENCH_RATE    API writes per second (POST a match event; 40 by default)
+//   BENCH_IDLE_S  seconds of the baseline (60 by default)
 // Baseline in the same run: a plain copy of the same data directory to the container's own disk
 // (no compression, no encryption, no network), so the ratio says what S3, zstd and AES cost here.
 // The machine's load is printed too: on a busy host the absolute figures mean little.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
+import { promisify } from 'node:util';
+import autocannon from 'autocannon';
+import { ApiClient } from '../tests/support/api-client.js';
+import { json } from '../tests/support/http.js';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BackupStack } from '../tests/support/backup-stack.js';
@@ -119,4 +129,97 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+/** The API's answers to a constant write rate, for as long as `until` takes (or `seconds`). */
+async function writeLoad(url: string, token: string, matchId: number, rate: number, until: Promise<unknown> | number) {
+  let instance: autocannon.Instance | undefined;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon({
+    url,
+    connections: 10,
+    overallRate: rate,
+    duration: typeof until === 'number' ? until : 3600,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    requests: [
+      {
+        method: 'POST',
+        path: `/api/matches/${matchId}/events`,
+        body: JSON.stringify({ kind: 'yellow_card', period: 1, clockSeconds: 600, team: 'home', player: '4' }),
+        setupRequest: (request: autocannon.Request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': randomUUID() } }),
+      },
+    ],
+    }, (error, done) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(done)));
+    if (typeof until !== 'number') void until.finally(() => instance?.stop());
+  });
+  return { requests: result.requests.total, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+}
+
+async function verifyUnderLoad(): Promise<void> {
+  const rate = Number(process.env.BENCH_RATE ?? 40);
+  const idleSeconds = Number(process.env.BENCH_IDLE_S ?? 60);
+  // db, s3, firebase and the API; no scheduler: the bench says when backups and verify run.
+  const stack = await BackupStack.start(['db'], { BACKUP_SCHEDULE: 'off' }, 900);
+  try {
+    // Firebase's emulator can take longer than its healthcheck's start period on a busy machine (it
+    // is then "unhealthy" but starts all the same): wait for its own check to pass, bounded, then
+    // start the API without re-checking its dependencies.
+    await stack.compose(['build', '--quiet', 'firebase', 'api']);
+    await stack.compose(['up', '--detach', '--no-deps', 'firebase']);
+    const deadline = Date.now() + 20 * 60_000;
+    for (;;) {
+      const ready = await stack.exec('firebase', ['node', '/srv/refereezy/firebase/healthcheck.mjs']).then(() => true, () => false);
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error('the Firebase emulator did not answer within 20 minutes');
+      await sleep(5_000);
+    }
+    await stack.compose(['up', '--detach', '--no-deps', '--wait', '--wait-timeout', '900', 'api']);
+    const id = (await stack.compose(['ps', '--quiet', 'api'])).stdout.trim();
+    const networks = JSON.parse((await promisify(execFile)('docker', ['inspect', '--format', '{{json .NetworkSettings.Networks}}', id])).stdout) as Record<string, { IPAddress: string }>;
+    // The Docker host reaches the API on its network (nothing is published).
+    const url = `http://${networks[`${stack.projectName}_app`]?.IPAddress ?? ''}:3000`;
+    const token = async (email: string, role: string) => (JSON.parse(await stack.exec('firebase', ['node', 'id-token.mjs', '--email', email, '--role', role])) as { idToken: string }).idToken;
+    const admin = new ApiClient(url, await token('bench-admin@refereezy.test', 'admin'));
+    const refereeToken = await token('bench-referee@refereezy.test', 'referee');
+    const uid = (JSON.parse(Buffer.from(refereeToken.split('.')[1] ?? '', 'base64url').toString()) as { user_id: string }).user_id;
+    const referee = json<{ id: number }>(await admin.post('/api/referees', { name: 'Bench Referee', email: 'bench-referee@refereezy.test', licenceLevel: 'national', firebaseUid: uid }));
+    const competition = json<{ id: number }>(await admin.post('/api/competitions', { name: `Bench ${randomUUID()}`, season: '2026' }));
+    const match = json<{ id: number }>(await admin.post('/api/matches', { competitionId: competition.id, homeTeam: 'Bench A', awayTeam: 'Bench B', venue: 'Loopback', kickoffAt: '2026-12-01T12:00:00Z' }));
+    await admin.put(`/api/matches/${match.id}/officials/referee`, { refereeId: referee.id });
+    await new ApiClient(url, refereeToken).post(`/api/matches/${match.id}/status`, { status: 'live' });
+
+    await stack.exec('db', ['db-backup', 'stanza']);
+    const backup = await stack.cli(['backup', '--type', 'full']);
+    if (backup.code !== 0) throw new Error(`the full backup failed: ${backup.stderr}`);
+    const rows = await stack.sql('SELECT count(*) FROM match_event');
+
+    log(`baseline: ${rate} writes/s for ${idleSeconds} s, nothing else running…`);
+    const idle = await writeLoad(url, refereeToken, match.id, rate, idleSeconds);
+    log('the weekly verification under the same load…');
+    const started = performance.now();
+    const verifying = stack.cli(['verify']);
+    const during = await writeLoad(url, refereeToken, match.id, rate, verifying);
+    const verify = await verifying;
+    const verifySeconds = (performance.now() - started) / 1000;
+
+    const line = (label: string, value: string) => `  ${label.padEnd(36)} ${value}`;
+    const figures = (run: Awaited<ReturnType<typeof writeLoad>>) => `${run.requests} writes (${run.rps.toFixed(1)}/s), p50 ${run.p50} ms, p99 ${run.p99} ms, max ${run.max} ms, ${run.non2xx} non-2xx, ${run.errors} errors`;
+    console.log(
+      [
+        '',
+        `verification under load — ${cpus().length} CPUs, load ${load()} (1/5/15 min); ${rows} match events before the load`,
+        line('baseline: API writes, idle', figures(idle)),
+        line('API writes during the verification', figures(during)),
+        line('p99 during verify / idle', `${(during.p99 / idle.p99).toFixed(2)}×`),
+        line('verification (both repos + scratch restore)', `${verify.code === 0 ? 'passed' : `FAILED (exit ${verify.code})`} in ${verifySeconds.toFixed(1)} s`),
+        '',
+      ].join('\n'),
+    );
+    if (verify.code !== 0) log(verify.stderr);
+    if (verify.code !== 0 || during.non2xx + during.errors > 0) process.exitCode = 1;
+  } finally {
+    await stack.down();
+  }
+}
+
+if (process.argv[2] === 'verify-under-load') await verifyUnderLoad();
+else if (process.argv[2] === undefined) await main();
+else throw new Error(`bench:backup: unknown mode ${process.argv[2]} (none, or verify-under-load)`);

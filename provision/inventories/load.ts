@@ -24,15 +24,20 @@ export interface LoadOptions {
   vaultPassword?: (vaultFile: string) => string;
 }
 
-/** Reads, validates and (when it names a vault) decrypts an inventory: nothing has connected yet. */
-export function loadInventory(file: string, options: LoadOptions = {}): LoadedInventory {
+/** Reads and validates an inventory without opening its vault: for what needs none of its secrets. */
+export function readInventory(file: string): LoadedInventory {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new InventoryError(file, [{ path: '', message: `cannot be read: ${(error as Error).message}` }]);
   }
-  const inventory = parseInventory(text, file);
+  return parseInventory(text, file);
+}
+
+/** Reads, validates and (when it names a vault) decrypts an inventory: nothing has connected yet. */
+export function loadInventory(file: string, options: LoadOptions = {}): LoadedInventory {
+  const inventory = readInventory(file);
   if (inventory.vault === undefined) return inventory;
   const vaultFile = path.resolve(path.dirname(file), inventory.vault);
   let encrypted: string;

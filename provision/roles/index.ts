@@ -1,6 +1,7 @@
 import type { Host, Inventory } from '../inventories/schema.js';
 import { api } from './api/index.js';
 import { bastion } from './bastion/index.js';
+import { cloudwatch, cloudwatchEnabled } from './cloudwatch/index.js';
 import { common } from './common/index.js';
 import { deadman } from './deadman/index.js';
 import { db } from './db/index.js';
@@ -13,13 +14,16 @@ import { web } from './web/index.js';
 
 /** Every role by name. */
 export function roleRegistry(): Readonly<Record<string, Role>> {
-  return { common, web, bastion, mail, monitoring, api, db, deadman, etcd, patroni };
+  return { common, cloudwatch, web, bastion, mail, monitoring, api, db, deadman, etcd, patroni };
 }
 
-/** A host's roles: common everywhere, then the role named like each of its groups, when there is one. */
+/**
+ * A host's roles: common everywhere, cloudwatch where the host names a region for its metrics, then
+ * the role named like each of its groups, when there is one.
+ */
 export function rolesOf(host: Host, tags: string[] | undefined): Role[] {
   const roles = roleRegistry();
-  const names = ['common', ...host.groups.filter((group) => group in roles)];
+  const names = ['common', ...(cloudwatchEnabled(host) ? ['cloudwatch'] : []), ...host.groups.filter((group) => group in roles)];
   const selected = [...new Set(names)].filter((name) => tags === undefined || tags.includes(name));
   return selected.flatMap((name) => roles[name] ?? []);
 }

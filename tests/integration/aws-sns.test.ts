@@ -2,14 +2,22 @@
 // Debian, compose/aws-emulator) with the real AWS SDK for JavaScript: the notifier is configured as
 // production configures it (SMS_PROVIDER=sns, a region, instance credentials — here the SDK's
 // environment credentials), only the SNS endpoint points at the emulator (AWS_ENDPOINT_URL_SNS, the
-// SDK's own setting). What SNS received is read back from moto's SNS backend.
+// SDK's own setting). What SNS received is read back from moto's SNS backend. The same emulator's S3
+// takes the static assets through `npm run assets -- publish <inventory>` (the production path).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { loadNotifierConfig } from '../../monitoring/notifier/src/config.js';
 import { smsText, type AlertmanagerWebhook } from '../../monitoring/notifier/src/alert-message.js';
 import { startSmsNotifier, type StartedNotifier } from '../../monitoring/notifier/src/sms-notifier.js';
 import { SnsProvider } from '../../monitoring/notifier/src/sms/sns-provider.js';
 import { startAwsEmulator, type StartedAwsEmulator } from '../support/aws-emulator.js';
+import { repoRoot } from '../support/paths.js';
 import { useRyukOnlyWhereAvailable } from '../support/ryuk.js';
 
 let emulator: StartedAwsEmulator | undefined;
@@ -108,5 +116,51 @@ describe('the SMS notifier over Amazon SNS (moto)', () => {
     } finally {
       await refusing.stop();
     }
+  });
+});
+
+describe('npm run assets -- publish <inventory>: the assets bucket through the AWS SDK (moto’s S3)', () => {
+  const bucket = 'refereezy-test-assets';
+  const scratch = mkdtempSync(path.join(tmpdir(), 'assets-inventory-'));
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+  const inventory = (vars: Record<string, string>) => {
+    const file = path.join(scratch, `inventory-${Object.keys(vars).length}.yaml`);
+    const lines = Object.entries(vars).map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`);
+    writeFileSync(file, ['bastion: { host: bastion.invalid, user: ops }', 'hosts:', '  web1: { address: 10.0.1.10, groups: [web] }', 'groups:', '  web: {}', 'vars:', ...lines, ''].join('\n'));
+    return file;
+  };
+  const publish = async (file: string) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'provision/assets/cli.ts', 'publish', file], { cwd: repoRoot, env: process.env }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (caught: unknown) => {
+        const error = caught as { code?: number; stdout?: string; stderr?: string };
+        return { code: error.code ?? 1, stdout: error.stdout ?? '', stderr: error.stderr ?? '' };
+      },
+    );
+  const s3 = () => new S3Client({ region: 'eu-west-1', endpoint: emulator?.endpoint ?? '', forcePathStyle: true });
+  const keys = async () => ((await s3().send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((object) => object.Key).sort();
+
+  it("when published to an inventory's bucket twice, then the objects are there with their hash, type and cache time, and the second run puts nothing", async () => {
+    await s3().send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    const file = inventory({ assets_bucket: bucket, assets_region: 'eu-west-1', assets_endpoint_url: emulator?.endpoint ?? '' });
+    const first = await publish(file);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /s3:\/\/refereezy-test-assets\/assets\/: put 5, unchanged 0/);
+    const second = await publish(file);
+    assert.match(second.stdout, /put 0, unchanged 5/, second.stderr);
+    assert.equal((await keys()).length, 5);
+    const css = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: 'assets/app.css' }));
+    assert.equal(await css.Body?.transformToString(), readFileSync(path.join(repoRoot, 'web', 'assets', 'app.css'), 'utf8'));
+    assert.equal(css.ContentType, 'text/css; charset=utf-8');
+    assert.equal(css.CacheControl, 'public, max-age=300');
+    assert.match(css.Metadata?.sha256 ?? '', /^[0-9a-f]{64}$/);
+  });
+
+  it('when the inventory names no bucket, then it is refused naming the vars, and the bucket is untouched', async () => {
+    const before = await keys();
+    const refused = await publish(inventory({ assets_region: 'eu-west-1' }));
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /vars\.assets_bucket: required: the assets bucket/);
+    assert.deepEqual(await keys(), before);
   });
 });

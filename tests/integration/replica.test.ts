@@ -1,13 +1,17 @@
 // The core replica, brought up once from docker-compose.yml by Testcontainers, and checked the way a
 // user sees it: through the CDN on the host, over SSH to the bastion, and from inside each container.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient } from '../support/api-client.js';
 import { request, requestLoop } from '../support/http.js';
 import { connectSsh, httpThroughTunnel, sshExec, type SshTarget } from '../support/ssh.js';
 import { Mailbox, type MailMessage } from '../support/mailbox.js';
-import { composeRequiredVariables, runBlocks, runbookBlocks, runShellBlock } from '../support/runbook-commands.js';
+import { composeRequiredVariables, runBlocks, runbookBlockList, runbookBlocks, runShellBlock } from '../support/runbook-commands.js';
 import { deadmanTimeoutSeconds, publicServices, services, StartedReplica, type ServiceName } from '../support/started-replica.js';
 import { describeWaf } from './replica-waf.js';
 
@@ -198,6 +202,7 @@ describe('security groups', () => {
     assert.equal(await replica.networkIsInternal('metrics'), true);
     assert.equal(await replica.networkIsInternal('edge-metrics'), true);
     assert.equal(await replica.networkIsInternal('ops'), true);
+    assert.equal(await replica.networkIsInternal('assets'), true);
     assert.equal(await replica.networkIsInternal('public'), false);
   });
 
@@ -434,6 +439,11 @@ describe('monitoring and alerting', () => {
     assert.match(report.text, /PostgreSQL\s+up/);
     assert.match(report.text, /prometheus\s+\d+\.\d+ %/);
     assert.match(report.text, /TargetDown/);
+    // The backups: the db's scheduler took its first backup at start; no verification has run yet
+    // (the figures themselves: monitoring/notifier/src/report/health-report.test.ts).
+    assert.match(report.text, /last good backup\s+(\d+\.\d h ago|no backup reported)/);
+    assert.match(report.text, /recoverable window\s+(from \d{4}-\d\d-\d\d \d\d:\d\d UTC to now \(\d+\.\d days\)|none reported)/);
+    assert.match(report.text, /last verification\s+(none reported|passed, \d+\.\d days ago|FAILED, \d+\.\d days ago)/);
     assert.match(report.html, /<table/);
   });
 
@@ -502,5 +512,76 @@ describe("dead man's switch (docs/runbooks/monitoring-down.md)", () => {
     const [back] = await mailbox.waitFor((message) => message.uid > sinceUid && message.subject.includes('RESOLVED critical] MonitoringDown'), 180_000);
     assert.ok(back);
     assert.ok((await deadmanOutbox()).slice(before).some((text) => text.startsWith('[RESOLVED critical] MonitoringDown')));
+  });
+});
+
+// The assets bucket as the CDN's origin for /assets/ (docs/runbooks/assets.md): published with the
+// runbook's own commands, served through Varnish from the bucket (via the read-only assets-origin),
+// and nothing the CDN forwards can write there.
+describe('static assets: the bucket is the CDN’s origin for /assets/', () => {
+  const env = () => ({ ...composeRequiredVariables(), COMPOSE_PROJECT_NAME: replica.projectName });
+  const publish = async (from: string) => {
+    const result = await runShellBlock(`npm run -s assets -- publish replica --from ${JSON.stringify(from)}`, env(), 120_000);
+    assert.equal(result.exitCode, 0, result.output);
+    return result.output;
+  };
+  const probeDirectory = mkdtempSync(path.join(tmpdir(), 'assets-probe-'));
+  // A file the web servers do not have: the CDN can only have it from the bucket.
+  const probeName = `probe-${randomBytes(4).toString('hex')}.txt`;
+  const probeBody = `probe ${randomBytes(16).toString('hex')}\n`;
+  writeFileSync(path.join(probeDirectory, probeName), probeBody);
+  after(() => rmSync(probeDirectory, { recursive: true, force: true }));
+
+  it("when the runbook's replica commands run, then the web app's files are published, a second run puts nothing, and the origin serves the manifest", async (t) => {
+    const started = Date.now();
+    const output = await runBlocks(runbookBlockList('assets.md', 'replica').map((block) => block.code), env());
+    t.diagnostic(`runbook blocks in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const summaries = output.split('\n').filter((line) => line.startsWith('assets: '));
+    assert.deepEqual(
+      summaries.map((line) => line.replace(/^assets: replica \([^)]*\): /, '')),
+      ['s3://refereezy-assets/assets/: would put 5, unchanged 0', 's3://refereezy-assets/assets/: put 5, unchanged 0', 's3://refereezy-assets/assets/: put 0, unchanged 5'],
+      output,
+    );
+    const manifest = JSON.parse(output.slice(output.indexOf('{'))) as Record<string, string>;
+    assert.deepEqual(Object.keys(manifest).sort(), ['app.css', 'app.js']);
+    // The hashed name through the CDN: the page's stylesheet, cached for a year.
+    const hashed = await request(`${replica.cdnUrl}/assets/${manifest['app.css'] ?? ''}`);
+    assert.equal(hashed.status, 200);
+    assert.equal(hashed.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.match(hashed.body, /font-family/);
+  });
+
+  it('when a file is published, then GET /assets/<file> through the CDN returns its bytes from the bucket, then from the cache; publishing it again changes nothing', async () => {
+    assert.match(await publish(probeDirectory), /put 3, unchanged 0/);
+    const first = await request(`${replica.cdnUrl}/assets/${probeName}`);
+    assert.equal(first.status, 200, first.body);
+    assert.equal(first.body, probeBody);
+    assert.equal(first.headers.get('x-cache'), 'MISS');
+    assert.match(first.headers.get('content-type') ?? '', /^text\/plain/);
+    const second = await request(`${replica.cdnUrl}/assets/${probeName}`);
+    assert.equal(second.headers.get('x-cache'), 'HIT');
+    assert.equal(second.body, probeBody);
+    assert.match(await publish(probeDirectory), /put 0, unchanged 3/);
+  });
+
+  it('when the CDN is asked to write, delete or list in the bucket, then it is refused and the object is unchanged; the CDN cannot reach the store itself', async () => {
+    const url = `${replica.cdnUrl}/assets/${probeName}`;
+    const refused = await Promise.all([
+      request(url, { method: 'PUT', body: 'overwritten' }),
+      request(url, { method: 'DELETE' }),
+      request(url, { method: 'POST', body: 'x' }),
+    ]);
+    assert.deepEqual(refused.map((answer) => answer.status), [405, 405, 405]);
+    // From inside the CDN's container, straight at the origin: the same refusals, and no listing.
+    const origin = async (args: string[]) => (await replica.exec('cdn', ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', ...args])).output;
+    assert.equal(await origin(['-X', 'PUT', '--data', 'x', `http://assets-origin:8080/assets/${probeName}`]), '405');
+    assert.equal(await origin(['-X', 'DELETE', `http://assets-origin:8080/assets/${probeName}`]), '405');
+    assert.equal(await origin(['http://assets-origin:8080/assets/?list-type=2']), '403');
+    assert.equal(await origin(['http://assets-origin:8080/refereezy-backups-eu-west-1/']), '403');
+    assert.equal(await replica.canConnect('cdn', 's3', 443), false, 'the CDN reaches the store itself');
+    // A query string makes it a new cache object: the bytes come from the bucket again.
+    const after = await request(`${url}?after-writes=${Date.now()}`);
+    assert.equal(after.status, 200);
+    assert.equal(after.body, probeBody);
   });
 });

@@ -18,11 +18,11 @@ import { forgetSharedReplica, shareReplica, sharingWanted, withSharedReplicaLock
 export type ServiceName =
   | 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'firebase' | 'mail' | 'bastion'
   | 'prometheus' | 'alertmanager' | 'sms-notifier' | 'daily-report' | 'node-exporter' | 'postgres-exporter'
-  | 'blackbox-exporter' | 'web1-exporter' | 'web2-exporter' | 'deadman' | 's3';
+  | 'blackbox-exporter' | 'web1-exporter' | 'web2-exporter' | 'deadman' | 's3' | 'assets-origin';
 export const services: readonly ServiceName[] = [
   'cdn', 'lb', 'web1', 'web2', 'api', 'db', 'firebase', 'mail', 'bastion',
   'prometheus', 'alertmanager', 'sms-notifier', 'daily-report', 'node-exporter', 'postgres-exporter',
-  'blackbox-exporter', 'web1-exporter', 'web2-exporter', 'deadman', 's3',
+  'blackbox-exporter', 'web1-exporter', 'web2-exporter', 'deadman', 's3', 'assets-origin',
 ];
 export const publicServices: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'bastion'];
 
@@ -181,7 +181,7 @@ export class StartedReplica implements AsyncDisposable {
     );
   }
 
-  async networkIsInternal(network: 'public' | 'app' | 'private' | 'monitoring' | 'metrics' | 'edge-metrics' | 'ops'): Promise<boolean> {
+  async networkIsInternal(network: 'public' | 'app' | 'private' | 'monitoring' | 'metrics' | 'edge-metrics' | 'ops' | 'assets'): Promise<boolean> {
     const info = await this.client.network.getById(`${this.projectName}_${network}`).inspect();
     return info.Internal;
   }

@@ -39,7 +39,8 @@ const networksOf = (service: string) => Object.keys(model.services[service]?.net
 
 describe('docker-compose.yml', () => {
   it('puts each service on the networks its security group allows, and no other', () => {
-    assert.deepEqual(networksOf('cdn'), ['public']);
+    // assets: the assets bucket's read-only front, the origin of /assets/.
+    assert.deepEqual(networksOf('cdn'), ['assets', 'public']);
     assert.deepEqual(networksOf('lb'), ['edge-metrics', 'public']);
     assert.deepEqual(networksOf('web1'), ['app', 'public']);
     assert.deepEqual(networksOf('web2'), ['app', 'public']);
@@ -49,6 +50,8 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(networksOf('firebase'), ['private']);
     // The replica's S3: only the db (backups) reaches it, on the private network.
     assert.deepEqual(networksOf('s3'), ['private']);
+    // Its read-only front for the CDN: the CDN on one side, the store on the other.
+    assert.deepEqual(networksOf('assets-origin'), ['assets', 'private']);
     assert.deepEqual(networksOf('mail'), ['monitoring', 'private']);
     assert.deepEqual(networksOf('prometheus'), ['edge-metrics', 'metrics', 'monitoring', 'ops']);
     assert.deepEqual(networksOf('alertmanager'), ['monitoring', 'ops']);

@@ -5,7 +5,7 @@
 // on every bucket and volume, IMDSv2, tags, the instance sizes, state locking.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -15,13 +15,15 @@ import { blocksOf, loadLayout, localsOf, parseDirectory, sizeOf, terraformRoot, 
 
 const run = promisify(execFile);
 const modules = ['network', 'security', 'compute', 'storage', 'edge', 'alerting'] as const;
+/** The composition every environment calls (terraform/modules/platform). */
+const composition = 'platform';
 const environments = ['staging', 'prod'] as const;
 
 const parsed = new Map<string, HclFile[]>();
 let allResources: HclResource[] = [];
 
 before(async () => {
-  for (const name of modules) parsed.set(`modules/${name}`, await parseDirectory(path.join(terraformRoot, 'modules', name)));
+  for (const name of [...modules, composition]) parsed.set(`modules/${name}`, await parseDirectory(path.join(terraformRoot, 'modules', name)));
   for (const name of environments) parsed.set(`envs/${name}`, await parseDirectory(path.join(terraformRoot, 'envs', name)));
   allResources = [...parsed.values()].flatMap((files) => blocksOf(files, 'resource'));
 });
@@ -54,12 +56,19 @@ describe('terraform/ (offline)', () => {
     assert.equal(stdout.trim(), '');
   });
 
-  it('when an environment is planned, then it uses every module, S3 state with its lock file, and the DR and us-east-1 aliases', () => {
+  it('when an environment is planned, then it uses every module (through the platform module), S3 state with its lock file, and the DR and us-east-1 aliases', () => {
     const keys = new Set<string>();
+    const composed = blocksOf(parsed.get(`modules/${composition}`) ?? [], 'module');
+    assert.deepEqual(composed.map((module) => module.name).sort(), [...modules].sort(), `modules/${composition} calls every module`);
+    for (const module of composed) assert.equal(module.body.source, `../${module.name}`);
     for (const environment of environments) {
       const files = parsed.get(`envs/${environment}`) ?? [];
-      const called = blocksOf(files, 'module').map((module) => module.name).sort();
-      assert.deepEqual(called, [...modules].sort(), `envs/${environment} calls every module`);
+      const called = blocksOf(files, 'module');
+      assert.deepEqual(called.map((module) => module.name), [composition], `envs/${environment} calls the platform module only`);
+      const platform = called.at(0);
+      assert.ok(platform);
+      assert.equal(platform.body.source, `../../modules/${composition}`);
+      assert.deepEqual(Object.keys(first(platform.body.providers)).sort(), ['aws', 'aws.dr', 'aws.us_east_1'], `envs/${environment}: passes its three providers`);
       const backend = files.flatMap(({ json }) => (json.terraform as Record<string, unknown>[] | undefined) ?? []).map((block) => first(block.backend)).find((b) => 's3' in b);
       const s3 = first(backend?.s3);
       assert.equal(s3.use_lockfile, true, `envs/${environment}: S3 state locked by its lock file`);
@@ -215,8 +224,22 @@ describe('terraform/ (offline)', () => {
     assert.equal(resources('aws_sesv2_email_identity').length, 1);
   });
 
+  it('when an environment is laid out, then it is its backend.tf and hosts.tf, and every other file is the shared one (terraform/env-shared) linked', () => {
+    const shared = readdirSync(path.join(terraformRoot, 'env-shared')).sort();
+    assert.deepEqual(shared, ['main.tf', 'outputs.tf', 'variables.tf', 'versions.tf']);
+    for (const environment of environments) {
+      const directory = path.join(terraformRoot, 'envs', environment);
+      assert.deepEqual(readdirSync(directory).sort(), ['backend.tf', 'hosts.tf', ...shared].sort(), `envs/${environment}: files`);
+      for (const file of shared) {
+        const at = path.join(directory, file);
+        assert.ok(lstatSync(at).isSymbolicLink(), `envs/${environment}/${file}: a link to ../../env-shared/${file}, not a copy (copies drift)`);
+        assert.equal(readlinkSync(at), `../../env-shared/${file}`);
+      }
+    }
+  });
+
   it('when the modules are listed, then each has main.tf, variables.tf, outputs.tf and pins its provider', () => {
-    for (const name of modules) {
+    for (const name of [...modules, composition]) {
       const files = readdirSync(path.join(terraformRoot, 'modules', name));
       for (const file of ['main.tf', 'variables.tf', 'outputs.tf', 'versions.tf']) assert.ok(files.includes(file), `modules/${name}/${file}`);
       const required = (parsed.get(`modules/${name}`) ?? []).flatMap(({ json }) => (json.terraform as Record<string, unknown>[] | undefined) ?? []).map((block) => first(block.required_providers));

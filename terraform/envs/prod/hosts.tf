@@ -19,6 +19,9 @@ locals {
     data   = ["10.0.3.0/24", "10.0.7.0/24"]
   }
 
+  # EC2 termination protection: production hosts are not destroyed by a mistaken plan.
+  termination_protection = true
+
   hosts = {
     bastion = { role = "bastion", instance_type = "t3.small", volume_size_gb = 20, subnet = "public-a", address = "10.0.0.10" }
     web1    = { role = "web", instance_type = "c6i.xlarge", volume_size_gb = 50, subnet = "web-a", address = "10.0.1.10" }

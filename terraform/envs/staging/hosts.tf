@@ -15,6 +15,9 @@ locals {
     data   = ["10.10.3.0/24", "10.10.7.0/24"]
   }
 
+  # EC2 termination protection: staging is rebuilt at will.
+  termination_protection = false
+
   hosts = {
     bastion = { role = "bastion", instance_type = "t3.micro", volume_size_gb = 20, subnet = "public-a", address = "10.10.0.10" }
     web1    = { role = "web", instance_type = "c6i.large", volume_size_gb = 30, subnet = "web-a", address = "10.10.1.10" }

@@ -1,6 +1,6 @@
 # Alerting's AWS side: the SNS topic and the SES identity the alerts use, and CloudWatch alarms as a
 # second path that does not depend on the monitoring host (if Prometheus' host dies, its status check
-# still pages): host status checks, the ALB's 5xx, and disk space from the CloudWatch agent.
+# still pages): host status checks, the ALB's 5xx, and disk space (sent by the cloudwatch role).
 
 data "aws_region" "current" {}
 
@@ -79,9 +79,10 @@ resource "aws_cloudwatch_metric_alarm" "system_recover" {
   tags                = var.tags
 }
 
-# The CloudWatch agent reports disk_used_percent per filesystem (the instance roles may publish it).
-# Installing and configuring the agent on the hosts is still to be done by the common role: until
-# then these alarms have no data and stay INSUFFICIENT_DATA (treat_missing_data = missing), silent.
+# disk_used_percent per filesystem, as the CloudWatch agent names it, is sent every minute by the
+# provisioning role cloudwatch (provision/roles/cloudwatch: Debian's awscli on a timer, the instance
+# role's credentials) with exactly these dimensions; a host that stops sending goes
+# INSUFFICIENT_DATA (treat_missing_data = missing): its status-check alarm covers a dead host.
 resource "aws_cloudwatch_metric_alarm" "disk" {
   for_each = var.instance_ids
 

@@ -70,7 +70,7 @@ resource "aws_eip" "bastion" {
   tags     = merge(var.tags, { Name = "${var.name}-${each.key}" })
 }
 
-# Instance roles: every host ships metrics (the CloudWatch agent: disk) and is reachable by SSM;
+# Instance roles: every host ships metrics (the cloudwatch role: disk, memory) and is reachable by SSM;
 # the db hosts write backups, the web hosts read the static assets, the monitoring hosts send
 # SMS through SNS (the notifier's instance credentials) and publish to the alerts topic.
 locals {

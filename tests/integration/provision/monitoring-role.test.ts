@@ -3,7 +3,8 @@
 // checked from what an operator sees on mon1: Prometheus' API (rules, targets), Alertmanager's (its
 // routing tree), the rules file on disk against the repo's, a critical alert paging through the SMS
 // notifier (the outbox provider: the lab has no SNS), and the daily report's timer and mail, queued on
-// mail1 (whose relayhost does not exist: nothing leaves the lab).
+// mail1 (whose relayhost does not exist: nothing leaves the lab). mon1 also runs the cloudwatch role
+// against the local AWS API emulator (moto's CloudWatch), as the hosts send to CloudWatch in production.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,13 +13,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import type { HostRecap } from '../../../provision/core/runner.js';
 import { alertRulesSource } from '../../../provision/roles/monitoring/index.js';
+import { cloudwatchMetrics, cloudwatchNamespace } from '../../../provision/roles/cloudwatch/index.js';
+import { buildAwsEmulatorImage } from '../../support/aws-emulator.js';
 import { startProvisionLab, type ProvisionRun, type StartedProvisionLab } from '../../support/provision-lab.js';
 
 const alertEmail = 'admins@refereezy.test';
 const reportFrom = 'reports@refereezy.test';
 const onCall = '+34600000001';
 // Only these roles run: web1 is here as a scrape target, not to test the web role; mail1 relays the mail.
-const roles = ['--tags', 'common,monitoring,mail'];
+const roles = ['--tags', 'common,cloudwatch,monitoring,mail'];
+// mon1's metrics go to the emulator (no instance role, no metadata service in the lab: a key and an id).
+const cloudwatchEndpoint = 'http://aws-emulator:5000';
+const instanceId = 'i-lab-mon1';
+const awsOnMon1 = ['env', 'AWS_ACCESS_KEY_ID=testing', 'AWS_SECRET_ACCESS_KEY=testing', 'aws', '--region', 'eu-west-1', '--endpoint-url', cloudwatchEndpoint, '--output', 'json', 'cloudwatch'];
 const scope = ['--limit', 'mon1,web1,mail1', ...roles];
 
 let lab: StartedProvisionLab | undefined;
@@ -108,7 +115,15 @@ function setMon1Vars(vars: Record<string, unknown>): void {
 
 before(async () => {
   lab = await startProvisionLab({
-    hosts: { mon1: { groups: ['monitoring'] }, web1: { groups: ['web'] }, mail1: { groups: ['mail'] } },
+    hosts: {
+      mon1: {
+        groups: ['monitoring'],
+        vars: { cloudwatch_region: 'eu-west-1', cloudwatch_endpoint_url: cloudwatchEndpoint, cloudwatch_instance_id: instanceId, cloudwatch_access_key_id: 'testing', cloudwatch_secret_access_key: 'testing' },
+      },
+      web1: { groups: ['web'] },
+      mail1: { groups: ['mail'] },
+    },
+    services: { 'aws-emulator': { image: await buildAwsEmulatorImage() } },
     groups: {
       // No alert_smtp_smarthost: alert mail and the report go to the inventory's mail host.
       monitoring: { alert_email_to: alertEmail, alert_smtp_from: 'alertmanager@refereezy.test', sms_provider: 'outbox', daily_report_from: reportFrom, daily_report_at: '05:30' },
@@ -316,6 +331,37 @@ describe('provisioning the monitoring role', () => {
         .find((entry) => entry.sender === reportFrom);
     });
     assert.deepEqual(queued.recipients.map((recipient) => recipient.address), [alertEmail]);
+  });
+
+  it('when mon1 runs the cloudwatch role, then its timer is active and its disk and memory use arrive in CloudWatch with the Terraform alarm’s dimensions', async (t) => {
+    assert.equal((await ok('mon1', ['systemctl', 'is-active', 'cloudwatch-metrics.timer'])).trim(), 'active');
+    // What the timer runs, now (a oneshot: start returns when it has sent).
+    const sent = await started().exec('mon1', ['systemctl', 'start', 'cloudwatch-metrics.service']);
+    assert.equal(sent.exitCode, 0, `${sent.output}\n${(await started().exec('mon1', ['journalctl', '-u', 'cloudwatch-metrics.service', '--no-pager', '-n', '30'])).output}`);
+    const listed = JSON.parse(await ok('mon1', [...awsOnMon1, 'list-metrics', '--namespace', cloudwatchNamespace])) as { Metrics: { MetricName: string; Dimensions: { Name: string; Value: string }[] }[] };
+    const disk = listed.Metrics.find((metric) => metric.MetricName === cloudwatchMetrics.disk.name);
+    assert.deepEqual(disk?.Dimensions.map((dimension) => `${dimension.Name}=${dimension.Value}`).sort(), [`InstanceId=${instanceId}`, 'path=/'], JSON.stringify(listed));
+    assert.ok(listed.Metrics.some((metric) => metric.MetricName === cloudwatchMetrics.memory.name), JSON.stringify(listed));
+    // The alarm's own query (terraform/modules/alerting "disk": Maximum over 300 s, these dimensions) finds the value df shows.
+    const now = Date.now();
+    const statistics = JSON.parse(
+      await ok('mon1', [
+        ...awsOnMon1,
+        'get-metric-statistics',
+        '--namespace', cloudwatchNamespace,
+        '--metric-name', cloudwatchMetrics.disk.name,
+        '--dimensions', `Name=InstanceId,Value=${instanceId}`, 'Name=path,Value=/',
+        '--statistics', 'Maximum',
+        '--period', '300',
+        '--start-time', new Date(now - 15 * 60_000).toISOString(),
+        '--end-time', new Date(now + 5 * 60_000).toISOString(),
+      ]),
+    ) as { Datapoints: { Maximum: number }[] };
+    const [point] = statistics.Datapoints;
+    assert.ok(point, `no datapoint: ${JSON.stringify(statistics)}`);
+    const dfPercent = Number((await ok('mon1', ['df', '--output=pcent', '/'])).split('\n')[1]?.replace('%', '').trim());
+    t.diagnostic(`disk_used_percent ${point.Maximum} (df: ${dfPercent}%)`);
+    assert.ok(Math.abs(point.Maximum - dfPercent) <= 2, `CloudWatch has ${point.Maximum}, df says ${dfPercent}%`);
   });
 
   it('when a var makes prometheus.yml invalid, then the handler refuses to reload it and the running config stays', async () => {

@@ -11,6 +11,8 @@ export interface HealthReport {
   disk: { instance: string; freeRatio: number }[];
   /** Hours since the last good backup; null when no backup has reported yet. */
   backupAgeHours: number | null;
+  /** The recoverable window's start that every repo covers (the end of its oldest complete backup); null when none has reported. */
+  backupWindowStart: Date | null;
   /** The weekly backup verification: its age in days and whether it passed; null when none has reported. */
   verification: { ageDays: number | null; passed: boolean | null };
   firingAlerts: { alertname: string; severity: string; instance: string }[];
@@ -52,7 +54,7 @@ async function collectCluster(prometheus: PrometheusClient): Promise<HealthRepor
 /** Reads the last 24 hours of the platform from Prometheus. */
 export async function collectHealthReport(prometheus: PrometheusClient, environment: string, now = new Date()): Promise<HealthReport> {
   const cluster = await collectCluster(prometheus);
-  const [uptime, requests, errorRatio, p99Seconds, pgUp, connections, deadlocks, disk, backupAge, verifyAge, verifyPassed, alerts] = await Promise.all([
+  const [uptime, requests, errorRatio, p99Seconds, pgUp, connections, deadlocks, disk, backupAge, windowStart, verifyAge, verifyPassed, alerts] = await Promise.all([
     prometheus.query('avg by (job) (avg_over_time(up[24h]))'),
     prometheus.scalar('sum(increase(http_requests_total{service="refereezy-api"}[24h]))'),
     // "or vector(0)": no 5xx series at all means a rate of 0, not "no data".
@@ -64,6 +66,8 @@ export async function collectHealthReport(prometheus: PrometheusClient, environm
     prometheus.query('min by (instance) (node_filesystem_avail_bytes{fstype!~"tmpfs|ramfs"} / node_filesystem_size_bytes{fstype!~"tmpfs|ramfs"})'),
     // The repo whose latest backup is oldest: every repo must be current.
     prometheus.scalar('(time() - min(refereezy_backup_last_success_timestamp_seconds)) / 3600'),
+    // The window every repo can restore: the latest of their starts.
+    prometheus.scalar('max(refereezy_backup_window_start_timestamp_seconds)'),
     prometheus.scalar('(time() - max(refereezy_backup_verify_last_run_timestamp_seconds)) / 86400'),
     prometheus.scalar('min(refereezy_backup_verify_success)'),
     prometheus.query('ALERTS{alertstate="firing",alertname!="Watchdog"}'),
@@ -76,6 +80,7 @@ export async function collectHealthReport(prometheus: PrometheusClient, environm
     database: { up: pgUp === 1, connections, deadlocks },
     disk: disk.map((sample) => ({ instance: sample.labels['instance'] ?? '?', freeRatio: sample.value })),
     backupAgeHours: backupAge,
+    backupWindowStart: windowStart === null ? null : new Date(windowStart * 1000),
     verification: { ageDays: verifyAge, passed: verifyPassed === null ? null : verifyPassed === 1 },
     cluster,
     firingAlerts: alerts.map((sample) => ({
@@ -101,6 +106,13 @@ function clusterRows(cluster: HealthReport['cluster']): [string, string, string]
   ];
 }
 
+const backupWindow = (report: HealthReport) => {
+  const start = report.backupWindowStart;
+  if (start === null) return 'none reported';
+  const days = (Date.parse(report.generatedAt) - start.getTime()) / 86_400_000;
+  return `from ${start.toISOString().slice(0, 16).replace('T', ' ')} UTC to now (${days.toFixed(1)} days)`;
+};
+
 /** The report as rows of (section, item, value), shared by the text and the HTML renderings. */
 function rows(report: HealthReport): [string, string, string][] {
   return [
@@ -114,6 +126,7 @@ function rows(report: HealthReport): [string, string, string][] {
     ...report.disk.map(({ instance, freeRatio }): [string, string, string] => ['Disk', `free on ${instance}`, percent(freeRatio, 1)]),
     ...clusterRows(report.cluster),
     ['Backups', 'last good backup', report.backupAgeHours === null ? 'no backup reported' : `${report.backupAgeHours.toFixed(1)} h ago`],
+    ['Backups', 'recoverable window', backupWindow(report)],
     ['Backups', 'last verification', report.verification.ageDays === null ? 'none reported' : `${report.verification.passed ? 'passed' : 'FAILED'}, ${report.verification.ageDays.toFixed(1)} days ago`],
   ];
 }
