@@ -51,6 +51,6 @@ export function statusLines(state: DeployState, health: Partial<Record<Pool, str
     const since = state.live === pool ? (state.since ?? 'start') : (colour?.deployedAt ?? '-');
     rows.push([pool, role, colour?.version ?? baseVersion, since, health[pool] ?? '?', colour ? Object.entries(colour.images).map(([k, v]) => `${k}=${v}`).join(' ') : '-']);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '));
 }

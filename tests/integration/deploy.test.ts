@@ -1,0 +1,168 @@
+// Blue-green deploys on one replica (docs/runbooks/deploy.md): a deploy and a rollback under load
+// through the CDN fail no request; broken versions are never switched to; the fallback serves again
+// within seconds; two deploys at once, the second refused naming the holder; the old version keeps
+// working against the expanded schema; the runbook's replica blocks run as written.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import autocannon from 'autocannon';
+import { ReplicaTarget } from '../../provision/deploy/replica.js';
+import { ApiClient } from '../support/api-client.js';
+import { request } from '../support/http.js';
+import { repoRoot } from '../support/paths.js';
+import { runbookBlocks, runShellBlock } from '../support/runbook-commands.js';
+import { StartedReplica } from '../support/started-replica.js';
+
+const exec = promisify(execFile);
+const imageTag = process.env.IMAGE_TAG ?? 'dev';
+const suffix = randomBytes(3).toString('hex');
+/** Versions as image tags (a commit sha in real use). */
+const v1 = `v1-${suffix}`;
+const v2 = `v2-${suffix}`;
+const unready = `unready-${suffix}`;
+const offContract = `off-contract-${suffix}`;
+
+let replica: StartedReplica;
+let started = false;
+let env: Record<string, string>;
+let admin: ApiClient;
+
+async function docker(...args: string[]): Promise<string> {
+  return (await exec('docker', args, { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 })).stdout;
+}
+
+/** `npm run deploy -- replica …` as an operator types it; never throws for its exit code. */
+function deployCli(...args: string[]): Promise<{ exitCode: number; output: string }> {
+  return runShellBlock(`node --import tsx provision/deploy/cli.ts replica ${args.map((a) => `'${a}'`).join(' ')}`, env, 600_000);
+}
+
+async function servedBy(): Promise<string> {
+  const page = await request(`${replica.cdnUrl}/?probe=${randomBytes(6).toString('hex')}`);
+  assert.equal(page.status, 200);
+  return page.headers.get('x-served-by') ?? '?';
+}
+
+before(async () => {
+  replica = await StartedReplica.start();
+  started = true;
+  env = { ...replica.composeEnvironment, IMAGE_TAG: imageTag, DEPLOY_ACTOR: 'deploy-test' };
+  admin = new ApiClient(replica.cdnUrl, await replica.idToken('deploy-admin@refereezy.test', 'admin'));
+  // The versions: v1 is the replica's own images under another tag; the others are small layers on top.
+  for (const component of ['api', 'web']) {
+    await docker('tag', `refereezy/${component}:${imageTag}`, `refereezy/${component}:${v1}`);
+    for (const version of [v2, unready, offContract]) if (component === 'web') await docker('tag', `refereezy/web:${imageTag}`, `refereezy/web:${version}`);
+  }
+  for (const [version, fixture] of [[v2, 'api-next'], [unready, 'api-unready'], [offContract, 'api-off-contract']] as const) {
+    await docker('build', '-q', '--build-arg', `API_IMAGE=refereezy/api:${imageTag}`, '-t', `refereezy/api:${version}`, `tests/fixtures/deploy/${fixture}`);
+  }
+});
+
+after(async () => {
+  if (!started) return;
+  try {
+    for (const report of await replica.unhealthyServiceLogs()) console.error(report);
+    await new ReplicaTarget(undefined, replica.projectName).removeColours().catch((error: unknown) => console.error(error));
+  } finally {
+    await replica.down();
+    for (const version of [v1, v2, unready, offContract]) await docker('rmi', '-f', `refereezy/api:${version}`, `refereezy/web:${version}`).catch(() => undefined);
+  }
+});
+
+describe('blue-green deploys on the replica', () => {
+  it('when v1 is deployed, then blue serves it, the base install stays as the fallback, and status says so', async () => {
+    const deployed = await deployCli('deploy', '--version', v1);
+    assert.equal(deployed.exitCode, 0, deployed.output);
+    assert.equal(await servedBy(), 'web-blue');
+    const shown = await deployCli('status');
+    assert.match(shown.output, new RegExp(`blue\\s+live\\s+${v1}`), shown.output);
+    assert.match(shown.output, /base\s+fallback/, shown.output);
+  });
+
+  it('when v2 is deployed and rolled back under load through the CDN, then no request fails', async () => {
+    const token = await replica.idToken('deploy-load@refereezy.test', 'admin');
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    let count = 0;
+    let finish: (result: autocannon.Result) => void = () => undefined;
+    let fail: (error: Error) => void = () => undefined;
+    const done = new Promise<autocannon.Result>((resolve, reject) => {
+      finish = resolve;
+      fail = reject;
+    });
+    const load = autocannon({
+      url: replica.cdnUrl,
+      connections: 8,
+      duration: 300,
+      requests: [
+        { method: 'GET', path: '/api/competitions', headers },
+        { method: 'POST', path: '/api/competitions', headers, body: JSON.stringify({ name: 'Load during deploy', season: '2026' }) },
+        { method: 'GET', path: '/', headers },
+      ],
+    }, (error: Error | null, result: autocannon.Result) => (error ? fail(error) : finish(result)));
+    load.on('response', () => (count += 1));
+    const deployed = await deployCli('deploy', '--version', v2);
+    assert.equal(deployed.exitCode, 0, deployed.output);
+    assert.equal(await servedBy(), 'web-green');
+    const rolledBack = await deployCli('rollback');
+    assert.equal(rolledBack.exitCode, 0, rolledBack.output);
+    assert.equal(await servedBy(), 'web-blue');
+    while (count < 20_000) await new Promise((resolve) => setTimeout(resolve, 500));
+    load.stop();
+    const result = await done;
+    console.log(`load: ${result.requests.total} requests, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts over ${result.duration} s`);
+    assert.ok(result.requests.total >= 20_000, `only ${result.requests.total} requests`);
+    assert.equal(result.non2xx, 0);
+    assert.equal(result.errors, 0);
+    assert.equal(result.timeouts, 0);
+  });
+
+  it('when traffic is back on v1 after v2 expanded the schema, then v1 still writes, and the contract migration waited', async () => {
+    // v1 does not know the nickname column; its inserts work because the NOT NULL (contract) was withheld.
+    const created = await admin.post('/api/referees', { name: 'Kateryna Monzul', email: `monzul-${suffix}@example.org`, licenceLevel: 'international' });
+    assert.equal(created.status, 201, created.body);
+    const db = replica.container('db');
+    const { output } = await db.exec(['psql', '-X', '-At', '-U', 'postgres', '-d', 'refereezy', '-c', 'SELECT name FROM pgmigrations ORDER BY id']);
+    assert.match(output, /1799000000000_referee_nickname/);
+    assert.doesNotMatch(output, /contract_referee_nickname_required/);
+    const refused = await deployCli('contract');
+    assert.notEqual(refused.exitCode, 0);
+    assert.match(refused.output, /fallback .* still runs the old version/);
+  });
+
+  it('when a version that never gets ready is deployed, then it is refused and traffic stays where it was', async () => {
+    const before = await servedBy();
+    const deployed = await deployCli('deploy', '--version', unready);
+    assert.notEqual(deployed.exitCode, 0, deployed.output);
+    assert.match(deployed.output, /refused, traffic stays on blue/);
+    assert.equal(await servedBy(), before);
+  });
+
+  it('when a version whose answers break its OpenAPI contract is deployed, then the smoke test says so and traffic stays', async () => {
+    const deployed = await deployCli('deploy', '--version', offContract);
+    assert.notEqual(deployed.exitCode, 0, deployed.output);
+    assert.match(deployed.output, /contract: read \(GET \/api\/competitions\)/);
+    assert.match(deployed.output, /traffic stays on blue/);
+    assert.equal(await servedBy(), 'web-blue');
+  });
+
+  it('when two deploys start at once, then the second is refused naming who holds the lock', async () => {
+    const [first, second] = await Promise.all([deployCli('deploy', '--version', v2), new Promise((resolve) => setTimeout(resolve, 1500)).then(() => deployCli('deploy', '--version', v2))]);
+    assert.equal(first.exitCode, 0, first.output);
+    assert.notEqual(second.exitCode, 0);
+    assert.match(second.output, /refused: locked by deploy-test@/);
+  });
+
+  it('when the runbook\'s replica blocks run, then they deploy, show the status and roll back', async () => {
+    const blocks = runbookBlocks('deploy.md', 'replica');
+    for (const name of ['status', 'rollback']) {
+      const block = blocks.get(name);
+      assert.ok(block, `deploy.md has no replica ${name} block`);
+      const result = await runShellBlock(block, env, 300_000);
+      assert.equal(result.exitCode, 0, `${name}:\n${result.output}`);
+    }
+    const log = await docker('compose', '-p', replica.projectName, 'ps', '--format', '{{.Service}}');
+    assert.match(log, /web-green/);
+  });
+});
+
