@@ -105,15 +105,16 @@ describe('GitHub Actions workflows', () => {
   it('when main changes, then deliver.yml goes tests → images + terraform → staging → production (approval)', () => {
     const { workflow, text } = load('deliver.yml');
     assert.deepEqual(Object.keys(workflow.on).sort(), ['push', 'workflow_dispatch']);
-    const jobs = workflow.jobs;
-    assert.equal(jobs.test?.uses, './.github/workflows/ci.yml');
-    assert.equal(jobs.images?.needs, 'test');
-    assert.match(jobs.images?.steps?.map((step) => step.run ?? '').join('\n') ?? '', /IMAGE_TAG|docker compose build api web1[\s\S]*scripts\/push-images .* "\$\{\{ github.sha \}\}"/);
-    assert.equal(jobs.infrastructure?.uses, './.github/workflows/terraform.yml');
-    assert.deepEqual(jobs.staging?.needs, ['images', 'infrastructure']);
-    assert.equal(jobs.staging?.environment, 'staging');
-    assert.equal(jobs.production?.needs, 'staging');
-    assert.equal(jobs.production?.environment, 'production');
+    const { test, images, infrastructure, staging, production } = workflow.jobs;
+    assert.ok(test && images && infrastructure && staging && production, 'jobs test, images, infrastructure, staging, production');
+    assert.equal(test.uses, './.github/workflows/ci.yml');
+    assert.equal(images.needs, 'test');
+    assert.match((images.steps ?? []).map((step) => step.run ?? '').join('\n'), /docker compose build api web1[\s\S]*scripts\/push-images .* "\$\{\{ github.sha \}\}"/);
+    assert.equal(infrastructure.uses, './.github/workflows/terraform.yml');
+    assert.deepEqual(staging.needs, ['images', 'infrastructure']);
+    assert.equal(staging.environment, 'staging');
+    assert.equal(production.needs, 'staging');
+    assert.equal(production.environment, 'production');
     assert.match(text, /npm run deploy -- staging deploy --version "\$\{\{ github\.sha \}\}"/);
     assert.match(text, /npm run deploy -- prod deploy --version "\$\{\{ github\.sha \}\}"/);
     assert.ok('workflow_call' in load('terraform.yml').workflow.on, 'terraform.yml can be called by deliver.yml');
