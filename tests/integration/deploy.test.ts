@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
@@ -28,9 +31,13 @@ let replica: StartedReplica;
 let started = false;
 let env: Record<string, string>;
 let admin: ApiClient;
+/** host:port of the registry (profile registry of docker-compose.yml) on this replica. */
+let registry: string;
+let registryDigests: string;
+const scratch = mkdtempSync(path.join(tmpdir(), 'deploy-test-'));
 
 async function docker(...args: string[]): Promise<string> {
-  return (await exec('docker', args, { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 })).stdout;
+  return (await exec('docker', args, { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env } })).stdout;
 }
 
 /** `npm run deploy -- replica …` as an operator types it; never throws for its exit code. */
@@ -47,7 +54,20 @@ async function servedBy(): Promise<string> {
 before(async () => {
   replica = await StartedReplica.start();
   started = true;
-  env = { ...replica.composeEnvironment, IMAGE_TAG: imageTag, DEPLOY_ACTOR: 'deploy-test' };
+  env = {
+    ...replica.composeEnvironment,
+    IMAGE_TAG: imageTag,
+    DEPLOY_ACTOR: 'deploy-test',
+    REGISTRY_PORT: '0',
+    REGISTRY_USER: 'ci',
+    REGISTRY_PASSWORD: randomBytes(18).toString('base64url'),
+    REGISTRY_TLS_DIR: path.join(scratch, 'tls/registry'),
+    // docker login's credentials, for the push and the deploy's pull, kept out of ~/.docker.
+    DOCKER_CONFIG: path.join(scratch, 'docker'),
+  };
+  await exec('bash', ['scripts/registry-cert', scratch], { cwd: repoRoot });
+  await docker('compose', '-p', replica.projectName, '--profile', 'registry', 'up', '-d', '--build', '--wait', 'registry');
+  registry = `127.0.0.1:${(await docker('compose', '-p', replica.projectName, 'port', 'registry', '5000')).trim().split(':').pop() ?? ''}`;
   admin = new ApiClient(replica.cdnUrl, await replica.idToken('deploy-admin@refereezy.test', 'admin'));
   // The versions: v1 is the replica's own images under another tag; the others are small layers on top.
   for (const component of ['api', 'web']) {
@@ -57,6 +77,8 @@ before(async () => {
   for (const [version, fixture] of [[v2, 'api-next'], [unready, 'api-unready'], [offContract, 'api-off-contract']] as const) {
     await docker('build', '-q', '--build-arg', `API_IMAGE=refereezy/api:${imageTag}`, '-t', `refereezy/api:${version}`, `tests/fixtures/deploy/${fixture}`);
   }
+  // v1 goes through the registry as CI sends it: tagged by commit, pushed; the deploy pulls it by digest.
+  registryDigests = (await exec('bash', ['scripts/push-images', registry, v1], { cwd: repoRoot, env: { ...process.env, ...env } })).stdout;
 });
 
 after(async () => {
@@ -64,19 +86,26 @@ after(async () => {
   try {
     for (const report of await replica.unhealthyServiceLogs()) console.error(report);
     await new ReplicaTarget(undefined, replica.projectName).removeColours().catch((error: unknown) => console.error(error));
+    await docker('compose', '-p', replica.projectName, '--profile', 'registry', 'rm', '-fsv', 'registry').catch((error: unknown) => console.error(error));
   } finally {
+    rmSync(scratch, { recursive: true, force: true });
     await replica.down();
     for (const version of [v1, v2, unready, offContract]) await docker('rmi', '-f', `refereezy/api:${version}`, `refereezy/web:${version}`).catch(() => undefined);
   }
 });
 
 describe('blue-green deploys on the replica', () => {
-  it('when v1 is deployed, then blue serves it, the base install stays as the fallback, and status says so', async () => {
-    const deployed = await deployCli('deploy', '--version', v1);
+  it('when v1 is pushed to the registry and deployed from it, then blue runs it by digest, serves, and status says so', async () => {
+    assert.match(registryDigests, new RegExp(`^refereezy/api ${registry}/refereezy/api@sha256:[0-9a-f]{64}$`, 'm'));
+    const unauthenticated = await exec('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', `https://${registry}/v2/`]);
+    assert.equal(unauthenticated.stdout, '401', 'the registry asks for credentials');
+    const deployed = await runShellBlock(`node --import tsx provision/deploy/cli.ts replica deploy --version '${v1}'`, { ...env, DEPLOY_REGISTRY: registry }, 600_000);
     assert.equal(deployed.exitCode, 0, deployed.output);
     assert.equal(await servedBy(), 'web-blue');
+    const image = (await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', 'docker-compose.deploy.yml', 'ps', '--format', '{{.Image}}', 'api-blue')).trim();
+    assert.match(image, new RegExp(`^${registry}/refereezy/api@sha256:[0-9a-f]{64}$`));
     const shown = await deployCli('status');
-    assert.match(shown.output, new RegExp(`blue\\s+live\\s+${v1}`), shown.output);
+    assert.match(shown.output, new RegExp(`blue\\s+live\\s+${v1}\\s.*api=${registry}/refereezy/api@sha256:`), shown.output);
     assert.match(shown.output, /base\s+fallback/, shown.output);
   });
 
