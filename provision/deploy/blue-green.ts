@@ -51,6 +51,15 @@ export async function deploy(target: DeployTarget, version: string, say: Say = (
       record(target, { action: 'deploy', version, colour, ...(images ? { images } : {}), result: 'refused', reason, ms: Math.round(performance.now() - started) });
       throw new DeployRefused(`deploy of ${version} to ${target.environment} refused, traffic stays on ${live}: ${reason}`);
     };
+    if (current.previous === colour) {
+      // The idle colour is the fallback: replacing it ends the way back, whatever this deploy's
+      // outcome, so the state says so before anything is touched.
+      say(`${colour} was the fallback (${current.colours[colour]?.version ?? '?'}); it is replaced: no rollback until this deploy switches`);
+      const { [colour]: _replaced, ...others } = current.colours;
+      current.previous = null;
+      current.colours = others;
+      await target.writeState(current);
+    }
     try {
       images = await target.resolveImages(version);
       say(`version ${version}: ${Object.entries(images).map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -92,7 +101,12 @@ export async function rollback(target: DeployTarget): Promise<Outcome> {
     const state = await target.readState();
     const to: Pool | null = state.previous;
     if (to === null) throw new DeployRefused(`rollback of ${target.environment} refused: no deploy to roll back (live: ${state.live})`);
-    const health = await target.health(to);
+    let health = await target.health(to);
+    if (health === 'UP' && to !== 'base') {
+      // HAProxy checks the web servers only: the colour's API must be ready too.
+      const ready = await target.prober(to)('api', 'GET', '/readyz').catch((error: unknown) => ({ status: 0, body: (error as Error).message }));
+      if (ready.status !== 200) health = `its API is not ready (HTTP ${ready.status} ${ready.body.slice(0, 200)})`;
+    }
     if (health !== 'UP') {
       record(target, { action: 'rollback', colour: to, result: 'refused', reason: `fallback ${to} is not up: ${health}` });
       throw new DeployRefused(`rollback of ${target.environment} refused, traffic stays on ${state.live}: the fallback ${to} is not up (${health})`);

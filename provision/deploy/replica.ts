@@ -111,7 +111,7 @@ export class ReplicaTarget implements DeployTarget {
   }
 
   async start(colour: Colour, version: string, images: Record<'api' | 'web', string>): Promise<void> {
-    await this.compose(`start ${version} as ${colour}`, ['up', '-d', '--no-deps', '--force-recreate', '--wait', '--wait-timeout', '180', `api-${colour}`, `web-${colour}`], this.colourEnv(colour, version, images), 240_000);
+    await this.compose(`start ${version} as ${colour}`, ['up', '-d', '--no-deps', '--force-recreate', '--wait', '--wait-timeout', '300', `api-${colour}`, `web-${colour}`], this.colourEnv(colour, version, images), 360_000);
   }
 
   prober(colour: Colour): Prober {

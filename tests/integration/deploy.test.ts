@@ -51,6 +51,12 @@ async function servedBy(): Promise<string> {
   return page.headers.get('x-served-by') ?? '?';
 }
 
+/** The ids and start times of a colour's containers: the same after a rollback means nothing was rebuilt or restarted. */
+async function colourContainers(colour: string): Promise<string> {
+  const ids = (await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', 'docker-compose.deploy.yml', 'ps', '-q', `api-${colour}`, `web-${colour}`)).trim().split('\n');
+  return docker('inspect', '-f', '{{.Id}} {{.State.StartedAt}}', ...ids);
+}
+
 before(async () => {
   replica = await StartedReplica.start();
   started = true;
@@ -130,12 +136,16 @@ describe('blue-green deploys on the replica', () => {
       ],
     }, (error: Error | null, result: autocannon.Result) => (error ? fail(error) : finish(result)));
     load.on('response', () => (count += 1));
+    const blueBefore = await colourContainers('blue');
     const deployed = await deployCli('deploy', '--version', v2);
     assert.equal(deployed.exitCode, 0, deployed.output);
     assert.equal(await servedBy(), 'web-green');
     const rolledBack = await deployCli('rollback');
     assert.equal(rolledBack.exitCode, 0, rolledBack.output);
+    // The first request after the command is the old version's, from the same containers: nothing rebuilt or restarted.
     assert.equal(await servedBy(), 'web-blue');
+    assert.deepEqual(await colourContainers('blue'), blueBefore);
+    console.log(rolledBack.output.trim());
     while (count < 20_000) await new Promise((resolve) => setTimeout(resolve, 500));
     load.stop();
     const result = await done;
