@@ -145,7 +145,7 @@ export async function contract(target: DeployTarget, retireFallback: boolean): P
     if (state.previous !== null) {
       if (!retireFallback) {
         throw new DeployRefused(
-          `contract on ${target.environment} refused: the fallback ${state.previous} still runs the old version, which the contract migrations can break; ` +
+          `contract on ${target.environment} refused: the fallback ${state.previous} (${state.previous === 'base' ? 'the base install' : (state.colours[state.previous]?.version ?? '?')}) still runs and may still need the old schema, which the contract migrations break; ` +
             `once ${live.version} is trusted: npm run deploy -- ${target.environment} contract --retire-fallback`,
         );
       }
