@@ -119,7 +119,7 @@ describe('blue-green deploys on the replica', () => {
     const token = await replica.idToken('deploy-load@refereezy.test', 'admin');
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     let count = 0;
-    let finished = false;
+    const progress = { finished: false };
     let finish: (result: autocannon.Result) => void = () => undefined;
     let fail: (error: Error) => void = () => undefined;
     const done = new Promise<autocannon.Result>((resolve, reject) => {
@@ -138,7 +138,7 @@ describe('blue-green deploys on the replica', () => {
         { method: 'GET', path: '/', headers },
       ],
     }, (error: Error | null, result: autocannon.Result) => {
-      finished = true;
+      progress.finished = true;
       if (error) fail(error);
       else finish(result);
     });
@@ -153,7 +153,7 @@ describe('blue-green deploys on the replica', () => {
     assert.equal(await servedBy(), 'web-blue');
     assert.deepEqual(await colourContainers('blue'), blueBefore);
     console.log(rolledBack.output.trim());
-    while (count < 20_000 && !finished) await new Promise((resolve) => setTimeout(resolve, 500));
+    while (count < 20_000 && !progress.finished) await new Promise((resolve) => setTimeout(resolve, 500));
     load.stop();
     const result = await done;
     console.log(`load: ${result.requests.total} requests, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts over ${result.duration} s`);
