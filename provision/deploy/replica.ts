@@ -35,7 +35,9 @@ export class ReplicaTarget implements DeployTarget {
   }
 
   private compose(task: string, args: string[], env: Record<string, string> = {}, timeoutMs?: number): Promise<string> {
-    return run(task, ['docker', 'compose', '-p', this.project, '-f', 'docker-compose.yml', '-f', 'docker-compose.deploy.yml', ...args], { cwd: repoRoot, env, ...(timeoutMs ? { timeoutMs } : {}) });
+    // DEPLOY_COMPOSE_FILES: more overlays the replica was started with (colon-separated), so Compose sees the same project.
+    const extra = (process.env.DEPLOY_COMPOSE_FILES ?? '').split(':').filter((file) => file !== '').flatMap((file) => ['-f', file]);
+    return run(task, ['docker', 'compose', '-p', this.project, '-f', 'docker-compose.yml', '-f', 'docker-compose.deploy.yml', ...extra, ...args], { cwd: repoRoot, env, ...(timeoutMs ? { timeoutMs } : {}) });
   }
 
   private async containerOf(service: string): Promise<string> {

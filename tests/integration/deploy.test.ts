@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -53,17 +53,32 @@ async function servedBy(): Promise<string> {
 
 /** The ids and start times of a colour's containers: the same after a rollback means nothing was rebuilt or restarted. */
 async function colourContainers(colour: string): Promise<string> {
-  const ids = (await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', 'docker-compose.deploy.yml', 'ps', '-q', `api-${colour}`, `web-${colour}`)).trim().split('\n');
+  const ids = (await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', 'docker-compose.deploy.yml', '-f', env.DEPLOY_COMPOSE_FILES ?? '', 'ps', '-q', `api-${colour}`, `web-${colour}`)).trim().split('\n');
   return docker('inspect', '-f', '{{.Id}} {{.State.StartedAt}}', ...ids);
 }
 
+/**
+ * Subnets of the replica's networks, outside Docker's default pools: on a machine running several
+ * replicas at once those pools run out ("could not find an available, non-overlapping IPv4 address
+ * pool"). A random 10.x.0.0/16 per run.
+ */
+function subnetsOverlay(): string {
+  const octet = 100 + Math.floor(Math.random() * 150);
+  const names = ['public', 'app', 'private', 'monitoring', 'metrics', 'edge-metrics', 'logs', 'ops', 'registry'];
+  const file = path.join(scratch, 'subnets.yml');
+  writeFileSync(file, `networks:\n${names.map((name, i) => `  ${name}:\n    ipam:\n      config:\n        - subnet: 10.${octet}.${i}.0/24\n`).join('')}`);
+  return file;
+}
+
 before(async () => {
-  replica = await StartedReplica.start();
+  const overlay = subnetsOverlay();
+  replica = await StartedReplica.start({ extraComposeFiles: [overlay] });
   started = true;
   env = {
     ...replica.composeEnvironment,
     IMAGE_TAG: imageTag,
     DEPLOY_ACTOR: 'deploy-test',
+    DEPLOY_COMPOSE_FILES: overlay,
     REGISTRY_PORT: '0',
     REGISTRY_USER: 'ci',
     REGISTRY_PASSWORD: randomBytes(18).toString('base64url'),
@@ -72,8 +87,8 @@ before(async () => {
     DOCKER_CONFIG: path.join(scratch, 'docker'),
   };
   await exec('bash', ['scripts/registry-cert', scratch], { cwd: repoRoot });
-  await docker('compose', '-p', replica.projectName, '--profile', 'registry', 'up', '-d', '--build', '--wait', 'registry');
-  registry = `127.0.0.1:${(await docker('compose', '-p', replica.projectName, 'port', 'registry', '5000')).trim().split(':').pop() ?? ''}`;
+  await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', overlay, '--profile', 'registry', 'up', '-d', '--build', '--wait', 'registry');
+  registry = `127.0.0.1:${(await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', overlay, 'port', 'registry', '5000')).trim().split(':').pop() ?? ''}`;
   admin = new ApiClient(replica.cdnUrl, await replica.idToken('deploy-admin@refereezy.test', 'admin'));
   // The versions: v1 is the replica's own images under another tag; the others are small layers on top.
   for (const component of ['api', 'web']) {
@@ -92,7 +107,7 @@ after(async () => {
   try {
     for (const report of await replica.unhealthyServiceLogs()) console.error(report);
     await new ReplicaTarget(undefined, replica.projectName).removeColours().catch((error: unknown) => console.error(error));
-    await docker('compose', '-p', replica.projectName, '--profile', 'registry', 'rm', '-fsv', 'registry').catch((error: unknown) => console.error(error));
+    await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', env.DEPLOY_COMPOSE_FILES ?? '', '--profile', 'registry', 'rm', '-fsv', 'registry').catch((error: unknown) => console.error(error));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
     await replica.down();
@@ -108,7 +123,7 @@ describe('blue-green deploys on the replica', () => {
     const deployed = await runShellBlock(`node --import tsx provision/deploy/cli.ts replica deploy --version '${v1}'`, { ...env, DEPLOY_REGISTRY: registry }, 600_000);
     assert.equal(deployed.exitCode, 0, deployed.output);
     assert.equal(await servedBy(), 'web-blue');
-    const image = (await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', 'docker-compose.deploy.yml', 'ps', '--format', '{{.Image}}', 'api-blue')).trim();
+    const image = (await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', 'docker-compose.deploy.yml', '-f', env.DEPLOY_COMPOSE_FILES ?? '', 'ps', '--format', '{{.Image}}', 'api-blue')).trim();
     assert.match(image, new RegExp(`^${registry}/refereezy/api@sha256:[0-9a-f]{64}$`));
     const shown = await deployCli('status');
     assert.match(shown.output, new RegExp(`blue\\s+live\\s+${v1}\\s.*api=${registry}/refereezy/api@sha256:`), shown.output);

@@ -53,7 +53,8 @@ export class StartedReplica implements AsyncDisposable {
     readonly composeEnvironment: Record<string, string>,
   ) {}
 
-  static async start(): Promise<StartedReplica> {
+  /** extraComposeFiles: overlays after docker-compose.yml (absolute paths), e.g. fixed subnets when Docker's default pools are used up. */
+  static async start(options: { extraComposeFiles?: string[] } = {}): Promise<StartedReplica> {
     await useRyukOnlyWhereAvailable();
     const projectName = `refereezy-test-${randomBytes(4).toString('hex')}`;
     const key = ssh2.utils.generateKeyPairSync('ed25519', { comment: `${projectName}@tests` });
@@ -76,7 +77,7 @@ export class StartedReplica implements AsyncDisposable {
       NODE_EXTRA_CA_CERTS: buildCaBundle(),
       DEADMAN_TIMEOUT: `${deadmanTimeoutSeconds}s`,
     };
-    const environment = await new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
+    const environment = await new DockerComposeEnvironment(repoRoot, ['docker-compose.yml', ...(options.extraComposeFiles ?? [])])
       .withProjectName(projectName)
       .withBuild()
       .withEnvironment(composeEnvironment)
