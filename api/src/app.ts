@@ -41,8 +41,10 @@ export function createApp({ db, logger, metrics, auth, mirrorChanged, writeLimit
   app.use(express.json({ limit: '16kb' }));
 
   // Liveness: the process answers. Readiness: it can also reach Postgres (the LB and compose ask).
+  // version: the release this process runs (APP_VERSION, set by blue-green deploys), so an operator
+  // sees which colour answers with what.
   app.get('/healthz', (_request, response) => {
-    response.json({ status: 'ok' });
+    response.json({ status: 'ok', version: process.env.APP_VERSION ?? 'unversioned' });
   });
   app.get('/readyz', async (_request, response) => {
     const ready = await databaseAnswers(db);

@@ -1,8 +1,11 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PG_MIGRATE_LOCK_ID, runner } from 'node-pg-migrate';
 import type { ApiConfig } from './config.js';
 import { watchSession, type Database } from './db.js';
 import type { Logger } from './logger.js';
+import { selectMigrations, type MigrationPhase } from './migration-phase.js';
 
 // src/ (tsx) and dist/ (built) both sit beside migrations/.
 export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
@@ -21,7 +24,20 @@ const lockNotAvailable = '55P03';
  * bounded (a migration stuck elsewhere fails this start with a clear error, and systemd or compose
  * starts it again), and so are the migrations' own lock waits and statements.
  */
-export async function migrateUp(db: Database, logger: Logger, timeouts: MigrationTimeouts): Promise<string[]> {
+/** The migrations on disk, by name (file name without extension), in node-pg-migrate's order. */
+export function migrationFiles(): string[] {
+  return readdirSync(migrationsDir)
+    .filter((file) => /\.(sql|js|cjs|mjs|ts)$/.test(file))
+    .map((file) => path.parse(file).name)
+    .sort();
+}
+
+/**
+ * `phase` (docs/runbooks/deploy.md, migration-phase.ts): 'expand', at every API start and in a
+ * deploy, applies the pending additive migrations only, stopping before the first contract one so
+ * the colour kept as fallback still works; 'contract' applies every pending one.
+ */
+export async function migrateUp(db: Database, logger: Logger, timeouts: MigrationTimeouts, phase: MigrationPhase = 'expand'): Promise<string[]> {
   const client = await db.connect();
   const lost = watchSession(client);
   try {
@@ -44,6 +60,21 @@ export async function migrateUp(db: Database, logger: Logger, timeouts: Migratio
     try {
       await client.query(`SET lock_timeout = ${timeouts.DB_LOCK_TIMEOUT_MS}`);
       await client.query(`SET statement_timeout = ${timeouts.DB_MIGRATION_STATEMENT_TIMEOUT_MS}`);
+      const { rows: done } = await client.query<{ name: string }>(
+        'SELECT name FROM pgmigrations ORDER BY run_on, id',
+      ).catch((error: unknown) => {
+        // A new database has no pgmigrations table yet: nothing was applied.
+        if ((error as { code?: string }).code === '42P01') return { rows: [] };
+        throw error;
+      });
+      const selection = selectMigrations(migrationFiles(), done.map((row) => row.name), phase);
+      if (selection.waiting.length > 0) {
+        logger.warn({ waiting: selection.waiting }, `migrations: ${selection.waiting.length} wait for the contract step (npm run deploy -- <env> contract)`);
+      }
+      if (selection.apply.length === 0) {
+        logger.info({ migrations: [], phase }, 'schema up to date');
+        return [];
+      }
       const applied = await runner({
         dbClient: client,
         dir: migrationsDir,
@@ -51,10 +82,12 @@ export async function migrateUp(db: Database, logger: Logger, timeouts: Migratio
         migrationsTable: 'pgmigrations',
         checkOrder: true,
         noLock: true,
+        // Exactly the selected ones: they are the first pending ones, in order.
+        count: selection.apply.length,
         log: () => undefined,
       });
       const names = applied.map((migration) => migration.name);
-      logger.info({ migrations: names }, names.length ? 'migrations applied' : 'schema up to date');
+      logger.info({ migrations: names, phase }, names.length ? 'migrations applied' : 'schema up to date');
       return names;
     } finally {
       // Closing the connection below releases the lock as well, should this fail.

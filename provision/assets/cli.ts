@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { InventoryError } from '../inventories/schema.js';
+import { InventoryError } from '../validation/yaml-file.js';
 import { assetObjects, AssetsError } from './bundle.js';
 import { BucketError, publishAssets } from './publish.js';
 import { inventoryBucket, replicaBucket } from './targets.js';

@@ -56,15 +56,19 @@ export class StartedReplica implements AsyncDisposable {
     readonly shared = false,
   ) {}
 
+  /** extraComposeFiles: overlays after docker-compose.yml (absolute paths), e.g. fixed subnets when Docker's default pools are used up. */
   /**
    * Under the test runner, the run's one shared replica (started by the first file that asks,
    * attached to by the others: tests/support/shared-replica.ts); elsewhere, or with
-   * `{ shared: false }`, a replica of this caller's own. Attaching runs `compose up` again, so a
+   * `{ shared: false }` or extra compose files, a replica of this caller's own. Attaching runs `compose up` again, so a
    * service an earlier file stopped is started again and every service is healthy.
    */
-  static async start(options: { shared?: boolean } = {}): Promise<StartedReplica> {
+  static async start(options: { shared?: boolean; extraComposeFiles?: string[] } = {}): Promise<StartedReplica> {
     await useRyukOnlyWhereAvailable();
-    if (!(options.shared ?? sharingWanted())) return StartedReplica.up(StartedReplica.freshState(), { build: true, shared: false });
+    const extraComposeFiles = options.extraComposeFiles ?? [];
+    if (extraComposeFiles.length > 0 || !(options.shared ?? sharingWanted())) {
+      return StartedReplica.up(StartedReplica.freshState(), { build: true, shared: false, extraComposeFiles });
+    }
     return withSharedReplicaLock(async (existing) => {
       if (existing) {
         try {
@@ -106,8 +110,8 @@ export class StartedReplica implements AsyncDisposable {
     return { projectName, composeEnvironment, bastionUser, bastionKey, mailCatchallPassword };
   }
 
-  private static async up(state: SharedReplicaState, how: { build: boolean; shared: boolean }): Promise<StartedReplica> {
-    let compose = new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
+  private static async up(state: SharedReplicaState, how: { build: boolean; shared: boolean; extraComposeFiles?: string[] }): Promise<StartedReplica> {
+    let compose = new DockerComposeEnvironment(repoRoot, ['docker-compose.yml', ...(how.extraComposeFiles ?? [])])
       .withProjectName(state.projectName)
       .withEnvironment(state.composeEnvironment)
       .withDefaultWaitStrategy(Wait.forHealthCheck())
