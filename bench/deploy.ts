@@ -18,11 +18,16 @@ const exec = promisify(execFile);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const imageTag = process.env.IMAGE_TAG ?? 'dev';
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const load = () => loadavg().map((value) => value.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ');
 
 async function servedBy(cdnUrl: string): Promise<string> {
   try {
-    const response = await fetch(`${cdnUrl}/?bench=${randomBytes(6).toString('hex')}`, { signal: AbortSignal.timeout(5_000) });
+    const response = await fetch(`${cdnUrl}/?bench=${randomBytes(6).toString('hex')}`, {
+      signal: AbortSignal.timeout(5_000),
+    });
     await response.text();
     return response.status === 200 ? (response.headers.get('x-served-by') ?? '?') : `HTTP ${response.status}`;
   } catch {
@@ -45,7 +50,9 @@ const replica = await StartedReplica.start();
 const suffix = randomBytes(3).toString('hex');
 const versions = [`bench-a-${suffix}`, `bench-b-${suffix}`];
 try {
-  for (const version of versions) for (const component of ['api', 'web']) await exec('docker', ['tag', `refereezy/${component}:${imageTag}`, `refereezy/${component}:${version}`]);
+  for (const version of versions)
+    for (const component of ['api', 'web'])
+      await exec('docker', ['tag', `refereezy/${component}:${imageTag}`, `refereezy/${component}:${version}`]);
   Object.assign(process.env, replica.composeEnvironment, { DEPLOY_ACTOR: 'bench' });
   const target = new ReplicaTarget(undefined, replica.projectName);
   const toSwitch: number[] = [];
@@ -58,7 +65,9 @@ try {
     toSwitch.push(outcome.switchedAfterMs ?? NaN);
     const state = await target.readState();
     toServe.push(await untilServedBy(replica.cdnUrl, new RegExp(`^web-${state.live}$`), started));
-    log(`deploy ${version} → ${state.live}: switched after ${((outcome.switchedAfterMs ?? 0) / 1000).toFixed(1)} s (load ${load()})`);
+    log(
+      `deploy ${version} → ${state.live}: switched after ${((outcome.switchedAfterMs ?? 0) / 1000).toFixed(1)} s (load ${load()})`,
+    );
     const rollbackStarted = performance.now();
     await rollback(target);
     const back = await target.readState();
@@ -69,7 +78,10 @@ try {
     if (round < rounds - 1) await deploy(target, version);
   }
   const restartStarted = performance.now();
-  await exec('docker', ['compose', '-p', replica.projectName, 'restart', 'api', 'web1', 'web2'], { cwd: repoRoot, env: { ...process.env } });
+  await exec('docker', ['compose', '-p', replica.projectName, 'restart', 'api', 'web1', 'web2'], {
+    cwd: repoRoot,
+    env: { ...process.env },
+  });
   await target.switchTo('base');
   for (;;) {
     if ((await target.health('base')) === 'UP' && /^web[12]$/.test(await servedBy(replica.cdnUrl))) break;
@@ -89,5 +101,6 @@ try {
   await target.removeColours();
 } finally {
   await replica.down();
-  for (const version of versions) await exec('docker', ['rmi', '-f', `refereezy/api:${version}`, `refereezy/web:${version}`]).catch(() => undefined);
+  for (const version of versions)
+    await exec('docker', ['rmi', '-f', `refereezy/api:${version}`, `refereezy/web:${version}`]).catch(() => undefined);
 }

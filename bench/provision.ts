@@ -27,15 +27,30 @@ const repeat = Number(process.env.BENCH_REPEAT ?? '3');
 
 // db hosts run without backups here (db_backups: false): the bench measures provisioning, not pgBackRest.
 const hosts: Record<string, LabHost> = Object.fromEntries(
-  Object.entries(layout).map(([name, groups]) => [name, { groups: groups.filter((group) => group in roleRegistry()), ...(groups.includes('db') ? { vars: { db_backups: false } } : {}) }]),
+  Object.entries(layout).map(([name, groups]) => [
+    name,
+    {
+      groups: groups.filter((group) => group in roleRegistry()),
+      ...(groups.includes('db') ? { vars: { db_backups: false } } : {}),
+    },
+  ]),
 );
 // What the roles need that the lab cannot guess (throwaway values: the lab lives for this run only).
 const groups = {
   api: { firebase_project_id: 'refereezy-bench' },
   // No SMS leaves the lab: the notifier writes its texts to a file.
-  monitoring: { alert_email_to: 'admins@refereezy.test', alert_smtp_from: 'alertmanager@refereezy.test', alert_smtp_smarthost: 'relay.refereezy.test:25', sms_provider: 'outbox' },
+  monitoring: {
+    alert_email_to: 'admins@refereezy.test',
+    alert_smtp_from: 'alertmanager@refereezy.test',
+    alert_smtp_smarthost: 'relay.refereezy.test:25',
+    sms_provider: 'outbox',
+  },
 };
-const secrets = { db_password: 'bench-db-password', db_monitor_password: 'bench-monitor-password', sms_recipients: ['+15550100001'] };
+const secrets = {
+  db_password: 'bench-db-password',
+  db_monitor_password: 'bench-monitor-password',
+  sms_recipients: ['+15550100001'],
+};
 
 interface Timed {
   label: string;
@@ -44,7 +59,10 @@ interface Timed {
   seconds: number;
 }
 
-const load = () => loadavg().map((value) => value.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ');
 
 async function timed(lab: StartedProvisionLab, label: string, args: string[]): Promise<Timed> {
   const started = performance.now();
@@ -98,7 +116,11 @@ function table(runs: Timed[]): string {
     ...names.map((name) => {
       const cells = runs.map((timing) => {
         const recap = timing.run.recap.hosts.find((candidate) => candidate.host === name);
-        return cell(recap ? `${recap.seconds.toFixed(1)} s  ${recap.status} ${recap.changed}/${recap.ok + recap.changed + recap.failed}` : '—');
+        return cell(
+          recap
+            ? `${recap.seconds.toFixed(1)} s  ${recap.status} ${recap.changed}/${recap.ok + recap.changed + recap.failed}`
+            : '—',
+        );
       });
       return `${name.padEnd(width)}${cells.join('')}`;
     }),
@@ -108,7 +130,11 @@ function table(runs: Timed[]): string {
 }
 
 async function main(): Promise<number> {
-  process.stderr.write(`starting the lab: bastion, ${Object.entries(hosts).map(([name, host]) => `${name} (${host.groups.join(', ') || 'common only'})`).join(', ')}; load ${load()} on ${cpus().length} CPUs\n`);
+  process.stderr.write(
+    `starting the lab: bastion, ${Object.entries(hosts)
+      .map(([name, host]) => `${name} (${host.groups.join(', ') || 'common only'})`)
+      .join(', ')}; load ${load()} on ${cpus().length} CPUs\n`,
+  );
   const labStarted = performance.now();
   const lab = await startProvisionLab({ hosts, groups, secrets });
   try {
@@ -120,21 +146,40 @@ async function main(): Promise<number> {
       noops.push(await median(lab, `no-op, ${size} hosts`, ['--limit', names.slice(0, size).join(',')], repeat));
     }
 
-    process.stdout.write(`\nprovisioning benchmark: ${fresh.run.recap.hosts.length} hosts, lab started in ${startSeconds.toFixed(1)} s, load ${load()} on ${cpus().length} CPUs\n`);
+    process.stdout.write(
+      `\nprovisioning benchmark: ${fresh.run.recap.hosts.length} hosts, lab started in ${startSeconds.toFixed(1)} s, load ${load()} on ${cpus().length} CPUs\n`,
+    );
     process.stdout.write('per host: seconds, status, changed/tasks\n\n');
     process.stdout.write(`${table([fresh, ...noops])}\n\n`);
     process.stdout.write('runs: the play (first connection to recap) and the CLI (node start and planning included)\n');
-    for (const timing of [fresh, ...noops]) process.stdout.write(`${timing.label.padEnd(22)} play ${timing.run.recap.seconds.toFixed(2)} s   CLI ${timing.seconds.toFixed(2)} s\n`);
+    for (const timing of [fresh, ...noops])
+      process.stdout.write(
+        `${timing.label.padEnd(22)} play ${timing.run.recap.seconds.toFixed(2)} s   CLI ${timing.seconds.toFixed(2)} s\n`,
+      );
     const [smallest, , largest] = noops;
-    if (smallest && largest) process.stdout.write(`no-op growth: ${largest.run.recap.hosts.length / smallest.run.recap.hosts.length}× the hosts, ${(largest.run.recap.seconds / smallest.run.recap.seconds).toFixed(2)}× the play time\n`);
+    if (smallest && largest)
+      process.stdout.write(
+        `no-op growth: ${largest.run.recap.hosts.length / smallest.run.recap.hosts.length}× the hosts, ${(largest.run.recap.seconds / smallest.run.recap.seconds).toFixed(2)}× the play time\n`,
+      );
     process.stdout.write('\nwhere the time went\n');
     for (const timing of [fresh, ...noops]) process.stdout.write(`${phases(timing)}\n`);
     process.stdout.write(`\n${ansible()}\n`);
 
-    const failures = [fresh, ...noops].flatMap((timing) => timing.run.recap.hosts.filter((recap) => recap.error).map((recap) => `${timing.label}: ${recap.host}: ${recap.error?.kind ?? ''}: ${recap.error?.message ?? ''}`));
-    const changes = noops.flatMap((timing) => timing.run.recap.hosts).flatMap((recap) => recap.tasks.filter((task) => task.status !== 'ok').map((task) => `${task.host} ${task.role}: ${task.task}: ${task.status}: ${task.reason}\n${task.diff ?? ''}`));
+    const failures = [fresh, ...noops].flatMap((timing) =>
+      timing.run.recap.hosts
+        .filter((recap) => recap.error)
+        .map((recap) => `${timing.label}: ${recap.host}: ${recap.error?.kind ?? ''}: ${recap.error?.message ?? ''}`),
+    );
+    const changes = noops
+      .flatMap((timing) => timing.run.recap.hosts)
+      .flatMap((recap) =>
+        recap.tasks
+          .filter((task) => task.status !== 'ok')
+          .map((task) => `${task.host} ${task.role}: ${task.task}: ${task.status}: ${task.reason}\n${task.diff ?? ''}`),
+      );
     if (failures.length > 0) process.stdout.write(`\nFAILED\n${failures.join('\n')}\n`);
-    if (changes.length > 0) process.stdout.write(`\nthe re-run changed ${changes.length} task(s):\n${changes.join('\n')}\n`);
+    if (changes.length > 0)
+      process.stdout.write(`\nthe re-run changed ${changes.length} task(s):\n${changes.join('\n')}\n`);
     if (failures.length > 0 || changes.length > 0) {
       process.stderr.write(`${await lab.logs()}\n`);
       return 1;

@@ -24,9 +24,16 @@ function scriptArgs(): string[] {
 async function main(): Promise<number> {
   const options = parseOptions(scriptArgs());
   const loaded = loadInventory(resolveInventoryPath(options.inventory), {
-    vaultPassword: (file) => vaultPassword(file, options['vault-password-file'] === undefined ? {} : { passwordFile: options['vault-password-file'] }),
+    vaultPassword: (file) =>
+      vaultPassword(
+        file,
+        options['vault-password-file'] === undefined ? {} : { passwordFile: options['vault-password-file'] },
+      ),
   });
-  const inventory = options['bastion-user'] === undefined ? loaded : { ...loaded, bastion: { ...loaded.bastion, user: options['bastion-user'] } };
+  const inventory =
+    options['bastion-user'] === undefined
+      ? loaded
+      : { ...loaded, bastion: { ...loaded.bastion, user: options['bastion-user'] } };
   const allHosts = hostsOf(inventory);
   let hosts;
   try {
@@ -47,7 +54,9 @@ async function main(): Promise<number> {
   // With --json the recap is stdout's only content: progress goes to stderr.
   const progress = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
   const started = performance.now();
-  progress(`${options.check ? 'CHECK' : 'CONVERGE'} ${inventory.file}: ${hosts.map((host) => host.name).join(', ')} through ${inventory.bastion.user}@${inventory.bastion.host}:${inventory.bastion.port} with ${auth.description}`);
+  progress(
+    `${options.check ? 'CHECK' : 'CONVERGE'} ${inventory.file}: ${hosts.map((host) => host.name).join(', ')} through ${inventory.bastion.user}@${inventory.bastion.host}:${inventory.bastion.port} with ${auth.description}`,
+  );
 
   const recaps = await runPlay({
     inventory,
@@ -64,7 +73,8 @@ async function main(): Promise<number> {
       auth,
       knownHostsFile: options['known-hosts'],
       trustNewHostKeys: options['trust-new-host-keys'],
-      onPinned: (name, fingerprint) => progress(`pinned the new host key of ${name}: ${fingerprint} (in ${options['known-hosts']})`),
+      onPinned: (name, fingerprint) =>
+        progress(`pinned the new host key of ${name}: ${fingerprint} (in ${options['known-hosts']})`),
     },
     onProgress: progress,
     onTask: (report) => {
@@ -74,9 +84,16 @@ async function main(): Promise<number> {
   });
 
   const seconds = (performance.now() - started) / 1000;
-  if (options.json) process.stdout.write(`${JSON.stringify({ inventory: inventory.file, check: options.check, seconds, hosts: recaps }, null, 2)}\n`);
+  if (options.json)
+    process.stdout.write(
+      `${JSON.stringify({ inventory: inventory.file, check: options.check, seconds, hosts: recaps }, null, 2)}\n`,
+    );
   else for (const line of recapLines(recaps, seconds)) progress(line);
-  return recaps.some((recap) => recap.status === 'failed' || recap.status === 'unreachable' || recap.status === 'skipped') ? 2 : 0;
+  return recaps.some(
+    (recap) => recap.status === 'failed' || recap.status === 'unreachable' || recap.status === 'skipped',
+  )
+    ? 2
+    : 0;
 }
 
 try {
@@ -86,8 +103,15 @@ try {
     process.stdout.write(`${error.message}\n`);
     process.exitCode = 0;
   } else {
-    const expected = error instanceof InventoryError || error instanceof VaultError || error instanceof UsageError || error instanceof PlayError || error instanceof IdentityError;
-    process.stderr.write(`${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    const expected =
+      error instanceof InventoryError ||
+      error instanceof VaultError ||
+      error instanceof UsageError ||
+      error instanceof PlayError ||
+      error instanceof IdentityError;
+    process.stderr.write(
+      `${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   }
 }

@@ -18,7 +18,9 @@ try {
       // Missing: reported below as out of date.
     }
     if (committed !== rendered) {
-      console.error('architecture: docs/architecture.md is not what terraform/envs/prod/hosts.tf and security-groups/security-groups.yaml render: run `npm run architecture`');
+      console.error(
+        'architecture: docs/architecture.md is not what terraform/envs/prod/hosts.tf and security-groups/security-groups.yaml render: run `npm run architecture`',
+      );
       process.exitCode = 1;
     } else console.log('architecture: docs/architecture.md is current');
   } else {

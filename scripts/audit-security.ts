@@ -34,20 +34,42 @@ if (unknown.length > 0) {
 }
 
 const envFile = path.join(repoRoot, '.env');
-const env: Record<string, string> = existsSync(envFile) ? (parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>) : {};
+const env: Record<string, string> = existsSync(envFile)
+  ? (parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>)
+  : {};
 const project = process.env.COMPOSE_PROJECT_NAME ?? env.COMPOSE_PROJECT_NAME ?? 'refereezy';
 const cdnPort = process.env.CDN_PORT ?? env.CDN_PORT ?? '8080';
 
 /** An ID token from the replica's Auth emulator (its id-token.mjs), as the runbooks get one. */
 async function idToken(email: string, role: 'admin' | 'referee'): Promise<string> {
   try {
-    const { stdout } = await run('docker', ['compose', '--project-name', project, 'exec', '-T', 'firebase', 'node', 'id-token.mjs', '--email', email, '--role', role], {
-      cwd: repoRoot,
-      env: { ...process.env, ...env },
-    });
+    const { stdout } = await run(
+      'docker',
+      [
+        'compose',
+        '--project-name',
+        project,
+        'exec',
+        '-T',
+        'firebase',
+        'node',
+        'id-token.mjs',
+        '--email',
+        email,
+        '--role',
+        role,
+      ],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, ...env },
+      },
+    );
     return (JSON.parse(stdout) as { idToken: string }).idToken;
   } catch (error) {
-    throw new Error(`audit:security: no token from the replica ${project}'s firebase service (is \`npm run stack\` running?): ${(error as Error).message}`, { cause: error });
+    throw new Error(
+      `audit:security: no token from the replica ${project}'s firebase service (is \`npm run stack\` running?): ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 
@@ -71,7 +93,10 @@ if (values.lab) {
   // with the common and web roles as production's would be.
   const { startProvisionLab } = await import('../tests/support/provision-lab.js');
   console.error('audit:security: starting a provisioning lab (bastion, web1) and converging common,web…');
-  const lab = await startProvisionLab({ hosts: { web1: { groups: ['web'] } }, groups: { web: { api_host: 'apt-proxy', api_port: 3142, dns_resolver: '127.0.0.11' } } });
+  const lab = await startProvisionLab({
+    hosts: { web1: { groups: ['web'] } },
+    groups: { web: { api_host: 'apt-proxy', api_port: 3142, dns_resolver: '127.0.0.11' } },
+  });
   stopLab = () => lab.stop();
   const converged = await lab.provision(['--tags', 'common,web']);
   if (converged.code !== 0) throw new Error(`audit:security: the lab did not converge:\n${converged.stderr}`);

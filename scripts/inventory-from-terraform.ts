@@ -9,17 +9,27 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveInventoryPath } from '../provision/inventories/load.js';
-import { inventoryDifferences, inventoryFromTerraform, parseTerraformOutput } from '../provision/inventories/terraform.js';
+import {
+  inventoryDifferences,
+  inventoryFromTerraform,
+  parseTerraformOutput,
+} from '../provision/inventories/terraform.js';
 
 function main(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { env: { type: 'string' }, check: { type: 'boolean', default: false }, write: { type: 'boolean', default: false } },
+    options: {
+      env: { type: 'string' },
+      check: { type: 'boolean', default: false },
+      write: { type: 'boolean', default: false },
+    },
   });
   const [outputFile] = positionals;
   if (!outputFile || positionals.length > 1 || (values.check && values.write)) {
-    console.error('usage: npm run inventory:from-terraform -- <terraform output -json file> [--env <name or inventory file>] [--check | --write]');
+    console.error(
+      'usage: npm run inventory:from-terraform -- <terraform output -json file> [--env <name or inventory file>] [--check | --write]',
+    );
     return 2;
   }
   const terraform = parseTerraformOutput(readFileSync(outputFile, 'utf8'), outputFile);
@@ -31,14 +41,20 @@ function main(argv: string[]): number {
     const updated = inventoryFromTerraform(terraform, text, relative);
     if (updated !== text) writeFileSync(inventoryFile, updated);
     const left = inventoryDifferences(terraform, updated, relative);
-    for (const difference of left) console.error(`inventory:from-terraform: ${difference.message} (kept: remove it by hand if it is gone)`);
-    console.log(`inventory:from-terraform: ${updated === text ? `${relative} already matches Terraform` : `updated ${relative}`}`);
+    for (const difference of left)
+      console.error(`inventory:from-terraform: ${difference.message} (kept: remove it by hand if it is gone)`);
+    console.log(
+      `inventory:from-terraform: ${updated === text ? `${relative} already matches Terraform` : `updated ${relative}`}`,
+    );
     return left.length === 0 ? 0 : 1;
   }
 
   const differences = inventoryDifferences(terraform, text, relative);
   for (const difference of differences) console.error(`inventory:from-terraform: ${difference.message}`);
-  if (differences.length === 0) console.log(`inventory:from-terraform: ${relative} matches Terraform (${Object.keys(terraform.hosts).length} hosts and the bastion)`);
+  if (differences.length === 0)
+    console.log(
+      `inventory:from-terraform: ${relative} matches Terraform (${Object.keys(terraform.hosts).length} hosts and the bastion)`,
+    );
   return differences.length === 0 ? 0 : 1;
 }
 

@@ -31,7 +31,10 @@ function main(command: string | undefined): number {
   if (command === 'check') {
     const problems = checkAll();
     for (const problem of problems) console.error(`security-groups: ${problem}`);
-    if (problems.length === 0) console.log('security-groups: Terraform, the roles, docker-compose.yml and the README agree with security-groups/security-groups.yaml');
+    if (problems.length === 0)
+      console.log(
+        'security-groups: Terraform, the roles, docker-compose.yml and the README agree with security-groups/security-groups.yaml',
+      );
     return problems.length === 0 ? 0 : 1;
   }
   console.error('usage: npm run security-groups -- generate|check');

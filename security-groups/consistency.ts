@@ -18,7 +18,8 @@ const roleFile = (role: string) => `provision/roles/${role}/index.ts`;
 
 /** What a group's rule becomes on the host: its source groups that have hosts (or addresses the hosts are given), or 'anywhere'. */
 function hostSources(source: SecurityGroups, from: readonly string[]): 'anywhere' | string[] {
-  const withHosts = (name: string) => source.groups[name]?.role !== undefined || source.groups[name]?.host_addresses_var !== undefined;
+  const withHosts = (name: string) =>
+    source.groups[name]?.role !== undefined || source.groups[name]?.host_addresses_var !== undefined;
   if (from.every(withHosts)) return [...from].sort();
   // The ALB, CloudFront, the operators: addresses the host cannot name; the VPC's group narrows them.
   return 'anywhere';
@@ -29,7 +30,9 @@ const describeFrom = (from: 'anywhere' | readonly string[]) => (from === 'anywhe
 /** Every group with a role against that role's `ingress` (what the common role renders into nftables). */
 export function checkRoles(source: SecurityGroups, roles: Readonly<Record<string, RoleIngress>>): string[] {
   const problems: string[] = [];
-  const groupOfRole = new Map(Object.entries(source.groups).flatMap(([group, g]) => (g.role ? [[g.role, group] as const] : [])));
+  const groupOfRole = new Map(
+    Object.entries(source.groups).flatMap(([group, g]) => (g.role ? [[g.role, group] as const] : [])),
+  );
   for (const [group, g] of Object.entries(source.groups)) {
     if (!g.role) continue;
     const role = roles[g.role];
@@ -43,22 +46,30 @@ export function checkRoles(source: SecurityGroups, roles: Readonly<Record<string
       const expected = hostSources(source, rule.from);
       const actual = declared.get(key);
       if (!actual) {
-        problems.push(`${ruleLabel(group, rule)}: role ${g.role} (${roleFile(g.role)}) has no ingress for port ${key}; the host's firewall would drop what the security group admits`);
+        problems.push(
+          `${ruleLabel(group, rule)}: role ${g.role} (${roleFile(g.role)}) has no ingress for port ${key}; the host's firewall would drop what the security group admits`,
+        );
         continue;
       }
       const actualFrom = actual.from === 'anywhere' ? 'anywhere' : [...actual.from].sort();
       if (JSON.stringify(actualFrom) !== JSON.stringify(expected)) {
-        problems.push(`${ruleLabel(group, rule)}: role ${g.role} (${roleFile(g.role)}) admits port ${key} from ${describeFrom(actualFrom)}, the security group from ${describeFrom(expected)} on the host`);
+        problems.push(
+          `${ruleLabel(group, rule)}: role ${g.role} (${roleFile(g.role)}) admits port ${key} from ${describeFrom(actualFrom)}, the security group from ${describeFrom(expected)} on the host`,
+        );
       }
       declared.delete(key);
     }
     for (const [key, rule] of declared) {
-      problems.push(`role ${g.role} (${roleFile(g.role)}) opens port ${key} from ${describeFrom(rule.from)} ("${rule.why}"), which security group ${group} in security-groups/security-groups.yaml does not have`);
+      problems.push(
+        `role ${g.role} (${roleFile(g.role)}) opens port ${key} from ${describeFrom(rule.from)} ("${rule.why}"), which security group ${group} in security-groups/security-groups.yaml does not have`,
+      );
     }
   }
   for (const [name, role] of Object.entries(roles)) {
     if (!groupOfRole.has(name) && (role.ingress ?? []).length > 0) {
-      problems.push(`role ${name} (${roleFile(name)}) declares ingress, but no security group in security-groups/security-groups.yaml names role ${name}`);
+      problems.push(
+        `role ${name} (${roleFile(name)}) declares ingress, but no security group in security-groups/security-groups.yaml names role ${name}`,
+      );
     }
   }
   return problems;
@@ -92,10 +103,17 @@ export function checkCompose(source: SecurityGroups, composeText: string): strin
   for (const [group, g] of Object.entries(source.groups)) for (const service of g.replica) groupOf.set(service, group);
 
   for (const [service] of networks) {
-    if (!groupOf.has(service)) problems.push(`docker-compose.yml: service ${service} plays no security group: add it to a group's replica list (or replica.external) in security-groups/security-groups.yaml`);
+    if (!groupOf.has(service))
+      problems.push(
+        `docker-compose.yml: service ${service} plays no security group: add it to a group's replica list (or replica.external) in security-groups/security-groups.yaml`,
+      );
   }
   for (const [group, g] of Object.entries(source.groups)) {
-    for (const service of g.replica) if (!networks.has(service)) problems.push(`security group ${group} lists replica service ${service}, which docker-compose.yml does not have`);
+    for (const service of g.replica)
+      if (!networks.has(service))
+        problems.push(
+          `security group ${group} lists replica service ${service}, which docker-compose.yml does not have`,
+        );
   }
 
   const servicesOf = (member: string) => [...networks.keys()].filter((service) => groupOf.get(service) === member);
@@ -110,7 +128,9 @@ export function checkCompose(source: SecurityGroups, composeText: string): strin
         if (sourceServices.length === 0) continue;
         const shared = [...networksOf(group)].filter((network) => networksOf(from).has(network));
         if (shared.length === 0) {
-          problems.push(`${ruleLabel(group, rule)}: no network in docker-compose.yml joins ${from} (${sourceServices.join(', ')}) and ${group} (${targets.join(', ')})`);
+          problems.push(
+            `${ruleLabel(group, rule)}: no network in docker-compose.yml joins ${from} (${sourceServices.join(', ')}) and ${group} (${targets.join(', ')})`,
+          );
         }
       }
     }
@@ -128,13 +148,19 @@ export function checkCompose(source: SecurityGroups, composeText: string): strin
   for (const [network, present] of members) {
     const allowed = source.replica.networks[network];
     if (!allowed) {
-      problems.push(`docker-compose.yml: network ${network} (${[...present].join(', ')}) is not in replica.networks of security-groups/security-groups.yaml`);
+      problems.push(
+        `docker-compose.yml: network ${network} (${[...present].join(', ')}) is not in replica.networks of security-groups/security-groups.yaml`,
+      );
       continue;
     }
     for (const member of present) {
       if (!allowed.includes(member)) {
-        const services = [...networks].filter(([service, n]) => n.includes(network) && groupOf.get(service) === member).map(([service]) => service);
-        problems.push(`docker-compose.yml: network ${network} joins ${member} (${services.join(', ')}), which replica.networks.${network} in security-groups/security-groups.yaml does not admit (it admits ${allowed.join(', ')}): every member of a network reaches every other`);
+        const services = [...networks]
+          .filter(([service, n]) => n.includes(network) && groupOf.get(service) === member)
+          .map(([service]) => service);
+        problems.push(
+          `docker-compose.yml: network ${network} joins ${member} (${services.join(', ')}), which replica.networks.${network} in security-groups/security-groups.yaml does not admit (it admits ${allowed.join(', ')}): every member of a network reaches every other`,
+        );
       }
     }
   }
@@ -156,7 +182,8 @@ export function renderReadmeTable(source: SecurityGroups): string {
 export function updateReadme(source: SecurityGroups, readme: string): string {
   const begin = readme.indexOf(beginMarker);
   const end = readme.indexOf(endMarker);
-  if (begin < 0 || end < begin) throw new Error(`README.md: the markers of the security-group table are missing (${beginMarker} … ${endMarker})`);
+  if (begin < 0 || end < begin)
+    throw new Error(`README.md: the markers of the security-group table are missing (${beginMarker} … ${endMarker})`);
   return readme.slice(0, begin) + renderReadmeTable(source) + readme.slice(end + endMarker.length);
 }
 
@@ -179,29 +206,57 @@ export function checkReadme(source: SecurityGroups, readme: string): string[] {
   const problems: string[] = [];
   const begin = readme.indexOf(beginMarker);
   const end = readme.indexOf(endMarker);
-  if (begin < 0 || end < begin) problems.push('README.md: the generated security-group table is missing (run `npm run security-groups -- generate`)');
-  else if (readme.slice(begin, end + endMarker.length) !== renderReadmeTable(source)) problems.push('README.md: the security-group table is not the source\'s (run `npm run security-groups -- generate`)');
+  if (begin < 0 || end < begin)
+    problems.push(
+      'README.md: the generated security-group table is missing (run `npm run security-groups -- generate`)',
+    );
+  else if (readme.slice(begin, end + endMarker.length) !== renderReadmeTable(source))
+    problems.push(
+      "README.md: the security-group table is not the source's (run `npm run security-groups -- generate`)",
+    );
 
   const lines = readme.split('\n');
   const header = lines.findIndex((line) => line.startsWith('| From \\ to |'));
   if (header < 0) return [...problems, 'README.md: the replica\'s security-group matrix ("| From \\ to |") is missing'];
-  const cells = (line: string) => line.split('|').slice(1, -1).map((cell) => cell.trim());
-  const columns = cells(lines[header] ?? '').slice(1).map((column) => {
-    const match = /^(\S+) :(\d+)$/.exec(column);
-    if (!match) throw new Error(`README.md: matrix column "${column}" is not "<host> :<port>"`);
-    return { host: match[1] ?? '', port: Number(match[2]) };
-  });
-  const groupOfColumn: Record<string, string | undefined> = { cdn: undefined, lb: 'edge', web: 'web', api: 'api', db: 'db', bastion: 'bastion' };
+  const cells = (line: string) =>
+    line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
+  const columns = cells(lines[header] ?? '')
+    .slice(1)
+    .map((column) => {
+      const match = /^(\S+) :(\d+)$/.exec(column);
+      if (!match) throw new Error(`README.md: matrix column "${column}" is not "<host> :<port>"`);
+      return { host: match[1] ?? '', port: Number(match[2]) };
+    });
+  const groupOfColumn: Record<string, string | undefined> = {
+    cdn: undefined,
+    lb: 'edge',
+    web: 'web',
+    api: 'api',
+    db: 'db',
+    bastion: 'bastion',
+  };
   const admits = (group: string, port: number, from: readonly string[]) => {
-    const groups = [group, ...Object.entries(source.groups).filter(([, g]) => g.attach === 'every-host' && group !== 'edge').map(([name]) => name)];
-    return groups.some((target) => source.groups[target]?.rules.some((rule) => rule.port === port && rule.from.some((f) => from.includes(f))));
+    const groups = [
+      group,
+      ...Object.entries(source.groups)
+        .filter(([, g]) => g.attach === 'every-host' && group !== 'edge')
+        .map(([name]) => name),
+    ];
+    return groups.some((target) =>
+      source.groups[target]?.rules.some((rule) => rule.port === port && rule.from.some((f) => from.includes(f))),
+    );
   };
   for (const line of lines.slice(header + 2)) {
     if (!line.startsWith('|')) break;
     const [row = '', ...values] = cells(line);
     const from = matrixRows[row];
     if (!from) {
-      problems.push(`README.md: matrix row "${row}" stands for no group (known: ${Object.keys(matrixRows).join('; ')})`);
+      problems.push(
+        `README.md: matrix row "${row}" stands for no group (known: ${Object.keys(matrixRows).join('; ')})`,
+      );
       continue;
     }
     values.forEach((value, index) => {
@@ -213,7 +268,9 @@ export function checkReadme(source: SecurityGroups, readme: string): string[] {
       const allowed = value.startsWith('✔');
       if (!allowed && !value.startsWith('✘')) return;
       if (allowed !== admits(group, port, from)) {
-        problems.push(`README.md: the matrix says ${row} → ${column.host} :${port} is ${allowed ? 'allowed (✔)' : 'refused (✘)'}, but security group ${group} ${allowed ? 'has no rule admitting' : 'has a rule admitting'} ${from.join(' or ')} on ${port}`);
+        problems.push(
+          `README.md: the matrix says ${row} → ${column.host} :${port} is ${allowed ? 'allowed (✔)' : 'refused (✘)'}, but security group ${group} ${allowed ? 'has no rule admitting' : 'has a rule admitting'} ${from.join(' or ')} on ${port}`,
+        );
       }
     });
   }
@@ -227,18 +284,27 @@ export function checkTerraform(source: SecurityGroups, rendered: string): string
   const regenerate = 'run `npm run security-groups -- generate`';
   let committed: Record<string, unknown>;
   try {
-    committed = ((JSON.parse(rendered) as { locals?: { ingress_rules?: Record<string, unknown> } }).locals?.ingress_rules ?? {});
+    committed =
+      (JSON.parse(rendered) as { locals?: { ingress_rules?: Record<string, unknown> } }).locals?.ingress_rules ?? {};
   } catch {
     return [`${file} is not JSON: ${regenerate}`];
   }
   const expected = terraformRules(source);
   const problems: string[] = [];
   for (const [key, rule] of Object.entries(committed)) {
-    if (!(key in expected)) problems.push(`${file}: rule ${key} (${JSON.stringify(rule)}) is not in security-groups/security-groups.yaml: ${regenerate}`);
-    else if (JSON.stringify(rule) !== JSON.stringify(expected[key])) problems.push(`${file}: rule ${key} differs from security-groups/security-groups.yaml: ${regenerate}`);
+    if (!(key in expected))
+      problems.push(
+        `${file}: rule ${key} (${JSON.stringify(rule)}) is not in security-groups/security-groups.yaml: ${regenerate}`,
+      );
+    else if (JSON.stringify(rule) !== JSON.stringify(expected[key]))
+      problems.push(`${file}: rule ${key} differs from security-groups/security-groups.yaml: ${regenerate}`);
   }
-  for (const key of Object.keys(expected)) if (!(key in committed)) problems.push(`${file}: rule ${key} of security-groups/security-groups.yaml is missing: ${regenerate}`);
-  return problems.length > 0 ? problems : [`${file} is not what security-groups/security-groups.yaml renders: ${regenerate}`];
+  for (const key of Object.keys(expected))
+    if (!(key in committed))
+      problems.push(`${file}: rule ${key} of security-groups/security-groups.yaml is missing: ${regenerate}`);
+  return problems.length > 0
+    ? problems
+    : [`${file} is not what security-groups/security-groups.yaml renders: ${regenerate}`];
 }
 
 export { externalSources };

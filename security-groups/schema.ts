@@ -25,7 +25,14 @@ const rule = z.strictObject({
 });
 
 const group = z.strictObject({
-  description: z.string().min(1).max(255).regex(awsDescription, 'AWS takes only a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$* in a security group description'),
+  description: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(
+      awsDescription,
+      'AWS takes only a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$* in a security group description',
+    ),
   /** The provisioning role whose `ingress` is this group's rules on the host (nftables). */
   role: name.optional(),
   /** every-host: attached to every instance besides its own group (management). */
@@ -34,7 +41,10 @@ const group = z.strictObject({
    * For a group without hosts of ours (the ALB): the inventory var that gives the hosts its
    * addresses, so a host's firewall can name it as a source instead of admitting anywhere.
    */
-  host_addresses_var: z.string().regex(/^[a-z][a-z0-9_]*$/, 'an inventory var name').optional(),
+  host_addresses_var: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/, 'an inventory var name')
+    .optional(),
   /** The replica's docker-compose services that play this group's members. */
   replica: z.array(name).default([]),
   rules: z.array(rule).default([]),
@@ -56,11 +66,18 @@ export const securityGroupsSchema = z
         const label = ruleLabel(groupName, r);
         for (const from of r.from) {
           if (!groups.includes(from) && !(externalSources as readonly string[]).includes(from)) {
-            context.addIssue({ code: 'custom', path: ['groups', groupName, 'rules', index, 'from'], message: `${label}: "${from}" is neither a group (${groups.join(', ')}) nor ${externalSources.join(', ')}` });
+            context.addIssue({
+              code: 'custom',
+              path: ['groups', groupName, 'rules', index, 'from'],
+              message: `${label}: "${from}" is neither a group (${groups.join(', ')}) nor ${externalSources.join(', ')}`,
+            });
           }
         }
         // The bad input the issue names: the database or the API (or anything but the edge's HTTP(S)) opened to the world.
-        if (r.from.includes('internet') && !(groupName === internetMayReach.group && (internetMayReach.ports as readonly number[]).includes(r.port))) {
+        if (
+          r.from.includes('internet') &&
+          !(groupName === internetMayReach.group && (internetMayReach.ports as readonly number[]).includes(r.port))
+        ) {
           context.addIssue({
             code: 'custom',
             path: ['groups', groupName, 'rules', index, 'from'],
@@ -70,13 +87,23 @@ export const securityGroupsSchema = z
       });
       const ports = g.rules.map((r) => `${r.protocol}/${r.port}`);
       const duplicate = ports.find((port, index) => ports.indexOf(port) !== index);
-      if (duplicate) context.addIssue({ code: 'custom', path: ['groups', groupName, 'rules'], message: `security group ${groupName}: ${duplicate} has two rules; list every source in one` });
+      if (duplicate)
+        context.addIssue({
+          code: 'custom',
+          path: ['groups', groupName, 'rules'],
+          message: `security group ${groupName}: ${duplicate} has two rules; list every source in one`,
+        });
     }
     const owners = new Map<string, string>();
     for (const [groupName, g] of Object.entries(source.groups)) {
       for (const service of g.replica) {
         const owner = owners.get(service);
-        if (owner) context.addIssue({ code: 'custom', path: ['groups', groupName, 'replica'], message: `replica service ${service} is in groups ${owner} and ${groupName}` });
+        if (owner)
+          context.addIssue({
+            code: 'custom',
+            path: ['groups', groupName, 'replica'],
+            message: `replica service ${service} is in groups ${owner} and ${groupName}`,
+          });
         owners.set(service, groupName);
       }
     }
@@ -87,7 +114,10 @@ export type SecurityGroup = SecurityGroups['groups'][string];
 export type SecurityGroupRule = SecurityGroup['rules'][number];
 
 /** How a rule is named in every message: "db 5432/tcp from api (PostgreSQL for the API)". */
-export function ruleLabel(group: string, r: { port: number; protocol?: string; from: readonly string[]; why: string }): string {
+export function ruleLabel(
+  group: string,
+  r: { port: number; protocol?: string; from: readonly string[]; why: string },
+): string {
   return `security-group rule ${group} ${r.port}/${r.protocol ?? 'tcp'} from ${r.from.join(', ')} ("${r.why}")`;
 }
 
@@ -98,10 +128,15 @@ export class SecurityGroupsError extends Error {
 /** Parses and validates the source; throws naming the file, the path and every rule at fault. */
 export function parseSecurityGroups(text: string, file = 'security-groups/security-groups.yaml'): SecurityGroups {
   const document = parseDocument(text, { uniqueKeys: true });
-  if (document.errors.length > 0) throw new SecurityGroupsError(`${file}: not YAML: ${document.errors.map((error) => error.message.split('\n')[0] ?? '').join('; ')}`);
+  if (document.errors.length > 0)
+    throw new SecurityGroupsError(
+      `${file}: not YAML: ${document.errors.map((error) => error.message.split('\n')[0] ?? '').join('; ')}`,
+    );
   const result = securityGroupsSchema.safeParse(document.toJS());
   if (!result.success) {
-    throw new SecurityGroupsError(`${file}: invalid security groups\n${result.error.issues.map((issue) => `  ${issue.path.join('.') || '(top)'}: ${issue.message}`).join('\n')}`);
+    throw new SecurityGroupsError(
+      `${file}: invalid security groups\n${result.error.issues.map((issue) => `  ${issue.path.join('.') || '(top)'}: ${issue.message}`).join('\n')}`,
+    );
   }
   return result.data;
 }

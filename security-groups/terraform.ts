@@ -22,8 +22,17 @@ export function terraformRules(source: SecurityGroups): Record<string, Terraform
       for (const from of r.from) {
         const kind = (externalSources as readonly string[]).includes(from) ? (from as ExternalSource) : 'group';
         // AWS takes 255 characters of a limited set in a rule's description (no quotes, no apostrophes).
-        const description = Array.from(r.why, (character) => (awsDescription.test(character) ? character : '')).join('').slice(0, 255);
-        rules[`${group}-${r.port}-${r.protocol}-from-${from}`] = { group, port: r.port, protocol: r.protocol, source: from, source_kind: kind, description };
+        const description = Array.from(r.why, (character) => (awsDescription.test(character) ? character : ''))
+          .join('')
+          .slice(0, 255);
+        rules[`${group}-${r.port}-${r.protocol}-from-${from}`] = {
+          group,
+          port: r.port,
+          protocol: r.protocol,
+          source: from,
+          source_kind: kind,
+          description,
+        };
       }
     }
   }
@@ -36,7 +45,10 @@ export function renderTerraform(source: SecurityGroups): string {
     '//': 'Generated from security-groups/security-groups.yaml by `npm run security-groups -- generate`: edit that file, not this one.',
     locals: {
       security_groups: Object.fromEntries(
-        Object.entries(source.groups).map(([group, g]) => [group, { description: g.description, attach: g.attach ?? 'own' }]),
+        Object.entries(source.groups).map(([group, g]) => [
+          group,
+          { description: g.description, attach: g.attach ?? 'own' },
+        ]),
       ),
       ingress_rules: terraformRules(source),
     },

@@ -48,7 +48,9 @@ export function createApp({ db, logger, metrics, auth, mirrorChanged, writeLimit
   });
   app.get('/readyz', async (_request, response) => {
     const ready = await databaseAnswers(db);
-    response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', database: ready ? 'ok' : 'unreachable' });
+    response
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'unavailable', database: ready ? 'ok' : 'unreachable' });
   });
 
   const document = openApiDocument();
@@ -59,7 +61,11 @@ export function createApp({ db, logger, metrics, auth, mirrorChanged, writeLimit
   // Everything else under /api/ needs a Firebase ID token.
   app.use('/api', authenticate(auth, db));
   // Writes are limited per user (the UID authentication just set), before any route runs.
-  if (writeLimiter) app.use('/api', writeLimit(writeLimiter, () => metrics.writeLimited()));
+  if (writeLimiter)
+    app.use(
+      '/api',
+      writeLimit(writeLimiter, () => metrics.writeLimited()),
+    );
   // Routers carry full paths, so a route's pattern (the metrics label) is complete.
   app.use(refereeRoutes(new RefereeRepository(db), auth));
   app.use(competitionRoutes(new CompetitionRepository(db)));

@@ -24,7 +24,8 @@ describe('loadConfig', () => {
       () => loadConfig({ DB_HOST: 'db', DB_PASSWORD: 'hunter2-leaked?', API_PORT: '70000', LOG_LEVEL: 'loud' }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
-        for (const name of ['API_PORT', 'DB_NAME', 'DB_USER', 'LOG_LEVEL']) assert.match(error.message, new RegExp(name));
+        for (const name of ['API_PORT', 'DB_NAME', 'DB_USER', 'LOG_LEVEL'])
+          assert.match(error.message, new RegExp(name));
         assert.doesNotMatch(error.message, /hunter2/);
         return true;
       },
@@ -54,21 +55,38 @@ describe('loadConfig', () => {
       () => loadConfig({ ...minimal, ...emulators, NODE_ENV: 'production' }),
       /^ConfigError: invalid API environment: FIREBASE_AUTH_EMULATOR_HOST: must not be set with NODE_ENV=production \(the emulators accept unsigned tokens\); FIRESTORE_EMULATOR_HOST: must not/,
     );
-    assert.throws(() => loadConfig({ ...minimal, FIRESTORE_EMULATOR_HOST: 'firebase:8080', NODE_ENV: 'production' }), /FIRESTORE_EMULATOR_HOST: must not be set/);
+    assert.throws(
+      () => loadConfig({ ...minimal, FIRESTORE_EMULATOR_HOST: 'firebase:8080', NODE_ENV: 'production' }),
+      /FIRESTORE_EMULATOR_HOST: must not be set/,
+    );
     assert.equal(loadConfig({ ...minimal, NODE_ENV: 'production' }).FIREBASE_AUTH_EMULATOR_HOST, undefined);
-    assert.equal(loadConfig({ ...minimal, ...emulators, NODE_ENV: 'replica' }).FIREBASE_AUTH_EMULATOR_HOST, 'firebase:9099');
+    assert.equal(
+      loadConfig({ ...minimal, ...emulators, NODE_ENV: 'replica' }).FIREBASE_AUTH_EMULATOR_HOST,
+      'firebase:9099',
+    );
   });
 
   it('when the API is started in production with an emulator set, then it exits at once with a fatal log line saying why', () => {
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));
     const started = spawnSync(process.execPath, ['--import', 'tsx', main], {
-      env: { PATH: process.env.PATH ?? '', ...minimal, NODE_ENV: 'production', FIREBASE_AUTH_EMULATOR_HOST: 'firebase:9099' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...minimal,
+        NODE_ENV: 'production',
+        FIREBASE_AUTH_EMULATOR_HOST: 'firebase:9099',
+      },
       encoding: 'utf8',
       timeout: 30_000,
     });
     assert.equal(started.status, 1, started.stderr);
-    const line = JSON.parse(started.stdout.trim().split('\n').at(-1) ?? '{}') as { 'log.level'?: string; message?: string };
+    const line = JSON.parse(started.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      'log.level'?: string;
+      message?: string;
+    };
     assert.equal(line['log.level'], 'fatal');
-    assert.match(line.message ?? '', /API refused to start: .*FIREBASE_AUTH_EMULATOR_HOST: must not be set with NODE_ENV=production/);
+    assert.match(
+      line.message ?? '',
+      /API refused to start: .*FIREBASE_AUTH_EMULATOR_HOST: must not be set with NODE_ENV=production/,
+    );
   });
 });

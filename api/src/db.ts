@@ -17,7 +17,9 @@ export function createDatabase(config: ApiConfig): Database {
     // Session settings sent at connect (0 leaves the server's default, which is "no limit").
     ...(config.DB_STATEMENT_TIMEOUT_MS > 0 ? { statement_timeout: config.DB_STATEMENT_TIMEOUT_MS } : {}),
     ...(config.DB_LOCK_TIMEOUT_MS > 0 ? { lock_timeout: config.DB_LOCK_TIMEOUT_MS } : {}),
-    ...(config.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS > 0 ? { idle_in_transaction_session_timeout: config.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS } : {}),
+    ...(config.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS > 0
+      ? { idle_in_transaction_session_timeout: config.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS }
+      : {}),
   });
 }
 

@@ -36,7 +36,11 @@ export function connectFirebase(config: ApiConfig): Firebase {
   // lookup instead of a new TCP (and, in production, TLS) handshake each time.
   const httpAgent = usesEmulators ? new HttpAgent({ keepAlive: true }) : new HttpsAgent({ keepAlive: true });
   const app: App = initializeApp(
-    { projectId: config.FIREBASE_PROJECT_ID, credential: usesEmulators ? emulatorCredential : applicationDefault(), httpAgent },
+    {
+      projectId: config.FIREBASE_PROJECT_ID,
+      credential: usesEmulators ? emulatorCredential : applicationDefault(),
+      httpAgent,
+    },
     `refereezy-api-${randomUUID()}`,
   );
   // The emulator speaks plain gRPC and takes the "owner" token that the client sends when ssl is

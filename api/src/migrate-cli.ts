@@ -8,7 +8,9 @@ import { migrateUp } from './migrate.js';
 import { migrationPhases, type MigrationPhase } from './migration-phase.js';
 
 const phaseAt = process.argv.indexOf('--phase');
-const phase = (phaseAt === -1 ? (process.env.MIGRATION_PHASE ?? 'expand') : process.argv[phaseAt + 1]) as MigrationPhase;
+const phase = (
+  phaseAt === -1 ? (process.env.MIGRATION_PHASE ?? 'expand') : process.argv[phaseAt + 1]
+) as MigrationPhase;
 if (!migrationPhases.includes(phase)) {
   console.error(`migrate: --phase must be one of ${migrationPhases.join(', ')}, not "${phase}"`);
   process.exit(2);

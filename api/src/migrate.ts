@@ -10,7 +10,10 @@ import { selectMigrations, type MigrationPhase } from './migration-phase.js';
 // src/ (tsx) and dist/ (built) both sit beside migrations/.
 export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
 
-export type MigrationTimeouts = Pick<ApiConfig, 'DB_MIGRATION_LOCK_WAIT_MS' | 'DB_MIGRATION_STATEMENT_TIMEOUT_MS' | 'DB_LOCK_TIMEOUT_MS'>;
+export type MigrationTimeouts = Pick<
+  ApiConfig,
+  'DB_MIGRATION_LOCK_WAIT_MS' | 'DB_MIGRATION_STATEMENT_TIMEOUT_MS' | 'DB_LOCK_TIMEOUT_MS'
+>;
 
 export class MigrationLockError extends Error {
   override readonly name = 'MigrationLockError';
@@ -37,7 +40,12 @@ export function migrationFiles(): string[] {
  * deploy, applies the pending additive migrations only, stopping before the first contract one so
  * the colour kept as fallback still works; 'contract' applies every pending one.
  */
-export async function migrateUp(db: Database, logger: Logger, timeouts: MigrationTimeouts, phase: MigrationPhase = 'expand'): Promise<string[]> {
+export async function migrateUp(
+  db: Database,
+  logger: Logger,
+  timeouts: MigrationTimeouts,
+  phase: MigrationPhase = 'expand',
+): Promise<string[]> {
   const client = await db.connect();
   const lost = watchSession(client);
   try {
@@ -52,7 +60,9 @@ export async function migrateUp(db: Database, logger: Logger, timeouts: Migratio
           WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1`,
         [PG_MIGRATE_LOCK_ID],
       );
-      const holder = rows[0] ? `backend pid ${rows[0].pid} (${rows[0].application_name || 'no application name'}, ${rows[0].client_addr ?? 'local socket'})` : 'another session';
+      const holder = rows[0]
+        ? `backend pid ${rows[0].pid} (${rows[0].application_name || 'no application name'}, ${rows[0].client_addr ?? 'local socket'})`
+        : 'another session';
       throw new MigrationLockError(
         `migrations: the migration lock is held by ${holder} and was not released within ${timeouts.DB_MIGRATION_LOCK_WAIT_MS} ms; is another migration stuck?`,
       );
@@ -60,16 +70,23 @@ export async function migrateUp(db: Database, logger: Logger, timeouts: Migratio
     try {
       await client.query(`SET lock_timeout = ${timeouts.DB_LOCK_TIMEOUT_MS}`);
       await client.query(`SET statement_timeout = ${timeouts.DB_MIGRATION_STATEMENT_TIMEOUT_MS}`);
-      const { rows: done } = await client.query<{ name: string }>(
-        'SELECT name FROM pgmigrations ORDER BY run_on, id',
-      ).catch((error: unknown) => {
-        // A new database has no pgmigrations table yet: nothing was applied.
-        if ((error as { code?: string }).code === '42P01') return { rows: [] };
-        throw error;
-      });
-      const selection = selectMigrations(migrationFiles(), done.map((row) => row.name), phase);
+      const { rows: done } = await client
+        .query<{ name: string }>('SELECT name FROM pgmigrations ORDER BY run_on, id')
+        .catch((error: unknown) => {
+          // A new database has no pgmigrations table yet: nothing was applied.
+          if ((error as { code?: string }).code === '42P01') return { rows: [] };
+          throw error;
+        });
+      const selection = selectMigrations(
+        migrationFiles(),
+        done.map((row) => row.name),
+        phase,
+      );
       if (selection.waiting.length > 0) {
-        logger.warn({ waiting: selection.waiting }, `migrations: ${selection.waiting.length} wait for the contract step (npm run deploy -- <env> contract)`);
+        logger.warn(
+          { waiting: selection.waiting },
+          `migrations: ${selection.waiting.length} wait for the contract step (npm run deploy -- <env> contract)`,
+        );
       }
       if (selection.apply.length === 0) {
         logger.info({ migrations: [], phase }, 'schema up to date');

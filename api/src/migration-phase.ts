@@ -31,7 +31,11 @@ export interface MigrationSelection {
  * checkOrder): in the expand phase, the pending expand migrations before the first pending contract
  * one; in the contract phase, every pending one.
  */
-export function selectMigrations(files: readonly string[], applied: readonly string[], phase: MigrationPhase): MigrationSelection {
+export function selectMigrations(
+  files: readonly string[],
+  applied: readonly string[],
+  phase: MigrationPhase,
+): MigrationSelection {
   const done = new Set(applied);
   const pending = files.filter((name) => !done.has(name));
   if (phase === 'contract') return { apply: pending, waiting: [] };

@@ -42,7 +42,9 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<St
   const db = createDatabase(config);
   // An idle connection the server ends (a restart, a failover) leaves the pool, which opens another
   // on demand; without a listener pg would throw the event and end the process.
-  db.on('error', (error) => logger.warn({ err: error }, 'an idle database connection was closed by the server; the pool replaces it'));
+  db.on('error', (error) =>
+    logger.warn({ err: error }, 'an idle database connection was closed by the server; the pool replaces it'),
+  );
   await migrateUp(db, logger, config);
   const firebase = connectFirebase(config);
   const metrics = new ApiMetrics(db);
@@ -51,9 +53,22 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<St
     maxAttempts: config.REALTIME_MAX_ATTEMPTS,
     observer: metrics.mirrorObserver,
   });
-  metrics.trackOutbox(() => mirror.pending(), () => mirror.deadLetters());
-  const writeLimiter = new WriteLimiter({ burst: config.API_WRITE_LIMIT_BURST, perSecond: config.API_WRITE_LIMIT_PER_SECOND });
-  const app = createApp({ db, logger, metrics, auth: firebase.auth, mirrorChanged: () => mirror.notify(), writeLimiter });
+  metrics.trackOutbox(
+    () => mirror.pending(),
+    () => mirror.deadLetters(),
+  );
+  const writeLimiter = new WriteLimiter({
+    burst: config.API_WRITE_LIMIT_BURST,
+    perSecond: config.API_WRITE_LIMIT_PER_SECOND,
+  });
+  const app = createApp({
+    db,
+    logger,
+    metrics,
+    auth: firebase.auth,
+    mirrorChanged: () => mirror.notify(),
+    writeLimiter,
+  });
   const server = createServer(app);
   // Idle keep-alive connections close soon after a response (nginx reuses them) and during drain.
   server.keepAliveTimeout = 5_000;

@@ -12,7 +12,9 @@ const { values } = parseArgs({
   },
 });
 if (!values.email || !/^[^@\s]+@[^@\s]+$/.test(values.email)) {
-  console.error('usage: node id-token.mjs --email <address> [--role admin|referee] [--uid <uid>] [--password <password>]');
+  console.error(
+    'usage: node id-token.mjs --email <address> [--role admin|referee] [--uid <uid>] [--password <password>]',
+  );
   process.exit(2);
 }
 if (!['admin', 'referee'].includes(values.role)) {
@@ -33,7 +35,11 @@ async function call(url, body, headers = { 'content-type': 'application/json' })
 }
 
 const signIn = () =>
-  call(`${base}/accounts:signInWithPassword?key=local`, { email: values.email, password: values.password, returnSecureToken: true });
+  call(`${base}/accounts:signInWithPassword?key=local`, {
+    email: values.email,
+    password: values.password,
+    returnSecureToken: true,
+  });
 
 let localId;
 try {
@@ -47,6 +53,10 @@ try {
   ));
 }
 // The role claim is (re)set on every call, then a fresh sign-in returns a token that carries it.
-await call(`${base}/projects/${project}/accounts:update`, { localId, customAttributes: JSON.stringify({ role: values.role }) }, asOwner);
+await call(
+  `${base}/projects/${project}/accounts:update`,
+  { localId, customAttributes: JSON.stringify({ role: values.role }) },
+  asOwner,
+);
 const { idToken } = await signIn();
 process.stdout.write(`${JSON.stringify({ uid: localId, idToken })}\n`);

@@ -21,7 +21,15 @@ console.log(`firestore: emulator listening on 0.0.0.0:${firestorePort} (gRPC)`);
 // spec); with it, about half, and an emulator's handful of users fits easily.
 const auth = spawn(
   process.execPath,
-  ['--max-old-space-size=256', 'node_modules/firebase-tools/lib/bin/firebase.js', 'emulators:start', '--only', 'auth', '--project', projectId],
+  [
+    '--max-old-space-size=256',
+    'node_modules/firebase-tools/lib/bin/firebase.js',
+    'emulators:start',
+    '--only',
+    'auth',
+    '--project',
+    projectId,
+  ],
   { stdio: 'inherit' },
 );
 

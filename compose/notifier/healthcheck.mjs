@@ -5,7 +5,10 @@ import { connect } from 'node:net';
 
 const check = {
   sms: () => fetch('http://127.0.0.1:9095/healthz', { signal: AbortSignal.timeout(2500) }).then((r) => r.ok),
-  deadman: () => fetch(`http://127.0.0.1:${process.env.DEADMAN_PORT ?? 9096}/healthz`, { signal: AbortSignal.timeout(2500) }).then((r) => r.ok),
+  deadman: () =>
+    fetch(`http://127.0.0.1:${process.env.DEADMAN_PORT ?? 9096}/healthz`, { signal: AbortSignal.timeout(2500) }).then(
+      (r) => r.ok,
+    ),
   report: async () => {
     const prometheus = process.env.PROMETHEUS_URL ?? 'http://prometheus:9090';
     const ready = await fetch(`${prometheus}/-/ready`, { signal: AbortSignal.timeout(2500) }).then((r) => r.ok);
@@ -19,4 +22,7 @@ const check = {
   },
 }[process.argv[2] ?? 'sms'];
 
-check().then((ok) => process.exit(ok ? 0 : 1), () => process.exit(1));
+check().then(
+  (ok) => process.exit(ok ? 0 : 1),
+  () => process.exit(1),
+);

@@ -80,7 +80,9 @@ const env = (name) => {
 };
 const accessKey = env('S3_ACCESS_KEY');
 const secretKey = env('S3_SECRET_KEY');
-const buckets = env('S3_BUCKETS').split(/[\s,]+/).filter(Boolean);
+const buckets = env('S3_BUCKETS')
+  .split(/[\s,]+/)
+  .filter(Boolean);
 const directory = process.env.S3_DIRECTORY || '/var/lib/s3/data';
 
 // s3rver accepts one built-in key pair (S3RVER/S3RVER); only the configured one is valid here.

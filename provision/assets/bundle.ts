@@ -38,9 +38,13 @@ function filesUnder(root: string, relative = ''): string[] {
     .sort()
     .flatMap((name) => {
       const child = relative === '' ? name : `${relative}/${name}`;
-      if (!safeName.test(name)) throw new AssetsError(`${path.join(root, child)}: the name is not a safe URL path segment (letters, digits, . _ -): rename it`);
+      if (!safeName.test(name))
+        throw new AssetsError(
+          `${path.join(root, child)}: the name is not a safe URL path segment (letters, digits, . _ -): rename it`,
+        );
       const stat = lstatSync(path.join(root, child));
-      if (stat.isSymbolicLink()) throw new AssetsError(`${path.join(root, child)}: a symbolic link; publish the file itself`);
+      if (stat.isSymbolicLink())
+        throw new AssetsError(`${path.join(root, child)}: a symbolic link; publish the file itself`);
       if (stat.isDirectory()) return filesUnder(root, child);
       if (!stat.isFile()) throw new AssetsError(`${path.join(root, child)}: not a regular file`);
       return [child];
@@ -79,6 +83,12 @@ export function assetObjects(directory: string): AssetObject[] {
   return [
     ...hashed,
     ...plain,
-    { key: manifestKey, body: manifestBody, contentType: 'application/json', cacheControl: mutableCacheControl, sha256: createHash('sha256').update(manifestBody).digest('hex') },
+    {
+      key: manifestKey,
+      body: manifestBody,
+      contentType: 'application/json',
+      cacheControl: mutableCacheControl,
+      sha256: createHash('sha256').update(manifestBody).digest('hex'),
+    },
   ];
 }

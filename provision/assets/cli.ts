@@ -25,7 +25,16 @@ class UsageError extends Error {}
 async function main(args: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { from: { type: 'string' }, check: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        from: { type: 'string' },
+        check: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -34,17 +43,26 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const [action, target, ...rest] = parsed.positionals;
-  if (action !== 'publish') throw new UsageError(action === undefined ? 'no action: publish' : `unknown action ${JSON.stringify(action)}: publish`);
-  if (target === undefined || target === '') throw new UsageError('publish needs a target: replica, or an inventory (prod, staging, a path)');
+  if (action !== 'publish')
+    throw new UsageError(
+      action === undefined ? 'no action: publish' : `unknown action ${JSON.stringify(action)}: publish`,
+    );
+  if (target === undefined || target === '')
+    throw new UsageError('publish needs a target: replica, or an inventory (prod, staging, a path)');
   if (rest.length > 0) throw new UsageError(`unexpected ${rest.map((word) => JSON.stringify(word)).join(' ')}`);
   // Read and checked before anything connects: bad files change nothing anywhere.
   const objects = assetObjects(path.resolve(parsed.values.from ?? path.join(repoRoot, 'web', 'assets')));
   const bucket = target === 'replica' ? await replicaBucket(repoRoot) : inventoryBucket(target);
   try {
-    const steps = await publishAssets(bucket, objects, { check: parsed.values.check, progress: (line) => console.error(`assets: ${line}`) });
+    const steps = await publishAssets(bucket, objects, {
+      check: parsed.values.check,
+      progress: (line) => console.error(`assets: ${line}`),
+    });
     const changed = steps.filter((step) => step.changed).length;
     const verb = parsed.values.check ? 'would put' : 'put';
-    console.log(`assets: ${bucket.name}: s3://${bucket.bucket}/assets/: ${verb} ${changed}, unchanged ${steps.length - changed}`);
+    console.log(
+      `assets: ${bucket.name}: s3://${bucket.bucket}/assets/: ${verb} ${changed}, unchanged ${steps.length - changed}`,
+    );
   } finally {
     bucket.client.destroy();
   }
@@ -55,7 +73,8 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof UsageError) console.error(`assets: ${error.message}\n${usage}`);
-    else if (error instanceof AssetsError || error instanceof BucketError || error instanceof InventoryError) console.error(`assets: ${error.message}`);
+    else if (error instanceof AssetsError || error instanceof BucketError || error instanceof InventoryError)
+      console.error(`assets: ${error.message}`);
     else console.error(error);
     process.exit(error instanceof UsageError ? 64 : 1);
   },

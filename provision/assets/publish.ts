@@ -21,24 +21,39 @@ export interface PublishStep {
 export class BucketError extends Error {}
 
 function describe(error: unknown): string {
-  if (error instanceof S3ServiceException) return `${error.name} (HTTP ${error.$metadata.httpStatusCode ?? '?'}): ${error.message}`;
+  if (error instanceof S3ServiceException)
+    return `${error.name} (HTTP ${error.$metadata.httpStatusCode ?? '?'}): ${error.message}`;
   const cause = (error as { cause?: unknown }).cause;
   return `${(error as Error).message}${cause instanceof Error ? ` (${cause.message})` : ''}`;
 }
 
 /** What a key holds now: its sha256 metadata and headers, or null when absent. */
-async function current(target: AssetsBucket, key: string): Promise<{ sha256?: string; contentType?: string; cacheControl?: string } | null> {
+async function current(
+  target: AssetsBucket,
+  key: string,
+): Promise<{ sha256?: string; contentType?: string; cacheControl?: string } | null> {
   try {
     const head = await target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: key }));
-    return { ...(head.Metadata?.sha256 === undefined ? {} : { sha256: head.Metadata.sha256 }), ...(head.ContentType === undefined ? {} : { contentType: head.ContentType }), ...(head.CacheControl === undefined ? {} : { cacheControl: head.CacheControl }) };
+    return {
+      ...(head.Metadata?.sha256 === undefined ? {} : { sha256: head.Metadata.sha256 }),
+      ...(head.ContentType === undefined ? {} : { contentType: head.ContentType }),
+      ...(head.CacheControl === undefined ? {} : { cacheControl: head.CacheControl }),
+    };
   } catch (error) {
-    if (error instanceof S3ServiceException && (error.$metadata.httpStatusCode === 404 || error.name === 'NotFound')) return null;
-    throw new BucketError(`${target.name}: HEAD s3://${target.bucket}/${key} at ${target.endpoint} failed: ${describe(error)}`);
+    if (error instanceof S3ServiceException && (error.$metadata.httpStatusCode === 404 || error.name === 'NotFound'))
+      return null;
+    throw new BucketError(
+      `${target.name}: HEAD s3://${target.bucket}/${key} at ${target.endpoint} failed: ${describe(error)}`,
+    );
   }
 }
 
 /** Plan (probe), then act: each object is put only when absent or different; `check` puts nothing. */
-export async function publishAssets(target: AssetsBucket, objects: readonly AssetObject[], { check = false, progress = (_line: string) => {} } = {}): Promise<PublishStep[]> {
+export async function publishAssets(
+  target: AssetsBucket,
+  objects: readonly AssetObject[],
+  { check = false, progress = (_line: string) => {} } = {},
+): Promise<PublishStep[]> {
   const steps: PublishStep[] = [];
   for (const object of objects) {
     const now = await current(target, object.key);
@@ -59,10 +74,19 @@ export async function publishAssets(target: AssetsBucket, objects: readonly Asse
     if (check) continue;
     try {
       await target.client.send(
-        new PutObjectCommand({ Bucket: target.bucket, Key: object.key, Body: object.body, ContentType: object.contentType, CacheControl: object.cacheControl, Metadata: { sha256: object.sha256 } }),
+        new PutObjectCommand({
+          Bucket: target.bucket,
+          Key: object.key,
+          Body: object.body,
+          ContentType: object.contentType,
+          CacheControl: object.cacheControl,
+          Metadata: { sha256: object.sha256 },
+        }),
       );
     } catch (error) {
-      throw new BucketError(`${target.name}: PUT s3://${target.bucket}/${object.key} at ${target.endpoint} failed: ${describe(error)} (objects before it in the list were published; re-run to finish)`);
+      throw new BucketError(
+        `${target.name}: PUT s3://${target.bucket}/${object.key} at ${target.endpoint} failed: ${describe(error)} (objects before it in the list were published; re-run to finish)`,
+      );
     }
   }
   return steps;

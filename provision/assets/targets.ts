@@ -27,7 +27,8 @@ const containerSchema = z.object({
  * upload goes over the store's TLS, verified against the name on its certificate.
  */
 export async function replicaBucket(repoRoot: string): Promise<AssetsBucket> {
-  const compose = async (args: string[]) => (await run('docker', ['compose', ...args], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 })).stdout;
+  const compose = async (args: string[]) =>
+    (await run('docker', ['compose', ...args], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 })).stdout;
   let id: string;
   try {
     id = (await compose(['ps', '--quiet', '--status', 'running', 's3'])).trim();
@@ -40,25 +41,43 @@ export async function replicaBucket(repoRoot: string): Promise<AssetsBucket> {
   const project = inspected.Config.Labels['com.docker.compose.project'] ?? '';
   const address = inspected.NetworkSettings.Networks[`${project}_private`]?.IPAddress;
   if (!address) throw new AssetsError(`replica: the s3 container is not on the network ${project}_private`);
-  const env = Object.fromEntries(inspected.Config.Env.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+  const env = Object.fromEntries(
+    inspected.Config.Env.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+  );
   const accessKeyId = env.S3_ACCESS_KEY;
   const secretAccessKey = env.S3_SECRET_KEY;
-  if (!accessKeyId || !secretAccessKey) throw new AssetsError('replica: the s3 container has no S3_ACCESS_KEY/S3_SECRET_KEY');
+  if (!accessKeyId || !secretAccessKey)
+    throw new AssetsError('replica: the s3 container has no S3_ACCESS_KEY/S3_SECRET_KEY');
   const ca = await compose(['exec', '-T', 's3', 'cat', '/var/lib/s3/ca/ca.crt']);
-  const httpsAgent = new Agent({ ca, keepAlive: true, servername: replicaS3Name, checkServerIdentity: (_host, certificate) => checkServerIdentity(replicaS3Name, certificate) });
+  const httpsAgent = new Agent({
+    ca,
+    keepAlive: true,
+    servername: replicaS3Name,
+    checkServerIdentity: (_host, certificate) => checkServerIdentity(replicaS3Name, certificate),
+  });
   const endpoint = `https://${address}`;
   return {
     name: `replica (${project})`,
     bucket: replicaAssetsBucket,
     endpoint: `https://${replicaS3Name} (${address})`,
-    client: new S3Client({ region: 'eu-west-1', endpoint, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey }, requestHandler: { httpsAgent } }),
+    client: new S3Client({
+      region: 'eu-west-1',
+      endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId, secretAccessKey },
+      requestHandler: { httpsAgent },
+    }),
   };
 }
 
 const inventoryVars = z.object({
   /** terraform output buckets.assets (terraform/modules/storage: <name>-assets). */
-  assets_bucket: z.string({ error: 'required: the assets bucket (terraform output buckets.assets, e.g. refereezy-prod-assets)' }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
-  assets_region: z.string({ error: 'required: the bucket’s region (e.g. eu-west-1)' }).regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region, e.g. eu-west-1'),
+  assets_bucket: z
+    .string({ error: 'required: the assets bucket (terraform output buckets.assets, e.g. refereezy-prod-assets)' })
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
+  assets_region: z
+    .string({ error: 'required: the bucket’s region (e.g. eu-west-1)' })
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region, e.g. eu-west-1'),
   /** Another S3 endpoint (a local AWS API emulator); production: the region's own. */
   assets_endpoint_url: z.url({ protocol: /^https?$/ }).optional(),
 });
@@ -72,7 +91,10 @@ export function inventoryBucket(nameOrPath: string): AssetsBucket {
   const file = resolveInventoryPath(nameOrPath);
   const inventory = readInventory(file);
   const parsed = inventoryVars.safeParse(inventory.vars);
-  if (!parsed.success) throw new AssetsError(`${file}: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new AssetsError(
+      `${file}: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+    );
   const { assets_bucket: bucket, assets_region: region, assets_endpoint_url: endpoint } = parsed.data;
   return {
     name: file,

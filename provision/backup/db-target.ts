@@ -25,7 +25,11 @@ export interface DbTarget {
   close(): void;
 }
 
-function spawnCollect(argv: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }, progress?: (chunk: string) => void): Promise<Result> {
+function spawnCollect(
+  argv: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv },
+  progress?: (chunk: string) => void,
+): Promise<Result> {
   const [program = '', ...args] = argv;
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -37,7 +41,13 @@ function spawnCollect(argv: readonly string[], options: { cwd?: string; env?: No
       progress?.(chunk.toString('utf8'));
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+    child.on('close', (code) =>
+      resolve({
+        code: code ?? 1,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      }),
+    );
   });
 }
 
@@ -65,20 +75,45 @@ export class ReplicaDb implements DbTarget {
 
   runStopped(args: readonly string[], progress?: (chunk: string) => void): Promise<Result> {
     // The service's own container definition (volumes, environment) for one command, no scheduler.
-    return this.compose(['run', '--rm', '--no-deps', '-T', '-e', 'BACKUP_SCHEDULE=off', 'db', 'db-backup', ...args], progress);
+    return this.compose(
+      ['run', '--rm', '--no-deps', '-T', '-e', 'BACKUP_SCHEDULE=off', 'db', 'db-backup', ...args],
+      progress,
+    );
   }
 
   async startAndWait(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const result = await this.compose(['up', '--detach', '--no-deps', '--no-build', '--wait', '--wait-timeout', String(Math.ceil(timeoutMs / 1000)), 'db']);
+    const result = await this.compose([
+      'up',
+      '--detach',
+      '--no-deps',
+      '--no-build',
+      '--wait',
+      '--wait-timeout',
+      String(Math.ceil(timeoutMs / 1000)),
+      'db',
+    ]);
     // Healthy (answering) comes before the end of recovery: wait until it has been promoted.
     while (result.code === 0 && Date.now() < deadline) {
-      const state = await this.compose(['exec', '-T', 'db', 'psql', '--no-psqlrc', '-XAtq', '-d', 'postgres', '-c', 'SELECT pg_is_in_recovery()']);
+      const state = await this.compose([
+        'exec',
+        '-T',
+        'db',
+        'psql',
+        '--no-psqlrc',
+        '-XAtq',
+        '-d',
+        'postgres',
+        '-c',
+        'SELECT pg_is_in_recovery()',
+      ]);
       if (state.code === 0 && state.stdout.trim() === 'f') return;
       await sleep(1000);
     }
     const logs = await this.compose(['logs', '--no-color', '--tail=30', 'db']);
-    throw new Error(`${this.name}: PostgreSQL did not become healthy and finish recovery after the restore: ${result.stderr.trim()}\n${logs.stdout}`);
+    throw new Error(
+      `${this.name}: PostgreSQL did not become healthy and finish recovery after the restore: ${result.stderr.trim()}\n${logs.stdout}`,
+    );
   }
 
   close(): void {}
@@ -96,14 +131,23 @@ export class HostDb implements DbTarget {
   }
 
   async run(args: readonly string[], progress?: (chunk: string) => void): Promise<Result> {
-    const result = await this.host.run(['runuser', '-u', 'postgres', '--', '/usr/local/bin/db-backup', ...args], { check: false });
+    const result = await this.host.run(['runuser', '-u', 'postgres', '--', '/usr/local/bin/db-backup', ...args], {
+      check: false,
+    });
     if (result.stderr) progress?.(result.stderr);
     return { code: result.code ?? 1, stdout: result.stdout, stderr: result.stderr };
   }
 
   async stop(): Promise<void> {
     // The timers too: a scheduled backup must not start against a stopped cluster.
-    await this.host.run(['systemctl', 'stop', 'refereezy-backup-full.timer', 'refereezy-backup-diff.timer', 'refereezy-backup-verify.timer', 'postgresql.service']);
+    await this.host.run([
+      'systemctl',
+      'stop',
+      'refereezy-backup-full.timer',
+      'refereezy-backup-diff.timer',
+      'refereezy-backup-verify.timer',
+      'postgresql.service',
+    ]);
   }
 
   runStopped(args: readonly string[], progress?: (chunk: string) => void): Promise<Result> {
@@ -114,14 +158,37 @@ export class HostDb implements DbTarget {
     await this.host.run(['systemctl', 'start', 'postgresql.service']);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const ready = await this.host.run(['runuser', '-u', 'postgres', '--', 'psql', '--no-psqlrc', '-XAtq', '-d', 'postgres', '-c', 'SELECT pg_is_in_recovery()'], { check: false });
+      const ready = await this.host.run(
+        [
+          'runuser',
+          '-u',
+          'postgres',
+          '--',
+          'psql',
+          '--no-psqlrc',
+          '-XAtq',
+          '-d',
+          'postgres',
+          '-c',
+          'SELECT pg_is_in_recovery()',
+        ],
+        { check: false },
+      );
       if (ready.code === 0 && ready.stdout.trim() === 'f') {
-        await this.host.run(['systemctl', 'start', 'refereezy-backup-full.timer', 'refereezy-backup-diff.timer', 'refereezy-backup-verify.timer']);
+        await this.host.run([
+          'systemctl',
+          'start',
+          'refereezy-backup-full.timer',
+          'refereezy-backup-diff.timer',
+          'refereezy-backup-verify.timer',
+        ]);
         return;
       }
       await sleep(2000);
     }
-    const status = await this.host.run(['journalctl', '-u', 'postgresql.service', '-n', '30', '--no-pager'], { check: false });
+    const status = await this.host.run(['journalctl', '-u', 'postgresql.service', '-n', '30', '--no-pager'], {
+      check: false,
+    });
     throw new Error(`${this.name}: PostgreSQL did not finish recovery within ${timeoutMs / 1000} s:\n${status.stdout}`);
   }
 

@@ -11,13 +11,26 @@ const backupSchema = z.object({
   timestamp: z.object({ start: z.number().int(), stop: z.number().int() }),
   database: z.object({ 'repo-key': z.number().int() }),
   info: z.object({ size: z.number(), repository: z.object({ delta: z.number() }).partial().optional() }).partial(),
-  archive: z.object({ start: z.string().nullable().optional(), stop: z.string().nullable().optional() }).partial().optional(),
+  archive: z
+    .object({ start: z.string().nullable().optional(), stop: z.string().nullable().optional() })
+    .partial()
+    .optional(),
 });
 const stanzaSchema = z.object({
   name: z.string(),
   backup: z.array(backupSchema).default([]),
-  archive: z.array(z.object({ database: z.object({ 'repo-key': z.number().int() }), min: z.string().nullable().optional(), max: z.string().nullable().optional() })).default([]),
-  repo: z.array(z.object({ key: z.number().int(), status: z.object({ code: z.number().int(), message: z.string() }) })).default([]),
+  archive: z
+    .array(
+      z.object({
+        database: z.object({ 'repo-key': z.number().int() }),
+        min: z.string().nullable().optional(),
+        max: z.string().nullable().optional(),
+      }),
+    )
+    .default([]),
+  repo: z
+    .array(z.object({ key: z.number().int(), status: z.object({ code: z.number().int(), message: z.string() }) }))
+    .default([]),
   status: z.object({ code: z.number().int(), message: z.string() }),
 });
 export const infoSchema = z.array(stanzaSchema).length(1, 'pgBackRest reported no stanza, or more than one');
@@ -76,7 +89,10 @@ export function parseInfo(json: string): BackupInfo {
   const repos = keys.map((repo) => {
     const own = backups.filter((backup) => backup.repo === repo);
     const complete = own.filter((backup) => !backup.error);
-    const oldest = complete.reduce<number | null>((min, backup) => (min === null || backup.stop < min ? backup.stop : min), null);
+    const oldest = complete.reduce<number | null>(
+      (min, backup) => (min === null || backup.stop < min ? backup.stop : min),
+      null,
+    );
     return {
       repo,
       status: stanza.repo.find((entry) => entry.key === repo)?.status.message ?? 'unknown',
@@ -102,7 +118,9 @@ export function humanBytes(bytes: number): string {
 }
 
 export function windowLine(repo: RepoWindow): string {
-  return repo.from === null ? `repo${repo.repo}: no complete backup, nothing can be restored` : `repo${repo.repo}: recoverable from ${iso(repo.from)} to now (latest archived WAL ${repo.latestWal ?? 'none'})`;
+  return repo.from === null
+    ? `repo${repo.repo}: no complete backup, nothing can be restored`
+    : `repo${repo.repo}: recoverable from ${iso(repo.from)} to now (latest archived WAL ${repo.latestWal ?? 'none'})`;
 }
 
 /** What `backups` prints: every backup with its sizes, and each repo's recoverable window. */
@@ -111,7 +129,9 @@ export function formatBackups(info: BackupInfo, regions: Record<number, string> 
   for (const repo of info.repos) {
     lines.push('', `repo${repo.repo}${regions[repo.repo] ? ` (${regions[repo.repo]})` : ''}: ${repo.status}`);
     for (const backup of repo.backups) {
-      lines.push(`  ${backup.label.padEnd(34)} ${backup.type.padEnd(4)} ${iso(new Date(backup.start * 1000))} → ${iso(new Date(backup.stop * 1000))}  database ${humanBytes(backup.size)}, stored ${humanBytes(backup.repoDelta)}${backup.error ? '  (ERRORS: not used for restores)' : ''}`);
+      lines.push(
+        `  ${backup.label.padEnd(34)} ${backup.type.padEnd(4)} ${iso(new Date(backup.start * 1000))} → ${iso(new Date(backup.stop * 1000))}  database ${humanBytes(backup.size)}, stored ${humanBytes(backup.repoDelta)}${backup.error ? '  (ERRORS: not used for restores)' : ''}`,
+      );
     }
     lines.push(`  ${windowLine(repo)}`);
   }

@@ -22,17 +22,40 @@ export class UsageError extends Error {}
 
 const common = {
   limit: z.string().min(1).optional(),
-  identity: z.string().min(1).default(process.env.PROVISION_SSH_KEY ?? path.join(homedir(), '.ssh', 'id_ed25519')),
-  'known-hosts': z.string().min(1).default(process.env.PROVISION_KNOWN_HOSTS ?? path.join(homedir(), '.ssh', 'known_hosts')),
+  identity: z
+    .string()
+    .min(1)
+    .default(process.env.PROVISION_SSH_KEY ?? path.join(homedir(), '.ssh', 'id_ed25519')),
+  'known-hosts': z
+    .string()
+    .min(1)
+    .default(process.env.PROVISION_KNOWN_HOSTS ?? path.join(homedir(), '.ssh', 'known_hosts')),
   'vault-password-file': z.string().min(1).optional(),
 };
 const onlyFor = (action: string) => z.undefined({ error: `is only for ${action}` }).optional();
-const none = { type: onlyFor('backup'), to: onlyFor('restore'), into: onlyFor('restore'), set: onlyFor('restore'), repo: onlyFor('restore'), yes: z.literal(false, { error: 'is only for restore --into in-place' }).default(false) };
+const none = {
+  type: onlyFor('backup'),
+  to: onlyFor('restore'),
+  into: onlyFor('restore'),
+  set: onlyFor('restore'),
+  repo: onlyFor('restore'),
+  yes: z.literal(false, { error: 'is only for restore --into in-place' }).default(false),
+};
 const repo = z.enum(['1', '2'], 'must be 1 or 2').transform(Number).optional();
-const label = z.string().regex(/^\d{8}-\d{6}F(_\d{8}-\d{6}[DI])?$/, 'is not a backup label (e.g. 20261202-010000F or 20261202-010000F_20261203-010000D)');
+const label = z
+  .string()
+  .regex(
+    /^\d{8}-\d{6}F(_\d{8}-\d{6}[DI])?$/,
+    'is not a backup label (e.g. 20261202-010000F or 20261202-010000F_20261203-010000D)',
+  );
 
 const commandSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('backup'), ...common, ...none, type: z.enum(['full', 'diff', 'incr'], 'must be full, diff or incr').default('diff') }),
+  z.strictObject({
+    action: z.literal('backup'),
+    ...common,
+    ...none,
+    type: z.enum(['full', 'diff', 'incr'], 'must be full, diff or incr').default('diff'),
+  }),
   z.strictObject({ action: z.literal('backups'), ...common, ...none }),
   z.strictObject({ action: z.literal('verify'), ...common, ...none }),
   z.strictObject({
@@ -77,11 +100,19 @@ export function parseCommand(args: readonly string[]): BackupCommand {
   const { help, ...values } = parsed.values;
   if (help) throw new UsageError(usage);
   const [target, action, ...extra] = parsed.positionals;
-  if (target === undefined || action === undefined || extra.length > 0) throw new UsageError(`name a target (replica or an inventory) and one action\n${usage}`);
-  if (!['backup', 'backups', 'restore', 'verify'].includes(action)) throw new UsageError(`unknown action ${JSON.stringify(action)} (backup, backups, restore, verify)\n${usage}`);
+  if (target === undefined || action === undefined || extra.length > 0)
+    throw new UsageError(`name a target (replica or an inventory) and one action\n${usage}`);
+  if (!['backup', 'backups', 'restore', 'verify'].includes(action))
+    throw new UsageError(`unknown action ${JSON.stringify(action)} (backup, backups, restore, verify)\n${usage}`);
   const checked = commandSchema.safeParse({ action, ...values });
   if (!checked.success) {
-    const problems = checked.error.issues.map((issue) => (issue.path.length === 0 ? issue.message : issue.code === 'unrecognized_keys' ? issue.message : `--${issue.path.join('.')} ${issue.message}`));
+    const problems = checked.error.issues.map((issue) =>
+      issue.path.length === 0
+        ? issue.message
+        : issue.code === 'unrecognized_keys'
+          ? issue.message
+          : `--${issue.path.join('.')} ${issue.message}`,
+    );
     throw new UsageError(`${problems.join('; ')}\n${usage}`);
   }
   const command: BackupCommand = { ...checked.data, target };

@@ -16,10 +16,18 @@ export function parseTarget(text: string): RestoreTarget {
   if (text === 'latest') return { kind: 'latest' };
   const match = isoTime.exec(text.trim());
   // A date that does not exist (2026-02-30, 25:00) is refused, not rolled over as Date would.
-  const exists = match !== null && new Date(`${match[1]}T${match[2]}Z`).toISOString().slice(0, 19) === `${match[1]}T${match[2]}`;
-  const at = match && exists ? new Date(`${match[1]}T${match[2]}${(match[3] ?? '').slice(0, 4)}${match[4] === 'Z' ? 'Z' : (match[4] ?? '').replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`) : null;
+  const exists =
+    match !== null && new Date(`${match[1]}T${match[2]}Z`).toISOString().slice(0, 19) === `${match[1]}T${match[2]}`;
+  const at =
+    match && exists
+      ? new Date(
+          `${match[1]}T${match[2]}${(match[3] ?? '').slice(0, 4)}${match[4] === 'Z' ? 'Z' : (match[4] ?? '').replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`,
+        )
+      : null;
   if (!match || at === null || Number.isNaN(at.getTime())) {
-    throw new RefusedError(`--to ${JSON.stringify(text)} is not a time: give "latest" or an ISO 8601 time with its zone, e.g. 2026-12-02T01:30:00Z or 2026-12-02T02:30:00.250+01:00`);
+    throw new RefusedError(
+      `--to ${JSON.stringify(text)} is not a time: give "latest" or an ISO 8601 time with its zone, e.g. 2026-12-02T01:30:00Z or 2026-12-02T02:30:00.250+01:00`,
+    );
   }
   // PostgreSQL's form in UTC, keeping microseconds the milliseconds of a Date would drop.
   const micro = (match[3] ?? '').slice(4, 7);
@@ -40,23 +48,39 @@ export interface RestoreRequest {
  */
 export function planRestore(request: RestoreRequest, info: BackupInfo, now: Date): string[] {
   const repos = request.repo === undefined ? info.repos : info.repos.filter((repo) => repo.repo === request.repo);
-  if (repos.length === 0) throw new RefusedError(`repo${request.repo} is not configured (repos: ${info.repos.map((repo) => repo.repo).join(', ')})`);
+  if (repos.length === 0)
+    throw new RefusedError(
+      `repo${request.repo} is not configured (repos: ${info.repos.map((repo) => repo.repo).join(', ')})`,
+    );
   const windows = repos.map((repo) => `  ${windowLine(repo)}`).join('\n');
   const usable = repos.filter((repo) => repo.from !== null);
   if (usable.length === 0) throw new RefusedError(`nothing to restore from:\n${windows}`);
   const { target } = request;
   if (target.kind === 'time') {
-    if (target.at.getTime() > now.getTime()) throw new RefusedError(`--to ${target.at.toISOString()} is in the future (now: ${now.toISOString()}); the window:\n${windows}`);
+    if (target.at.getTime() > now.getTime())
+      throw new RefusedError(
+        `--to ${target.at.toISOString()} is in the future (now: ${now.toISOString()}); the window:\n${windows}`,
+      );
     const earliest = Math.min(...usable.map((repo) => repo.from?.getTime() ?? Infinity));
-    if (target.at.getTime() < earliest) throw new RefusedError(`--to ${target.at.toISOString()} is outside the recoverable window:\n${windows}`);
+    if (target.at.getTime() < earliest)
+      throw new RefusedError(`--to ${target.at.toISOString()} is outside the recoverable window:\n${windows}`);
   }
   const args: string[] = [];
   if (request.set !== undefined) {
     const backups = repos.flatMap((repo) => repo.backups);
     const set = backups.find((backup) => backup.label === request.set);
-    if (!set) throw new RefusedError(`no backup set ${request.set}${request.repo ? ` in repo${request.repo}` : ''}; the sets:\n${backups.map((backup) => `  ${backup.label} (repo${backup.repo}, ${backup.type})`).join('\n') || '  none'}`);
-    if (set.error) throw new RefusedError(`backup set ${set.label} has errors (pgBackRest found invalid pages in it): choose another`);
-    if (target.kind === 'time' && set.stop * 1000 > target.at.getTime()) throw new RefusedError(`backup set ${set.label} ends at ${new Date(set.stop * 1000).toISOString()}, after --to ${target.at.toISOString()}: choose an earlier set, or none`);
+    if (!set)
+      throw new RefusedError(
+        `no backup set ${request.set}${request.repo ? ` in repo${request.repo}` : ''}; the sets:\n${backups.map((backup) => `  ${backup.label} (repo${backup.repo}, ${backup.type})`).join('\n') || '  none'}`,
+      );
+    if (set.error)
+      throw new RefusedError(
+        `backup set ${set.label} has errors (pgBackRest found invalid pages in it): choose another`,
+      );
+    if (target.kind === 'time' && set.stop * 1000 > target.at.getTime())
+      throw new RefusedError(
+        `backup set ${set.label} ends at ${new Date(set.stop * 1000).toISOString()}, after --to ${target.at.toISOString()}: choose an earlier set, or none`,
+      );
     args.push('--set', set.label);
   }
   if (request.repo !== undefined) args.push('--repo', String(request.repo));

@@ -40,7 +40,12 @@ export class HelpRequested extends Error {
 const list = z
   .string()
   .min(1)
-  .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item !== ''));
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );
 
 /** zx's argv (minimist: every flag is a string, boolean or array), checked into the run's options. */
 const optionsSchema = z.strictObject({
@@ -66,7 +71,10 @@ const optionsSchema = z.strictObject({
   json: z.boolean().default(false),
   identity: z.string().min(1).optional(),
   'passphrase-file': z.string().min(1).optional(),
-  'known-hosts': z.string().min(1).default(process.env.PROVISION_KNOWN_HOSTS ?? path.join(homedir(), '.ssh', 'known_hosts')),
+  'known-hosts': z
+    .string()
+    .min(1)
+    .default(process.env.PROVISION_KNOWN_HOSTS ?? path.join(homedir(), '.ssh', 'known_hosts')),
   'trust-new-host-keys': z.boolean().default(false),
   'vault-password-file': z.string().min(1).optional(),
   'bastion-user': loginName.optional(),
@@ -87,7 +95,19 @@ export type CliOptions = Omit<z.output<typeof optionsSchema>, '_' | 'help' | 'id
 export function parseOptions(args: string[]): CliOptions {
   const argv = parseArgv(args, {
     boolean: ['check', 'diff', 'json', 'trust-new-host-keys', 'help'],
-    string: ['limit', 'tags', 'parallel', 'serial', 'max-fail-percentage', 'allow-restart', 'identity', 'passphrase-file', 'known-hosts', 'vault-password-file', 'bastion-user'],
+    string: [
+      'limit',
+      'tags',
+      'parallel',
+      'serial',
+      'max-fail-percentage',
+      'allow-restart',
+      'identity',
+      'passphrase-file',
+      'known-hosts',
+      'vault-password-file',
+      'bastion-user',
+    ],
     default: { check: false, diff: false, json: false, 'trust-new-host-keys': false, help: false },
   });
   // minimist gives every declared string flag a value ("" when absent): absent means default.
@@ -103,11 +123,22 @@ export function parseOptions(args: string[]): CliOptions {
     });
     throw new UsageError(`${problems.join('\n')}\n${usage}`);
   }
-  const { _: [inventory = ''], help, identity: given, ...options } = parsed.data;
+  const {
+    _: [inventory = ''],
+    help,
+    identity: given,
+    ...options
+  } = parsed.data;
   if (help) throw new HelpRequested();
   const named = given ?? process.env.PROVISION_SSH_KEY;
   // Whether the key exists is resolveIdentity's to say, after the inventory was checked: its errors come first.
   const identity = named ?? path.join(homedir(), '.ssh', 'id_ed25519');
   const passphraseFile = options['passphrase-file'] ?? process.env.PROVISION_SSH_PASSPHRASE_FILE;
-  return { ...options, ...(passphraseFile ? { 'passphrase-file': passphraseFile } : {}), identity, identityNamed: named !== undefined, inventory };
+  return {
+    ...options,
+    ...(passphraseFile ? { 'passphrase-file': passphraseFile } : {}),
+    identity,
+    identityNamed: named !== undefined,
+    inventory,
+  };
 }

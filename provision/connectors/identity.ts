@@ -91,7 +91,10 @@ class OneKeyAgent extends OpenSSHAgent {
   override getIdentities(cb: IdentityCallback<ParsedKey>): void {
     super.getIdentities((error, keys) => {
       if (error) return cb(error);
-      cb(undefined, (keys ?? []).filter((key) => blobOf(key).equals(this.wanted)));
+      cb(
+        undefined,
+        (keys ?? []).filter((key) => blobOf(key).equals(this.wanted)),
+      );
     });
   }
 }
@@ -130,10 +133,18 @@ export async function resolveIdentity(options: IdentityOptions): Promise<SshAuth
   if (!existsSync(file)) {
     if (!options.identityNamed && socket) {
       const keys = await agentKeys(socket);
-      if (keys.length === 0) throw new IdentityError(`no private key at ${file} and ssh-agent (SSH_AUTH_SOCK=${socket}) holds none: ssh-add one, or name one with --identity`);
-      return { agent: new OpenSSHAgent(socket), description: `ssh-agent (${keys.length} key${keys.length === 1 ? '' : 's'})` };
+      if (keys.length === 0)
+        throw new IdentityError(
+          `no private key at ${file} and ssh-agent (SSH_AUTH_SOCK=${socket}) holds none: ssh-add one, or name one with --identity`,
+        );
+      return {
+        agent: new OpenSSHAgent(socket),
+        description: `ssh-agent (${keys.length} key${keys.length === 1 ? '' : 's'})`,
+      };
     }
-    throw new IdentityError(`no private key at ${file} (--identity or PROVISION_SSH_KEY${socket ? '' : ', or an ssh-agent in SSH_AUTH_SOCK'})`);
+    throw new IdentityError(
+      `no private key at ${file} (--identity or PROVISION_SSH_KEY${socket ? '' : ', or an ssh-agent in SSH_AUTH_SOCK'})`,
+    );
   }
   let text: string;
   try {
@@ -143,12 +154,14 @@ export async function resolveIdentity(options: IdentityOptions): Promise<SshAuth
   }
   const plain = ssh2.utils.parseKey(text);
   if (!(plain instanceof Error)) return { privateKey: text, description: `key ${file}` };
-  if (!encryptedHint.test(plain.message)) throw new IdentityError(`${file} is not a private key ssh2 can read: ${plain.message}`);
+  if (!encryptedHint.test(plain.message))
+    throw new IdentityError(`${file} is not a private key ssh2 can read: ${plain.message}`);
 
   const blob = publicBlobOf(file, text);
   if (socket && blob) {
     const keys = await agentKeys(socket);
-    if (keys.some((key) => blobOf(key).equals(blob))) return { agent: new OneKeyAgent(socket, blob), description: `key ${file} (from ssh-agent)` };
+    if (keys.some((key) => blobOf(key).equals(blob)))
+      return { agent: new OneKeyAgent(socket, blob), description: `key ${file} (from ssh-agent)` };
   }
   let passphrase: string;
   let from: string;
@@ -164,7 +177,8 @@ export async function resolveIdentity(options: IdentityOptions): Promise<SshAuth
     );
   }
   const decrypted = ssh2.utils.parseKey(text, passphrase);
-  if (decrypted instanceof Error) throw new IdentityError(`${file} is encrypted and ${from} does not open it (${decrypted.message})`);
+  if (decrypted instanceof Error)
+    throw new IdentityError(`${file} is encrypted and ${from} does not open it (${decrypted.message})`);
   return { privateKey: text, passphrase, description: `key ${file} (encrypted)` };
 }
 

@@ -33,7 +33,13 @@ function patternMatcher(field: string): (host: string) => boolean {
     return (host) => createHmac('sha1', Buffer.from(salt, 'base64')).update(host).digest('base64') === hash;
   }
   const patterns = field.split(',');
-  const toRegExp = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);
+  const toRegExp = (pattern: string) =>
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replaceAll('*', '.*')
+        .replaceAll('?', '.')}$`,
+    );
   const positive = patterns.filter((p) => !p.startsWith('!')).map(toRegExp);
   const negative = patterns.filter((p) => p.startsWith('!')).map((p) => toRegExp(p.slice(1)));
   return (host) => !negative.some((re) => re.test(host)) && positive.some((re) => re.test(host));

@@ -29,22 +29,45 @@ export interface Endpoint {
 
 export type { RunOptions, RunResult } from '../core/connector.js';
 
-const sudoRefusal = /^sudo: (a password is required|.* is not in the sudoers file|.* not allowed to execute|a terminal is required)/m;
+const sudoRefusal =
+  /^sudo: (a password is required|.* is not in the sudoers file|.* not allowed to execute|a terminal is required)/m;
 
 /** ssh2's errors (node-ssh passes them through), as the typed errors of this module. */
-function classify(endpoint: Endpoint, error: Error & { level?: string }, hostKeyProblem: string | undefined, identity: string): Error {
+function classify(
+  endpoint: Endpoint,
+  error: Error & { level?: string },
+  hostKeyProblem: string | undefined,
+  identity: string,
+): Error {
   if (hostKeyProblem) return new HostKeyError(endpoint.name, hostKeyProblem, { cause: error });
   if (error.level === 'client-authentication') {
-    return new AuthenticationError(endpoint.name, `${endpoint.user}@${endpoint.address}:${endpoint.port} refused ${identity} (${error.message})`, { cause: error });
+    return new AuthenticationError(
+      endpoint.name,
+      `${endpoint.user}@${endpoint.address}:${endpoint.port} refused ${identity} (${error.message})`,
+      { cause: error },
+    );
   }
   if (error.level === 'client-timeout') {
-    return new NetworkError(endpoint.name, `${endpoint.address}:${endpoint.port} did not complete the SSH handshake in time`, { cause: error });
+    return new NetworkError(
+      endpoint.name,
+      `${endpoint.address}:${endpoint.port} did not complete the SSH handshake in time`,
+      { cause: error },
+    );
   }
-  return new NetworkError(endpoint.name, `${endpoint.address}:${endpoint.port} unreachable: ${error.message}`, { cause: error });
+  return new NetworkError(endpoint.name, `${endpoint.address}:${endpoint.port} unreachable: ${error.message}`, {
+    cause: error,
+  });
 }
 
 /** Host key algorithms ssh2 offers, best first (no SHA-1 ssh-rsa signatures). */
-const hostKeyAlgorithms = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'] as const;
+const hostKeyAlgorithms = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+] as const;
 type HostKeyAlgorithm = (typeof hostKeyAlgorithms)[number];
 
 /**
@@ -52,11 +75,18 @@ type HostKeyAlgorithm = (typeof hostKeyAlgorithms)[number];
  * with several keys then presents the pinned one, and any other key is a changed key.
  */
 export function preferredHostKeyAlgorithms(pinnedTypes: readonly string[]): HostKeyAlgorithm[] {
-  const preferred = pinnedTypes.flatMap((type): HostKeyAlgorithm[] => (type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256'] : hostKeyAlgorithms.filter((algorithm) => algorithm === type)));
+  const preferred = pinnedTypes.flatMap((type): HostKeyAlgorithm[] =>
+    type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256'] : hostKeyAlgorithms.filter((algorithm) => algorithm === type),
+  );
   return [...new Set([...preferred, ...hostKeyAlgorithms])];
 }
 
-async function connect(endpoint: Endpoint, options: SshOptions, knownHosts: KnownHosts, via: { sock: Duplex } | { host: string; port: number }): Promise<NodeSSH> {
+async function connect(
+  endpoint: Endpoint,
+  options: SshOptions,
+  knownHosts: KnownHosts,
+  via: { sock: Duplex } | { host: string; port: number },
+): Promise<NodeSSH> {
   const name = knownHostsName(endpoint.address, endpoint.port);
   let hostKeyProblem: string | undefined;
   const config: Config = {
@@ -121,8 +151,13 @@ export class HostConnection implements Connector {
     } catch (error) {
       throw new NetworkError(host, `cannot run ${argv[0] ?? ''}: ${(error as Error).message}`, { cause: error });
     }
-    const result = { code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
-    if (sudo && code === 1 && sudoRefusal.test(result.stderr)) throw new SudoError(host, `sudo refused ${argv[0] ?? ''} for ${this.endpoint.user}: ${tail(result.stderr, 1)}`);
+    const result = {
+      code,
+      stdout: Buffer.concat(stdout).toString('utf8'),
+      stderr: Buffer.concat(stderr).toString('utf8'),
+    };
+    if (sudo && code === 1 && sudoRefusal.test(result.stderr))
+      throw new SudoError(host, `sudo refused ${argv[0] ?? ''} for ${this.endpoint.user}: ${tail(result.stderr, 1)}`);
     if (check && code !== 0) throw new CommandError(host, commandLine(argv), code, tail(result.stderr));
     return result;
   }
@@ -136,7 +171,11 @@ export class HostConnection implements Connector {
       try {
         results.push(...script.parse(answer.stdout));
       } catch (error) {
-        throw new NetworkError(this.endpoint.name, `probing ${batch.length} facts: ${(error as Error).message} (exit ${answer.code ?? 'by a signal'}${answer.stderr ? `: ${tail(answer.stderr, 2)}` : ''})`, { cause: error });
+        throw new NetworkError(
+          this.endpoint.name,
+          `probing ${batch.length} facts: ${(error as Error).message} (exit ${answer.code ?? 'by a signal'}${answer.stderr ? `: ${tail(answer.stderr, 2)}` : ''})`,
+          { cause: error },
+        );
       }
     }
     return results;
@@ -160,19 +199,36 @@ export class Bastion {
 
   static async connect(endpoint: Endpoint, options: SshOptions): Promise<Bastion> {
     const knownHosts = new KnownHosts(options.knownHostsFile);
-    return new Bastion(await connect(endpoint, options, knownHosts, { host: endpoint.address, port: endpoint.port }), options, knownHosts);
+    return new Bastion(
+      await connect(endpoint, options, knownHosts, { host: endpoint.address, port: endpoint.port }),
+      options,
+      knownHosts,
+    );
   }
 
   private async forward(endpoint: Endpoint): Promise<Duplex> {
     const timeoutMs = this.options.timeoutMs ?? 15_000;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new NetworkError(endpoint.name, `the bastion did not reach ${endpoint.address}:${endpoint.port} in ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new NetworkError(
+              endpoint.name,
+              `the bastion did not reach ${endpoint.address}:${endpoint.port} in ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([
         this.ssh.forwardOut('127.0.0.1', 0, endpoint.address, endpoint.port).catch((error: unknown) => {
-          throw new NetworkError(endpoint.name, `the bastion cannot reach ${endpoint.address}:${endpoint.port}: ${(error as Error).message}`, { cause: error });
+          throw new NetworkError(
+            endpoint.name,
+            `the bastion cannot reach ${endpoint.address}:${endpoint.port}: ${(error as Error).message}`,
+            { cause: error },
+          );
         }),
         deadline,
       ]);

@@ -36,5 +36,8 @@ export const pendingHandlersFact: Fact<string[]> = {
 export function savePendingHandlers(keys: readonly string[]): Command[] {
   if (keys.length === 0) return [{ argv: ['rm', '-f', '--', pendingHandlersFile] }];
   // Written whole or not at all: a cut connection must not leave half a list (and lose a handler).
-  return [{ argv: ['mkdir', '-p', '-m', '0700', '--', dirname(pendingHandlersFile)] }, atomicWrite({ path: pendingHandlersFile, content: `${keys.join('\n')}\n`, mode: '0600' })];
+  return [
+    { argv: ['mkdir', '-p', '-m', '0700', '--', dirname(pendingHandlersFile)] },
+    atomicWrite({ path: pendingHandlersFile, content: `${keys.join('\n')}\n`, mode: '0600' }),
+  ];
 }

@@ -38,12 +38,17 @@ const allowRestartVar = z.array(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a role n
 
 export function hostAllowsRestart(host: Host): string[] {
   const parsed = allowRestartVar.safeParse(host.vars.allow_restart);
-  if (!parsed.success) throw new Error(`host ${host.name}: vars.allow_restart: ${parsed.error.issues.map((issue) => issue.message).join('; ')} (a list of role names)`);
+  if (!parsed.success)
+    throw new Error(
+      `host ${host.name}: vars.allow_restart: ${parsed.error.issues.map((issue) => issue.message).join('; ')} (a list of role names)`,
+    );
   return parsed.data;
 }
 
 /** Every host's roles and tasks, built (and their vars checked) before anything connects. */
-export function planPlay(options: Pick<PlayOptions, 'inventory' | 'hosts' | 'allHosts' | 'tags'>): Map<string, PlannedRole[]> {
+export function planPlay(
+  options: Pick<PlayOptions, 'inventory' | 'hosts' | 'allHosts' | 'tags'>,
+): Map<string, PlannedRole[]> {
   const play = playOf(options.allHosts, options.inventory.bastion);
   const problems: string[] = [];
   const plans = new Map<string, PlannedRole[]>();
@@ -64,7 +69,10 @@ export function planPlay(options: Pick<PlayOptions, 'inventory' | 'hosts' | 'all
     }
     plans.set(host.name, planned);
   }
-  if (problems.length > 0) throw new PlayError(`${options.inventory.file}: cannot plan (no host was touched)\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
+  if (problems.length > 0)
+    throw new PlayError(
+      `${options.inventory.file}: cannot plan (no host was touched)\n${problems.map((problem) => `  ${problem}`).join('\n')}`,
+    );
   return plans;
 }
 
@@ -78,19 +86,26 @@ export async function runPlay(options: PlayOptions): Promise<HostRecap[]> {
   const { inventory, plans } = options;
   let bastion: Bastion;
   try {
-    bastion = await Bastion.connect({ name: 'bastion', ...inventory.bastion, address: inventory.bastion.host }, options.ssh);
+    bastion = await Bastion.connect(
+      { name: 'bastion', ...inventory.bastion, address: inventory.bastion.host },
+      options.ssh,
+    );
   } catch (error) {
     options.onProgress?.(`bastion: ${error instanceof Error ? error.message : String(error)}`);
     return options.hosts.map((host) => unreachable(host, error, 0));
   }
   const rolling = new Map<string, number>();
-  for (const planned of plans.values()) for (const { role } of planned) if (role.serial !== undefined) rolling.set(role.name, role.serial);
+  for (const planned of plans.values())
+    for (const { role } of planned) if (role.serial !== undefined) rolling.set(role.name, role.serial);
   const rolls = new Rolls(rolling);
   const allowed = new Set(options.allowRestart ?? []);
 
   const converged = async (host: Host): Promise<HostRecap> => {
     const planned = plans.get(host.name) ?? [];
-    const place = await rolls.enter(host.name, planned.map(({ role }) => role.name));
+    const place = await rolls.enter(
+      host.name,
+      planned.map(({ role }) => role.name),
+    );
     if ('stopped' in place) {
       options.onProgress?.(`[${host.name}] SKIPPED: ${place.stopped}`);
       return skipped(host, place.stopped);
@@ -101,7 +116,12 @@ export async function runPlay(options: PlayOptions): Promise<HostRecap[]> {
       let connection: HostConnection;
       const connectStarted = performance.now();
       try {
-        connection = await bastion.host({ name: host.name, address: host.address, port: host.port, user: inventory.user });
+        connection = await bastion.host({
+          name: host.name,
+          address: host.address,
+          port: host.port,
+          user: inventory.user,
+        });
       } catch (error) {
         recap = unreachable(host, error, (performance.now() - started) / 1000);
         options.onProgress?.(`[${host.name}] ${recap.status.toUpperCase()}: ${recap.error?.message ?? ''}`);
@@ -111,8 +131,16 @@ export async function runPlay(options: PlayOptions): Promise<HostRecap[]> {
         const own = hostAllowsRestart(host);
         const allowDisruptive = (role: string) => allowed.has(role) || allowed.has(host.name) || own.includes(role);
         const connected = performance.now() - connectStarted;
-        recap = await converge(connection, host, planned, { check: options.check, allowDisruptive, ...(options.onTask ? { onTask: options.onTask } : {}) });
-        recap = { ...recap, seconds: recap.seconds + connected / 1000, ...(recap.phases ? { phases: { ...recap.phases, connect: Math.round(connected) } } : {}) };
+        recap = await converge(connection, host, planned, {
+          check: options.check,
+          allowDisruptive,
+          ...(options.onTask ? { onTask: options.onTask } : {}),
+        });
+        recap = {
+          ...recap,
+          seconds: recap.seconds + connected / 1000,
+          ...(recap.phases ? { phases: { ...recap.phases, connect: Math.round(connected) } } : {}),
+        };
         return recap;
       } finally {
         connection.close();
@@ -131,7 +159,8 @@ export async function runPlay(options: PlayOptions): Promise<HostRecap[]> {
         for (const host of batch) recaps.set(host.name, skipped(host, stop));
         continue;
       }
-      if (groups.length > 1) options.onProgress?.(`BATCH ${index + 1}/${groups.length}: ${batch.map((host) => host.name).join(', ')}`);
+      if (groups.length > 1)
+        options.onProgress?.(`BATCH ${index + 1}/${groups.length}: ${batch.map((host) => host.name).join(', ')}`);
       const results = await pool(batch, options.parallel, converged);
       for (const recap of results) recaps.set(recap.host, recap);
       const failed = results.filter((recap) => recap.status === 'failed' || recap.status === 'unreachable').length;

@@ -19,7 +19,10 @@ export function probeScript(commands: readonly (readonly string[])[]): ProbeScri
   const script = [
     'e=$(mktemp) || exit 70',
     `trap 'rm -f -- "$e"' EXIT`,
-    ...commands.map((argv) => `${commandLine(argv)} </dev/null 2>"$e"\nprintf '\\n${marker} %s\\n' "$?"\ncat -- "$e"\nprintf '\\n${marker}\\n'`),
+    ...commands.map(
+      (argv) =>
+        `${commandLine(argv)} </dev/null 2>"$e"\nprintf '\\n${marker} %s\\n' "$?"\ncat -- "$e"\nprintf '\\n${marker}\\n'`,
+    ),
   ].join('\n');
   return {
     argv: ['sh', '-c', script],
@@ -36,7 +39,11 @@ export function probeScript(commands: readonly (readonly string[])[]): ProbeScri
         const stderrStart = end + match[0].length;
         const stderrEnd = stdout.indexOf(`\n${marker}\n`, stderrStart - 1);
         if (stderrEnd === -1) throw new Error(`probe ${index + 1}: its stderr is cut`);
-        results.push({ code: Number(match[1]), stdout: stdout.slice(at, end), stderr: stdout.slice(stderrStart, stderrEnd) });
+        results.push({
+          code: Number(match[1]),
+          stdout: stdout.slice(at, end),
+          stderr: stdout.slice(stderrStart, stderrEnd),
+        });
         at = stderrEnd + marker.length + 2;
       }
       return results;

@@ -77,7 +77,12 @@ function describeError(error: unknown): { kind: string; message: string } {
  * once it succeeded: if the run dies first, the next run runs it. Reports carry argument vectors only,
  * never a command's stdin (where file contents and secrets travel).
  */
-export async function converge(connection: Connector, host: Host, plan: PlannedRole[], options: RunOptions): Promise<HostRecap> {
+export async function converge(
+  connection: Connector,
+  host: Host,
+  plan: PlannedRole[],
+  options: RunOptions,
+): Promise<HostRecap> {
   const started = performance.now();
   const phases: Phases = { connect: 0, probe: 0, plan: 0, apply: 0, handlers: 0 };
   const timed = async <T>(phase: keyof Phases, work: () => Promise<T>): Promise<T> => {
@@ -101,7 +106,9 @@ export async function converge(connection: Connector, host: Host, plan: PlannedR
     const cached = readAhead.get(index);
     if (cached) return cached;
     const count = Math.max(1, Math.min(window, steps.length - index));
-    const results = await timed('probe', () => connection.probe(steps.slice(index, index + count).map(({ task }) => task.operation.fact.command)));
+    const results = await timed('probe', () =>
+      connection.probe(steps.slice(index, index + count).map(({ task }) => task.operation.fact.command)),
+    );
     probes++;
     results.forEach((result, offset) => readAhead.set(index + offset, result));
     window = count * 2;
@@ -130,11 +137,21 @@ export async function converge(connection: Connector, host: Host, plan: PlannedR
     }
     const described = describeError(error);
     failure ??= described;
-    record({ host: host.name, role, task, status: 'failed', reason: described.message, commands, errorKind: described.kind, ms: Math.round(performance.now() - since) });
+    record({
+      host: host.name,
+      role,
+      task,
+      status: 'failed',
+      reason: described.message,
+      commands,
+      errorKind: described.kind,
+      ms: Math.round(performance.now() - since),
+    });
   };
   const savePending = async (keys: string[]) => {
     if (options.check) return;
-    for (const command of savePendingHandlers(keys)) await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
+    for (const command of savePendingHandlers(keys))
+      await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
     onHost = keys;
     // The pending-handlers file is no task's fact: the facts read ahead stay valid.
   };
@@ -142,7 +159,9 @@ export async function converge(connection: Connector, host: Host, plan: PlannedR
   const readStarted = performance.now();
   try {
     // The pending handlers and every task's fact: one round trip.
-    const [pendingResult, ...taskResults] = await timed('probe', () => connection.probe([pendingHandlersFact.command, ...steps.map(({ task }) => task.operation.fact.command)]));
+    const [pendingResult, ...taskResults] = await timed('probe', () =>
+      connection.probe([pendingHandlersFact.command, ...steps.map(({ task }) => task.operation.fact.command)]),
+    );
     probes++;
     taskResults.forEach((result, index) => readAhead.set(index, result));
     onHost = pendingHandlersFact.parse(pendingResult as RunResult);
@@ -156,7 +175,15 @@ export async function converge(connection: Connector, host: Host, plan: PlannedR
       } else {
         // Renamed or removed since: nothing can run it any more.
         await savePending(onHost.filter((candidate) => candidate !== key));
-        record({ host: host.name, role: role.name, task: `handler: ${pending.handler}`, status: 'ok', reason: `pending from an earlier run, but role ${role.name} has no such handler any more: forgotten`, commands: [], ms: 0 });
+        record({
+          host: host.name,
+          role: role.name,
+          task: `handler: ${pending.handler}`,
+          status: 'ok',
+          reason: `pending from an earlier run, but role ${role.name} has no such handler any more: forgotten`,
+          commands: [],
+          ms: 0,
+        });
       }
     }
   } catch (error) {
@@ -176,11 +203,14 @@ export async function converge(connection: Connector, host: Host, plan: PlannedR
       if (!options.check) {
         await timed('apply', async () => {
           // Recorded before the change is made: a run that dies half-way still leaves the handler due.
-          const due = notifies.filter((name) => role.handlers[name]).map((handler) => pendingKey({ role: role.name, handler }));
+          const due = notifies
+            .filter((name) => role.handlers[name])
+            .map((handler) => pendingKey({ role: role.name, handler }));
           const fresh = due.filter((key) => !onHost.includes(key));
           if (fresh.length > 0) await savePending([...onHost, ...fresh]);
           if (planned.commands.length > 0) applied();
-          for (const command of planned.commands) await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
+          for (const command of planned.commands)
+            await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
         });
       }
       for (const name of notifies) {
@@ -211,14 +241,23 @@ export async function converge(connection: Connector, host: Host, plan: PlannedR
     const commands = handler?.commands.map((command) => commandLine(command.argv)) ?? [];
     const earlier = pending ? ' (pending from an earlier run)' : '';
     const report = (status: TaskStatus, reason: string, ran: string[]) =>
-      record({ host: host.name, role: role.name, task: `handler: ${name}`, status, reason, commands: ran, ms: Math.round(performance.now() - taskStarted) });
+      record({
+        host: host.name,
+        role: role.name,
+        task: `handler: ${name}`,
+        status,
+        reason,
+        commands: ran,
+        ms: Math.round(performance.now() - taskStarted),
+      });
     try {
       if (!handler) throw new Error(`role ${role.name} has no handler "${name}"`);
       let why = '';
       if (handler.needed) {
         const answer = handler.needed.parse(await connection.run(handler.needed.command, { check: false }));
         if (!answer.needed) {
-          if (!options.check && onHost.includes(key)) await savePending(onHost.filter((candidate) => candidate !== key));
+          if (!options.check && onHost.includes(key))
+            await savePending(onHost.filter((candidate) => candidate !== key));
           report('ok', `${name}${earlier}: not needed: ${answer.why}`, []);
           continue;
         }
@@ -232,7 +271,8 @@ export async function converge(connection: Connector, host: Host, plan: PlannedR
         continue;
       }
       if (!options.check) {
-        for (const command of handler.commands) await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
+        for (const command of handler.commands)
+          await connection.run(command.argv, command.stdin === undefined ? {} : { stdin: command.stdin });
         if (onHost.includes(key)) await savePending(onHost.filter((candidate) => candidate !== key));
       }
       report('changed', `${options.check ? 'would run' : 'ran'} ${name}${why}${earlier}`, commands);
@@ -260,7 +300,13 @@ export async function converge(connection: Connector, host: Host, plan: PlannedR
 }
 
 function roundPhases(phases: Phases): Phases {
-  return { connect: Math.round(phases.connect), probe: Math.round(phases.probe), plan: Math.round(phases.plan), apply: Math.round(phases.apply), handlers: Math.round(phases.handlers) };
+  return {
+    connect: Math.round(phases.connect),
+    probe: Math.round(phases.probe),
+    plan: Math.round(phases.plan),
+    apply: Math.round(phases.apply),
+    handlers: Math.round(phases.handlers),
+  };
 }
 
 /** A host that could not be reached or logged into: no task ran. */
@@ -282,5 +328,16 @@ export function unreachable(host: Host, error: unknown, seconds: number): HostRe
 
 /** A host the play did not start: its batch came after one that stopped the play, or its role's roll stopped. */
 export function skipped(host: Host, why: string): HostRecap {
-  return { host: host.name, status: 'skipped', ok: 0, changed: 0, failed: 0, handlers: [], pending: [], error: { kind: 'skipped', message: `not started: ${why}` }, seconds: 0, tasks: [] };
+  return {
+    host: host.name,
+    status: 'skipped',
+    ok: 0,
+    changed: 0,
+    failed: 0,
+    handlers: [],
+    pending: [],
+    error: { kind: 'skipped', message: `not started: ${why}` },
+    seconds: 0,
+    tasks: [],
+  };
 }

@@ -10,11 +10,13 @@ export type SerialStep = { hosts: number } | { percent: number };
 /** `--serial 1,5,50%`: batch sizes in order, the last one repeated for the rest (Ansible's list form). */
 export function parseSerial(spec: string): SerialStep[] {
   const steps = spec.split(',').map((word) => word.trim());
-  if (steps.length === 0 || steps.some((word) => word === '')) throw new Error(`"${spec}": a list of host counts or percentages (1,5,50%)`);
+  if (steps.length === 0 || steps.some((word) => word === ''))
+    throw new Error(`"${spec}": a list of host counts or percentages (1,5,50%)`);
   return steps.map((word) => {
     const match = /^(\d+)(%?)$/.exec(word);
     const value = Number(match?.[1]);
-    if (!match || value < 1 || (match[2] === '%' && value > 100)) throw new Error(`"${word}": a host count (1 or more) or a percentage (1% to 100%)`);
+    if (!match || value < 1 || (match[2] === '%' && value > 100))
+      throw new Error(`"${word}": a host count (1 or more) or a percentage (1% to 100%)`);
     return match[2] === '%' ? { percent: value } : { hosts: value };
   });
 }
@@ -45,9 +47,12 @@ export function batches<T>(items: readonly T[], steps: readonly SerialStep[]): T
  */
 export function batchStops(failed: number, size: number, maxFailPercentage: number | undefined): string | null {
   if (failed === 0) return null;
-  if (maxFailPercentage === undefined) return failed === size ? `every host of the batch failed (${failed} of ${size})` : null;
+  if (maxFailPercentage === undefined)
+    return failed === size ? `every host of the batch failed (${failed} of ${size})` : null;
   const percent = (failed / size) * 100;
-  return percent > maxFailPercentage ? `${failed} of ${size} hosts failed (${Math.round(percent)}% > max_fail_percentage ${maxFailPercentage}%)` : null;
+  return percent > maxFailPercentage
+    ? `${failed} of ${size} hosts failed (${Math.round(percent)}% > max_fail_percentage ${maxFailPercentage}%)`
+    : null;
 }
 
 /**
@@ -66,7 +71,10 @@ export class Rolls {
   }
 
   /** Waits for a place in each of the host's rolling roles: the release, or why a roll has stopped (then nothing is held). */
-  async enter(host: string, roles: readonly string[]): Promise<{ release: (failed: boolean) => void } | { stopped: string }> {
+  async enter(
+    host: string,
+    roles: readonly string[],
+  ): Promise<{ release: (failed: boolean) => void } | { stopped: string }> {
     const rolling = [...new Set(roles)].filter((role) => this.free.has(role)).sort();
     const held: string[] = [];
     const leave = () => held.splice(0).forEach((role) => this.give(role));
@@ -86,7 +94,9 @@ export class Rolls {
     }
     return {
       release: (failed) => {
-        if (failed) for (const role of held) if (!this.stopped.has(role)) this.stopped.set(role, `the roll of role ${role} stopped: ${host} failed`);
+        if (failed)
+          for (const role of held)
+            if (!this.stopped.has(role)) this.stopped.set(role, `the roll of role ${role} stopped: ${host} failed`);
         leave();
       },
     };

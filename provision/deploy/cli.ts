@@ -7,7 +7,8 @@ import { DeployLock, DeployLockedError } from './lock.js';
 import { ReplicaTarget } from './replica.js';
 import type { DeployTarget } from './target.js';
 
-const usage = 'usage: npm run deploy -- <replica|INVENTORY> <deploy --version V | rollback | status | contract [--retire-fallback] | unlock>';
+const usage =
+  'usage: npm run deploy -- <replica|INVENTORY> <deploy --version V | rollback | status | contract [--retire-fallback] | unlock>';
 
 function targetFor(environment: string): DeployTarget {
   if (environment === 'replica') return new ReplicaTarget();
@@ -49,7 +50,11 @@ async function main(): Promise<number> {
     case 'unlock': {
       const holder = DeployLock.holder(target.lockFile);
       rmSync(target.lockFile, { force: true });
-      lines = [holder ? `removed the lock of ${holder.who} (pid ${holder.pid}, "${holder.action}", since ${holder.since})` : 'no lock held'];
+      lines = [
+        holder
+          ? `removed the lock of ${holder.who} (pid ${holder.pid}, "${holder.action}", since ${holder.since})`
+          : 'no lock held',
+      ];
       break;
     }
     default:

@@ -36,13 +36,32 @@ export class ReplicaTarget implements DeployTarget {
 
   private compose(task: string, args: string[], env: Record<string, string> = {}, timeoutMs?: number): Promise<string> {
     // DEPLOY_COMPOSE_FILES: more overlays the replica was started with (colon-separated), so Compose sees the same project.
-    const extra = (process.env.DEPLOY_COMPOSE_FILES ?? '').split(':').filter((file) => file !== '').flatMap((file) => ['-f', file]);
-    return run(task, ['docker', 'compose', '-p', this.project, '-f', 'docker-compose.yml', '-f', 'docker-compose.deploy.yml', ...extra, ...args], { cwd: repoRoot, env, ...(timeoutMs ? { timeoutMs } : {}) });
+    const extra = (process.env.DEPLOY_COMPOSE_FILES ?? '')
+      .split(':')
+      .filter((file) => file !== '')
+      .flatMap((file) => ['-f', file]);
+    return run(
+      task,
+      [
+        'docker',
+        'compose',
+        '-p',
+        this.project,
+        '-f',
+        'docker-compose.yml',
+        '-f',
+        'docker-compose.deploy.yml',
+        ...extra,
+        ...args,
+      ],
+      { cwd: repoRoot, env, ...(timeoutMs ? { timeoutMs } : {}) },
+    );
   }
 
   private async containerOf(service: string): Promise<string> {
     const id = (await this.compose(`find the ${service} container`, ['ps', '-q', service])).trim();
-    if (!id) throw new CommandError(`find the ${service} container: ${service} is not running in project ${this.project}`);
+    if (!id)
+      throw new CommandError(`find the ${service} container: ${service} is not running in project ${this.project}`);
     return id;
   }
 
@@ -55,13 +74,24 @@ export class ReplicaTarget implements DeployTarget {
 
   async readState(): Promise<DeployState> {
     const lb = await this.containerOf('lb');
-    const text = await run('read the deploy state', ['docker', 'exec', lb, 'sh', '-c', `cat ${stateFile} 2>/dev/null || true`]);
+    const text = await run('read the deploy state', [
+      'docker',
+      'exec',
+      lb,
+      'sh',
+      '-c',
+      `cat ${stateFile} 2>/dev/null || true`,
+    ]);
     return text.trim() === '' ? initialState : DeployStateSchema.parse(JSON.parse(text));
   }
 
   async writeState(state: DeployState): Promise<void> {
     const lb = await this.containerOf('lb');
-    await run('write the deploy state', ['docker', 'exec', '-i', lb, 'sh', '-c', `cat >${stateFile}.new && mv -f ${stateFile}.new ${stateFile}`], { input: `${JSON.stringify(DeployStateSchema.parse(state), null, 2)}\n` });
+    await run(
+      'write the deploy state',
+      ['docker', 'exec', '-i', lb, 'sh', '-c', `cat >${stateFile}.new && mv -f ${stateFile}.new ${stateFile}`],
+      { input: `${JSON.stringify(DeployStateSchema.parse(state), null, 2)}\n` },
+    );
   }
 
   async baseVersion(): Promise<string> {
@@ -77,14 +107,20 @@ export class ReplicaTarget implements DeployTarget {
       if (this.registry) {
         const tagged = `${this.registry}/refereezy/${component}:${version}`;
         await run(`pull ${tagged}`, ['docker', 'pull', '-q', tagged]);
-        const digests = (await run(`digest of ${tagged}`, ['docker', 'image', 'inspect', '-f', '{{json .RepoDigests}}', tagged])).trim();
-        const digest = (JSON.parse(digests) as string[]).find((ref) => ref.startsWith(`${this.registry}/refereezy/${component}@`));
+        const digests = (
+          await run(`digest of ${tagged}`, ['docker', 'image', 'inspect', '-f', '{{json .RepoDigests}}', tagged])
+        ).trim();
+        const digest = (JSON.parse(digests) as string[]).find((ref) =>
+          ref.startsWith(`${this.registry}/refereezy/${component}@`),
+        );
         if (!digest) throw new CommandError(`digest of ${tagged}: the registry gave no digest (${digests})`);
         images[component] = digest;
       } else {
         const local = `refereezy/${component}:${version}`;
         await run(`find ${local}`, ['docker', 'image', 'inspect', '-f', '{{.Id}}', local]).catch((error: unknown) => {
-          throw new CommandError(`version ${version}: no image ${local} here (${(error as Error).message}); build it, or set DEPLOY_REGISTRY to pull it`);
+          throw new CommandError(
+            `version ${version}: no image ${local} here (${(error as Error).message}); build it, or set DEPLOY_REGISTRY to pull it`,
+          );
         });
         images[component] = local;
       }
@@ -94,37 +130,111 @@ export class ReplicaTarget implements DeployTarget {
 
   private colourEnv(colour: Colour, version: string, images: Record<'api' | 'web', string>): Record<string, string> {
     const c = colour.toUpperCase();
-    return { [`DEPLOY_API_${c}_IMAGE`]: images.api, [`DEPLOY_WEB_${c}_IMAGE`]: images.web, [`DEPLOY_${c}_VERSION`]: version };
+    return {
+      [`DEPLOY_API_${c}_IMAGE`]: images.api,
+      [`DEPLOY_WEB_${c}_IMAGE`]: images.web,
+      [`DEPLOY_${c}_VERSION`]: version,
+    };
   }
 
   async appliedMigrations(): Promise<string[]> {
     const db = await this.containerOf('db');
-    const out = await run('read the applied migrations', ['docker', 'exec', '-u', 'postgres', db, 'psql', '-X', '-At', '-d', 'refereezy', '-c', 'SELECT name FROM pgmigrations ORDER BY id']);
+    const out = await run('read the applied migrations', [
+      'docker',
+      'exec',
+      '-u',
+      'postgres',
+      db,
+      'psql',
+      '-X',
+      '-At',
+      '-d',
+      'refereezy',
+      '-c',
+      'SELECT name FROM pgmigrations ORDER BY id',
+    ]);
     return out.split('\n').filter((line) => line !== '');
   }
 
   async migrationFiles(images: Record<'api' | 'web', string>): Promise<string[]> {
-    const out = await run('list the new version\'s migrations', ['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'ls', images.api, 'migrations']);
-    return out.split('\n').filter((line) => line.endsWith('.sql') || line.endsWith('.js')).map((file) => file.replace(/\.(sql|js)$/, '')).sort();
+    const out = await run("list the new version's migrations", [
+      'docker',
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--entrypoint',
+      'ls',
+      images.api,
+      'migrations',
+    ]);
+    return out
+      .split('\n')
+      .filter((line) => line.endsWith('.sql') || line.endsWith('.js'))
+      .map((file) => file.replace(/\.(sql|js)$/, ''))
+      .sort();
   }
 
-  async migrate(colour: Colour, version: string, images: Record<'api' | 'web', string>, phase: MigrationPhaseName): Promise<string> {
-    return this.compose(`apply the ${phase} migrations of ${version}`, ['run', '--rm', '--no-deps', '-T', `api-${colour}`, 'node', 'dist/migrate-cli.js', '--phase', phase], this.colourEnv(colour, version, images));
+  async migrate(
+    colour: Colour,
+    version: string,
+    images: Record<'api' | 'web', string>,
+    phase: MigrationPhaseName,
+  ): Promise<string> {
+    return this.compose(
+      `apply the ${phase} migrations of ${version}`,
+      ['run', '--rm', '--no-deps', '-T', `api-${colour}`, 'node', 'dist/migrate-cli.js', '--phase', phase],
+      this.colourEnv(colour, version, images),
+    );
   }
 
   async start(colour: Colour, version: string, images: Record<'api' | 'web', string>): Promise<void> {
-    await this.compose(`start ${version} as ${colour}`, ['up', '-d', '--no-deps', '--force-recreate', '--wait', '--wait-timeout', '300', `api-${colour}`, `web-${colour}`], this.colourEnv(colour, version, images), 360_000);
+    await this.compose(
+      `start ${version} as ${colour}`,
+      [
+        'up',
+        '-d',
+        '--no-deps',
+        '--force-recreate',
+        '--wait',
+        '--wait-timeout',
+        '300',
+        `api-${colour}`,
+        `web-${colour}`,
+      ],
+      this.colourEnv(colour, version, images),
+      360_000,
+    );
   }
 
   prober(colour: Colour): Prober {
     return async (target, method, urlPath, options = {}) => {
       const web = await this.containerOf(`web-${colour}`);
       const url = target === 'web' ? `http://127.0.0.1${urlPath}` : `http://api-${colour}:3000${urlPath}`;
-      const argv = ['docker', 'exec', '-i', web, 'curl', '-sS', '--max-time', '10', '-X', method, '-o', '-', '-w', '\n%{http_code} %{content_type}'];
+      const argv = [
+        'docker',
+        'exec',
+        '-i',
+        web,
+        'curl',
+        '-sS',
+        '--max-time',
+        '10',
+        '-X',
+        method,
+        '-o',
+        '-',
+        '-w',
+        '\n%{http_code} %{content_type}',
+      ];
       if (options.token) argv.push('-H', `Authorization: Bearer ${options.token}`);
       if (options.body !== undefined) argv.push('-H', 'Content-Type: application/json', '--data-binary', '@-');
       argv.push(url);
-      const out = await run(`probe ${method} ${url} on ${colour}`, argv, options.body === undefined ? {} : { input: JSON.stringify(options.body) });
+      const out = await run(
+        `probe ${method} ${url} on ${colour}`,
+        argv,
+        options.body === undefined ? {} : { input: JSON.stringify(options.body) },
+      );
       const cut = out.lastIndexOf('\n');
       const [status = '0', ...type] = out.slice(cut + 1).split(' ');
       return { status: Number(status), contentType: type.join(' '), body: out.slice(0, cut) } satisfies ProbeAnswer;
@@ -133,7 +243,17 @@ export class ReplicaTarget implements DeployTarget {
 
   async smokeToken(): Promise<string> {
     const firebase = await this.containerOf('firebase');
-    const out = await run('get a smoke-test token', ['docker', 'exec', firebase, 'node', 'id-token.mjs', '--email', 'deploy-smoke@refereezy.local', '--role', 'admin']);
+    const out = await run('get a smoke-test token', [
+      'docker',
+      'exec',
+      firebase,
+      'node',
+      'id-token.mjs',
+      '--email',
+      'deploy-smoke@refereezy.local',
+      '--role',
+      'admin',
+    ]);
     return (JSON.parse(out) as { idToken: string }).idToken;
   }
 
@@ -170,7 +290,16 @@ export class ReplicaTarget implements DeployTarget {
   /** Atomic for the next request (`set map`); the file is rewritten too, so a reload or restart keeps it. */
   async switchTo(pool: Pool): Promise<void> {
     const lb = await this.containerOf('lb');
-    await run(`rewrite ${mapFile}`, ['docker', 'exec', lb, 'sh', '-c', `printf 'live %s\\n' "$1" >${mapFile}.new && mv -f ${mapFile}.new ${mapFile}`, 'sh', backendOf(pool)]);
+    await run(`rewrite ${mapFile}`, [
+      'docker',
+      'exec',
+      lb,
+      'sh',
+      '-c',
+      `printf 'live %s\\n' "$1" >${mapFile}.new && mv -f ${mapFile}.new ${mapFile}`,
+      'sh',
+      backendOf(pool),
+    ]);
     const answer = await this.haproxy(`set map ${mapFile} live ${backendOf(pool)}`);
     if (answer.trim() !== '') throw new CommandError(`switch to ${pool}: HAProxy answered "${answer.trim()}"`);
   }

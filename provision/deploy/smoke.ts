@@ -12,7 +12,12 @@ export interface ProbeAnswer {
  * Sends a request to the idle colour directly, never through the live path: `target` 'web' is the
  * colour's web server (its /api/ reaches the colour's own API), 'api' the colour's API itself.
  */
-export type Prober = (target: 'web' | 'api', method: 'GET' | 'POST', path: string, options?: { token?: string; body?: unknown }) => Promise<ProbeAnswer>;
+export type Prober = (
+  target: 'web' | 'api',
+  method: 'GET' | 'POST',
+  path: string,
+  options?: { token?: string; body?: unknown },
+) => Promise<ProbeAnswer>;
 
 export interface SmokeCheck {
   name: string;
@@ -21,7 +26,10 @@ export interface SmokeCheck {
 }
 
 interface OpenApiDocument {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: { 'application/json'?: { schema: object } } }> }>>;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: { 'application/json'?: { schema: object } } }> }>
+  >;
 }
 
 /** Whether an answer is as the OpenAPI document says: a documented status and a body valid against its schema. */
@@ -29,7 +37,8 @@ export function conforms(document: OpenApiDocument, method: string, path: string
   const operation = document.paths[path]?.[method.toLowerCase()];
   if (!operation) return `${method} ${path} is not in the OpenAPI document`;
   const documented = operation.responses[String(answer.status)];
-  if (!documented) return `${method} ${path} answered ${answer.status}, which the document does not list (body: ${answer.body.slice(0, 200)})`;
+  if (!documented)
+    return `${method} ${path} answered ${answer.status}, which the document does not list (body: ${answer.body.slice(0, 200)})`;
   const schema = documented.content?.['application/json']?.schema;
   if (!schema) return null;
   const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -64,7 +73,11 @@ export async function smokeTest(probe: Prober, version: string, token: string): 
     await attempt('API health', async () => {
       const answer = await probe('api', 'GET', '/healthz');
       const body = answer.status === 200 ? (JSON.parse(answer.body) as { version?: string }) : {};
-      return check('API health', answer.status === 200 && body.version === version, `HTTP ${answer.status}, version ${body.version ?? '?'} (expected ${version})`);
+      return check(
+        'API health',
+        answer.status === 200 && body.version === version,
+        `HTTP ${answer.status}, version ${body.version ?? '?'} (expected ${version})`,
+      );
     }),
   );
   checks.push(
@@ -81,25 +94,47 @@ export async function smokeTest(probe: Prober, version: string, token: string): 
       return check('OpenAPI document', document !== null, `HTTP ${answer.status}`);
     }),
   );
-  const contract = async (name: string, method: 'GET' | 'POST', path: string, body?: unknown, expected = method === 'POST' ? 201 : 200) =>
+  const contract = async (
+    name: string,
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    expected = method === 'POST' ? 201 : 200,
+  ) =>
     attempt(name, async () => {
       if (!document) return check(name, false, 'no OpenAPI document to check against');
       const answer = await probe('web', method, path, { token, ...(body === undefined ? {} : { body }) });
-      const problem = answer.status === expected ? conforms(document, method, path, answer) : `HTTP ${answer.status}, expected ${expected}: ${answer.body.slice(0, 200)}`;
+      const problem =
+        answer.status === expected
+          ? conforms(document, method, path, answer)
+          : `HTTP ${answer.status}, expected ${expected}: ${answer.body.slice(0, 200)}`;
       return check(name, problem === null, problem ?? `HTTP ${answer.status}, as documented`);
     });
   checks.push(await contract('contract: read (GET /api/competitions)', 'GET', '/api/competitions'));
-  checks.push(await contract('contract: write (POST /api/competitions)', 'POST', '/api/competitions', { name: `Deploy smoke ${version}`.slice(0, 120), season: '2026' }));
+  checks.push(
+    await contract('contract: write (POST /api/competitions)', 'POST', '/api/competitions', {
+      name: `Deploy smoke ${version}`.slice(0, 120),
+      season: '2026',
+    }),
+  );
   checks.push(
     await attempt('web app index', async () => {
       const answer = await probe('web', 'GET', '/');
-      return check('web app index', answer.status === 200 && /<title>Refereezy<\/title>/.test(answer.body), `HTTP ${answer.status} ${answer.contentType}`);
+      return check(
+        'web app index',
+        answer.status === 200 && /<title>Refereezy<\/title>/.test(answer.body),
+        `HTTP ${answer.status} ${answer.contentType}`,
+      );
     }),
   );
   checks.push(
     await attempt('web app asset', async () => {
       const answer = await probe('web', 'GET', '/assets/app.css');
-      return check('web app asset', answer.status === 200 && answer.contentType.startsWith('text/css') && answer.body.length > 0, `HTTP ${answer.status} ${answer.contentType}`);
+      return check(
+        'web app asset',
+        answer.status === 200 && answer.contentType.startsWith('text/css') && answer.body.length > 0,
+        `HTTP ${answer.status} ${answer.contentType}`,
+      );
     }),
   );
   return checks;

@@ -49,8 +49,21 @@ export function statusLines(state: DeployState, health: Partial<Record<Pool, str
     if (pool !== 'base' && !colour) continue;
     const role = state.live === pool ? 'live' : state.previous === pool ? 'fallback' : 'idle';
     const since = state.live === pool ? (state.since ?? 'start') : (colour?.deployedAt ?? '-');
-    rows.push([pool, role, colour?.version ?? baseVersion, since, health[pool] ?? '?', colour ? Object.entries(colour.images).map(([k, v]) => `${k}=${v}`).join(' ') : '-']);
+    rows.push([
+      pool,
+      role,
+      colour?.version ?? baseVersion,
+      since,
+      health[pool] ?? '?',
+      colour
+        ? Object.entries(colour.images)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')
+        : '-',
+    ]);
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '));
+  return rows.map((row) =>
+    row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '),
+  );
 }

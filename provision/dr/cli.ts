@@ -27,10 +27,17 @@ async function confirm(question: string): Promise<boolean> {
 
 function connect(command: DrCommand): DrTarget {
   if (command.target === 'replica') return new ReplicaTarget(repoRoot);
-  throw new UsageError(`${command.target}: the DR commands drive the replica today; for production hosts use the runbooks' production blocks (docs/runbooks/failover.md): the inventory target is not built yet`);
+  throw new UsageError(
+    `${command.target}: the DR commands drive the replica today; for production hosts use the runbooks' production blocks (docs/runbooks/failover.md): the inventory target is not built yet`,
+  );
 }
 
-export async function runDrCommand(command: DrCommand, target: DrTarget, out: (text: string) => void, log: (text: string) => void): Promise<void> {
+export async function runDrCommand(
+  command: DrCommand,
+  target: DrTarget,
+  out: (text: string) => void,
+  log: (text: string) => void,
+): Promise<void> {
   switch (command.command) {
     case 'status':
       out(await status(target));
@@ -42,9 +49,17 @@ export async function runDrCommand(command: DrCommand, target: DrTarget, out: (t
       out(await failover(target, command.candidate, command.yes, confirm));
       return;
     case 'drill': {
-      if (target.production && !command.production) throw new RefusedError(`${target.name} is production: a drill kills its primary under load. Pass --production to mean it. Nothing was done.`);
+      if (target.production && !command.production)
+        throw new RefusedError(
+          `${target.name} is production: a drill kills its primary under load. Pass --production to mean it. Nothing was done.`,
+        );
       const options = { ...defaultDrillOptions, log: (line: string) => log(`${line}\n`) };
-      const report = command.scenario === 'zone' ? await zoneDrill(target, options) : command.scenario === 'region' ? await regionDrill(target, options) : await failbackDrill(target, options);
+      const report =
+        command.scenario === 'zone'
+          ? await zoneDrill(target, options)
+          : command.scenario === 'region'
+            ? await regionDrill(target, options)
+            : await failbackDrill(target, options);
       const directory = path.join(repoRoot, '.local', 'dr-reports');
       mkdirSync(directory, { recursive: true });
       const file = path.join(directory, `${report.startedAt.replace(/[:.]/g, '-')}-${report.scenario}.json`);
@@ -73,13 +88,21 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const command = parseCommand(scriptArgs());
     const target = connect(command);
     try {
-      await runDrCommand(command, target, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
+      await runDrCommand(
+        command,
+        target,
+        (text) => process.stdout.write(text),
+        (text) => process.stderr.write(text),
+      );
     } finally {
       target.close();
     }
   } catch (error) {
     const expected = error instanceof UsageError || error instanceof RefusedError || error instanceof DrillRefusedError;
-    process.stderr.write(`dr: ${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = error instanceof UsageError ? 2 : error instanceof RefusedError || error instanceof DrillRefusedError ? 3 : 1;
+    process.stderr.write(
+      `dr: ${expected ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode =
+      error instanceof UsageError ? 2 : error instanceof RefusedError || error instanceof DrillRefusedError ? 3 : 1;
   }
 }

@@ -3,7 +3,16 @@
 // whether exactly one primary took writes afterwards (split brain).
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeMembers, isPrimary, isStreamingStandby, parseCluster, primaryOf, splitBrainCheck, type Cluster, type Member } from './cluster.js';
+import {
+  describeMembers,
+  isPrimary,
+  isStreamingStandby,
+  parseCluster,
+  primaryOf,
+  splitBrainCheck,
+  type Cluster,
+  type Member,
+} from './cluster.js';
 import { loadProgram } from './load.js';
 import { measure, parseAttempts, type Attempt, type Measurement } from './measure.js';
 import type { ClusterSpec, DrTarget } from './target.js';
@@ -11,7 +20,10 @@ import type { ClusterSpec, DrTarget } from './target.js';
 export class DrillRefusedError extends Error {}
 
 /** The cluster as the first node that answers sees it (the DCS's view), or undefined with why not. */
-export async function readCluster(target: DrTarget, spec: ClusterSpec): Promise<{ cluster: Cluster | undefined; error: string }> {
+export async function readCluster(
+  target: DrTarget,
+  spec: ClusterSpec,
+): Promise<{ cluster: Cluster | undefined; error: string }> {
   const errors: string[] = [];
   for (const node of spec.nodes) {
     const answer = await target.rest(node.name, 'GET', '/cluster');
@@ -22,7 +34,13 @@ export async function readCluster(target: DrTarget, spec: ClusterSpec): Promise<
 }
 
 /** Polls until `ready` holds for the cluster, or throws after timeoutMs with the last state seen. */
-export async function waitForCluster(target: DrTarget, spec: ClusterSpec, ready: (cluster: Cluster) => boolean, what: string, timeoutMs: number): Promise<Cluster> {
+export async function waitForCluster(
+  target: DrTarget,
+  spec: ClusterSpec,
+  ready: (cluster: Cluster) => boolean,
+  what: string,
+  timeoutMs: number,
+): Promise<Cluster> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
@@ -31,20 +49,33 @@ export async function waitForCluster(target: DrTarget, spec: ClusterSpec, ready:
     last = cluster ? describeMembers(cluster) : error;
     await sleep(1000);
   }
-  throw new Error(`${target.name}: ${spec.scope}: ${what} did not happen within ${Math.round(timeoutMs / 1000)} s (last seen: ${last})`);
+  throw new Error(
+    `${target.name}: ${spec.scope}: ${what} did not happen within ${Math.round(timeoutMs / 1000)} s (last seen: ${last})`,
+  );
 }
 
 /** Which nodes answer 200 on Patroni's /primary: what the API-side proxy would send writes to. */
-export async function writableNodes(target: DrTarget, specs: readonly ClusterSpec[]): Promise<{ node: string; primary: boolean }[]> {
+export async function writableNodes(
+  target: DrTarget,
+  specs: readonly ClusterSpec[],
+): Promise<{ node: string; primary: boolean }[]> {
   const nodes = specs.flatMap((spec) => spec.nodes.map((node) => node.name));
-  return Promise.all(nodes.map(async (node) => ({ node, primary: (await target.rest(node, 'GET', '/primary')).status === 200 })));
+  return Promise.all(
+    nodes.map(async (node) => ({ node, primary: (await target.rest(node, 'GET', '/primary')).status === 200 })),
+  );
 }
 
 /**
  * Runs the write load, and the disaster once `warmupWrites` writes have committed; returns every
  * attempt and when the disaster began. The load ends by itself (bounded, or recovered).
  */
-export async function underLoad(target: DrTarget, options: DrillOptions, step: (text: string) => void, what: string, disaster: () => Promise<unknown>): Promise<{ run: string; attempts: Attempt[]; disasterAt: number }> {
+export async function underLoad(
+  target: DrTarget,
+  options: DrillOptions,
+  step: (text: string) => void,
+  what: string,
+  disaster: () => Promise<unknown>,
+): Promise<{ run: string; attempts: Attempt[]; disasterAt: number }> {
   const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const token = await target.adminToken();
   const attempts: Attempt[] = [];
@@ -52,9 +83,19 @@ export async function underLoad(target: DrTarget, options: DrillOptions, step: (
   let disasterAt = 0;
   let happening: Promise<unknown> | undefined;
   let failed: Error | undefined;
-  step(`load: one write at a time through the API (POST /api/referees), every ${options.intervalMs} ms, at most ${options.maxWrites} writes / ${options.maxSeconds} s`);
+  step(
+    `load: one write at a time through the API (POST /api/referees), every ${options.intervalMs} ms, at most ${options.maxWrites} writes / ${options.maxSeconds} s`,
+  );
   const load = await target.runLoad(
-    loadProgram({ token, run, url: options.apiUrl, max: options.maxWrites, seconds: options.maxSeconds, intervalMs: options.intervalMs, recoveredStreak: options.recoveredStreak }),
+    loadProgram({
+      token,
+      run,
+      url: options.apiUrl,
+      max: options.maxWrites,
+      seconds: options.maxSeconds,
+      intervalMs: options.intervalMs,
+      recoveredStreak: options.recoveredStreak,
+    }),
     (line) => {
       const [attempt] = parseAttempts(line);
       if (!attempt) return;
@@ -71,7 +112,10 @@ export async function underLoad(target: DrTarget, options: DrillOptions, step: (
   );
   await happening;
   if (failed !== undefined) throw failed;
-  if (disasterAt === 0) throw new Error(`${target.name}: the load never reached ${options.warmupWrites} committed writes (${attempts.length} attempts; last: ${JSON.stringify(attempts.at(-1))}; exit ${load.code}: ${load.stderr.trim().slice(-300)})`);
+  if (disasterAt === 0)
+    throw new Error(
+      `${target.name}: the load never reached ${options.warmupWrites} committed writes (${attempts.length} attempts; last: ${JSON.stringify(attempts.at(-1))}; exit ${load.code}: ${load.stderr.trim().slice(-300)})`,
+    );
   step(`load finished: ${attempts.length} attempts`);
   return { run, attempts, disasterAt };
 }
@@ -126,7 +170,9 @@ export const defaultDrillOptions: Omit<DrillOptions, 'log'> = {
 };
 
 function replicationMode(cluster: Cluster): string {
-  return cluster.members.some((member) => member.role === 'sync_standby') ? 'synchronous (synchronous_mode: true, not strict)' : 'asynchronous (no synchronous standby at the start)';
+  return cluster.members.some((member) => member.role === 'sync_standby')
+    ? 'synchronous (synchronous_mode: true, not strict)'
+    : 'asynchronous (no synchronous standby at the start)';
 }
 
 /**
@@ -144,29 +190,59 @@ export async function zoneDrill(target: DrTarget, options: DrillOptions): Promis
   const spec = target.primaryRegion;
   const etcd = await target.etcdHealth(spec.etcd);
   const { cluster: before, error } = await readCluster(target, spec);
-  if (!before) throw new DrillRefusedError(`${target.name}: Patroni does not answer (${error}): start the HA replica first (npm run stack -- --ha)`);
+  if (!before)
+    throw new DrillRefusedError(
+      `${target.name}: Patroni does not answer (${error}): start the HA replica first (npm run stack -- --ha)`,
+    );
   const oldPrimary = primaryOf(before);
   const standbys = before.members.filter((member) => !isPrimary(member) && isStreamingStandby(member));
   if (!oldPrimary || standbys.length === 0 || etcd.filter((member) => member.healthy).length < spec.etcd.length) {
-    throw new DrillRefusedError(`${target.name}: the cluster is not healthy enough to drill (${describeMembers(before)}; etcd ${etcd.map((member) => `${member.member} ${member.healthy ? 'ok' : 'down'}`).join(', ')}): a drill starts from one primary, a streaming standby and every etcd member`);
+    throw new DrillRefusedError(
+      `${target.name}: the cluster is not healthy enough to drill (${describeMembers(before)}; etcd ${etcd.map((member) => `${member.member} ${member.healthy ? 'ok' : 'down'}`).join(', ')}): a drill starts from one primary, a streaming standby and every etcd member`,
+    );
   }
   const replication = replicationMode(before);
-  step(`start: primary ${oldPrimary.name}, standby ${standbys.map((member) => `${member.name} (${member.role})`).join(', ')}; replication ${replication}`);
+  step(
+    `start: primary ${oldPrimary.name}, standby ${standbys.map((member) => `${member.name} (${member.role})`).join(', ')}; replication ${replication}`,
+  );
 
-  const { run, attempts, disasterAt } = await underLoad(target, options, step, `killing ${oldPrimary.name} (SIGKILL, as a lost zone)`, () => target.kill([oldPrimary.name]));
+  const { run, attempts, disasterAt } = await underLoad(
+    target,
+    options,
+    step,
+    `killing ${oldPrimary.name} (SIGKILL, as a lost zone)`,
+    () => target.kill([oldPrimary.name]),
+  );
 
-  const after = await waitForCluster(target, spec, (cluster) => primaryOf(cluster) !== undefined && primaryOf(cluster)?.name !== oldPrimary.name, 'a new primary', 90_000);
+  const after = await waitForCluster(
+    target,
+    spec,
+    (cluster) => primaryOf(cluster) !== undefined && primaryOf(cluster)?.name !== oldPrimary.name,
+    'a new primary',
+    90_000,
+  );
   const newPrimary = primaryOf(after) as Member;
   step(`new primary: ${newPrimary.name}`);
   const measurement = measure(attempts, disasterAt, await presentOn(target, newPrimary.name, run));
-  step(`measured: RTO ${measurement.rtoMs === undefined ? 'never' : `${(measurement.rtoMs / 1000).toFixed(1)} s`}, ${measurement.committed} committed, ${measurement.lost.length} lost`);
+  step(
+    `measured: RTO ${measurement.rtoMs === undefined ? 'never' : `${(measurement.rtoMs / 1000).toFixed(1)} s`}, ${measurement.committed} committed, ${measurement.lost.length} lost`,
+  );
 
   step(`rejoin: starting ${oldPrimary.name} again`);
   const rejoinStart = Date.now();
   await target.start([oldPrimary.name]);
   let rejoinMs: number | undefined;
   try {
-    await waitForCluster(target, spec, (cluster) => cluster.members.some((member) => member.name === oldPrimary.name && isStreamingStandby(member) && !isPrimary(member)), `${oldPrimary.name} streaming as a standby`, 180_000);
+    await waitForCluster(
+      target,
+      spec,
+      (cluster) =>
+        cluster.members.some(
+          (member) => member.name === oldPrimary.name && isStreamingStandby(member) && !isPrimary(member),
+        ),
+      `${oldPrimary.name} streaming as a standby`,
+      180_000,
+    );
     rejoinMs = Date.now() - rejoinStart;
     step(`${oldPrimary.name} rejoined as a standby in ${(rejoinMs / 1000).toFixed(1)} s`);
   } catch (caught) {
@@ -174,10 +250,32 @@ export async function zoneDrill(target: DrTarget, options: DrillOptions): Promis
   }
 
   const splitBrain = splitBrainCheck(await writableNodes(target, [spec]));
-  step(`split-brain check: ${splitBrain.ok ? `exactly one primary (${splitBrain.primaries.join('')})` : `${splitBrain.primaries.length} primaries (${splitBrain.primaries.join(', ') || 'none'})`}`);
+  step(
+    `split-brain check: ${splitBrain.ok ? `exactly one primary (${splitBrain.primaries.join('')})` : `${splitBrain.primaries.length} primaries (${splitBrain.primaries.join(', ') || 'none'})`}`,
+  );
   const targets = { rtoMs: 30_000, lost: 0 };
-  const passed = splitBrain.ok && measurement.rtoMs !== undefined && measurement.rtoMs <= targets.rtoMs && measurement.lost.length <= targets.lost && rejoinMs !== undefined;
-  return { scenario: 'zone', target: target.name, run, startedAt, finishedAt: new Date().toISOString(), replication, oldPrimary: oldPrimary.name, newPrimary: newPrimary.name, measurement, rejoinMs, splitBrain, targets, passed, steps };
+  const passed =
+    splitBrain.ok &&
+    measurement.rtoMs !== undefined &&
+    measurement.rtoMs <= targets.rtoMs &&
+    measurement.lost.length <= targets.lost &&
+    rejoinMs !== undefined;
+  return {
+    scenario: 'zone',
+    target: target.name,
+    run,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    replication,
+    oldPrimary: oldPrimary.name,
+    newPrimary: newPrimary.name,
+    measurement,
+    rejoinMs,
+    splitBrain,
+    targets,
+    passed,
+    steps,
+  };
 }
 
 export function formatReport(report: DrillReport): string {
@@ -190,7 +288,9 @@ export function formatReport(report: DrillReport): string {
     `  RTO (writes resumed)   ${seconds(m.rtoMs)} (target ${seconds(report.targets.rtoMs)}); first failed write ${seconds(m.firstFailureMs)} after the disaster`,
     `  RPO (committed lost)   ${m.lost.length} of ${m.committed} committed${report.targets.lost >= 0 ? ` (target ${report.targets.lost})` : ''}${m.lost.length ? ` = the last ${seconds(m.lostWindowMs)} before the disaster: ${m.lost.slice(0, 3).join(', ')}` : ''}`,
     `  writes                 ${m.attempts} attempts, ${m.failed} failed, ${m.committedUnacknowledged} failed but committed anyway`,
-    ...(report.scenario === 'zone' ? [`  old primary rejoined   ${seconds(report.rejoinMs)}`] : [`  operator command took  ${seconds(report.commandMs)}`]),
+    ...(report.scenario === 'zone'
+      ? [`  old primary rejoined   ${seconds(report.rejoinMs)}`]
+      : [`  operator command took  ${seconds(report.commandMs)}`]),
     `  split brain            ${report.splitBrain.ok ? 'none: exactly one primary' : `YES: ${report.splitBrain.primaries.length} primaries (${report.splitBrain.primaries.join(', ')})`}`,
     '  steps',
     ...report.steps.map((entry) => `    ${entry.at}  ${entry.step}`),

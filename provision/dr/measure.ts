@@ -33,7 +33,9 @@ export interface Measurement {
 export function measure(attempts: readonly Attempt[], disasterAt: number, present: ReadonlySet<string>): Measurement {
   const committed = attempts.filter((attempt) => attempt.ok);
   const after = attempts.filter((attempt) => attempt.start >= disasterAt);
-  const firstFailure = attempts.filter((attempt) => !attempt.ok && attempt.end >= disasterAt).sort((a, b) => a.end - b.end)[0];
+  const firstFailure = attempts
+    .filter((attempt) => !attempt.ok && attempt.end >= disasterAt)
+    .sort((a, b) => a.end - b.end)[0];
   // Recovered: the first success that started after the disaster (and after the first failure, when
   // there was one: a request that slipped through before the old primary died does not count).
   const from = Math.max(disasterAt, firstFailure?.start ?? disasterAt);

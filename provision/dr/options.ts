@@ -59,10 +59,14 @@ export function parseCommand(args: readonly string[]): DrCommand {
   if (rest.length) throw new UsageError(`unexpected argument ${rest.join(' ')}\n${usage}`);
   const result = commandSchema.safeParse({ target, command, ...parsed.values });
   if (!result.success) {
-    throw new UsageError(`${result.error.issues.map((issue) => `${issue.path.join('.') ? `--${issue.path.join('.')} ` : ''}${issue.message}`).join('; ')}\n${usage}`);
+    throw new UsageError(
+      `${result.error.issues.map((issue) => `${issue.path.join('.') ? `--${issue.path.join('.')} ` : ''}${issue.message}`).join('; ')}\n${usage}`,
+    );
   }
   const value = result.data;
-  if (value.candidate !== undefined && !['switchover', 'failover'].includes(value.command)) throw new UsageError(`--candidate is only for switchover and failover\n${usage}`);
-  if ((value.production || parsed.values.scenario !== undefined) && value.command !== 'drill') throw new UsageError(`--production and --scenario are only for drill\n${usage}`);
+  if (value.candidate !== undefined && !['switchover', 'failover'].includes(value.command))
+    throw new UsageError(`--candidate is only for switchover and failover\n${usage}`);
+  if ((value.production || parsed.values.scenario !== undefined) && value.command !== 'drill')
+    throw new UsageError(`--production and --scenario are only for drill\n${usage}`);
   return value;
 }

@@ -47,14 +47,24 @@ export interface DrTarget {
   close(): void;
 }
 
-export function spawnCollect(argv: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string; onLine?: (line: string) => void; timeoutMs?: number }): Promise<Result> {
+export function spawnCollect(
+  argv: readonly string[],
+  options: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    stdin?: string;
+    onLine?: (line: string) => void;
+    timeoutMs?: number;
+  },
+): Promise<Result> {
   const [program = '', ...args] = argv;
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let partial = '';
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    const timer =
+      options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       out.push(chunk);
       if (!options.onLine) return;
@@ -68,7 +78,11 @@ export function spawnCollect(argv: readonly string[], options: { cwd?: string; e
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
       if (partial && options.onLine) options.onLine(partial);
-      resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        code: code ?? 1,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
     child.stdin.end(options.stdin ?? '');
   });
@@ -118,34 +132,105 @@ export class ReplicaTarget implements DrTarget {
     this.env = { ...env, COMPOSE_FILE: env.COMPOSE_FILE || 'docker-compose.yml:docker-compose.ha.yml' };
   }
 
-  compose(args: readonly string[], options: { stdin?: string; onLine?: (line: string) => void; timeoutMs?: number } = {}): Promise<Result> {
-    return spawnCollect(['docker', 'compose', '--profile', 'dr', ...args], { cwd: this.cwd, env: this.env, ...options });
+  compose(
+    args: readonly string[],
+    options: { stdin?: string; onLine?: (line: string) => void; timeoutMs?: number } = {},
+  ): Promise<Result> {
+    return spawnCollect(['docker', 'compose', '--profile', 'dr', ...args], {
+      cwd: this.cwd,
+      env: this.env,
+      ...options,
+    });
   }
 
   private async must(args: readonly string[], what: string, options: { stdin?: string } = {}): Promise<string> {
     const result = await this.compose(args, options);
-    if (result.code !== 0) throw new Error(`replica: ${what} failed (docker compose ${args.join(' ')}, exit ${result.code}): ${result.stderr.trim().split('\n').slice(-5).join('\n')}`);
+    if (result.code !== 0)
+      throw new Error(
+        `replica: ${what} failed (docker compose ${args.join(' ')}, exit ${result.code}): ${result.stderr.trim().split('\n').slice(-5).join('\n')}`,
+      );
     return result.stdout;
   }
 
   async rest(node: string, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<HttpAnswer> {
-    const args = ['exec', '-T', 'db', 'curl', '-s', '-m', '10', '-o', '-', '-w', '\n%{http_code}', '-X', method, `http://${node}:8008${path}`];
+    const args = [
+      'exec',
+      '-T',
+      'db',
+      'curl',
+      '-s',
+      '-m',
+      '10',
+      '-o',
+      '-',
+      '-w',
+      '\n%{http_code}',
+      '-X',
+      method,
+      `http://${node}:8008${path}`,
+    ];
     if (body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', '@-');
-    return parseCurl(await this.compose(args, { stdin: body === undefined ? '' : JSON.stringify(body), timeoutMs: 30_000 }));
+    return parseCurl(
+      await this.compose(args, { stdin: body === undefined ? '' : JSON.stringify(body), timeoutMs: 30_000 }),
+    );
   }
 
   async etcdHealth(members: readonly string[]): Promise<EtcdHealth[]> {
     return Promise.all(
       members.map(async (member) => {
-        const answer = parseCurl(await this.compose(['exec', '-T', 'db', 'curl', '-s', '-m', '3', '-o', '-', '-w', '\n%{http_code}', `http://${member}:2379/health`], { timeoutMs: 20_000 }));
+        const answer = parseCurl(
+          await this.compose(
+            [
+              'exec',
+              '-T',
+              'db',
+              'curl',
+              '-s',
+              '-m',
+              '3',
+              '-o',
+              '-',
+              '-w',
+              '\n%{http_code}',
+              `http://${member}:2379/health`,
+            ],
+            { timeoutMs: 20_000 },
+          ),
+        );
         const healthy = answer.status === 200 && /"health":\s*"true"/.test(answer.body);
-        return { member, healthy, detail: answer.status === 0 ? 'no answer' : answer.body.trim() || `HTTP ${answer.status}` };
+        return {
+          member,
+          healthy,
+          detail: answer.status === 0 ? 'no answer' : answer.body.trim() || `HTTP ${answer.status}`,
+        };
       }),
     );
   }
 
   async sql(node: string, query: string): Promise<string> {
-    return (await this.must(['exec', '-T', node, 'psql', '--no-psqlrc', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', 'refereezy', '-f', '-'], `SQL on ${node}`, { stdin: query })).trim();
+    return (
+      await this.must(
+        [
+          'exec',
+          '-T',
+          node,
+          'psql',
+          '--no-psqlrc',
+          '-X',
+          '-q',
+          '-A',
+          '-t',
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-d',
+          'refereezy',
+          '-f',
+          '-',
+        ],
+        `SQL on ${node}`,
+        { stdin: query },
+      )
+    ).trim();
   }
 
   async kill(nodes: readonly string[]): Promise<void> {
@@ -157,19 +242,30 @@ export class ReplicaTarget implements DrTarget {
   }
 
   async adminToken(): Promise<string> {
-    const out = await this.must(['exec', '-T', 'firebase', 'node', 'id-token.mjs', '--email', 'dr-drill-admin@refereezy.test', '--role', 'admin'], 'an admin token from the Auth emulator');
+    const out = await this.must(
+      ['exec', '-T', 'firebase', 'node', 'id-token.mjs', '--email', 'dr-drill-admin@refereezy.test', '--role', 'admin'],
+      'an admin token from the Auth emulator',
+    );
     const token = (JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { idToken?: string }).idToken;
     if (!token) throw new Error(`replica: the Auth emulator gave no ID token: ${out.slice(0, 200)}`);
     return token;
   }
 
   runLoad(program: string, onLine: (line: string) => void): Promise<Result> {
-    return this.compose(['exec', '-T', 'api', 'node', '--input-type=module', '-'], { stdin: program, onLine, timeoutMs: 600_000 });
+    return this.compose(['exec', '-T', 'api', 'node', '--input-type=module', '-'], {
+      stdin: program,
+      onLine,
+      timeoutMs: 600_000,
+    });
   }
 
   async proxyState(node: string, state: 'maint' | 'ready'): Promise<void> {
     // HAProxy's runtime API (the admin socket in the db-proxy image): no reload, effective at once.
-    await this.must(['exec', '-T', 'db', 'sh', '-c', 'socat stdio unix-connect:/tmp/haproxy.sock'], `setting ${node} to ${state} on the db proxy`, { stdin: `set server postgres/${node} state ${state}\n` });
+    await this.must(
+      ['exec', '-T', 'db', 'sh', '-c', 'socat stdio unix-connect:/tmp/haproxy.sock'],
+      `setting ${node} to ${state} on the db proxy`,
+      { stdin: `set server postgres/${node} state ${state}\n` },
+    );
   }
 
   close(): void {}

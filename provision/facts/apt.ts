@@ -33,7 +33,12 @@ export function aptFact(names: string[]): Fact<AptFact> {
       const state = split === -1 ? [] : all.slice(split + 1);
       const journal = state.some((line) => line.startsWith('journal '));
       const broken = state.filter((line) => line.startsWith('package ')).map((line) => line.slice('package '.length));
-      const reasons = [...(journal ? ['its journal has unapplied entries'] : []), ...(broken.length > 0 ? [`${broken.join(', ')} ${broken.length === 1 ? 'is' : 'are'} only partly installed or configured`] : [])];
+      const reasons = [
+        ...(journal ? ['its journal has unapplied entries'] : []),
+        ...(broken.length > 0
+          ? [`${broken.join(', ')} ${broken.length === 1 ? 'is' : 'are'} only partly installed or configured`]
+          : []),
+      ];
       return {
         installed: new Set(
           packages

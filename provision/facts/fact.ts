@@ -32,7 +32,11 @@ export function combineFacts<T extends object>(name: string, facts: { [K in keyo
       const parsed: Partial<T> = {};
       keys.forEach((key, index) => {
         // parts: output, code, output, code, …; the \n before each marker was added by the script.
-        parsed[key] = facts[key].parse({ code: Number(parts[2 * index + 1] ?? '-1'), stdout: parts[2 * index] ?? '', stderr: '' });
+        parsed[key] = facts[key].parse({
+          code: Number(parts[2 * index + 1] ?? '-1'),
+          stdout: parts[2 * index] ?? '',
+          stderr: '',
+        });
       });
       return parsed as T;
     },

@@ -50,7 +50,10 @@ export function pathFact(path: string): Fact<PathFact | null> {
  * A path's stat, plus its sha256 and (unless `content: false`, for a sensitive file) its content when it
  * is a regular file; null when nothing is there.
  */
-export function fileFact(path: string, { content: withContent = true }: { content?: boolean } = {}): Fact<FileFact | null> {
+export function fileFact(
+  path: string,
+  { content: withContent = true }: { content?: boolean } = {},
+): Fact<FileFact | null> {
   return {
     name: `file ${path}`,
     command: ['sh', '-c', fileScript, 'sh', path, withContent ? 'content' : 'hash'],
@@ -59,7 +62,14 @@ export function fileFact(path: string, { content: withContent = true }: { conten
       if (!stat) return null;
       const path = parseStat(stat);
       // base64 prints nothing for an empty file; nothing at all for one too large to diff.
-      const text = !withContent || sha256 === undefined ? null : content !== undefined ? Buffer.from(content, 'base64').toString('utf8') : path.size === 0 ? '' : null;
+      const text =
+        !withContent || sha256 === undefined
+          ? null
+          : content !== undefined
+            ? Buffer.from(content, 'base64').toString('utf8')
+            : path.size === 0
+              ? ''
+              : null;
       return { ...path, sha256: sha256 ?? null, content: text };
     },
   };

@@ -23,7 +23,10 @@ export function nftablesFact(path: string, table: string): Fact<NftablesFact> {
     parse: (result) => {
       const newline = result.stdout.indexOf('\n');
       const first = newline === -1 ? result.stdout : result.stdout.slice(0, newline);
-      return { loaded: first === 'loaded', file: file.parse({ ...result, stdout: newline === -1 ? '' : result.stdout.slice(newline + 1) }) };
+      return {
+        loaded: first === 'loaded',
+        file: file.parse({ ...result, stdout: newline === -1 ? '' : result.stdout.slice(newline + 1) }),
+      };
     },
   };
 }

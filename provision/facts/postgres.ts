@@ -11,7 +11,8 @@ import { lines } from './fact.js';
 export const identifier = /^[a-z_][a-z0-9_]*$/;
 
 export function requireIdentifier(name: string): void {
-  if (!identifier.test(name)) throw new PlanError('', `"${name}" is not a plain PostgreSQL identifier ([a-z_][a-z0-9_]*)`);
+  if (!identifier.test(name))
+    throw new PlanError('', `"${name}" is not a plain PostgreSQL identifier ([a-z_][a-z0-9_]*)`);
 }
 
 /** A string literal for SQL (standard_conforming_strings is on: only quotes need doubling). */
@@ -22,7 +23,20 @@ export function literal(value: string): string {
 
 /** psql as postgres: no psqlrc, unaligned tuples only, stop at the first error. */
 export function psql(database: string, ...args: string[]): string[] {
-  return ['runuser', '-u', 'postgres', '--', 'psql', '--no-psqlrc', '--quiet', '--no-align', '--tuples-only', '--set=ON_ERROR_STOP=1', `--dbname=${database}`, ...args];
+  return [
+    'runuser',
+    '-u',
+    'postgres',
+    '--',
+    'psql',
+    '--no-psqlrc',
+    '--quiet',
+    '--no-align',
+    '--tuples-only',
+    '--set=ON_ERROR_STOP=1',
+    `--dbname=${database}`,
+    ...args,
+  ];
 }
 
 /** A probe answered by PostgreSQL: null when it does not answer (not installed, not running). */
@@ -31,11 +45,19 @@ export interface Answer<T> {
   value: T | null;
 }
 
-export function sqlFact<T>(name: string, database: string, query: string, parse: (rows: string[][]) => T | null): Fact<Answer<T>> {
+export function sqlFact<T>(
+  name: string,
+  database: string,
+  query: string,
+  parse: (rows: string[][]) => T | null,
+): Fact<Answer<T>> {
   return {
     name,
     command: psql(database, '--field-separator=|', `--command=${query}`),
-    parse: ({ code, stdout }) => (code === 0 ? { answered: true, value: parse(lines(stdout).map((line) => line.split('|'))) } : { answered: false, value: null }),
+    parse: ({ code, stdout }) =>
+      code === 0
+        ? { answered: true, value: parse(lines(stdout).map((line) => line.split('|'))) }
+        : { answered: false, value: null },
   };
 }
 
@@ -64,16 +86,26 @@ export function pgRoleFact(name: string): Fact<Answer<PgRoleFact>> {
 /** The owner of a database; null when there is no such database. */
 export function pgDatabaseOwnerFact(name: string): Fact<Answer<string>> {
   requireIdentifier(name);
-  return sqlFact(`postgresql database ${name}`, 'postgres', `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = ${literal(name)}`, (rows) => rows[0]?.[0] ?? null);
+  return sqlFact(
+    `postgresql database ${name}`,
+    'postgres',
+    `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = ${literal(name)}`,
+    (rows) => rows[0]?.[0] ?? null,
+  );
 }
 
 /** The public schema's ACL items ("refereezy=UC/pg_database_owner"); [] for a NULL ACL (the default). */
 export function publicSchemaAclFact(database: string): Fact<Answer<string[]>> {
   requireIdentifier(database);
-  return sqlFact(`schema public of ${database}`, database, `SELECT coalesce(array_to_string(nspacl, ' '), '') FROM pg_namespace WHERE nspname = 'public'`, (rows) => {
-    const [row] = rows;
-    if (!row) return null;
-    const [items = ''] = row;
-    return items === '' ? [] : items.split(' ');
-  });
+  return sqlFact(
+    `schema public of ${database}`,
+    database,
+    `SELECT coalesce(array_to_string(nspacl, ' '), '') FROM pg_namespace WHERE nspname = 'public'`,
+    (rows) => {
+      const [row] = rows;
+      if (!row) return null;
+      const [items = ''] = row;
+      return items === '' ? [] : items.split(' ');
+    },
+  );
 }

@@ -32,11 +32,15 @@ export function sysctlFact(file: string, keys: readonly string[]): Fact<SysctlFa
         const rest = line.slice(line.indexOf(' ') + 1);
         if (tag === 'file') stat = rest;
         else if (tag === 'content') content = rest;
-        else if (tag === 'key') live.set(rest.slice(0, rest.indexOf(' ')).replaceAll('/', '.'), rest.slice(rest.indexOf(' ') + 1).trim());
+        else if (tag === 'key')
+          live.set(rest.slice(0, rest.indexOf(' ')).replaceAll('/', '.'), rest.slice(rest.indexOf(' ') + 1).trim());
       }
       if (stat === undefined) return { file: null, live };
       const [owner = '', group = '', mode = ''] = stat.split('|');
-      return { file: { owner, group, mode: parseInt(mode, 8), content: Buffer.from(content ?? '', 'base64').toString('utf8') }, live };
+      return {
+        file: { owner, group, mode: parseInt(mode, 8), content: Buffer.from(content ?? '', 'base64').toString('utf8') },
+        live,
+      };
     },
   };
 }

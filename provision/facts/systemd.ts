@@ -26,7 +26,9 @@ export function busLabel(unit: string): string {
   return [...Buffer.from(unit, 'utf8')]
     .map((byte, index) => {
       const char = String.fromCharCode(byte);
-      return /[A-Za-z]/.test(char) || (index > 0 && /[0-9]/.test(char)) ? char : `_${byte.toString(16).padStart(2, '0')}`;
+      return /[A-Za-z]/.test(char) || (index > 0 && /[0-9]/.test(char))
+        ? char
+        : `_${byte.toString(16).padStart(2, '0')}`;
     })
     .join('');
 }
@@ -47,8 +49,14 @@ function parseConditions(json: string | undefined): { conditions: string[]; unme
   } catch {
     // Not busctl's JSON: the conditions stay unknown.
   }
-  const named = data.map(([type, trigger, negate, parameter, state]) => ({ name: `${type}=${trigger ? '|' : ''}${negate ? '!' : ''}${parameter}`, state }));
-  return { conditions: named.map(({ name }) => name), unmet: named.filter(({ state }) => state < 0).map(({ name }) => name) };
+  const named = data.map(([type, trigger, negate, parameter, state]) => ({
+    name: `${type}=${trigger ? '|' : ''}${negate ? '!' : ''}${parameter}`,
+    state,
+  }));
+  return {
+    conditions: named.map(({ name }) => name),
+    unmet: named.filter(({ state }) => state < 0).map(({ name }) => name),
+  };
 }
 
 /**
@@ -62,13 +70,22 @@ export function serviceFact(unit: string): Fact<ServiceFact> {
     command: ['sh', '-c', serviceScript, 'sh', unit, `/org/freedesktop/systemd1/unit/${busLabel(unit)}`],
     parse: ({ stdout }) => {
       const output = lines(stdout);
-      const properties = new Map(output.filter((line) => line.includes('=') && !line.startsWith('{')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+      const properties = new Map(
+        output
+          .filter((line) => line.includes('=') && !line.startsWith('{'))
+          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      );
       const checked = Number(properties.get('ConditionTimestampMonotonic') ?? '0') > 0;
       return {
         load: properties.get('LoadState') ?? '',
         enabled: properties.get('UnitFileState') ?? '',
         active: properties.get('ActiveState') ?? '',
-        condition: checked ? { met: properties.get('ConditionResult') === 'yes', ...parseConditions(output.find((line) => line.startsWith('{'))) } : null,
+        condition: checked
+          ? {
+              met: properties.get('ConditionResult') === 'yes',
+              ...parseConditions(output.find((line) => line.startsWith('{'))),
+            }
+          : null,
       };
     },
   };
@@ -88,9 +105,17 @@ export interface UnitServiceFact {
 export function unitServiceFact(unit: string): Fact<UnitServiceFact> {
   return {
     name: `service ${unit}`,
-    command: ['systemctl', 'show', '--property=LoadState,UnitFileState,ActiveState,SubState,FragmentPath,NeedDaemonReload', '--', unit],
+    command: [
+      'systemctl',
+      'show',
+      '--property=LoadState,UnitFileState,ActiveState,SubState,FragmentPath,NeedDaemonReload',
+      '--',
+      unit,
+    ],
     parse: ({ stdout }) => {
-      const properties = new Map(lines(stdout).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+      const properties = new Map(
+        lines(stdout).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      );
       const get = (name: string) => properties.get(name) ?? '';
       return {
         load: get('LoadState'),

@@ -44,10 +44,11 @@ export function loadInventory(file: string, options: LoadOptions = {}): LoadedIn
   try {
     encrypted = readFileSync(vaultFile, 'utf8');
   } catch (error) {
-    throw new InventoryError(file, [{ path: 'vault', message: `${vaultFile} cannot be read: ${(error as Error).message}` }]);
+    throw new InventoryError(file, [
+      { path: 'vault', message: `${vaultFile} cannot be read: ${(error as Error).message}` },
+    ]);
   }
   const password = (options.vaultPassword ?? ((name) => vaultPassword(name)))(vaultFile);
   const secrets = parseVaultVars(decryptVault(encrypted, password, vaultFile), vaultFile);
   return { ...inventory, vars: { ...inventory.vars, ...secrets } };
 }
-

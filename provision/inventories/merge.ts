@@ -7,7 +7,11 @@ export function hostsOf(inventory: Inventory): Host[] {
     address: host.address,
     port: host.port,
     groups: host.groups,
-    vars: Object.assign({}, inventory.vars, ...host.groups.map((group) => inventory.groups[group] ?? {}), host.vars) as Record<string, unknown>,
+    vars: Object.assign(
+      {},
+      inventory.vars,
+      ...host.groups.map((group) => inventory.groups[group] ?? {}),
+      host.vars,
+    ) as Record<string, unknown>,
   }));
 }
-

@@ -22,7 +22,16 @@ export const inventorySchema = z
     hosts: z.record(
       hostName,
       // zone: the availability zone Terraform placed the host in (npm run inventory:from-terraform).
-      z.strictObject({ address, port: port.default(22), groups: z.array(hostName).default([]), zone: z.string().regex(/^[a-z0-9-]+$/, 'a zone such as eu-west-1a').optional(), vars: vars.default({}) }),
+      z.strictObject({
+        address,
+        port: port.default(22),
+        groups: z.array(hostName).default([]),
+        zone: z
+          .string()
+          .regex(/^[a-z0-9-]+$/, 'a zone such as eu-west-1a')
+          .optional(),
+        vars: vars.default({}),
+      }),
     ),
     groups: z.record(hostName, vars).default({}),
     vars: vars.default({}),
@@ -30,20 +39,22 @@ export const inventorySchema = z
      * An Ansible Vault file of vars (the secrets), relative to this file: decrypted at load time, its
      * vars win over `vars:` above; groups' and hosts' vars still override them.
      */
-    vault: z
-      .string()
-      .regex(/^[^/]/, 'a vault file is named relative to the inventory')
-      .optional(),
+    vault: z.string().regex(/^[^/]/, 'a vault file is named relative to the inventory').optional(),
   })
   .superRefine((inventory, context) => {
     for (const [name, host] of Object.entries(inventory.hosts)) {
       host.groups.forEach((group, index) => {
         if (!(group in inventory.groups)) {
-          context.addIssue({ code: 'custom', path: ['hosts', name, 'groups', index], message: `group "${group}" is not declared under groups:` });
+          context.addIssue({
+            code: 'custom',
+            path: ['hosts', name, 'groups', index],
+            message: `group "${group}" is not declared under groups:`,
+          });
         }
       });
     }
-    if (Object.keys(inventory.hosts).length === 0) context.addIssue({ code: 'custom', path: ['hosts'], message: 'an inventory names at least one host' });
+    if (Object.keys(inventory.hosts).length === 0)
+      context.addIssue({ code: 'custom', path: ['hosts'], message: 'an inventory names at least one host' });
   });
 
 export type Inventory = z.output<typeof inventorySchema>;
@@ -60,4 +71,3 @@ export interface Host {
 export interface LoadedInventory extends Inventory {
   file: string;
 }
-

@@ -25,7 +25,12 @@ export const terraformInventorySchema = z.object({
       instance_type: z.string().optional(),
     }),
   ),
-  bastion: z.object({ name: hostName, host: z.string().min(1), private_address: z.string().min(1), public_ip: z.string().optional() }),
+  bastion: z.object({
+    name: hostName,
+    host: z.string().min(1),
+    private_address: z.string().min(1),
+    public_ip: z.string().optional(),
+  }),
 });
 export type TerraformInventory = z.infer<typeof terraformInventorySchema>;
 
@@ -41,11 +46,20 @@ export function parseTerraformOutput(text: string, file: string): TerraformInven
     throw new Error(`${file}: not the JSON of \`terraform output -json\`: ${(error as Error).message}`);
   }
   const outputs = outputJsonSchema.safeParse(json);
-  if (!outputs.success) throw new Error(`${file}: not the JSON of \`terraform output -json\` (each output an object with sensitive and value)`);
+  if (!outputs.success)
+    throw new Error(
+      `${file}: not the JSON of \`terraform output -json\` (each output an object with sensitive and value)`,
+    );
   const inventory = outputs.data.inventory;
-  if (!inventory) throw new Error(`${file}: has no output "inventory" (terraform/envs/<env>/outputs.tf declares it; outputs here: ${Object.keys(outputs.data).join(', ') || 'none'})`);
+  if (!inventory)
+    throw new Error(
+      `${file}: has no output "inventory" (terraform/envs/<env>/outputs.tf declares it; outputs here: ${Object.keys(outputs.data).join(', ') || 'none'})`,
+    );
   const parsed = terraformInventorySchema.safeParse(inventory.value);
-  if (!parsed.success) throw new Error(`${file}: output "inventory": ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `${file}: output "inventory": ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 
@@ -57,27 +71,63 @@ export interface InventoryDifference {
 }
 
 /** Every difference between Terraform's hosts and bastion and the inventory's, each naming its host. */
-export function inventoryDifferences(terraform: TerraformInventory, inventoryText: string, file: string): InventoryDifference[] {
+export function inventoryDifferences(
+  terraform: TerraformInventory,
+  inventoryText: string,
+  file: string,
+): InventoryDifference[] {
   const inventory = parseInventory(inventoryText, file);
   const differences: InventoryDifference[] = [];
   for (const name of Object.keys(inventory.hosts)) {
-    if (!(name in terraform.hosts)) differences.push({ kind: 'only-in-inventory', host: name, message: `host ${name} is in ${file} but Terraform (${terraform.environment}) does not know it` });
+    if (!(name in terraform.hosts))
+      differences.push({
+        kind: 'only-in-inventory',
+        host: name,
+        message: `host ${name} is in ${file} but Terraform (${terraform.environment}) does not know it`,
+      });
   }
   for (const [name, made] of Object.entries(terraform.hosts)) {
     const host = inventory.hosts[name];
     if (!host) {
-      differences.push({ kind: 'only-in-terraform', host: name, message: `host ${name} (${made.address}, ${made.groups.join(', ')}, ${made.zone}) is in Terraform (${terraform.environment}) but not in ${file}` });
+      differences.push({
+        kind: 'only-in-terraform',
+        host: name,
+        message: `host ${name} (${made.address}, ${made.groups.join(', ')}, ${made.zone}) is in Terraform (${terraform.environment}) but not in ${file}`,
+      });
       continue;
     }
-    if (host.address !== made.address) differences.push({ kind: 'changed', host: name, message: `host ${name}: address ${host.address} in ${file}, ${made.address} in Terraform` });
+    if (host.address !== made.address)
+      differences.push({
+        kind: 'changed',
+        host: name,
+        message: `host ${name}: address ${host.address} in ${file}, ${made.address} in Terraform`,
+      });
     if (JSON.stringify([...host.groups].sort()) !== JSON.stringify([...made.groups].sort())) {
-      differences.push({ kind: 'changed', host: name, message: `host ${name}: groups ${host.groups.join(', ') || '(none)'} in ${file}, ${made.groups.join(', ')} in Terraform` });
+      differences.push({
+        kind: 'changed',
+        host: name,
+        message: `host ${name}: groups ${host.groups.join(', ') || '(none)'} in ${file}, ${made.groups.join(', ')} in Terraform`,
+      });
     }
-    if (host.zone !== made.zone) differences.push({ kind: 'changed', host: name, message: `host ${name}: zone ${host.zone ?? '(none)'} in ${file}, ${made.zone} in Terraform` });
+    if (host.zone !== made.zone)
+      differences.push({
+        kind: 'changed',
+        host: name,
+        message: `host ${name}: zone ${host.zone ?? '(none)'} in ${file}, ${made.zone} in Terraform`,
+      });
   }
-  if (inventory.bastion.host !== terraform.bastion.host) differences.push({ kind: 'changed', host: 'bastion', message: `bastion.host: ${inventory.bastion.host} in ${file}, ${terraform.bastion.host} in Terraform` });
+  if (inventory.bastion.host !== terraform.bastion.host)
+    differences.push({
+      kind: 'changed',
+      host: 'bastion',
+      message: `bastion.host: ${inventory.bastion.host} in ${file}, ${terraform.bastion.host} in Terraform`,
+    });
   if (inventory.bastion.private_address !== terraform.bastion.private_address) {
-    differences.push({ kind: 'changed', host: 'bastion', message: `bastion.private_address: ${inventory.bastion.private_address ?? '(none)'} in ${file}, ${terraform.bastion.private_address} in Terraform` });
+    differences.push({
+      kind: 'changed',
+      host: 'bastion',
+      message: `bastion.private_address: ${inventory.bastion.private_address ?? '(none)'} in ${file}, ${terraform.bastion.private_address} in Terraform`,
+    });
   }
   return differences;
 }

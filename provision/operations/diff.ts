@@ -12,14 +12,17 @@ function editScript(a: string[], b: string[]): Line[] {
   const lcs = new Int32Array((a.length + 1) * width);
   const at = (i: number, j: number) => lcs[i * width + j] ?? 0;
   for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) lcs[i * width + j] = a[i] === b[j] ? at(i + 1, j + 1) + 1 : Math.max(at(i + 1, j), at(i, j + 1));
+    for (let j = b.length - 1; j >= 0; j--)
+      lcs[i * width + j] = a[i] === b[j] ? at(i + 1, j + 1) + 1 : Math.max(at(i + 1, j), at(i, j + 1));
   }
   const script: Line[] = [];
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
-    if (i < a.length && j < b.length && a[i] === b[j]) script.push({ tag: ' ', text: a[i] ?? '', oldLine: ++i, newLine: ++j });
-    else if (i < a.length && (j === b.length || at(i + 1, j) >= at(i, j + 1))) script.push({ tag: '-', text: a[i] ?? '', oldLine: ++i, newLine: j });
+    if (i < a.length && j < b.length && a[i] === b[j])
+      script.push({ tag: ' ', text: a[i] ?? '', oldLine: ++i, newLine: ++j });
+    else if (i < a.length && (j === b.length || at(i + 1, j) >= at(i, j + 1)))
+      script.push({ tag: '-', text: a[i] ?? '', oldLine: ++i, newLine: j });
     else script.push({ tag: '+', text: b[j] ?? '', oldLine: i, newLine: ++j });
   }
   return script;
@@ -45,7 +48,10 @@ export function unifiedDiff(path: string, before: string, after: string, context
     const news = hunk.filter((line) => line.tag !== '-');
     const oldFrom = olds[0]?.oldLine ?? hunk[0]?.oldLine ?? 0;
     const newFrom = news[0]?.newLine ?? hunk[0]?.newLine ?? 0;
-    out.push(`@@ -${oldFrom},${olds.length} +${newFrom},${news.length} @@`, ...hunk.map((line) => `${line.tag}${line.text}`));
+    out.push(
+      `@@ -${oldFrom},${olds.length} +${newFrom},${news.length} @@`,
+      ...hunk.map((line) => `${line.tag}${line.text}`),
+    );
   }
   return `${out.join('\n')}\n`;
 }

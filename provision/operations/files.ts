@@ -40,7 +40,13 @@ function requireAbsolute(path: string): void {
 }
 
 /** chown/chmod for what differs between a path's stat and the desired owner, group and mode. */
-function metadataCommands(path: string, current: PathFact, owner: string, group: string, mode: number): { commands: Command[]; what: string[] } {
+function metadataCommands(
+  path: string,
+  current: PathFact,
+  owner: string,
+  group: string,
+  mode: number,
+): { commands: Command[]; what: string[] } {
   const commands: Command[] = [];
   const what: string[] = [];
   if (current.owner !== owner || current.group !== group) {
@@ -90,9 +96,20 @@ trap - EXIT`;
 
 /** The words of a `validate` command; `%s` (the temporary file) must be among them. */
 export function validateWords(validate: string, path = ''): string[] {
-  const words = validate.trim().split(/\s+/).filter((word) => word !== '');
-  if (!words.some((word) => word.includes('%s'))) throw new PlanError('', `validate "${validate}" for ${path}: name the temporary file with %s (as in "visudo -cf %s")`);
-  if (words.some((word) => /["'\\$`]/.test(word))) throw new PlanError('', `validate "${validate}" for ${path}: words are split on spaces and never interpreted by a shell: no quotes, $ or backslashes`);
+  const words = validate
+    .trim()
+    .split(/\s+/)
+    .filter((word) => word !== '');
+  if (!words.some((word) => word.includes('%s')))
+    throw new PlanError(
+      '',
+      `validate "${validate}" for ${path}: name the temporary file with %s (as in "visudo -cf %s")`,
+    );
+  if (words.some((word) => /["'\\$`]/.test(word)))
+    throw new PlanError(
+      '',
+      `validate "${validate}" for ${path}: words are split on spaces and never interpreted by a shell: no quotes, $ or backslashes`,
+    );
   return words;
 }
 
@@ -102,11 +119,29 @@ export function validateWords(validate: string, path = ''): string[] {
  * mode, checked by `validate` when given, synced, and renamed over the old one. (`install` from stdin
  * unlinks the old file first, so a cut connection left a truncated one.)
  */
-export function atomicWrite(desired: { path: string; content: string; owner?: string; group?: string; mode?: string; validate?: string | undefined }): Command {
+export function atomicWrite(desired: {
+  path: string;
+  content: string;
+  owner?: string;
+  group?: string;
+  mode?: string;
+  validate?: string | undefined;
+}): Command {
   const words = desired.validate === undefined ? [] : validateWords(desired.validate, desired.path);
   const mode = formatMode(parseMode(desired.mode ?? '0644'));
   return {
-    argv: ['sh', '-c', atomicWriteScript, 'write', desired.path, mode, desired.owner ?? 'root', desired.group ?? 'root', String(Buffer.byteLength(desired.content)), ...words],
+    argv: [
+      'sh',
+      '-c',
+      atomicWriteScript,
+      'write',
+      desired.path,
+      mode,
+      desired.owner ?? 'root',
+      desired.group ?? 'root',
+      String(Buffer.byteLength(desired.content)),
+      ...words,
+    ],
     stdin: desired.content,
   };
 }
@@ -129,14 +164,28 @@ export function planFile(desired: FileDesired, current: FileFact | null): Plan {
   const sha256 = sha256Of(desired.content);
   const headers = `--- ${desired.path}\n+++ ${desired.path} (desired)\n`;
   if (current === null) {
-    if (desired.sensitive) return change(`create ${desired.path} (sensitive, sha256 ${abbreviated(sha256)})${checked}`, [write], `${headers}(sensitive content not shown: sha256 ${abbreviated(sha256)})\n`);
+    if (desired.sensitive)
+      return change(
+        `create ${desired.path} (sensitive, sha256 ${abbreviated(sha256)})${checked}`,
+        [write],
+        `${headers}(sensitive content not shown: sha256 ${abbreviated(sha256)})\n`,
+      );
     return change(`create ${desired.path}${checked}`, [write], unifiedDiff(desired.path, '', desired.content));
   }
-  if (current.type !== 'regular file') throw new PlanError('', `${desired.path} is a ${current.type}, not a regular file`);
+  if (current.type !== 'regular file')
+    throw new PlanError('', `${desired.path} is a ${current.type}, not a regular file`);
   if (current.sha256 !== sha256) {
     const hashes = `sha256 ${abbreviated(current.sha256)}→${abbreviated(sha256)}`;
-    if (desired.sensitive) return change(`update the content of ${desired.path}: content changed (sensitive, ${hashes})${checked}`, [write], `${headers}(sensitive content not shown: ${hashes})\n`);
-    const diff = current.content === null ? `${headers}(content too large to diff: sha256 ${current.sha256 ?? '?'} → ${sha256})\n` : unifiedDiff(desired.path, current.content, desired.content);
+    if (desired.sensitive)
+      return change(
+        `update the content of ${desired.path}: content changed (sensitive, ${hashes})${checked}`,
+        [write],
+        `${headers}(sensitive content not shown: ${hashes})\n`,
+      );
+    const diff =
+      current.content === null
+        ? `${headers}(content too large to diff: sha256 ${current.sha256 ?? '?'} → ${sha256})\n`
+        : unifiedDiff(desired.path, current.content, desired.content);
     return change(`update the content of ${desired.path}${checked}`, [write], diff);
   }
   const { commands, what } = metadataCommands(desired.path, current, owner, group, mode);
@@ -148,7 +197,10 @@ export function planDirectory(desired: DirectoryDesired, current: PathFact | nul
   const owner = desired.owner ?? 'root';
   const group = desired.group ?? 'root';
   const mode = parseMode(desired.mode ?? '0755');
-  if (current === null) return change(`create directory ${desired.path}`, [run('install', '-d', '-m', formatMode(mode), '-o', owner, '-g', group, '--', desired.path)]);
+  if (current === null)
+    return change(`create directory ${desired.path}`, [
+      run('install', '-d', '-m', formatMode(mode), '-o', owner, '-g', group, '--', desired.path),
+    ]);
   if (current.type !== 'directory') throw new PlanError('', `${desired.path} is a ${current.type}, not a directory`);
   const { commands, what } = metadataCommands(desired.path, current, owner, group, mode);
   if (commands.length === 0) return noop(`directory ${desired.path} exists (${owner}:${group} ${formatMode(mode)})`);
@@ -159,7 +211,10 @@ export function planDirectory(desired: DirectoryDesired, current: PathFact | nul
 export function file(desired: FileDesired): Operation<FileFact | null> {
   requireAbsolute(desired.path);
   if (desired.validate !== undefined) validateWords(desired.validate, desired.path);
-  return { fact: fileFact(desired.path, { content: !desired.sensitive }), plan: (current) => planFile(desired, current) };
+  return {
+    fact: fileFact(desired.path, { content: !desired.sensitive }),
+    plan: (current) => planFile(desired, current),
+  };
 }
 
 /** A directory with this owner, group and mode (parents created as needed). */

@@ -55,18 +55,33 @@ function quoted(comment: string): string {
   return `"${text}…"`;
 }
 
-function ruleLines(rule: { port: number; protocol: 'tcp' | 'udp'; comment: string }, peers: 'anywhere' | readonly string[], direction: 'saddr' | 'daddr'): string[] {
-  if (!Number.isInteger(rule.port) || rule.port < 1 || rule.port > 65_535) throw new PlanError('', `port ${rule.port} is not a port number`);
+function ruleLines(
+  rule: { port: number; protocol: 'tcp' | 'udp'; comment: string },
+  peers: 'anywhere' | readonly string[],
+  direction: 'saddr' | 'daddr',
+): string[] {
+  if (!Number.isInteger(rule.port) || rule.port < 1 || rule.port > 65_535)
+    throw new PlanError('', `port ${rule.port} is not a port number`);
   const match = `${rule.protocol} dport ${rule.port}`;
   const comment = `comment ${quoted(rule.comment)}`;
   if (peers === 'anywhere') return [`${match} accept ${comment}`];
   const invalid = peers.filter((address) => addressFamily(address) === 0);
-  if (invalid.length > 0) throw new PlanError('', `${rule.protocol}/${rule.port}: the ruleset takes IP addresses and networks only, not ${invalid.join(', ')}`);
-  const set = (addresses: string[]) => (addresses.length === 1 ? addresses[0] ?? '' : `{ ${addresses.join(', ')} }`);
+  if (invalid.length > 0)
+    throw new PlanError(
+      '',
+      `${rule.protocol}/${rule.port}: the ruleset takes IP addresses and networks only, not ${invalid.join(', ')}`,
+    );
+  const set = (addresses: string[]) => (addresses.length === 1 ? (addresses[0] ?? '') : `{ ${addresses.join(', ')} }`);
   const v4 = [...new Set(peers.filter((address) => addressFamily(address) === 4))];
   const v6 = [...new Set(peers.filter((address) => addressFamily(address) === 6))];
-  if (v4.length === 0 && v6.length === 0) return [`# ${match}: no host to ${direction === 'saddr' ? 'admit' : 'reach'} (${rule.comment.replace(/\n/g, ' ')})`];
-  return [...(v4.length > 0 ? [`ip ${direction} ${set(v4)} ${match} accept ${comment}`] : []), ...(v6.length > 0 ? [`ip6 ${direction} ${set(v6)} ${match} accept ${comment}`] : [])];
+  if (v4.length === 0 && v6.length === 0)
+    return [
+      `# ${match}: no host to ${direction === 'saddr' ? 'admit' : 'reach'} (${rule.comment.replace(/\n/g, ' ')})`,
+    ];
+  return [
+    ...(v4.length > 0 ? [`ip ${direction} ${set(v4)} ${match} accept ${comment}`] : []),
+    ...(v6.length > 0 ? [`ip6 ${direction} ${set(v6)} ${match} accept ${comment}`] : []),
+  ];
 }
 
 /**
@@ -143,7 +158,10 @@ export function planNftables(desired: NftablesDesired, current: NftablesFact): P
   const plan = planFile(file, current.file);
   if (contentDiffers(file, current.file)) return plan;
   if (!current.loaded) {
-    return change(`${plan.changed ? `${plan.reason}; ` : ''}load ${desired.path}: the kernel has no table inet ${desired.table}`, [...plan.commands, run('nft', '-f', desired.path)]);
+    return change(
+      `${plan.changed ? `${plan.reason}; ` : ''}load ${desired.path}: the kernel has no table inet ${desired.table}`,
+      [...plan.commands, run('nft', '-f', desired.path)],
+    );
   }
   if (plan.changed) return plan;
   return { ...plan, reason: `${plan.reason}, table inet ${desired.table} loaded` };

@@ -1,6 +1,15 @@
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { PlanError } from '../core/errors.js';
-import { literal, pgDatabaseOwnerFact, pgRoleFact, psql, publicSchemaAclFact, requireIdentifier, type Answer, type PgRoleFact } from '../facts/postgres.js';
+import {
+  literal,
+  pgDatabaseOwnerFact,
+  pgRoleFact,
+  psql,
+  publicSchemaAclFact,
+  requireIdentifier,
+  type Answer,
+  type PgRoleFact,
+} from '../facts/postgres.js';
 import type { Command, Operation, Plan } from './operation.js';
 import { change, noop } from './operation.js';
 
@@ -14,7 +23,10 @@ const ident = (name: string) => `"${name}"`;
 
 /** Runs SQL read from stdin; the statements that follow are kept out of the server's log. */
 export function sqlCommand(database: string, statements: string[]): Command {
-  return { argv: psql(database), stdin: ['SET log_statement = none;', 'SET log_min_duration_statement = -1;', ...statements, ''].join('\n') };
+  return {
+    argv: psql(database),
+    stdin: ['SET log_statement = none;', 'SET log_min_duration_statement = -1;', ...statements, ''].join('\n'),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -64,14 +76,18 @@ export function planPgRole(desired: PgRoleDesired, current: Answer<PgRoleFact>):
   const statements: string[] = [];
   const what: string[] = [];
   if (!role.login) what.push('allow login');
-  if (!scramVerifierMatches(role.verifier, desired.password)) what.push(role.verifier === '' ? 'set its password' : 'set its password (it differs)');
+  if (!scramVerifierMatches(role.verifier, desired.password))
+    what.push(role.verifier === '' ? 'set its password' : 'set its password (it differs)');
   if (what.length > 0) statements.push(`ALTER ROLE ${name} LOGIN PASSWORD ${literal(desired.password)};`);
   const missing = memberOf.filter((parent) => !role.memberOf.includes(parent));
   if (missing.length > 0) {
     statements.push(`GRANT ${missing.map(ident).join(', ')} TO ${name};`);
     what.push(`grant ${missing.join(', ')}`);
   }
-  if (statements.length === 0) return noop(`role ${desired.name} can log in with the desired password${memberOf.length > 0 ? ` and is in ${memberOf.join(', ')}` : ''}`);
+  if (statements.length === 0)
+    return noop(
+      `role ${desired.name} can log in with the desired password${memberOf.length > 0 ? ` and is in ${memberOf.join(', ')}` : ''}`,
+    );
   return change(`role ${desired.name}: ${what.join(', ')}`, [sqlCommand('postgres', statements)]);
 }
 
@@ -92,12 +108,15 @@ export interface PgDatabaseDesired {
 
 export function planPgDatabase(desired: PgDatabaseDesired, owner: Answer<string>): Plan {
   if (owner.value === null) {
-    return change(`create database ${desired.name} owned by ${desired.owner}${owner.answered ? '' : ' (PostgreSQL does not answer yet)'}`, [
-      sqlCommand('postgres', [`CREATE DATABASE ${ident(desired.name)} OWNER ${ident(desired.owner)};`]),
-    ]);
+    return change(
+      `create database ${desired.name} owned by ${desired.owner}${owner.answered ? '' : ' (PostgreSQL does not answer yet)'}`,
+      [sqlCommand('postgres', [`CREATE DATABASE ${ident(desired.name)} OWNER ${ident(desired.owner)};`])],
+    );
   }
   if (owner.value === desired.owner) return noop(`database ${desired.name} exists, owned by ${desired.owner}`);
-  return change(`database ${desired.name}: owner ${owner.value} → ${desired.owner}`, [sqlCommand('postgres', [`ALTER DATABASE ${ident(desired.name)} OWNER TO ${ident(desired.owner)};`])]);
+  return change(`database ${desired.name}: owner ${owner.value} → ${desired.owner}`, [
+    sqlCommand('postgres', [`ALTER DATABASE ${ident(desired.name)} OWNER TO ${ident(desired.owner)};`]),
+  ]);
 }
 
 /** A database owned by this role. */
@@ -122,14 +141,26 @@ export interface PublicSchemaDesired {
 /** The public schema's ACL items ("refereezy=UC/pg_database_owner"). */
 export function planPublicSchema(desired: PublicSchemaDesired, acl: Answer<string[]>): Plan {
   const items = acl.value;
-  const fix = sqlCommand(desired.database, ['REVOKE ALL ON SCHEMA public FROM PUBLIC;', `GRANT ALL ON SCHEMA public TO ${ident(desired.user)};`]);
-  if (items === null) return change(`let only ${desired.user} use schema public of ${desired.database}${acl.answered ? '' : ' (the database does not answer yet)'}`, [fix]);
+  const fix = sqlCommand(desired.database, [
+    'REVOKE ALL ON SCHEMA public FROM PUBLIC;',
+    `GRANT ALL ON SCHEMA public TO ${ident(desired.user)};`,
+  ]);
+  if (items === null)
+    return change(
+      `let only ${desired.user} use schema public of ${desired.database}${acl.answered ? '' : ' (the database does not answer yet)'}`,
+      [fix],
+    );
   const what: string[] = [];
   // An item "=U/owner" is PUBLIC's; a NULL ACL (reported as no items) means the default: PUBLIC may use it.
   if (items.length === 0 || items.some((item) => item.startsWith('='))) what.push('revoke it from PUBLIC');
-  const privileges = items.find((item) => item.startsWith(`${desired.user}=`))?.split('=')[1]?.split('/')[0] ?? '';
+  const privileges =
+    items
+      .find((item) => item.startsWith(`${desired.user}=`))
+      ?.split('=')[1]
+      ?.split('/')[0] ?? '';
   if (!privileges.includes('U') || !privileges.includes('C')) what.push(`grant it to ${desired.user}`);
-  if (what.length === 0) return noop(`schema public of ${desired.database}: only ${desired.user} (and its owner) may use it`);
+  if (what.length === 0)
+    return noop(`schema public of ${desired.database}: only ${desired.user} (and its owner) may use it`);
   return change(`schema public of ${desired.database}: ${what.join(', ')}`, [fix]);
 }
 

@@ -36,14 +36,21 @@ rm -f -- "$partial.tar.gz"
 touch -- "$partial"
 mv -T -- "$partial" "$2"`;
 
-export function planUpload(root: string, release: Pick<NodeRelease, 'id' | 'sha256'> & { bytes: number; tarball?: Buffer }, current: PathFact | null): Plan {
+export function planUpload(
+  root: string,
+  release: Pick<NodeRelease, 'id' | 'sha256'> & { bytes: number; tarball?: Buffer },
+  current: PathFact | null,
+): Plan {
   const dir = `${root}/releases/${release.id}`;
   if (current !== null) {
     if (current.type !== 'directory') throw new PlanError('', `${dir} is a ${current.type}, not a release directory`);
     return noop(`release ${release.id} is on the host`);
   }
   return change(`upload release ${release.id} (${(release.bytes / 1024 / 1024).toFixed(1)} MiB) into ${dir}`, [
-    { argv: ['sh', '-c', uploadScript, 'sh', `${root}/releases`, release.id, release.sha256], ...(release.tarball ? { stdin: release.tarball } : {}) },
+    {
+      argv: ['sh', '-c', uploadScript, 'sh', `${root}/releases`, release.id, release.sha256],
+      ...(release.tarball ? { stdin: release.tarball } : {}),
+    },
   ]);
 }
 
@@ -51,7 +58,10 @@ export function planUpload(root: string, release: Pick<NodeRelease, 'id' | 'sha2
 export function uploadedRelease(root: string, release: NodeRelease): Operation<PathFact | null> {
   requireRoot(root);
   if (!releaseId.test(release.id)) throw new PlanError('', `"${release.id}" is not a release id`);
-  return { fact: pathFact(`${root}/releases/${release.id}`), plan: (current) => planUpload(root, { ...release, bytes: release.tarball.length }, current) };
+  return {
+    fact: pathFact(`${root}/releases/${release.id}`),
+    plan: (current) => planUpload(root, { ...release, bytes: release.tarball.length }, current),
+  };
 }
 
 // $1 the root, $2 the link's new target: a new link renamed over the old one (atomic).
@@ -63,7 +73,10 @@ mv -T -- .current.new current`;
 export function planCurrent(root: string, id: string, target: string | null): Plan {
   const desired = `releases/${id}`;
   if (target === desired) return noop(`${root}/current is release ${id}`);
-  return change(`switch ${root}/current to release ${id}${target === null ? '' : ` (was ${target.replace(/^releases\//, '')})`}`, [run('sh', '-c', switchScript, 'sh', root, desired)]);
+  return change(
+    `switch ${root}/current to release ${id}${target === null ? '' : ` (was ${target.replace(/^releases\//, '')})`}`,
+    [run('sh', '-c', switchScript, 'sh', root, desired)],
+  );
 }
 
 /** <root>/current pointing at the release. */
@@ -74,11 +87,18 @@ export function currentRelease(root: string, id: string): Operation<string | nul
 }
 
 export function planPrune(root: string, keep: number, desiredId: string, current: ReleasesFact): Plan {
-  const kept = new Set([desiredId, current.current?.replace(/^releases\//, '') ?? '', ...current.releases.filter((name) => releaseId.test(name)).slice(0, keep)]);
+  const kept = new Set([
+    desiredId,
+    current.current?.replace(/^releases\//, '') ?? '',
+    ...current.releases.filter((name) => releaseId.test(name)).slice(0, keep),
+  ]);
   // Anything else: older releases, and what an interrupted upload left (.<id>.partial).
   const remove = current.releases.filter((name) => !kept.has(name));
-  if (remove.length === 0) return noop(`${current.releases.length} release(s) kept (at most ${keep}, the current one always)`);
-  return change(`remove ${remove.length} old release(s): ${remove.join(', ')}`, [run('rm', '-rf', '--', ...remove.map((name) => `${root}/releases/${name}`))]);
+  if (remove.length === 0)
+    return noop(`${current.releases.length} release(s) kept (at most ${keep}, the current one always)`);
+  return change(`remove ${remove.length} old release(s): ${remove.join(', ')}`, [
+    run('rm', '-rf', '--', ...remove.map((name) => `${root}/releases/${name}`)),
+  ]);
 }
 
 /** At most `keep` releases (the newest, plus the current and the desired one). */
@@ -86,4 +106,3 @@ export function prunedReleases(root: string, keep: number, desiredId: string): O
   requireRoot(root);
   return { fact: releasesFact(root), plan: (current) => planPrune(root, keep, desiredId, current) };
 }
-

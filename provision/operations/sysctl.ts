@@ -23,7 +23,8 @@ export function parseSysctlConf(text: string, source = 'sysctl.d file'): Map<str
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
     const match = /^-?([^=\s]+)\s*=\s*(.*)$/.exec(line);
-    if (!match?.[1] || !key.test(match[1])) throw new PlanError('', `${source}:${index + 1}: not a "key = value" line: ${line}`);
+    if (!match?.[1] || !key.test(match[1]))
+      throw new PlanError('', `${source}:${index + 1}: not a "key = value" line: ${line}`);
     values.set(match[1], (match[2] ?? '').trim().replace(/\s+/g, ' '));
   });
   return values;
@@ -53,7 +54,10 @@ export function planSysctl(desired: SysctlDesired, current: SysctlFact): Plan {
   }
   const differing = [...values].filter(([name, value]) => current.live.get(name) !== value);
   for (const [name, value] of differing) commands.push(run('sysctl', '-q', '-w', `${name}=${value}`));
-  if (differing.length > 0) what.push(`set ${differing.map(([name, value]) => `${name} ${current.live.get(name) ?? '?'} → ${value}`).join(', ')}`);
+  if (differing.length > 0)
+    what.push(
+      `set ${differing.map(([name, value]) => `${name} ${current.live.get(name) ?? '?'} → ${value}`).join(', ')}`,
+    );
 
   if (commands.length === 0) return noop(`${desired.path} is up to date and the kernel has its ${values.size} values`);
   return change(what.join('; '), commands, diff);

@@ -40,13 +40,16 @@ const hostConditions = new Set([
 ]);
 
 /** The conditions that failed, or (systemd forgot which, after a daemon-reload) those that may have. */
-const suspects = (condition: { conditions: string[]; unmet: string[] }) => (condition.unmet.length > 0 ? condition.unmet : condition.conditions);
+const suspects = (condition: { conditions: string[]; unmet: string[] }) =>
+  condition.unmet.length > 0 ? condition.unmet : condition.conditions;
 
 /** Whether systemd skipped the unit's last start for a condition this host can never meet. */
 function skippedOnThisHost(current: ServiceFact): boolean {
   if (!current.condition || current.condition.met) return false;
   // None known (no busctl): systemd said no, and starting again would only say no again.
-  return suspects(current.condition).every((condition) => hostConditions.has(condition.slice(0, condition.indexOf('='))));
+  return suspects(current.condition).every((condition) =>
+    hostConditions.has(condition.slice(0, condition.indexOf('='))),
+  );
 }
 
 function unmetNote(current: ServiceFact): string {
@@ -76,12 +79,24 @@ export function planService(desired: ServiceDesired, current: ServiceFact): Plan
     what.push('stop');
   }
   if (commands.length === 0) {
-    if (skipped) return noop(`service ${desired.unit} is ${current.enabled || 'not installed'} and not running: ${unmetNote(current)}`);
+    if (skipped)
+      return noop(
+        `service ${desired.unit} is ${current.enabled || 'not installed'} and not running: ${unmetNote(current)}`,
+      );
     return noop(`service ${desired.unit} is ${current.enabled || 'not installed'} and ${current.active}`);
   }
-  const retry = current.condition?.met === false && what.includes('start') ? `; its start condition was unmet at the last attempt (${suspects(current.condition).join(', ')})` : '';
-  const state = current.load === 'not-found' ? 'not installed yet' : `${current.enabled || 'no unit file'}, ${current.active}${retry}`;
-  return change(`${what.join(' and ')} ${desired.unit} (${state})${skipped ? `; not running: ${unmetNote(current)}` : ''}`, commands);
+  const retry =
+    current.condition?.met === false && what.includes('start')
+      ? `; its start condition was unmet at the last attempt (${suspects(current.condition).join(', ')})`
+      : '';
+  const state =
+    current.load === 'not-found'
+      ? 'not installed yet'
+      : `${current.enabled || 'no unit file'}, ${current.active}${retry}`;
+  return change(
+    `${what.join(' and ')} ${desired.unit} (${state})${skipped ? `; not running: ${unmetNote(current)}` : ''}`,
+    commands,
+  );
 }
 
 /** A systemd unit enabled and/or running, or not. */
@@ -102,7 +117,11 @@ export interface UnitFileDesired {
 }
 
 export function unitPath(name: string): string {
-  if (!unitName.test(name)) throw new PlanError('', `"${name}" is not a systemd unit file name (name.service, name.timer, …, or name.service.d/x.conf)`);
+  if (!unitName.test(name))
+    throw new PlanError(
+      '',
+      `"${name}" is not a systemd unit file name (name.service, name.timer, …, or name.service.d/x.conf)`,
+    );
   return `${systemdUnitDirectory}/${name}`;
 }
 
@@ -147,7 +166,8 @@ export function planUnitService(desired: UnitServiceDesired, current: UnitServic
   const what: string[] = [];
   const stale: string[] = [];
   if (current.needDaemonReload) stale.push('its unit files changed');
-  if (current.fragment !== desired.fragment) stale.push(`it is loaded from ${current.fragment || 'nowhere'}, not ${desired.fragment}`);
+  if (current.fragment !== desired.fragment)
+    stale.push(`it is loaded from ${current.fragment || 'nowhere'}, not ${desired.fragment}`);
   if (stale.length > 0) {
     commands.push(run('systemctl', 'daemon-reload'));
     what.push(`reload systemd (${stale.join('; ')})`);

@@ -25,14 +25,18 @@ export interface TimerDesired {
 
 const timerName = /^[a-z0-9][a-z0-9_.@-]*$/;
 const calendar = /^[A-Za-z0-9 *:,./~+-]+$/;
-const hasControlCharacter = (text: string) => Array.from({ length: text.length }, (_, index) => text.charCodeAt(index)).some((code) => code < 0x20 || code === 0x7f);
+const hasControlCharacter = (text: string) =>
+  Array.from({ length: text.length }, (_, index) => text.charCodeAt(index)).some(
+    (code) => code < 0x20 || code === 0x7f,
+  );
 
 /**
  * One argument as systemd's ExecStart= reads it back (systemd.service(5), "Command lines"): `%` and `$`
  * doubled (specifiers, variables), double-quoted with C escapes unless plainly safe.
  */
 export function systemdArgument(argument: string): string {
-  if (hasControlCharacter(argument)) throw new PlanError('', `a command argument cannot contain a control character: ${JSON.stringify(argument)}`);
+  if (hasControlCharacter(argument))
+    throw new PlanError('', `a command argument cannot contain a control character: ${JSON.stringify(argument)}`);
   const literal = argument.replaceAll('%', '%%').replaceAll('$', '$$$$');
   if (/^[A-Za-z0-9_/.,:=@%$+-]+$/.test(literal)) return literal;
   return `"${literal.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
@@ -41,14 +45,19 @@ export function systemdArgument(argument: string): string {
 /** The <name>.service and <name>.timer files, rendered. */
 export function renderTimerUnits(desired: TimerDesired): { service: string; timer: string } {
   const problems: string[] = [];
-  if (!timerName.test(desired.name)) problems.push(`name ${JSON.stringify(desired.name)} is not a unit name (lower-case letters, digits, _ . @ -)`);
+  if (!timerName.test(desired.name))
+    problems.push(`name ${JSON.stringify(desired.name)} is not a unit name (lower-case letters, digits, _ . @ -)`);
   if (!isLoginName(desired.user)) problems.push(`user ${JSON.stringify(desired.user)} is not a POSIX login name`);
-  if (!calendar.test(desired.onCalendar)) problems.push(`onCalendar ${JSON.stringify(desired.onCalendar)} is not a calendar event`);
-  if (hasControlCharacter(desired.description) || desired.description === '') problems.push('the description is one non-empty line');
+  if (!calendar.test(desired.onCalendar))
+    problems.push(`onCalendar ${JSON.stringify(desired.onCalendar)} is not a calendar event`);
+  if (hasControlCharacter(desired.description) || desired.description === '')
+    problems.push('the description is one non-empty line');
   const [program] = desired.command;
-  if (program === undefined || !program.startsWith('/')) problems.push(`the command's program must be an absolute path (got ${JSON.stringify(program ?? '')})`);
+  if (program === undefined || !program.startsWith('/'))
+    problems.push(`the command's program must be an absolute path (got ${JSON.stringify(program ?? '')})`);
   const delay = desired.randomizedDelaySec;
-  if (delay !== undefined && (!Number.isInteger(delay) || delay < 1)) problems.push(`randomizedDelaySec ${delay} is not a positive number of seconds`);
+  if (delay !== undefined && (!Number.isInteger(delay) || delay < 1))
+    problems.push(`randomizedDelaySec ${delay} is not a positive number of seconds`);
   if (problems.length > 0) throw new PlanError('', `timer ${JSON.stringify(desired.name)}: ${problems.join('; ')}`);
   const description = desired.description.replaceAll('%', '%%');
   const managed = '# Written by the provisioner (provision/operations/timer.ts): edits here are overwritten.';
@@ -106,7 +115,8 @@ export function planTimer(desired: TimerDesired, current: TimerFact): Plan {
     commands.push(run('systemctl', 'start', '--', unit));
     what.push(`start ${unit}`);
   }
-  if (commands.length === 0) return noop(`timer ${unit} is enabled and active (${desired.onCalendar}), its units up to date`);
+  if (commands.length === 0)
+    return noop(`timer ${unit} is enabled and active (${desired.onCalendar}), its units up to date`);
   const diff = plans.map((plan) => plan.diff ?? '').join('');
   return change(what.join(', '), commands, diff === '' ? undefined : diff);
 }

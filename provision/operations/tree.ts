@@ -37,7 +37,10 @@ export function readTree(root: URL): TreeFile[] {
       const absolute = path.join(entry.parentPath, entry.name);
       const relative = path.relative(base, absolute).split(path.sep).join('/');
       if (!plainName.test(relative) || relative.split('/').some((part) => part.startsWith('.'))) {
-        throw new PlanError('', `${absolute}: only plain names (letters, digits, ".", "_", "-"; no hidden files) are deployed`);
+        throw new PlanError(
+          '',
+          `${absolute}: only plain names (letters, digits, ".", "_", "-"; no hidden files) are deployed`,
+        );
       }
       return { path: relative, content: readFileSync(absolute), mtime: Math.floor(statSync(absolute).mtimeMs / 1000) };
     });
@@ -47,7 +50,9 @@ export function readTree(root: URL): TreeFile[] {
 /** The tree as `find . -type f | LC_ALL=C sort | xargs sha256sum` prints it on the host. */
 export function manifest(files: readonly TreeFile[]): string {
   const sorted = [...files].sort((a, b) => Buffer.compare(Buffer.from(`./${a.path}`), Buffer.from(`./${b.path}`)));
-  return sorted.map((entry) => `${createHash('sha256').update(entry.content).digest('hex')}  ./${entry.path}\n`).join('');
+  return sorted
+    .map((entry) => `${createHash('sha256').update(entry.content).digest('hex')}  ./${entry.path}\n`)
+    .join('');
 }
 
 function tarHeader(name: string, type: 'file' | 'directory', size: number, mtime: number): Buffer {
@@ -93,7 +98,11 @@ export function tarball(files: readonly TreeFile[]): Buffer {
       directories.add(directory);
       blocks.push(tarHeader(`${directory}/`, 'directory', 0, entry.mtime));
     }
-    blocks.push(tarHeader(entry.path, 'file', entry.content.length, entry.mtime), entry.content, Buffer.alloc((512 - (entry.content.length % 512)) % 512));
+    blocks.push(
+      tarHeader(entry.path, 'file', entry.content.length, entry.mtime),
+      entry.content,
+      Buffer.alloc((512 - (entry.content.length % 512)) % 512),
+    );
   }
   blocks.push(Buffer.alloc(1024));
   return gzipSync(Buffer.concat(blocks));
@@ -125,8 +134,15 @@ export function planTree(desired: TreeDesired, current: string | null, archive: 
   const added = [...after.keys()].filter((name) => !before.has(name)).length;
   const removed = [...before.keys()].filter((name) => !after.has(name)).length;
   const updated = [...after.keys()].filter((name) => before.has(name) && before.get(name) !== after.get(name)).length;
-  const reason = current === null ? `create ${desired.path} with ${count}` : `replace ${desired.path}: ${added} new, ${updated} changed, ${removed} removed`;
-  return change(reason, [{ argv: ['sh', '-c', deployScript, 'sh', desired.path], stdin: archive() }], unifiedDiff(`${desired.path} (sha256 manifest)`, current ?? '', wanted));
+  const reason =
+    current === null
+      ? `create ${desired.path} with ${count}`
+      : `replace ${desired.path}: ${added} new, ${updated} changed, ${removed} removed`;
+  return change(
+    reason,
+    [{ argv: ['sh', '-c', deployScript, 'sh', desired.path], stdin: archive() }],
+    unifiedDiff(`${desired.path} (sha256 manifest)`, current ?? '', wanted),
+  );
 }
 
 /** A directory holding exactly these files (content compared by sha256), replaced as a whole when any differs. */
@@ -135,5 +151,8 @@ export function tree(desired: TreeDesired): Operation<string | null> {
     throw new PlanError('', `"${desired.path}" is not an absolute, normalised path`);
   }
   let archive: Buffer | undefined;
-  return { fact: treeFact(desired.path), plan: (current) => planTree(desired, current, () => (archive ??= tarball(desired.files))) };
+  return {
+    fact: treeFact(desired.path),
+    plan: (current) => planTree(desired, current, () => (archive ??= tarball(desired.files))),
+  };
 }

@@ -17,10 +17,11 @@ export interface UserDesired {
   shell?: string;
 }
 
-
 export function planGroup(desired: GroupDesired, exists: boolean): Plan {
   if (exists) return noop(`group ${desired.name} exists`);
-  return change(`create group ${desired.name}`, [run('groupadd', ...(desired.system ? ['--system'] : []), '--', desired.name)]);
+  return change(`create group ${desired.name}`, [
+    run('groupadd', ...(desired.system ? ['--system'] : []), '--', desired.name),
+  ]);
 }
 
 export function planUser(desired: UserDesired, current: UserFact | null): Plan {
@@ -28,7 +29,15 @@ export function planUser(desired: UserDesired, current: UserFact | null): Plan {
   const shell = desired.shell ?? '/bin/bash';
   if (current === null) {
     return change(`create user ${desired.name}`, [
-      run('useradd', '--create-home', '--shell', shell, ...(groups.length > 0 ? ['--groups', groups.join(',')] : []), '--', desired.name),
+      run(
+        'useradd',
+        '--create-home',
+        '--shell',
+        shell,
+        ...(groups.length > 0 ? ['--groups', groups.join(',')] : []),
+        '--',
+        desired.name,
+      ),
     ]);
   }
   const missing = groups.filter((group) => !current.groups.includes(group));
@@ -42,7 +51,8 @@ export function planUser(desired: UserDesired, current: UserFact | null): Plan {
     argv.push('--shell', shell);
     what.push(`shell ${current.shell} → ${shell}`);
   }
-  if (what.length === 0) return noop(`user ${desired.name} exists${groups.length > 0 ? ` in ${groups.join(', ')}` : ''}`);
+  if (what.length === 0)
+    return noop(`user ${desired.name} exists${groups.length > 0 ? ` in ${groups.join(', ')}` : ''}`);
   return change(`user ${desired.name}: ${what.join(', ')}`, [run(...argv, '--', desired.name)]);
 }
 
@@ -53,6 +63,7 @@ export function group(desired: GroupDesired): Operation<boolean> {
 
 /** A local user, in (at least) these groups, with this shell. */
 export function user(desired: UserDesired): Operation<UserFact | null> {
-  if (![desired.name, ...(desired.groups ?? [])].every(isLoginName)) throw new PlanError('', `invalid user or group name in ${JSON.stringify(desired)}`);
+  if (![desired.name, ...(desired.groups ?? [])].every(isLoginName))
+    throw new PlanError('', `invalid user or group name in ${JSON.stringify(desired)}`);
   return { fact: userFact(desired.name), plan: (current) => planUser(desired, current) };
 }

@@ -1,6 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,22 +81,35 @@ export function inputFiles(pkg: NodePackage): string[] {
   const src = walk(path.join(packageDir, 'src'))
     .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
     .map((file) => path.join(pkg.dir, 'src', file));
-  const assets = (pkg.assets ?? []).flatMap((asset) => walk(path.join(packageDir, asset)).map((file) => path.join(pkg.dir, asset, file)));
-  const manifests = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'].map((file) => path.join(pkg.dir, file));
+  const assets = (pkg.assets ?? []).flatMap((asset) =>
+    walk(path.join(packageDir, asset)).map((file) => path.join(pkg.dir, asset, file)),
+  );
+  const manifests = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'].map((file) =>
+    path.join(pkg.dir, file),
+  );
   return ['tsconfig.base.json', ...manifests, ...src, ...assets];
 }
 
 /** The sha256 of the inputs: the name of the cached artifact. */
 export function inputKey(pkg: NodePackage): string {
   const hash = createHash('sha256').update(`refereezy-${pkg.name}-release ${builderVersion}\n`);
-  for (const file of inputFiles(pkg)) hash.update(`${file}\n`).update(readFileSync(path.join(repoRoot, file))).update('\n');
+  for (const file of inputFiles(pkg))
+    hash
+      .update(`${file}\n`)
+      .update(readFileSync(path.join(repoRoot, file)))
+      .update('\n');
   return hash.digest('hex');
 }
 
 function exec(pkg: NodePackage, argv: readonly string[], cwd: string): void {
   const [command = '', ...args] = argv;
   try {
-    execFileSync(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } });
+    execFileSync(command, args, {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
   } catch (error) {
     const { stderr, stdout } = error as { stderr?: Buffer; stdout?: Buffer };
     const output = `${stdout?.toString() ?? ''}${stderr?.toString() ?? ''}`.trim().split('\n').slice(-15).join('\n');
@@ -96,7 +120,10 @@ function exec(pkg: NodePackage, argv: readonly string[], cwd: string): void {
 /** Native addons would be built for this machine, not the hosts: the artifact must be plain JavaScript. */
 function assertNoNativeAddons(pkg: NodePackage, nodeModules: string): void {
   const native = walk(nodeModules).filter((file) => file.endsWith('.node') || path.basename(file) === 'binding.gyp');
-  if (native.length > 0) throw new Error(`${pkg.title} release: native addons in the production dependencies (${native.slice(0, 5).join(', ')}): they would have to be built on the hosts`);
+  if (native.length > 0)
+    throw new Error(
+      `${pkg.title} release: native addons in the production dependencies (${native.slice(0, 5).join(', ')}): they would have to be built on the hosts`,
+    );
 }
 
 /** Builds the artifact in a scratch directory that mirrors the repo's layout (tsconfig.json extends the root's base), as the Dockerfile's build stage does. */
@@ -106,7 +133,8 @@ function build(pkg: NodePackage): Buffer {
     const packageDir = path.join(repoRoot, pkg.dir);
     const work = path.join(scratch, pkg.dir);
     mkdirSync(work, { recursive: true });
-    for (const file of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) cpSync(path.join(packageDir, file), path.join(work, file));
+    for (const file of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'])
+      cpSync(path.join(packageDir, file), path.join(work, file));
     cpSync(path.join(repoRoot, 'tsconfig.base.json'), path.join(scratch, 'tsconfig.base.json'));
     cpSync(path.join(packageDir, 'src'), path.join(work, 'src'), { recursive: true });
     // NODE_EXTRA_CA_CERTS, when the operator's machine needs it for the registry, is inherited.
@@ -118,13 +146,31 @@ function build(pkg: NodePackage): Buffer {
     cpSync(path.join(work, 'package.json'), path.join(release, 'package.json'));
     cpSync(path.join(work, 'dist'), path.join(release, 'dist'), { recursive: true });
     // Verbatim: npm's relative .bin links stay relative (Node would make them absolute, into this scratch directory).
-    cpSync(path.join(work, 'node_modules'), path.join(release, 'node_modules'), { recursive: true, verbatimSymlinks: true });
-    for (const asset of pkg.assets ?? []) cpSync(path.join(packageDir, asset), path.join(release, asset), { recursive: true });
+    cpSync(path.join(work, 'node_modules'), path.join(release, 'node_modules'), {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
+    for (const asset of pkg.assets ?? [])
+      cpSync(path.join(packageDir, asset), path.join(release, asset), { recursive: true });
     const tar = path.join(scratch, 'release.tar');
     // Reproducible: the same files give the same bytes (GNU tar; gzip below writes no timestamp).
     exec(
       pkg,
-      ['tar', '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--mode=u+rwX,go+rX,go-w', '--format=gnu', '-cf', tar, '-C', release, ...archiveContents(pkg)],
+      [
+        'tar',
+        '--sort=name',
+        '--mtime=@0',
+        '--owner=0',
+        '--group=0',
+        '--numeric-owner',
+        '--mode=u+rwX,go+rX,go-w',
+        '--format=gnu',
+        '-cf',
+        tar,
+        '-C',
+        release,
+        ...archiveContents(pkg),
+      ],
       scratch,
     );
     return gzipSync(readFileSync(tar), { level: 9 });
@@ -159,7 +205,9 @@ export function nodeRelease(pkg: NodePackage, file?: string): NodeRelease {
   if (existsSync(cacheFile) && statSync(cacheFile).size > 0) {
     tarball = readFileSync(cacheFile);
   } else {
-    process.stderr.write(`building the ${pkg.title} release (npm ci, npm run build, npm prune: as ${pkg.dockerfile})…\n`);
+    process.stderr.write(
+      `building the ${pkg.title} release (npm ci, npm run build, npm prune: as ${pkg.dockerfile})…\n`,
+    );
     tarball = build(pkg);
     mkdirSync(cacheDir, { recursive: true });
     writeFileSync(`${cacheFile}.partial`, tarball);

@@ -23,14 +23,22 @@ export function roleRegistry(): Readonly<Record<string, Role>> {
  */
 export function rolesOf(host: Host, tags: string[] | undefined): Role[] {
   const roles = roleRegistry();
-  const names = ['common', ...(cloudwatchEnabled(host) ? ['cloudwatch'] : []), ...host.groups.filter((group) => group in roles)];
+  const names = [
+    'common',
+    ...(cloudwatchEnabled(host) ? ['cloudwatch'] : []),
+    ...host.groups.filter((group) => group in roles),
+  ];
   const selected = [...new Set(names)].filter((name) => tags === undefined || tags.includes(name));
   return selected.flatMap((name) => roles[name] ?? []);
 }
 
 /** What the roles of a play may know beyond their host: every host, the bastion, and each host's roles. */
 export function playOf(hosts: readonly Host[], bastion?: Readonly<Inventory['bastion']>): Play {
-  return { hosts, ...(bastion === undefined ? {} : { bastion: withPrivateAddress(bastion, hosts) }), rolesOf: (host) => rolesOf(host, undefined) };
+  return {
+    hosts,
+    ...(bastion === undefined ? {} : { bastion: withPrivateAddress(bastion, hosts) }),
+    rolesOf: (host) => rolesOf(host, undefined),
+  };
 }
 
 /**
@@ -38,7 +46,10 @@ export function playOf(hosts: readonly Host[], bastion?: Readonly<Inventory['bas
  * `bastion.private_address` when it names one, else the address of the host in group bastion (the
  * bastion converged as a host is reached at its private address), when there is exactly one.
  */
-function withPrivateAddress(bastion: Readonly<Inventory['bastion']>, hosts: readonly Host[]): Readonly<Inventory['bastion']> {
+function withPrivateAddress(
+  bastion: Readonly<Inventory['bastion']>,
+  hosts: readonly Host[],
+): Readonly<Inventory['bastion']> {
   if (bastion.private_address !== undefined) return bastion;
   const candidates = hosts.filter((host) => host.groups.includes('bastion'));
   const [only] = candidates;

@@ -5,5 +5,7 @@ import type { Host } from '../inventories/schema.js';
 export function roleVars<T extends z.ZodType>(schema: T, host: Host, role: string): z.output<T> {
   const parsed = schema.safeParse(host.vars);
   if (parsed.success) return parsed.data;
-  throw new Error(`host ${host.name}: role ${role}: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  throw new Error(
+    `host ${host.name}: role ${role}: ${parsed.error.issues.map((issue) => `vars.${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+  );
 }

@@ -8,7 +8,8 @@ export function renderEnvironmentFile(environment: Readonly<Record<string, strin
     .map(([key, value]) => {
       if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw new Error(`"${key}" is not an environment variable name`);
       // eslint-disable-next-line no-control-regex
-      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) throw new Error(`${key}: a control character or line break cannot be written to an environment file`);
+      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value))
+        throw new Error(`${key}: a control character or line break cannot be written to an environment file`);
       return `${key}="${value.replace(/[\\"`$]/g, (char) => `\\${char}`)}"\n`;
     })
     .join('');

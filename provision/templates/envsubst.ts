@@ -5,13 +5,24 @@ import { readFileSync } from 'node:fs';
  * named `${VAR}`s are replaced, everything else (nginx's `$host`, shell's `$1`) stays as written.
  * One renderer for the role, one template file for both: dev and prod cannot drift.
  */
-export function renderEnvsubst(template: string, values: Readonly<Record<string, string>>, source = 'template'): string {
-  const missing = [...template.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((match) => match[1] ?? '').filter((name) => !(name in values));
-  if (missing.length > 0) throw new Error(`${source}: no value for ${[...new Set(missing)].map((name) => `\${${name}}`).join(', ')}`);
+export function renderEnvsubst(
+  template: string,
+  values: Readonly<Record<string, string>>,
+  source = 'template',
+): string {
+  const missing = [...template.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)]
+    .map((match) => match[1] ?? '')
+    .filter((name) => !(name in values));
+  if (missing.length > 0)
+    throw new Error(`${source}: no value for ${[...new Set(missing)].map((name) => `\${${name}}`).join(', ')}`);
   return template.replace(/\$\{([A-Z][A-Z0-9_]*)\}/g, (_whole, name: string) => values[name] ?? '');
 }
 
 /** Reads a template of the repo (a URL relative to the caller's module) and renders it. */
 export function renderTemplateFile(file: URL, values: Readonly<Record<string, string>>): string {
-  return renderEnvsubst(readFileSync(file, 'utf8'), values, file.pathname.replace(/^.*?\/(compose|monitoring|web|api)\//, '$1/'));
+  return renderEnvsubst(
+    readFileSync(file, 'utf8'),
+    values,
+    file.pathname.replace(/^.*?\/(compose|monitoring|web|api)\//, '$1/'),
+  );
 }

@@ -24,17 +24,14 @@ export const minimumRsaBits = 3072;
 export const authorizedKey = z
   .string()
   .regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|rsa-sha2-512|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, 'an OpenSSH public key line')
-  .refine(
-    (line) => {
-      const [type, key = ''] = line.split(' ');
-      if (type !== 'ssh-rsa' && type !== 'rsa-sha2-512') return true;
-      try {
-        return rsaBits(Buffer.from(key, 'base64')) >= minimumRsaBits;
-      } catch {
-        return false;
-      }
-    },
-    `an RSA key of at least ${minimumRsaBits} bits (sshd's RequiredRSASize): use ed25519, or ssh-keygen -t rsa -b 4096`,
-  );
+  .refine((line) => {
+    const [type, key = ''] = line.split(' ');
+    if (type !== 'ssh-rsa' && type !== 'rsa-sha2-512') return true;
+    try {
+      return rsaBits(Buffer.from(key, 'base64')) >= minimumRsaBits;
+    } catch {
+      return false;
+    }
+  }, `an RSA key of at least ${minimumRsaBits} bits (sshd's RequiredRSASize): use ed25519, or ssh-keygen -t rsa -b 4096`);
 
 export const authorizedKeys = z.array(authorizedKey).min(1);

@@ -20,19 +20,29 @@ export class InventoryError extends Error {
     /** What the file should have been. */
     what = 'inventory',
   ) {
-    super(`${file}: invalid ${what}\n${issues.map((issue) => `  ${file}${issue.line ? `:${issue.line}` : ''}: ${issue.path || '(top)'}: ${issue.message}`).join('\n')}`);
+    super(
+      `${file}: invalid ${what}\n${issues.map((issue) => `  ${file}${issue.line ? `:${issue.line}` : ''}: ${issue.path || '(top)'}: ${issue.message}`).join('\n')}`,
+    );
     this.name = 'InventoryError';
   }
 }
 
 /** YAML parsed with line numbers, or the InventoryError of its syntax errors. */
-export function parseYaml(text: string, file: string, what: string): { document: Document.Parsed; lineCounter: LineCounter } {
+export function parseYaml(
+  text: string,
+  file: string,
+  what: string,
+): { document: Document.Parsed; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new InventoryError(
       file,
-      document.errors.map((error) => ({ path: '', line: lineCounter.linePos(error.pos[0]).line, message: error.message.split('\n')[0] ?? 'not YAML' })),
+      document.errors.map((error) => ({
+        path: '',
+        line: lineCounter.linePos(error.pos[0]).line,
+        message: error.message.split('\n')[0] ?? 'not YAML',
+      })),
       what,
     );
   }
@@ -40,7 +50,11 @@ export function parseYaml(text: string, file: string, what: string): { document:
 }
 
 /** Zod's issues, each with the line of the deepest node of its path that the file has. */
-export function issuesOf(issues: readonly z.core.$ZodIssue[], document: Document.Parsed, lineCounter: LineCounter): InventoryIssue[] {
+export function issuesOf(
+  issues: readonly z.core.$ZodIssue[],
+  document: Document.Parsed,
+  lineCounter: LineCounter,
+): InventoryIssue[] {
   return issues.map((issue) => {
     const keys = issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key));
     let line: number | undefined;
@@ -53,4 +67,3 @@ export function issuesOf(issues: readonly z.core.$ZodIssue[], document: Document
     return { path: keys.join('.'), ...(line === undefined ? {} : { line }), message };
   });
 }
-

@@ -63,7 +63,11 @@ async function editInEditor(plaintext: string, file: string): Promise<string | u
     for (;;) {
       // $EDITOR may carry arguments ("code --wait"): the shell splits it, the file stays one word ($1).
       const editor = spawnSync('sh', ['-c', '${EDITOR:-vi} "$1"', 'sh', copy], { stdio: 'inherit' });
-      if (editor.status !== 0) throw new VaultError(file, `the editor exited with ${editor.status ?? editor.signal ?? '?'}: ${file} left as it was`);
+      if (editor.status !== 0)
+        throw new VaultError(
+          file,
+          `the editor exited with ${editor.status ?? editor.signal ?? '?'}: ${file} left as it was`,
+        );
       const edited = readFileSync(copy, 'utf8');
       if (edited === plaintext) return undefined;
       try {
@@ -82,13 +86,18 @@ async function editInEditor(plaintext: string, file: string): Promise<string | u
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'vault-password-file': { type: 'string' }, help: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { 'vault-password-file': { type: 'string' }, help: { type: 'boolean', default: false } },
+  });
   const [action, name] = positionals;
-  if (values.help || positionals.length !== 2 || !actions.includes(action as Action) || name === undefined) throw new UsageError(usage);
+  if (values.help || positionals.length !== 2 || !actions.includes(action as Action) || name === undefined)
+    throw new UsageError(usage);
   // Paths as the operator typed them, from where `npm run` was typed (npm itself runs in the repo's root).
   const here = process.env.INIT_CWD ?? process.cwd();
   const file = path.relative(process.cwd(), path.resolve(here, name)) || name;
-  const passwordFile = values['vault-password-file'] === undefined ? undefined : path.resolve(here, values['vault-password-file']);
+  const passwordFile =
+    values['vault-password-file'] === undefined ? undefined : path.resolve(here, values['vault-password-file']);
   const password = () => vaultPassword(file, { passwordFile });
   const text = (action as Action) === 'create' ? '' : readFileSync(file, 'utf8');
 
@@ -124,13 +133,21 @@ async function main(): Promise<void> {
       break;
     case 'decrypt':
       writeAtomically(file, decryptVault(text, password(), file));
-      process.stderr.write(`${file} decrypted: it is plain text now, never commit it so (npm run vault -- encrypt ${file})\n`);
+      process.stderr.write(
+        `${file} decrypted: it is plain text now, never commit it so (npm run vault -- encrypt ${file})\n`,
+      );
       break;
   }
 }
 
 main().catch((error: unknown) => {
-  const known = error instanceof VaultError || error instanceof InventoryError || error instanceof UsageError || (error as NodeJS.ErrnoException).code === 'ENOENT';
-  process.stderr.write(`${known ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  const known =
+    error instanceof VaultError ||
+    error instanceof InventoryError ||
+    error instanceof UsageError ||
+    (error as NodeJS.ErrnoException).code === 'ENOENT';
+  process.stderr.write(
+    `${known ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exitCode = 1;
 });

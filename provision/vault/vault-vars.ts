@@ -8,7 +8,7 @@ import { InventoryError, issuesOf, parseYaml } from '../validation/yaml-file.js'
 export function parseVaultVars(plaintext: string, file: string): Record<string, unknown> {
   const { document, lineCounter } = parseYaml(plaintext, `${file} (decrypted)`, 'vault vars');
   const result = vars.safeParse(document.toJS() ?? {});
-  if (!result.success) throw new InventoryError(`${file} (decrypted)`, issuesOf(result.error.issues, document, lineCounter), 'vault vars');
+  if (!result.success)
+    throw new InventoryError(`${file} (decrypted)`, issuesOf(result.error.issues, document, lineCounter), 'vault vars');
   return result.data;
 }
-

@@ -33,10 +33,17 @@ export function encryptVault(plaintext: string, password: string): string {
 
 /** The plaintext of an Ansible Vault file; a wrong password and an altered file are one error (the HMAC cannot tell them apart). */
 export function decryptVault(text: string, password: string, file: string): string {
-  if (!isEncrypted(text)) throw new VaultError(file, `${file} is not encrypted (no ${vaultHeader} header): encrypt it with npm run vault -- encrypt ${file}`);
+  if (!isEncrypted(text))
+    throw new VaultError(
+      file,
+      `${file} is not encrypted (no ${vaultHeader} header): encrypt it with npm run vault -- encrypt ${file}`,
+    );
   const [header = ''] = text.trimStart().split(/\r?\n/, 1);
   if (!/^\$ANSIBLE_VAULT;1\.[12];AES256(;[^;\s]+)?\s*$/.test(header)) {
-    throw new VaultError(file, `cannot decrypt ${file}: "${header.slice(0, 60)}" is not an Ansible Vault 1.1 or 1.2 AES256 header`);
+    throw new VaultError(
+      file,
+      `cannot decrypt ${file}: "${header.slice(0, 60)}" is not an Ansible Vault 1.1 or 1.2 AES256 header`,
+    );
   }
   try {
     const plaintext = new Vault({ password }).decryptSync(text.trim(), undefined);
@@ -54,7 +61,8 @@ export interface VaultPasswordSources {
 }
 
 /** Where a password can come from, for the message that says none was given. */
-export const passwordSources = 'set PROVISION_VAULT_PASSWORD, or PROVISION_VAULT_PASSWORD_FILE (or --vault-password-file) to a file holding it';
+export const passwordSources =
+  'set PROVISION_VAULT_PASSWORD, or PROVISION_VAULT_PASSWORD_FILE (or --vault-password-file) to a file holding it';
 
 /**
  * The vault password: --vault-password-file, else the file PROVISION_VAULT_PASSWORD_FILE names,
@@ -62,20 +70,33 @@ export const passwordSources = 'set PROVISION_VAULT_PASSWORD, or PROVISION_VAULT
  * whitespace stripped, and an executable file is run and its output taken (a script that asks a
  * password manager). `vaultFile` is the file that needs it, for the messages.
  */
-export function vaultPassword(vaultFile: string, { passwordFile, env = process.env }: VaultPasswordSources = {}): string {
+export function vaultPassword(
+  vaultFile: string,
+  { passwordFile, env = process.env }: VaultPasswordSources = {},
+): string {
   const file = passwordFile ?? env.PROVISION_VAULT_PASSWORD_FILE;
   let password: string;
   if (file !== undefined && file !== '') {
     try {
       const executable = (statSync(file).mode & 0o111) !== 0;
-      password = (executable ? execFileSync(file, { encoding: 'utf8', stdio: ['inherit', 'pipe', 'inherit'] }) : readFileSync(file, 'utf8')).trim();
+      password = (
+        executable
+          ? execFileSync(file, { encoding: 'utf8', stdio: ['inherit', 'pipe', 'inherit'] })
+          : readFileSync(file, 'utf8')
+      ).trim();
     } catch (error) {
-      throw new VaultError(vaultFile, `${vaultFile} is encrypted and its password file ${file} cannot be read: ${(error as Error).message}`, { cause: error });
+      throw new VaultError(
+        vaultFile,
+        `${vaultFile} is encrypted and its password file ${file} cannot be read: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
-    if (password === '') throw new VaultError(vaultFile, `${vaultFile} is encrypted and its password file ${file} is empty`);
+    if (password === '')
+      throw new VaultError(vaultFile, `${vaultFile} is encrypted and its password file ${file} is empty`);
     return password;
   }
   password = env.PROVISION_VAULT_PASSWORD ?? '';
-  if (password === '') throw new VaultError(vaultFile, `${vaultFile} is encrypted and no vault password was given: ${passwordSources}`);
+  if (password === '')
+    throw new VaultError(vaultFile, `${vaultFile} is encrypted and no vault password was given: ${passwordSources}`);
   return password;
 }

@@ -8,7 +8,11 @@ import { hostGroups, sizeOf, type Layout } from './terraform-model.js';
  */
 
 const id = (text: string) => text.replace(/[^A-Za-z0-9]/g, '_');
-const external: Record<string, string> = { internet: 'Internet', cloudfront: 'CloudFront', operators: 'operators (operator_cidrs)' };
+const external: Record<string, string> = {
+  internet: 'Internet',
+  cloudfront: 'CloudFront',
+  operators: 'operators (operator_cidrs)',
+};
 
 function hostLabel(name: string, host: Layout['hosts'][string], groups: readonly string[]): string {
   const size = sizeOf(host.instance_type);
@@ -16,7 +20,9 @@ function hostLabel(name: string, host: Layout['hosts'][string], groups: readonly
 }
 
 export function renderArchitecture(layout: Layout, source: SecurityGroups): string {
-  const everyHost = Object.entries(source.groups).filter(([, g]) => g.attach === 'every-host').map(([name]) => name);
+  const everyHost = Object.entries(source.groups)
+    .filter(([, g]) => g.attach === 'every-host')
+    .map(([name]) => name);
   const groupsOf = (host: Layout['hosts'][string]) => [...hostGroups(host), ...everyHost];
   const letters = ['a', 'b'] as const;
 
@@ -52,16 +58,27 @@ export function renderArchitecture(layout: Layout, source: SecurityGroups): stri
   network.push('  end');
   network.push('  cf -->|"HTTPS origin.' + layout.domain + '"| alb');
   network.push('  cf -->|"/assets/*"| assets');
-  const webHosts = Object.entries(layout.hosts).filter(([, h]) => h.role === 'web').map(([name]) => name);
+  const webHosts = Object.entries(layout.hosts)
+    .filter(([, h]) => h.role === 'web')
+    .map(([name]) => name);
   if (webHosts.length > 0) network.push(`  alb -->|":80"| ${webHosts.join(' & ')}`);
-  const dbHosts = Object.entries(layout.hosts).filter(([, h]) => h.role === 'db').map(([name]) => name);
+  const dbHosts = Object.entries(layout.hosts)
+    .filter(([, h]) => h.role === 'db')
+    .map(([name]) => name);
   if (dbHosts.length > 0) network.push(`  ${dbHosts.join(' & ')} -->|"backups"| backups`);
   network.push('  backups -->|"cross-region replication"| dr');
 
   const groupsDiagram: string[] = ['flowchart LR'];
   const used = new Set<string>();
   for (const [group, g] of Object.entries(source.groups)) {
-    const members = g.attach === 'every-host' ? ['every host'] : group === 'edge' ? ['the load balancer'] : Object.entries(layout.hosts).filter(([, h]) => hostGroups(h).includes(group)).map(([name]) => name);
+    const members =
+      g.attach === 'every-host'
+        ? ['every host']
+        : group === 'edge'
+          ? ['the load balancer']
+          : Object.entries(layout.hosts)
+              .filter(([, h]) => hostGroups(h).includes(group))
+              .map(([name]) => name);
     groupsDiagram.push(`  sg_${id(group)}["SG <b>${group}</b><br/>${members.join(', ') || '(no host)'}"]`);
     for (const rule of g.rules) for (const from of rule.from) if (from in external) used.add(from);
   }
@@ -96,8 +113,8 @@ export function renderArchitecture(layout: Layout, source: SecurityGroups): stri
     ...network,
     '```',
     '',
-    'Private subnets (web, app, data) reach the internet only through their zone\'s NAT gateway; S3 through',
-    'the VPC\'s gateway endpoint. Every EBS volume is encrypted, every instance requires IMDSv2.',
+    "Private subnets (web, app, data) reach the internet only through their zone's NAT gateway; S3 through",
+    "the VPC's gateway endpoint. Every EBS volume is encrypted, every instance requires IMDSv2.",
     '',
     '## Hosts',
     '',

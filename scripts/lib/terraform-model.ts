@@ -18,13 +18,17 @@ export interface HclFile {
 
 /** Every .tf file of a directory, parsed offline (the WASM build of HashiCorp's HCL parser); .tf.json as JSON. */
 export async function parseDirectory(directory: string): Promise<HclFile[]> {
-  const files = readdirSync(directory).filter((name) => name.endsWith('.tf') || name.endsWith('.tf.json')).sort();
+  const files = readdirSync(directory)
+    .filter((name) => name.endsWith('.tf') || name.endsWith('.tf.json'))
+    .sort();
   return Promise.all(
     files.map(async (name) => {
       const file = path.join(directory, name);
       const text = readFileSync(file, 'utf8');
       try {
-        const json = name.endsWith('.tf.json') ? (JSON.parse(text) as Record<string, unknown>) : await parse(file, text);
+        const json = name.endsWith('.tf.json')
+          ? (JSON.parse(text) as Record<string, unknown>)
+          : await parse(file, text);
         return { file: path.relative(path.dirname(terraformRoot), file), json };
       } catch (error) {
         throw new Error(`${file}: not valid HCL: ${String(error)}`);
@@ -45,7 +49,13 @@ export function blocksOf(files: readonly HclFile[], kind: 'resource' | 'data' | 
   return files.flatMap(({ file, json }) => {
     const section = json[kind] as Record<string, Record<string, HclBody[]> | HclBody[]> | undefined;
     if (!section) return [];
-    if (kind === 'module') return Object.entries(section as Record<string, HclBody[]>).map(([name, bodies]) => ({ type: 'module', name, file, body: bodies[0] ?? {} }));
+    if (kind === 'module')
+      return Object.entries(section as Record<string, HclBody[]>).map(([name, bodies]) => ({
+        type: 'module',
+        name,
+        file,
+        body: bodies[0] ?? {},
+      }));
     return Object.entries(section as Record<string, Record<string, HclBody[]>>).flatMap(([type, named]) =>
       Object.entries(named).map(([name, bodies]) => ({ type, name, file, body: bodies[0] ?? {} })),
     );
@@ -95,7 +105,10 @@ export async function loadLayout(environment: string): Promise<Layout> {
   const directory = path.join(terraformRoot, 'envs', environment);
   const locals = localsOf(await parseDirectory(directory));
   const parsed = layoutSchema.safeParse(locals);
-  if (!parsed.success) throw new Error(`terraform/envs/${environment}: its locals are not a layout: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `terraform/envs/${environment}: its locals are not a layout: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 
@@ -114,7 +127,10 @@ export const instanceTypes: Readonly<Record<string, { vcpu: number; memoryGiB: n
 
 export function sizeOf(instanceType: string): { vcpu: number; memoryGiB: number } {
   const size = instanceTypes[instanceType];
-  if (!size) throw new Error(`instance type ${instanceType}: not in scripts/lib/terraform-model.ts's table (add its vCPUs and memory)`);
+  if (!size)
+    throw new Error(
+      `instance type ${instanceType}: not in scripts/lib/terraform-model.ts's table (add its vCPUs and memory)`,
+    );
   return size;
 }
 
@@ -123,14 +139,29 @@ export function sizeOf(instanceType: string): { vcpu: number; memoryGiB: number 
  * ids and public address, which only AWS knows): lets a test hold each inventory to its layout
  * before anything is applied.
  */
-export function expectedInventory(layout: Layout): { environment: string; region: string; hosts: Record<string, { address: string; groups: string[]; zone: string; instance_type: string }>; bastion: { name: string; host: string; private_address: string } } {
+export function expectedInventory(layout: Layout): {
+  environment: string;
+  region: string;
+  hosts: Record<string, { address: string; groups: string[]; zone: string; instance_type: string }>;
+  bastion: { name: string; host: string; private_address: string };
+} {
   const zoneOf = (subnet: string) => layout.zones[subnet.endsWith('-a') ? 0 : 1];
   const bastion = Object.entries(layout.hosts).find(([, host]) => host.role === 'bastion');
   if (!bastion) throw new Error(`terraform/envs/${layout.environment}: the layout has no bastion`);
   return {
     environment: layout.environment,
     region: layout.region,
-    hosts: Object.fromEntries(Object.entries(layout.hosts).map(([name, host]) => [name, { address: host.address, groups: hostGroups(host), zone: zoneOf(host.subnet), instance_type: host.instance_type }])),
+    hosts: Object.fromEntries(
+      Object.entries(layout.hosts).map(([name, host]) => [
+        name,
+        {
+          address: host.address,
+          groups: hostGroups(host),
+          zone: zoneOf(host.subnet),
+          instance_type: host.instance_type,
+        },
+      ]),
+    ),
     bastion: { name: bastion[0], host: `bastion.${layout.domain}`, private_address: bastion[1].address },
   };
 }

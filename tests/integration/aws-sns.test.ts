@@ -65,29 +65,50 @@ after(async () => {
 describe('the SMS notifier over Amazon SNS (moto)', () => {
   it('when Alertmanager posts a critical alert, then SNS receives one transactional SMS per on-call number with the alert text', async () => {
     assert.ok(emulator);
-    const config = loadNotifierConfig({ SMS_PROVIDER: 'sns', AWS_REGION: 'eu-west-1', SMS_SENDER_ID: 'Refereezy', SMS_RECIPIENTS: recipients.join(',') });
+    const config = loadNotifierConfig({
+      SMS_PROVIDER: 'sns',
+      AWS_REGION: 'eu-west-1',
+      SMS_SENDER_ID: 'Refereezy',
+      SMS_RECIPIENTS: recipients.join(','),
+    });
     assert.equal(config.SMS_PROVIDER, 'sns');
     await emulator.startRecording();
-    notifier = await startSmsNotifier({ port: 0, provider: new SnsProvider(config.AWS_REGION, config.SMS_SENDER_ID), recipients: config.SMS_RECIPIENTS, log: (entry) => logs.push(entry) });
+    notifier = await startSmsNotifier({
+      port: 0,
+      provider: new SnsProvider(config.AWS_REGION, config.SMS_SENDER_ID),
+      recipients: config.SMS_RECIPIENTS,
+      log: (entry) => logs.push(entry),
+    });
 
-    const response = await fetch(`http://127.0.0.1:${notifier.port}/alert`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(webhook) });
+    const response = await fetch(`http://127.0.0.1:${notifier.port}/alert`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(webhook),
+    });
     assert.equal(response.status, 200, `${await response.clone().text()} ${JSON.stringify(logs)}`);
     assert.deepEqual(await response.json(), { sent: 2, failed: 0 });
 
     const published = await emulator.smsMessages();
     const text = smsText(webhook);
     assert.deepEqual(
-      published.map((sms) => ({ to: sms.phoneNumber, text: sms.message, region: sms.region })).sort((a, b) => a.to.localeCompare(b.to)),
+      published
+        .map((sms) => ({ to: sms.phoneNumber, text: sms.message, region: sms.region }))
+        .sort((a, b) => a.to.localeCompare(b.to)),
       recipients.map((to) => ({ to, text, region: 'eu-west-1' })),
     );
     assert.match(text, /TargetDown/);
 
     // What went over the wire: SNS Publish, transactional (never throttled as promotional), with the sender id.
-    const publishes = (await emulator.recordedRequests()).map((request) => request.parameters).filter((parameters) => parameters.Action === 'Publish');
+    const publishes = (await emulator.recordedRequests())
+      .map((request) => request.parameters)
+      .filter((parameters) => parameters.Action === 'Publish');
     assert.equal(publishes.length, recipients.length, JSON.stringify(publishes));
     for (const parameters of publishes) {
       const attributes = Object.fromEntries(
-        [1, 2].map((index) => [parameters[`MessageAttributes.entry.${String(index)}.Name`], parameters[`MessageAttributes.entry.${String(index)}.Value.StringValue`]]),
+        [1, 2].map((index) => [
+          parameters[`MessageAttributes.entry.${String(index)}.Name`],
+          parameters[`MessageAttributes.entry.${String(index)}.Value.StringValue`],
+        ]),
       ) as Record<string, unknown>;
       assert.deepEqual(attributes, { 'AWS.SNS.SMS.SMSType': 'Transactional', 'AWS.SNS.SMS.SenderID': 'Refereezy' });
     }
@@ -107,9 +128,18 @@ describe('the SMS notifier over Amazon SNS (moto)', () => {
   it('when every number is refused, then the notifier answers 502 so Alertmanager retries, naming the cause', async () => {
     assert.ok(emulator);
     await emulator.reset();
-    const refusing = await startSmsNotifier({ port: 0, provider: new SnsProvider('eu-west-1'), recipients: ['0000'], log: (entry) => logs.push(entry) });
+    const refusing = await startSmsNotifier({
+      port: 0,
+      provider: new SnsProvider('eu-west-1'),
+      recipients: ['0000'],
+      log: (entry) => logs.push(entry),
+    });
     try {
-      const response = await fetch(`http://127.0.0.1:${refusing.port}/alert`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(webhook) });
+      const response = await fetch(`http://127.0.0.1:${refusing.port}/alert`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(webhook),
+      });
       assert.equal(response.status, 502);
       const body = (await response.json()) as { error: string };
       assert.match(body.error, /the SMS provider refused every message: .*(E\.?164|InvalidParameter)/i);
@@ -126,11 +156,26 @@ describe('npm run assets -- publish <inventory>: the assets bucket through the A
   const inventory = (vars: Record<string, string>) => {
     const file = path.join(scratch, `inventory-${Object.keys(vars).length}.yaml`);
     const lines = Object.entries(vars).map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`);
-    writeFileSync(file, ['bastion: { host: bastion.invalid, user: ops }', 'hosts:', '  web1: { address: 10.0.1.10, groups: [web] }', 'groups:', '  web: {}', 'vars:', ...lines, ''].join('\n'));
+    writeFileSync(
+      file,
+      [
+        'bastion: { host: bastion.invalid, user: ops }',
+        'hosts:',
+        '  web1: { address: 10.0.1.10, groups: [web] }',
+        'groups:',
+        '  web: {}',
+        'vars:',
+        ...lines,
+        '',
+      ].join('\n'),
+    );
     return file;
   };
   const publish = async (file: string) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', 'provision/assets/cli.ts', 'publish', file], { cwd: repoRoot, env: process.env }).then(
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'provision/assets/cli.ts', 'publish', file], {
+      cwd: repoRoot,
+      env: process.env,
+    }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
       (caught: unknown) => {
         const error = caught as { code?: number; stdout?: string; stderr?: string };
@@ -138,11 +183,18 @@ describe('npm run assets -- publish <inventory>: the assets bucket through the A
       },
     );
   const s3 = () => new S3Client({ region: 'eu-west-1', endpoint: emulator?.endpoint ?? '', forcePathStyle: true });
-  const keys = async () => ((await s3().send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((object) => object.Key).sort();
+  const keys = async () =>
+    ((await s3().send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((object) => object.Key).sort();
 
   it("when published to an inventory's bucket twice, then the objects are there with their hash, type and cache time, and the second run puts nothing", async () => {
-    await s3().send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
-    const file = inventory({ assets_bucket: bucket, assets_region: 'eu-west-1', assets_endpoint_url: emulator?.endpoint ?? '' });
+    await s3().send(
+      new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }),
+    );
+    const file = inventory({
+      assets_bucket: bucket,
+      assets_region: 'eu-west-1',
+      assets_endpoint_url: emulator?.endpoint ?? '',
+    });
     const first = await publish(file);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /s3:\/\/refereezy-test-assets\/assets\/: put 5, unchanged 0/);
@@ -150,7 +202,10 @@ describe('npm run assets -- publish <inventory>: the assets bucket through the A
     assert.match(second.stdout, /put 0, unchanged 5/, second.stderr);
     assert.equal((await keys()).length, 5);
     const css = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: 'assets/app.css' }));
-    assert.equal(await css.Body?.transformToString(), readFileSync(path.join(repoRoot, 'web', 'assets', 'app.css'), 'utf8'));
+    assert.equal(
+      await css.Body?.transformToString(),
+      readFileSync(path.join(repoRoot, 'web', 'assets', 'app.css'), 'utf8'),
+    );
     assert.equal(css.ContentType, 'text/css; charset=utf-8');
     assert.equal(css.CacheControl, 'public, max-age=300');
     assert.match(css.Metadata?.sha256 ?? '', /^[0-9a-f]{64}$/);

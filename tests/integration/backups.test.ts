@@ -56,7 +56,13 @@ describe('backups (pgBackRest to S3, the backup CLI)', { timeout: 1_200_000 }, (
     while (Date.now() < deadline) {
       const result = await stack.cli(['backups']);
       listing = result.stdout;
-      if (result.code === 0 && /repo1 \(eu-west-1\)[\s\S]*\d{8}-\d{6}F\s+full[\s\S]*repo2 \(eu-central-1\)[\s\S]*\d{8}-\d{6}F\s+full/.test(listing)) break;
+      if (
+        result.code === 0 &&
+        /repo1 \(eu-west-1\)[\s\S]*\d{8}-\d{6}F\s+full[\s\S]*repo2 \(eu-central-1\)[\s\S]*\d{8}-\d{6}F\s+full/.test(
+          listing,
+        )
+      )
+        break;
       await sleep(3000);
     }
     assert.match(listing, /repo1 \(eu-west-1\): ok[\s\S]*full[\s\S]*recoverable from/, listing);
@@ -85,12 +91,18 @@ describe('backups (pgBackRest to S3, the backup CLI)', { timeout: 1_200_000 }, (
   });
 
   it("when the runbook's replica commands run, then the primary is back at TARGET: rows after it gone, rows before it kept", async () => {
-    const script = runbookBlockList('restore.md', 'replica').map((block) => block.code).join('\n');
+    const script = runbookBlockList('restore.md', 'replica')
+      .map((block) => block.code)
+      .join('\n');
     assert.match(script, /--into in-place/);
     const target = await mark('r1');
     await sleep(1100);
     await mark('r2');
-    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: repoRoot, env: { ...stack.env, TARGET: target }, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
+      cwd: repoRoot,
+      env: { ...stack.env, TARGET: target },
+      maxBuffer: 64 * 1024 * 1024,
+    });
     assert.match(stdout, /restored in place .* and healthy/);
     assert.deepEqual(await markers(), ['t1', 't2', 't3', 't4', 'r1']);
   });
@@ -109,11 +121,31 @@ describe('backups (pgBackRest to S3, the backup CLI)', { timeout: 1_200_000 }, (
     const listing = await backupsListing();
     await stack.exec('db', ['db-backup', 'scratch-stop']);
     const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
-      [['restore', '--to', 'latest', '--set', '20200101-000000F'], {}, /no backup set 20200101-000000F; the sets:\n {2}\d{8}-\d{6}F \(repo1, full\)/],
-      [['restore', '--to', '2099-01-01T00:00:00Z'], {}, /--to 2099-01-01T00:00:00.000Z is in the future \(now: .*\); the window:\n {2}repo1: recoverable from /],
-      [['restore', '--to', 'last tuesday'], {}, /--to "last tuesday" is not a time: give "latest" or an ISO 8601 time with its zone/],
-      [['restore', '--to', '2026-12-02 01:00:00'], {}, /is not a time: give "latest" or an ISO 8601 time with its zone/],
-      [['restore', '--to', '2000-01-01T00:00:00Z'], {}, /is outside the recoverable window:\n {2}repo1: recoverable from \S+ to now/],
+      [
+        ['restore', '--to', 'latest', '--set', '20200101-000000F'],
+        {},
+        /no backup set 20200101-000000F; the sets:\n {2}\d{8}-\d{6}F \(repo1, full\)/,
+      ],
+      [
+        ['restore', '--to', '2099-01-01T00:00:00Z'],
+        {},
+        /--to 2099-01-01T00:00:00.000Z is in the future \(now: .*\); the window:\n {2}repo1: recoverable from /,
+      ],
+      [
+        ['restore', '--to', 'last tuesday'],
+        {},
+        /--to "last tuesday" is not a time: give "latest" or an ISO 8601 time with its zone/,
+      ],
+      [
+        ['restore', '--to', '2026-12-02 01:00:00'],
+        {},
+        /is not a time: give "latest" or an ISO 8601 time with its zone/,
+      ],
+      [
+        ['restore', '--to', '2000-01-01T00:00:00Z'],
+        {},
+        /is outside the recoverable window:\n {2}repo1: recoverable from \S+ to now/,
+      ],
       [['restore', '--to', 'latest', '--repo', '3'], {}, /--repo must be 1 or 2/],
       [['restore', '--to', 'latest'], { BACKUP_CIPHER_PASS: '' }, /BACKUP_CIPHER_PASS is not set .*Nothing was done/],
       [['restore', '--to', 'latest', '--into', 'in-place'], {}, /in-place restore not confirmed .*nothing was done/],
@@ -125,7 +157,12 @@ describe('backups (pgBackRest to S3, the backup CLI)', { timeout: 1_200_000 }, (
       assert.match(result.stderr, expected, args.join(' '));
     }
     assert.equal(await backupsListing(), listing);
-    assert.equal(await stack.exec('db', ['sh', '-c', 'test -e /var/lib/postgresql/scratch && echo scratch || echo none']).then((out) => out.trim()), 'none');
+    assert.equal(
+      await stack
+        .exec('db', ['sh', '-c', 'test -e /var/lib/postgresql/scratch && echo scratch || echo none'])
+        .then((out) => out.trim()),
+      'none',
+    );
     assert.deepEqual(await markers(), ['t1', 't2', 't3', 't4', 'r1', 't5']);
   });
 
@@ -136,14 +173,26 @@ describe('backups (pgBackRest to S3, the backup CLI)', { timeout: 1_200_000 }, (
     // The scheduler's first full and this one, in each repo (the runbook's full too, after its restore).
     assert.ok(fullsBefore.length >= 4, before);
     // The retention setting, shortened (as the clock moving past 30 days would): one full per repo.
-    await stack.exec('db', ['pgbackrest', '--stanza=refereezy', '--repo1-retention-full-type=count', '--repo1-retention-full=1', '--repo2-retention-full-type=count', '--repo2-retention-full=1', 'expire']);
+    await stack.exec('db', [
+      'pgbackrest',
+      '--stanza=refereezy',
+      '--repo1-retention-full-type=count',
+      '--repo1-retention-full=1',
+      '--repo2-retention-full-type=count',
+      '--repo2-retention-full=1',
+      'expire',
+    ]);
     const afterExpire = await backupsListing();
     const fullsAfter = [...afterExpire.matchAll(/^ {2}(\d{8}-\d{6}F) +full/gm)].map((match) => match[1]);
     assert.equal(fullsAfter.length, 2, afterExpire);
     // Listed repo1's then repo2's, oldest first: the newest of each is kept.
-    const newest = (repo: string, text: string) => [...(text.split(/\nrepo2 /)[repo === '1' ? 0 : 1] ?? '').matchAll(/^ {2}(\d{8}-\d{6}F) +full/gm)].map((match) => match[1]).at(-1);
+    const newest = (repo: string, text: string) =>
+      [...(text.split(/\nrepo2 /)[repo === '1' ? 0 : 1] ?? '').matchAll(/^ {2}(\d{8}-\d{6}F) +full/gm)]
+        .map((match) => match[1])
+        .at(-1);
     assert.deepEqual(fullsAfter, [newest('1', before), newest('2', before)]);
-    const from = (text: string) => [...text.matchAll(/repo1: recoverable from (\S+)/g)].map((match) => Date.parse(match[1] ?? ''))[0] ?? NaN;
+    const from = (text: string) =>
+      [...text.matchAll(/repo1: recoverable from (\S+)/g)].map((match) => Date.parse(match[1] ?? ''))[0] ?? NaN;
     assert.ok(from(afterExpire) > from(before), `the window starts later:\n${before}\n${afterExpire}`);
     const oldTarget = new Date((from(before) + from(afterExpire)) / 2).toISOString();
     const refused = await stack.cli(['restore', '--to', oldTarget, '--repo', '1']);
@@ -160,17 +209,30 @@ describe('backups (pgBackRest to S3, the backup CLI)', { timeout: 1_200_000 }, (
     assert.ok(label, listing);
     // The largest file of that backup in the store: flip bytes in its middle, keep its size.
     const file = (
-      await stack.exec('s3', ['sh', '-c', `find /var/lib/s3/data/refereezy-backups-eu-west-1/pgbackrest/backup/refereezy/${label}/pg_data -name '*._S3rver_object' -printf '%s %p\\n' | sort -n | tail -n 1 | cut -d' ' -f2-`])
+      await stack.exec('s3', [
+        'sh',
+        '-c',
+        `find /var/lib/s3/data/refereezy-backups-eu-west-1/pgbackrest/backup/refereezy/${label}/pg_data -name '*._S3rver_object' -printf '%s %p\\n' | sort -n | tail -n 1 | cut -d' ' -f2-`,
+      ])
     ).trim();
     assert.ok(file, 'a backup file in the store');
-    await stack.exec('s3', ['sh', '-c', `size=$(stat -c %s "$1"); printf 'CORRUPTED-BY-THE-TEST' | dd of="$1" bs=1 seek=$((size / 2)) conv=notrunc status=none`, 'corrupt', file]);
+    await stack.exec('s3', [
+      'sh',
+      '-c',
+      `size=$(stat -c %s "$1"); printf 'CORRUPTED-BY-THE-TEST' | dd of="$1" bs=1 seek=$((size / 2)) conv=notrunc status=none`,
+      'corrupt',
+      file,
+    ]);
     const verify = await stack.cli(['verify']);
     assert.notEqual(verify.code, 0, verify.stdout);
     assert.match(verify.stderr, /VERIFICATION FAILED/);
     assert.match(verify.stderr, new RegExp(`repo1: .*${label}`));
     const metrics = await stack.exec('node-exporter', ['curl', '-fsS', 'http://127.0.0.1:9100/metrics']);
     // The alert's mail carries the first problem (the gauge's label): the repo, the backup and the file.
-    assert.match(metrics, new RegExp(`refereezy_backup_verify_success\\{problem="repo1: [^"]*${label}/pg_data/[^"]*"\\} 0`));
+    assert.match(
+      metrics,
+      new RegExp(`refereezy_backup_verify_success\\{problem="repo1: [^"]*${label}/pg_data/[^"]*"\\} 0`),
+    );
     const restore = await stack.cli(['restore', '--to', 'latest', '--repo', '1', '--set', label]);
     assert.notEqual(restore.code, 0, 'a restore from the corrupted set must not succeed');
     assert.match(restore.stderr, /restore into the scratch instance failed/);

@@ -36,7 +36,13 @@ function connect(): Promise<Client> {
     client
       .once('ready', () => resolve(client))
       .once('error', reject)
-      .connect({ host: bastion.getHost(), port: bastion.getMappedPort(22), username: 'ops', privateKey: key.private, readyTimeout: 15_000 });
+      .connect({
+        host: bastion.getHost(),
+        port: bastion.getMappedPort(22),
+        username: 'ops',
+        privateKey: key.private,
+        readyTimeout: 15_000,
+      });
   });
 }
 
@@ -74,7 +80,9 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all([bastion, hosts].map(async (container) => (container as StartedTestContainer | undefined)?.stop({ timeout: 0 })));
+  await Promise.all(
+    [bastion, hosts].map(async (container) => (container as StartedTestContainer | undefined)?.stop({ timeout: 0 })),
+  );
   await (network as StartedNetwork | undefined)?.stop();
 });
 
@@ -98,7 +106,9 @@ describe('the bastion image', () => {
         client.exec('id -un', (error, stream) => {
           if (error) return reject(error);
           let output = '';
-          stream.on('data', (chunk: Buffer) => (output += chunk.toString())).on('close', (code: number | null) => resolve({ code, output }));
+          stream
+            .on('data', (chunk: Buffer) => (output += chunk.toString()))
+            .on('close', (code: number | null) => resolve({ code, output }));
           stream.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
         });
       });
@@ -120,9 +130,16 @@ describe('the bastion image', () => {
   it('when the image renders sshd_config, then it is what the common role renders for a bastion with the same destinations, root-only', async () => {
     const kex = (await bastion.exec(['ssh', '-Q', 'kex'])).output.trim().split('\n');
     const destinations = (await bastion.exec(['printenv', 'BASTION_PERMIT_OPEN'])).output.trim().split(' ');
-    const expected = renderSshdConfig(readFileSync(sshdConfigSource, 'utf8'), { tcpForwarding: 'local', permitOpen: destinations }, kex);
+    const expected = renderSshdConfig(
+      readFileSync(sshdConfigSource, 'utf8'),
+      { tcpForwarding: 'local', permitOpen: destinations },
+      kex,
+    );
     assert.equal((await bastion.exec(['cat', '/etc/ssh/sshd_config'])).output, expected);
-    assert.equal((await bastion.exec(['stat', '-c', '%U:%G %a', '/etc/ssh/sshd_config'])).output.trim(), 'root:root 600');
+    assert.equal(
+      (await bastion.exec(['stat', '-c', '%U:%G %a', '/etc/ssh/sshd_config'])).output.trim(),
+      'root:root 600',
+    );
     assert.deepEqual(destinations, ['prometheus:9090', 'alertmanager:9093', 'grafana:3000', 'kibana:5601', 'lb:8404']);
   });
 

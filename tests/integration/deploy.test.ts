@@ -37,12 +37,17 @@ let registryDigests: string;
 const scratch = mkdtempSync(path.join(tmpdir(), 'deploy-test-'));
 
 async function docker(...args: string[]): Promise<string> {
-  return (await exec('docker', args, { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env } })).stdout;
+  return (await exec('docker', args, { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env } }))
+    .stdout;
 }
 
 /** `npm run deploy -- replica …` as an operator types it; never throws for its exit code. */
 function deployCli(...args: string[]): Promise<{ exitCode: number; output: string }> {
-  return runShellBlock(`node --import tsx provision/deploy/cli.ts replica ${args.map((a) => `'${a}'`).join(' ')}`, env, 600_000);
+  return runShellBlock(
+    `node --import tsx provision/deploy/cli.ts replica ${args.map((a) => `'${a}'`).join(' ')}`,
+    env,
+    600_000,
+  );
 }
 
 async function servedBy(): Promise<string> {
@@ -53,7 +58,25 @@ async function servedBy(): Promise<string> {
 
 /** The ids and start times of a colour's containers: the same after a rollback means nothing was rebuilt or restarted. */
 async function colourContainers(colour: string): Promise<string> {
-  const ids = (await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', 'docker-compose.deploy.yml', '-f', env.DEPLOY_COMPOSE_FILES ?? '', 'ps', '-q', `api-${colour}`, `web-${colour}`)).trim().split('\n');
+  const ids = (
+    await docker(
+      'compose',
+      '-p',
+      replica.projectName,
+      '-f',
+      'docker-compose.yml',
+      '-f',
+      'docker-compose.deploy.yml',
+      '-f',
+      env.DEPLOY_COMPOSE_FILES ?? '',
+      'ps',
+      '-q',
+      `api-${colour}`,
+      `web-${colour}`,
+    )
+  )
+    .trim()
+    .split('\n');
   return docker('inspect', '-f', '{{.Id}} {{.State.StartedAt}}', ...ids);
 }
 
@@ -66,7 +89,10 @@ function subnetsOverlay(): string {
   const octet = 100 + Math.floor(Math.random() * 150);
   const names = ['public', 'app', 'private', 'monitoring', 'metrics', 'edge-metrics', 'logs', 'ops', 'registry'];
   const file = path.join(scratch, 'subnets.yml');
-  writeFileSync(file, `networks:\n${names.map((name, i) => `  ${name}:\n    ipam:\n      config:\n        - subnet: 10.${octet}.${i}.0/24\n`).join('')}`);
+  writeFileSync(
+    file,
+    `networks:\n${names.map((name, i) => `  ${name}:\n    ipam:\n      config:\n        - subnet: 10.${octet}.${i}.0/24\n`).join('')}`,
+  );
   return file;
 }
 
@@ -87,46 +113,123 @@ before(async () => {
     DOCKER_CONFIG: path.join(scratch, 'docker'),
   };
   await exec('bash', ['scripts/registry-cert', scratch], { cwd: repoRoot });
-  await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', overlay, '--profile', 'registry', 'up', '-d', '--build', '--wait', 'registry');
+  await docker(
+    'compose',
+    '-p',
+    replica.projectName,
+    '-f',
+    'docker-compose.yml',
+    '-f',
+    overlay,
+    '--profile',
+    'registry',
+    'up',
+    '-d',
+    '--build',
+    '--wait',
+    'registry',
+  );
   registry = `127.0.0.1:${(await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', overlay, 'port', 'registry', '5000')).trim().split(':').pop() ?? ''}`;
   admin = new ApiClient(replica.cdnUrl, await replica.idToken('deploy-admin@refereezy.test', 'admin'));
   // The versions: v1 is the replica's own images under another tag; the others are small layers on top.
   for (const component of ['api', 'web']) {
     await docker('tag', `refereezy/${component}:${imageTag}`, `refereezy/${component}:${v1}`);
-    for (const version of [v2, unready, offContract]) if (component === 'web') await docker('tag', `refereezy/web:${imageTag}`, `refereezy/web:${version}`);
+    for (const version of [v2, unready, offContract])
+      if (component === 'web') await docker('tag', `refereezy/web:${imageTag}`, `refereezy/web:${version}`);
   }
-  for (const [version, fixture] of [[v2, 'api-next'], [unready, 'api-unready'], [offContract, 'api-off-contract']] as const) {
-    await docker('build', '-q', '--build-arg', `API_IMAGE=refereezy/api:${imageTag}`, '-t', `refereezy/api:${version}`, `tests/fixtures/deploy/${fixture}`);
+  for (const [version, fixture] of [
+    [v2, 'api-next'],
+    [unready, 'api-unready'],
+    [offContract, 'api-off-contract'],
+  ] as const) {
+    await docker(
+      'build',
+      '-q',
+      '--build-arg',
+      `API_IMAGE=refereezy/api:${imageTag}`,
+      '-t',
+      `refereezy/api:${version}`,
+      `tests/fixtures/deploy/${fixture}`,
+    );
   }
   // v1 goes through the registry as CI sends it: tagged by commit, pushed; the deploy pulls it by digest.
-  registryDigests = (await exec('bash', ['scripts/push-images', registry, v1], { cwd: repoRoot, env: { ...process.env, ...env } })).stdout;
+  registryDigests = (
+    await exec('bash', ['scripts/push-images', registry, v1], { cwd: repoRoot, env: { ...process.env, ...env } })
+  ).stdout;
 });
 
 after(async () => {
   if (!started) return;
   try {
     for (const report of await replica.unhealthyServiceLogs()) console.error(report);
-    await new ReplicaTarget(undefined, replica.projectName).removeColours().catch((error: unknown) => console.error(error));
-    await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', env.DEPLOY_COMPOSE_FILES ?? '', '--profile', 'registry', 'rm', '-fsv', 'registry').catch((error: unknown) => console.error(error));
+    await new ReplicaTarget(undefined, replica.projectName)
+      .removeColours()
+      .catch((error: unknown) => console.error(error));
+    await docker(
+      'compose',
+      '-p',
+      replica.projectName,
+      '-f',
+      'docker-compose.yml',
+      '-f',
+      env.DEPLOY_COMPOSE_FILES ?? '',
+      '--profile',
+      'registry',
+      'rm',
+      '-fsv',
+      'registry',
+    ).catch((error: unknown) => console.error(error));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
     await replica.down();
-    for (const version of [v1, v2, unready, offContract]) await docker('rmi', '-f', `refereezy/api:${version}`, `refereezy/web:${version}`).catch(() => undefined);
+    for (const version of [v1, v2, unready, offContract])
+      await docker('rmi', '-f', `refereezy/api:${version}`, `refereezy/web:${version}`).catch(() => undefined);
   }
 });
 
 describe('blue-green deploys on the replica', () => {
   it('when v1 is pushed to the registry and deployed from it, then blue runs it by digest, serves, and status says so', async () => {
     assert.match(registryDigests, new RegExp(`^refereezy/api ${registry}/refereezy/api@sha256:[0-9a-f]{64}$`, 'm'));
-    const unauthenticated = await exec('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', `https://${registry}/v2/`]);
+    const unauthenticated = await exec('curl', [
+      '-sk',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      `https://${registry}/v2/`,
+    ]);
     assert.equal(unauthenticated.stdout, '401', 'the registry asks for credentials');
-    const deployed = await runShellBlock(`node --import tsx provision/deploy/cli.ts replica deploy --version '${v1}'`, { ...env, DEPLOY_REGISTRY: registry }, 600_000);
+    const deployed = await runShellBlock(
+      `node --import tsx provision/deploy/cli.ts replica deploy --version '${v1}'`,
+      { ...env, DEPLOY_REGISTRY: registry },
+      600_000,
+    );
     assert.equal(deployed.exitCode, 0, deployed.output);
     assert.equal(await servedBy(), 'web-blue');
-    const image = (await docker('compose', '-p', replica.projectName, '-f', 'docker-compose.yml', '-f', 'docker-compose.deploy.yml', '-f', env.DEPLOY_COMPOSE_FILES ?? '', 'ps', '--format', '{{.Image}}', 'api-blue')).trim();
+    const image = (
+      await docker(
+        'compose',
+        '-p',
+        replica.projectName,
+        '-f',
+        'docker-compose.yml',
+        '-f',
+        'docker-compose.deploy.yml',
+        '-f',
+        env.DEPLOY_COMPOSE_FILES ?? '',
+        'ps',
+        '--format',
+        '{{.Image}}',
+        'api-blue',
+      )
+    ).trim();
     assert.match(image, new RegExp(`^${registry}/refereezy/api@sha256:[0-9a-f]{64}$`));
     const shown = await deployCli('status');
-    assert.match(shown.output, new RegExp(`blue\\s+live\\s+${v1}\\s.*api=${registry}/refereezy/api@sha256:`), shown.output);
+    assert.match(
+      shown.output,
+      new RegExp(`blue\\s+live\\s+${v1}\\s.*api=${registry}/refereezy/api@sha256:`),
+      shown.output,
+    );
     assert.match(shown.output, /base\s+fallback/, shown.output);
   });
 
@@ -141,22 +244,30 @@ describe('blue-green deploys on the replica', () => {
       finish = resolve;
       fail = reject;
     });
-    const load = autocannon({
-      url: replica.cdnUrl,
-      connections: 8,
-      // Bounded: stopped once both switches are done and 20,000 answers came; 10 minutes at most.
-      duration: 600,
-      timeout: 30,
-      requests: [
-        { method: 'GET', path: '/api/competitions', headers },
-        { method: 'POST', path: '/api/competitions', headers, body: JSON.stringify({ name: 'Load during deploy', season: '2026' }) },
-        { method: 'GET', path: '/', headers },
-      ],
-    }, (error: Error | null, result: autocannon.Result) => {
-      progress.finished = true;
-      if (error) fail(error);
-      else finish(result);
-    });
+    const load = autocannon(
+      {
+        url: replica.cdnUrl,
+        connections: 8,
+        // Bounded: stopped once both switches are done and 20,000 answers came; 10 minutes at most.
+        duration: 600,
+        timeout: 30,
+        requests: [
+          { method: 'GET', path: '/api/competitions', headers },
+          {
+            method: 'POST',
+            path: '/api/competitions',
+            headers,
+            body: JSON.stringify({ name: 'Load during deploy', season: '2026' }),
+          },
+          { method: 'GET', path: '/', headers },
+        ],
+      },
+      (error: Error | null, result: autocannon.Result) => {
+        progress.finished = true;
+        if (error) fail(error);
+        else finish(result);
+      },
+    );
     load.on('response', () => (count += 1));
     const blueBefore = await colourContainers('blue');
     const deployed = await deployCli('deploy', '--version', v2);
@@ -171,7 +282,9 @@ describe('blue-green deploys on the replica', () => {
     while (count < 20_000 && !progress.finished) await new Promise((resolve) => setTimeout(resolve, 500));
     load.stop();
     const result = await done;
-    console.log(`load: ${result.requests.total} requests, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts over ${result.duration} s`);
+    console.log(
+      `load: ${result.requests.total} requests, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts over ${result.duration} s`,
+    );
     assert.ok(result.requests.total >= 20_000, `only ${result.requests.total} requests`);
     assert.equal(result.non2xx, 0);
     assert.equal(result.errors, 0);
@@ -180,10 +293,24 @@ describe('blue-green deploys on the replica', () => {
 
   it('when traffic is back on v1 after v2 expanded the schema, then v1 still writes, and the contract migration waited', async () => {
     // v1 does not know the nickname column; its inserts work because the NOT NULL (contract) was withheld.
-    const created = await admin.post('/api/referees', { name: 'Kateryna Monzul', email: `monzul-${suffix}@example.org`, licenceLevel: 'international' });
+    const created = await admin.post('/api/referees', {
+      name: 'Kateryna Monzul',
+      email: `monzul-${suffix}@example.org`,
+      licenceLevel: 'international',
+    });
     assert.equal(created.status, 201, created.body);
     const db = replica.container('db');
-    const { output } = await db.exec(['psql', '-X', '-At', '-U', 'postgres', '-d', 'refereezy', '-c', 'SELECT name FROM pgmigrations ORDER BY id']);
+    const { output } = await db.exec([
+      'psql',
+      '-X',
+      '-At',
+      '-U',
+      'postgres',
+      '-d',
+      'refereezy',
+      '-c',
+      'SELECT name FROM pgmigrations ORDER BY id',
+    ]);
     assert.match(output, /1799000000000_referee_nickname/);
     assert.doesNotMatch(output, /contract_referee_nickname_required/);
     const refused = await deployCli('contract');
@@ -208,13 +335,16 @@ describe('blue-green deploys on the replica', () => {
   });
 
   it('when two deploys start at once, then the second is refused naming who holds the lock', async () => {
-    const [first, second] = await Promise.all([deployCli('deploy', '--version', v2), new Promise((resolve) => setTimeout(resolve, 1500)).then(() => deployCli('deploy', '--version', v2))]);
+    const [first, second] = await Promise.all([
+      deployCli('deploy', '--version', v2),
+      new Promise((resolve) => setTimeout(resolve, 1500)).then(() => deployCli('deploy', '--version', v2)),
+    ]);
     assert.equal(first.exitCode, 0, first.output);
     assert.notEqual(second.exitCode, 0);
     assert.match(second.output, /refused: locked by deploy-test@/);
   });
 
-  it('when the runbook\'s replica blocks run, then they deploy, show the status and roll back', async () => {
+  it("when the runbook's replica blocks run, then they deploy, show the status and roll back", async () => {
     const blocks = runbookBlocks('deploy.md', 'replica');
     for (const name of ['deploy', 'status', 'rollback']) {
       const block = blocks.get(name);
@@ -227,4 +357,3 @@ describe('blue-green deploys on the replica', () => {
     assert.equal(await servedBy(), 'web-green');
   });
 });
-

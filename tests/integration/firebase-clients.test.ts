@@ -13,7 +13,16 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deleteApp, initializeApp, type FirebaseApp } from 'firebase/app';
 import { connectAuthEmulator, createUserWithEmailAndPassword, getAuth, signOut } from 'firebase/auth';
-import { connectFirestoreEmulator, doc, getDoc, getFirestore, onSnapshot, setDoc, terminate, type Firestore } from 'firebase/firestore';
+import {
+  connectFirestoreEmulator,
+  doc,
+  getDoc,
+  getFirestore,
+  onSnapshot,
+  setDoc,
+  terminate,
+  type Firestore,
+} from 'firebase/firestore';
 import { firebaseProjectId, StartedFirebase } from '../support/started-firebase.js';
 
 let firebase: StartedFirebase | undefined;
@@ -28,7 +37,10 @@ const emulators = (): StartedFirebase => {
 before(async () => {
   firebase = await StartedFirebase.start();
   // A client app as the mobile and watch apps configure theirs, pointed at the emulators.
-  app = initializeApp({ projectId: firebaseProjectId, apiKey: 'replica-emulator-key' }, `client-${randomBytes(4).toString('hex')}`);
+  app = initializeApp(
+    { projectId: firebaseProjectId, apiKey: 'replica-emulator-key' },
+    `client-${randomBytes(4).toString('hex')}`,
+  );
   db = getFirestore(app);
   const [host = '127.0.0.1', port = '8080'] = firebase.firestoreEmulatorHost.split(':');
   connectFirestoreEmulator(db, host, Number(port));
@@ -48,7 +60,10 @@ after(async () => {
 
 /** A client app of its own (its own cache and streams), as one phone would hold. */
 function clientApp(): { app: FirebaseApp; db: Firestore } {
-  const own = initializeApp({ projectId: firebaseProjectId, apiKey: 'replica-emulator-key' }, `client-${randomBytes(4).toString('hex')}`);
+  const own = initializeApp(
+    { projectId: firebaseProjectId, apiKey: 'replica-emulator-key' },
+    `client-${randomBytes(4).toString('hex')}`,
+  );
   const ownDb = getFirestore(own);
   const [host = '127.0.0.1', port = '8080'] = emulators().firestoreEmulatorHost.split(':');
   connectFirestoreEmulator(ownDb, host, Number(port));
@@ -56,7 +71,13 @@ function clientApp(): { app: FirebaseApp; db: Firestore } {
 }
 
 /** Statuses a listener on matches/{id} saw, while `act` runs and for `waitMs` after. */
-async function statusesSeen(client: Firestore, id: string, act: () => Promise<void>, until: (seen: string[]) => boolean, waitMs: number): Promise<string[]> {
+async function statusesSeen(
+  client: Firestore,
+  id: string,
+  act: () => Promise<void>,
+  until: (seen: string[]) => boolean,
+  waitMs: number,
+): Promise<string[]> {
   const seen: string[] = [];
   const unsubscribe = onSnapshot(doc(client, `matches/${id}`), (snapshot) => seen.push(String(snapshot.get('status'))));
   try {
@@ -74,12 +95,26 @@ async function statusesSeen(client: Firestore, id: string, act: () => Promise<vo
 describe('Firestore clients of the offline emulator', () => {
   it('when the Firebase JS client SDK in Node signs up and listens to a match, then it sees what the server wrote, and the change', async () => {
     const auth = getAuth(app);
-    const user = await createUserWithEmailAndPassword(auth, `client-${randomBytes(4).toString('hex')}@example.org`, 'correct-horse-battery');
+    const user = await createUserWithEmailAndPassword(
+      auth,
+      `client-${randomBytes(4).toString('hex')}@example.org`,
+      'correct-horse-battery',
+    );
     assert.ok(user.user.uid);
     const server = emulators().firestore();
     const id = `match-${randomBytes(4).toString('hex')}`;
     await server.doc(`matches/${id}`).set({ homeTeam: 'Home', awayTeam: 'Away', status: 'scheduled' });
-    const seen = await statusesSeen(db, id, () => server.doc(`matches/${id}`).update({ status: 'live' }).then(() => undefined), (statuses) => statuses.includes('live'), 30_000);
+    const seen = await statusesSeen(
+      db,
+      id,
+      () =>
+        server
+          .doc(`matches/${id}`)
+          .update({ status: 'live' })
+          .then(() => undefined),
+      (statuses) => statuses.includes('live'),
+      30_000,
+    );
     assert.deepEqual(seen, ['scheduled', 'live']);
     await signOut(auth);
   });
@@ -99,8 +134,22 @@ describe('Firestore clients of the offline emulator', () => {
       const id = `reread-${randomBytes(4).toString('hex')}`;
       await server.doc(`matches/${id}`).set({ status: 'scheduled' });
       await getDoc(doc(client.db, `matches/${id}`));
-      const seen = await statusesSeen(client.db, id, () => server.doc(`matches/${id}`).update({ status: 'live' }).then(() => undefined), (statuses) => statuses.includes('live'), 5_000);
-      assert.deepEqual(seen, ['scheduled'], 'the update arrived: the emulator now resumes listen targets; update the README');
+      const seen = await statusesSeen(
+        client.db,
+        id,
+        () =>
+          server
+            .doc(`matches/${id}`)
+            .update({ status: 'live' })
+            .then(() => undefined),
+        (statuses) => statuses.includes('live'),
+        5_000,
+      );
+      assert.deepEqual(
+        seen,
+        ['scheduled'],
+        'the update arrived: the emulator now resumes listen targets; update the README',
+      );
     } finally {
       await terminate(client.db);
       await deleteApp(client.app);
@@ -110,7 +159,9 @@ describe('Firestore clients of the offline emulator', () => {
   it('when the client SDK writes, then the emulator never acknowledges it (no Write stream; the apps write nothing anyway)', async () => {
     const client = clientApp();
     try {
-      const write = setDoc(doc(client.db, `matches/client-${randomBytes(4).toString('hex')}`), { status: 'from-a-client' }).then(() => 'acknowledged');
+      const write = setDoc(doc(client.db, `matches/client-${randomBytes(4).toString('hex')}`), {
+        status: 'from-a-client',
+      }).then(() => 'acknowledged');
       assert.equal(await Promise.race([write, sleep(5_000).then(() => 'never acknowledged')]), 'never acknowledged');
     } finally {
       await terminate(client.db);
@@ -129,7 +180,12 @@ describe('Firestore clients of the offline emulator', () => {
     const url =
       `http://${emulators().firestoreEmulatorHost}/google.firestore.v1.Firestore/Listen/channel` +
       `?database=projects%2F${firebaseProjectId}%2Fdatabases%2F(default)&VER=8&RID=1&CVER=22&X-HTTP-Session-Id=gsessionid&t=1`;
-    const answer = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'count=0', signal: AbortSignal.timeout(5_000) }).then(
+    const answer = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'count=0',
+      signal: AbortSignal.timeout(5_000),
+    }).then(
       (response) => `HTTP ${response.status}`,
       (error: unknown) => `no HTTP/1.1 answer (${String((error as { cause?: unknown }).cause ?? error)})`,
     );

@@ -32,7 +32,12 @@ function startEmulators({ offline = false } = {}): Promise<StartedTestContainer>
 }
 
 async function containerState(container: StartedTestContainer): Promise<{ status: string; exitCode: number }> {
-  const { stdout } = await run('docker', ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', container.getId()]);
+  const { stdout } = await run('docker', [
+    'inspect',
+    '--format',
+    '{{.State.Status}} {{.State.ExitCode}}',
+    container.getId(),
+  ]);
   const [status = '', exitCode = ''] = stdout.trim().split(' ');
   return { status, exitCode: Number(exitCode) };
 }
@@ -138,7 +143,13 @@ describe('Auth emulator', () => {
 describe('Firestore emulator', () => {
   it('when a document is set, then it reads back with its fields and types', async () => {
     const ref = firestore.collection('referees').doc(`ref-${randomBytes(4).toString('hex')}`);
-    await ref.set({ name: 'Bibiana Steinhaus', licenceLevel: 'international', matches: 42, active: true, tags: ['var', 'uefa'] });
+    await ref.set({
+      name: 'Bibiana Steinhaus',
+      licenceLevel: 'international',
+      matches: 42,
+      active: true,
+      tags: ['var', 'uefa'],
+    });
     const snapshot = await ref.get();
     assert.equal(snapshot.exists, true);
     assert.deepEqual(snapshot.data(), {

@@ -10,8 +10,25 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { assertFails, assertSucceeds, initializeTestEnvironment, type RulesTestEnvironment } from '@firebase/rules-unit-testing';
-import { collection, doc, getDoc, getDocs, onSnapshot, query, setDoc, updateDoc, deleteDoc, where, type Firestore } from 'firebase/firestore';
+import {
+  assertFails,
+  assertSucceeds,
+  initializeTestEnvironment,
+  type RulesTestEnvironment,
+} from '@firebase/rules-unit-testing';
+import {
+  collection,
+  doc,
+  getDoc,
+  getDocs,
+  onSnapshot,
+  query,
+  setDoc,
+  updateDoc,
+  deleteDoc,
+  where,
+  type Firestore,
+} from 'firebase/firestore';
 import { repoRoot } from '../support/paths.js';
 
 const emulatorHost = process.env['FIRESTORE_EMULATOR_HOST'];
@@ -30,19 +47,48 @@ let env: RulesTestEnvironment;
 async function seed(): Promise<void> {
   await env.withSecurityRulesDisabled(async (context) => {
     const db = context.firestore() as unknown as Firestore;
-    const match = (officialUids: string[]) => ({ competitionId: 1, homeTeam: 'Home', awayTeam: 'Away', venue: 'Ground', kickoffAt: '2026-12-06T14:00:00.000Z', status: 'live', startedAt: null, finishedAt: null, officialUids });
+    const match = (officialUids: string[]) => ({
+      competitionId: 1,
+      homeTeam: 'Home',
+      awayTeam: 'Away',
+      venue: 'Ground',
+      kickoffAt: '2026-12-06T14:00:00.000Z',
+      status: 'live',
+      startedAt: null,
+      finishedAt: null,
+      officialUids,
+    });
     await setDoc(doc(db, 'matches/1'), match([refereeUid, assistantUid]));
     await setDoc(doc(db, 'matches/2'), match(['someone-else']));
     // A match mirrored before officialUids existed: nobody reads it until the API mirrors it again.
     await setDoc(doc(db, 'matches/3'), { homeTeam: 'Old', awayTeam: 'Doc', status: 'scheduled' });
-    await setDoc(doc(db, 'matches/1/events/10'), { kind: 'goal', period: 1, clockSeconds: 754, team: 'away', player: '10 Marta', playerOff: null, recordedAt: '2026-12-06T14:13:00.000Z' });
-    await setDoc(doc(db, 'matches/2/events/20'), { kind: 'yellow_card', period: 1, clockSeconds: 60, team: 'home', player: '6', playerOff: null, recordedAt: '2026-12-06T14:01:00.000Z' });
+    await setDoc(doc(db, 'matches/1/events/10'), {
+      kind: 'goal',
+      period: 1,
+      clockSeconds: 754,
+      team: 'away',
+      player: '10 Marta',
+      playerOff: null,
+      recordedAt: '2026-12-06T14:13:00.000Z',
+    });
+    await setDoc(doc(db, 'matches/2/events/20'), {
+      kind: 'yellow_card',
+      period: 1,
+      clockSeconds: 60,
+      team: 'home',
+      player: '6',
+      playerOff: null,
+      recordedAt: '2026-12-06T14:01:00.000Z',
+    });
     await setDoc(doc(db, 'referees/1'), { name: 'Bibiana Steinhaus', email: 'bibiana@example.org' });
   });
 }
 
 const as = (uid: string | null): Firestore =>
-  (uid === null ? env.unauthenticatedContext() : env.authenticatedContext(uid, { email: `${uid}@example.org`, email_verified: true })).firestore() as unknown as Firestore;
+  (uid === null
+    ? env.unauthenticatedContext()
+    : env.authenticatedContext(uid, { email: `${uid}@example.org`, email_verified: true })
+  ).firestore() as unknown as Firestore;
 
 describe('firestore.rules', { skip }, () => {
   before(async () => {
@@ -68,14 +114,26 @@ describe('firestore.rules', { skip }, () => {
     await assertSucceeds(getDoc(doc(as(assistantUid), 'matches/1')));
     await assertSucceeds(getDoc(doc(db, 'matches/1/events/10')));
     const events = await assertSucceeds(getDocs(collection(db, 'matches/1/events')));
-    assert.deepEqual(events.docs.map((event) => event.id), ['10']);
-    const mine = await assertSucceeds(getDocs(query(collection(db, 'matches'), where('officialUids', 'array-contains', refereeUid))));
-    assert.deepEqual(mine.docs.map((match) => match.id), ['1']);
+    assert.deepEqual(
+      events.docs.map((event) => event.id),
+      ['10'],
+    );
+    const mine = await assertSucceeds(
+      getDocs(query(collection(db, 'matches'), where('officialUids', 'array-contains', refereeUid))),
+    );
+    assert.deepEqual(
+      mine.docs.map((match) => match.id),
+      ['1'],
+    );
     const status = await new Promise<unknown>((resolve, reject) => {
-      const unsubscribe = onSnapshot(doc(db, 'matches/1'), (snapshot) => {
-        unsubscribe();
-        resolve(snapshot.get('status'));
-      }, reject);
+      const unsubscribe = onSnapshot(
+        doc(db, 'matches/1'),
+        (snapshot) => {
+          unsubscribe();
+          resolve(snapshot.get('status'));
+        },
+        reject,
+      );
     });
     assert.equal(status, 'live');
   });
@@ -88,12 +146,16 @@ describe('firestore.rules', { skip }, () => {
     await assertFails(getDocs(collection(db, 'matches')));
     await assertFails(getDocs(query(collection(db, 'matches'), where('status', '==', 'live'))));
     const refused = await new Promise<string>((resolve) => {
-      onSnapshot(doc(db, 'matches/1'), () => resolve('delivered'), (error) => resolve((error as { code?: string }).code ?? String(error)));
+      onSnapshot(
+        doc(db, 'matches/1'),
+        () => resolve('delivered'),
+        (error) => resolve((error as { code?: string }).code ?? String(error)),
+      );
     });
     assert.equal(refused, 'permission-denied');
   });
 
-  it("when an official reads another match, lists every match or reads a match without officials, then it is refused", async () => {
+  it('when an official reads another match, lists every match or reads a match without officials, then it is refused', async () => {
     const db = as(refereeUid);
     await assertFails(getDoc(doc(db, 'matches/2')));
     await assertFails(getDoc(doc(db, 'matches/2/events/20')));

@@ -25,7 +25,24 @@ function ok(result: CliResult, what: string): string {
 async function primaries(): Promise<string[]> {
   const found: string[] = [];
   for (const node of ['db1', 'db2']) {
-    const code = (await stack.compose(['exec', '-T', 'db', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '3', `http://${node}:8008/primary`]).catch(() => ({ stdout: '000' }))).stdout.trim();
+    const code = (
+      await stack
+        .compose([
+          'exec',
+          '-T',
+          'db',
+          'curl',
+          '-s',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '-m',
+          '3',
+          `http://${node}:8008/primary`,
+        ])
+        .catch(() => ({ stdout: '000' }))
+    ).stdout.trim();
     if (code === '200') found.push(node);
   }
   return found;
@@ -36,10 +53,13 @@ async function waitForOnePrimary(timeoutMs: number): Promise<string> {
   let seen: string[] = [];
   while (Date.now() < deadline) {
     seen = await primaries();
-    if (seen.length === 1 && (await drCli(stack, ['status'])).stdout.match(/(replica|sync_standby) +streaming/)) return seen[0] ?? '';
+    if (seen.length === 1 && (await drCli(stack, ['status'])).stdout.match(/(replica|sync_standby) +streaming/))
+      return seen[0] ?? '';
     await sleep(2000);
   }
-  throw new Error(`not exactly one primary with a streaming standby after ${timeoutMs} ms: ${seen.join(', ') || 'none'}`);
+  throw new Error(
+    `not exactly one primary with a streaming standby after ${timeoutMs} ms: ${seen.join(', ') || 'none'}`,
+  );
 }
 
 describe('high availability (Patroni, etcd, HAProxy; npm run dr)', { timeout: 1_200_000 }, () => {
@@ -106,7 +126,10 @@ describe('high availability (Patroni, etcd, HAProxy; npm run dr)', { timeout: 1_
       const deadline = Date.now() + 35_000;
       while (Date.now() < deadline) {
         const now = await primaries();
-        assert.ok(now.every((node) => node === primary), `promoted without etcd: ${now.join(', ')}`);
+        assert.ok(
+          now.every((node) => node === primary),
+          `promoted without etcd: ${now.join(', ')}`,
+        );
         await sleep(2000);
       }
     } finally {

@@ -46,14 +46,25 @@ async function logs(container: StartedTestContainer): Promise<string> {
 }
 
 async function containerState(container: StartedTestContainer): Promise<{ status: string; exitCode: number }> {
-  const { stdout } = await run('docker', ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', container.getId()]);
+  const { stdout } = await run('docker', [
+    'inspect',
+    '--format',
+    '{{.State.Status}} {{.State.ExitCode}}',
+    container.getId(),
+  ]);
   const [status = '', exitCode = ''] = stdout.trim().split(' ');
   return { status, exitCode: Number(exitCode) };
 }
 
 function smtp(container: StartedTestContainer) {
   // No STARTTLS: the replica's relay offers none (its clients are on the private network).
-  return nodemailer.createTransport({ host: container.getHost(), port: container.getMappedPort(25), secure: false, ignoreTLS: true, name: 'api.refereezy.test' });
+  return nodemailer.createTransport({
+    host: container.getHost(),
+    port: container.getMappedPort(25),
+    secure: false,
+    ignoreTLS: true,
+    name: 'api.refereezy.test',
+  });
 }
 
 before(async () => {
@@ -68,7 +79,10 @@ after(async () => {
     await mailbox?.close();
     for (const container of started) {
       const { status } = await containerState(container);
-      if (status !== 'running') console.error(`── mail ${container.getId().slice(0, 12)} (${status}) ──\n${(await logs(container)).slice(-4000)}`);
+      if (status !== 'running')
+        console.error(
+          `── mail ${container.getId().slice(0, 12)} (${status}) ──\n${(await logs(container)).slice(-4000)}`,
+        );
     }
   } finally {
     await Promise.all(started.map((container) => container.stop({ timeout: 10_000 })));
@@ -101,13 +115,20 @@ describe('catch-all mode (the replica)', () => {
     mailbox = await Mailbox.connect(catchAll.getHost(), catchAll.getMappedPort(143), 'catchall', password);
     const received = await mailbox.waitFor((message) => message.subject.endsWith(tag), 30_000, 3);
     const byRecipient = new Map(received.map((message) => [message.originalRecipient, message]));
-    assert.deepEqual([...byRecipient.keys()].sort(), ['oncall@refereezy.example', 'ref@refereezy.example', 'someone@gmail.example']);
+    assert.deepEqual([...byRecipient.keys()].sort(), [
+      'oncall@refereezy.example',
+      'ref@refereezy.example',
+      'someone@gmail.example',
+    ]);
 
     const alert = byRecipient.get('oncall@refereezy.example');
     assert.equal(alert?.subject, `[FIRING] ApiDown ${tag}`);
     assert.deepEqual(alert.from, ['alerts@refereezy.example']);
     assert.deepEqual(alert.to, ['oncall@refereezy.example']);
-    assert.equal(alert.text.trim(), 'The API has been down for 2 minutes.\nRunbook: https://refereezy.example/runbooks/api-down');
+    assert.equal(
+      alert.text.trim(),
+      'The API has been down for 2 minutes.\nRunbook: https://refereezy.example/runbooks/api-down',
+    );
     assert.equal(alert.html, '<p>The API has been down for <b>2 minutes</b>.</p>');
 
     const report = byRecipient.get('someone@gmail.example');
@@ -129,18 +150,29 @@ describe('catch-all mode (the replica)', () => {
     const deliveries = log.split('\n').filter((line) => / to=<.*status=/.test(line));
     for (const recipient of ['oncall@refereezy.example', 'someone@gmail.example', 'ref@refereezy.example']) {
       assert.ok(
-        deliveries.some((line) => line.includes(`to=<catchall@localhost>, orig_to=<${recipient}>, relay=local,`) && line.includes('status=sent (delivered to maildir)')),
+        deliveries.some(
+          (line) =>
+            line.includes(`to=<catchall@localhost>, orig_to=<${recipient}>, relay=local,`) &&
+            line.includes('status=sent (delivered to maildir)'),
+        ),
         `no local delivery logged for ${recipient}:\n${deliveries.join('\n')}`,
       );
     }
-    assert.deepEqual(deliveries.filter((line) => !line.includes('relay=local,')), [], 'a delivery went elsewhere than the local mailbox');
+    assert.deepEqual(
+      deliveries.filter((line) => !line.includes('relay=local,')),
+      [],
+      'a delivery went elsewhere than the local mailbox',
+    );
   });
 
   it('when the IMAP login has a wrong password, then it is refused', async () => {
-    await assert.rejects(Mailbox.connect(catchAll.getHost(), catchAll.getMappedPort(143), 'catchall', `${password}-wrong`), (error: Error & { authenticationFailed?: boolean }) => {
-      assert.equal(error.authenticationFailed, true, error.message);
-      return true;
-    });
+    await assert.rejects(
+      Mailbox.connect(catchAll.getHost(), catchAll.getMappedPort(143), 'catchall', `${password}-wrong`),
+      (error: Error & { authenticationFailed?: boolean }) => {
+        assert.equal(error.authenticationFailed, true, error.message);
+        return true;
+      },
+    );
   });
 });
 
@@ -151,7 +183,12 @@ describe('no open relay', () => {
     const transport = smtp(restricted);
     try {
       await assert.rejects(
-        transport.sendMail({ from: 'spam@spammer.example', to: 'victim@gmail.example', subject: 'relay me', text: 'no' }),
+        transport.sendMail({
+          from: 'spam@spammer.example',
+          to: 'victim@gmail.example',
+          subject: 'relay me',
+          text: 'no',
+        }),
         (error: Error & { responseCode?: number }) => {
           assert.equal(error.responseCode, 554, error.message);
           assert.match(error.message, /Access denied/);
@@ -169,7 +206,12 @@ describe('relay mode (production), rendered only', () => {
   it('when MAIL_MODE=relay, then main.cf names the relayhost with SASL over TLS, and the catch-all is not in effect', async () => {
     // No network at all: whatever happened, nothing could leave.
     const relay = await start(
-      { MAIL_MODE: 'relay', MAIL_RELAYHOST: '[relay.invalid]:587', MAIL_RELAY_USER: 'AKIAEXAMPLE', MAIL_RELAY_PASSWORD: 'relay-secret' },
+      {
+        MAIL_MODE: 'relay',
+        MAIL_RELAYHOST: '[relay.invalid]:587',
+        MAIL_RELAY_USER: 'AKIAEXAMPLE',
+        MAIL_RELAY_PASSWORD: 'relay-secret',
+      },
       { offline: true },
     );
     const postconf = async (name: string) => exec(relay, ['postconf', '-h', name]);
@@ -178,7 +220,10 @@ describe('relay mode (production), rendered only', () => {
     assert.equal(await postconf('default_transport'), 'smtp');
     assert.equal(await postconf('smtp_sasl_auth_enable'), 'yes');
     assert.equal(await postconf('smtp_tls_security_level'), 'encrypt');
-    assert.equal(await exec(relay, ['postmap', '-q', '[relay.invalid]:587', 'hash:/etc/postfix/sasl_passwd']), 'AKIAEXAMPLE:relay-secret');
+    assert.equal(
+      await exec(relay, ['postmap', '-q', '[relay.invalid]:587', 'hash:/etc/postfix/sasl_passwd']),
+      'AKIAEXAMPLE:relay-secret',
+    );
     // No Dovecot in production: nothing listens on 143.
     const imap = await relay.exec(['bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/143']);
     assert.notEqual(imap.exitCode, 0);

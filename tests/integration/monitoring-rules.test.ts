@@ -25,11 +25,14 @@ interface RouteCase {
   receivers: string[];
 }
 const routeCases = (
-  JSON.parse(readFileSync(join(repoRoot, 'monitoring/alertmanager/tests/routes.json'), 'utf8')) as { cases: RouteCase[] }
+  JSON.parse(readFileSync(join(repoRoot, 'monitoring/alertmanager/tests/routes.json'), 'utf8')) as {
+    cases: RouteCase[];
+  }
 ).cases;
 
 /** The alert names a rule file defines (one `- alert:` line per rule). */
-const alertNamesIn = (text: string) => new Set([...text.matchAll(/^\s*- alert:\s*(\S+)/gm)].map((match) => match[1] ?? ''));
+const alertNamesIn = (text: string) =>
+  new Set([...text.matchAll(/^\s*- alert:\s*(\S+)/gm)].map((match) => match[1] ?? ''));
 
 /**
  * Builds an image whose build context is the repo root (it copies monitoring/), as docker compose
@@ -39,7 +42,17 @@ async function buildRootContextImage(service: 'prometheus' | 'alertmanager'): Pr
   const tag = `refereezy/${service}:${imageTag}`;
   await run(
     'docker',
-    ['build', '--quiet', '--file', `compose/${service}/Dockerfile`, '--build-arg', `BASE_IMAGE=${process.env.BASE_IMAGE ?? 'debian:trixie-slim'}`, '--tag', tag, '.'],
+    [
+      'build',
+      '--quiet',
+      '--file',
+      `compose/${service}/Dockerfile`,
+      '--build-arg',
+      `BASE_IMAGE=${process.env.BASE_IMAGE ?? 'debian:trixie-slim'}`,
+      '--tag',
+      tag,
+      '.',
+    ],
     { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 },
   );
   return tag;
@@ -60,7 +73,15 @@ async function postAlerts(container: StartedTestContainer, alerts: Record<string
     annotations: { summary: `test ${labels.alertname ?? ''}`, description: 'posted by monitoring-rules.test.ts' },
     startsAt,
   }));
-  await execOk(container, ['curl', '-fsS', '-H', 'content-type: application/json', '--data', JSON.stringify(body), 'http://127.0.0.1:9093/api/v2/alerts']);
+  await execOk(container, [
+    'curl',
+    '-fsS',
+    '-H',
+    'content-type: application/json',
+    '--data',
+    JSON.stringify(body),
+    'http://127.0.0.1:9093/api/v2/alerts',
+  ]);
 }
 
 async function printLogs(name: string, container: StartedTestContainer | undefined): Promise<void> {
@@ -76,7 +97,10 @@ let failed = false;
 
 before(async () => {
   await useRyukOnlyWhereAvailable();
-  const [prometheusImage, alertmanagerImage] = await Promise.all([buildRootContextImage('prometheus'), buildRootContextImage('alertmanager')]);
+  const [prometheusImage, alertmanagerImage] = await Promise.all([
+    buildRootContextImage('prometheus'),
+    buildRootContextImage('alertmanager'),
+  ]);
   // The unit tests sit next to the rules in the repo (tests/ → ../alerts.yml); copied next to the
   // image's own copy of the rules, they test the file the image ships.
   [prometheus, alertmanager] = await Promise.all([
@@ -86,7 +110,11 @@ before(async () => {
       .withWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(60_000)
       .start(),
-    new GenericContainer(alertmanagerImage).withNetworkMode('none').withWaitStrategy(Wait.forHealthCheck()).withStartupTimeout(60_000).start(),
+    new GenericContainer(alertmanagerImage)
+      .withNetworkMode('none')
+      .withWaitStrategy(Wait.forHealthCheck())
+      .withStartupTimeout(60_000)
+      .start(),
   ]);
 });
 
@@ -126,19 +154,29 @@ describe('Prometheus: the alert rules (monitoring/prometheus)', () => {
     assert.match(output, /SUCCESS: \d+ rules found/);
   });
 
-  check('when promtool runs the unit tests, then each alert fires when it should, with its labels and annotations, and not otherwise', async () => {
-    assert.ok(prometheus);
-    const files = readdirSync(promtoolTests).filter((file) => file.endsWith('.yml'));
-    assert.ok(files.length > 0, 'no promtool tests');
-    const output = await execOk(prometheus, ['promtool', 'test', 'rules', ...files.map((file) => `/etc/prometheus/rules/tests/${file}`)]);
-    assert.equal(output.match(/SUCCESS/g)?.length, files.length, output);
-  });
+  check(
+    'when promtool runs the unit tests, then each alert fires when it should, with its labels and annotations, and not otherwise',
+    async () => {
+      assert.ok(prometheus);
+      const files = readdirSync(promtoolTests).filter((file) => file.endsWith('.yml'));
+      assert.ok(files.length > 0, 'no promtool tests');
+      const output = await execOk(prometheus, [
+        'promtool',
+        'test',
+        'rules',
+        ...files.map((file) => `/etc/prometheus/rules/tests/${file}`),
+      ]);
+      assert.equal(output.match(/SUCCESS/g)?.length, files.length, output);
+    },
+  );
 
   check('when the unit tests are read, then every alert of the rule file has one', () => {
     const tested = new Set(
       readdirSync(promtoolTests)
         .filter((file) => file.endsWith('.yml'))
-        .flatMap((file) => [...readFileSync(join(promtoolTests, file), 'utf8').matchAll(/alertname:\s*(\w+)/g)].map((match) => match[1])),
+        .flatMap((file) =>
+          [...readFileSync(join(promtoolTests, file), 'utf8').matchAll(/alertname:\s*(\w+)/g)].map((match) => match[1]),
+        ),
     );
     const untested = [...alertNamesIn(readFileSync(rulesFile, 'utf8'))].filter((alert) => !tested.has(alert));
     assert.deepEqual(untested, []);
@@ -155,37 +193,43 @@ describe('Prometheus: the alert rules (monitoring/prometheus)', () => {
 });
 
 describe('Alertmanager: the routing (monitoring/alertmanager)', () => {
-  check('when amtool checks the rendered config, then it is valid and carries the replica’s mail settings', async () => {
-    assert.ok(alertmanager);
-    const output = await execOk(alertmanager, ['amtool', 'check-config', alertmanagerConfig]);
-    assert.match(output, /SUCCESS/);
-    assert.match(output, /3 receivers/);
-    const rendered = await execOk(alertmanager, ['cat', alertmanagerConfig]);
-    assert.match(rendered, /^\s*smtp_smarthost: 'mail:25'$/m);
-    assert.match(rendered, /^\s*smtp_require_tls: false$/m);
-    assert.match(rendered, /url: 'http:\/\/sms-notifier:9095\/alert'/);
-    assert.doesNotMatch(rendered, /\$\{ALERT_/, 'a variable was left unrendered');
-  });
+  check(
+    'when amtool checks the rendered config, then it is valid and carries the replica’s mail settings',
+    async () => {
+      assert.ok(alertmanager);
+      const output = await execOk(alertmanager, ['amtool', 'check-config', alertmanagerConfig]);
+      assert.match(output, /SUCCESS/);
+      assert.match(output, /3 receivers/);
+      const rendered = await execOk(alertmanager, ['cat', alertmanagerConfig]);
+      assert.match(rendered, /^\s*smtp_smarthost: 'mail:25'$/m);
+      assert.match(rendered, /^\s*smtp_require_tls: false$/m);
+      assert.match(rendered, /url: 'http:\/\/sms-notifier:9095\/alert'/);
+      assert.doesNotMatch(rendered, /\$\{ALERT_/, 'a variable was left unrendered');
+    },
+  );
 
   for (const routeCase of routeCases) {
-    check(`when amtool routes ${JSON.stringify(routeCase.labels)}, then ${routeCase.name} (${routeCase.receivers.join(', ')})`, async () => {
-      assert.ok(alertmanager);
-      const labels = Object.entries(routeCase.labels).map(([name, value]) => `${name}=${value}`);
-      const output = await execOk(alertmanager, [
-        'amtool',
-        'config',
-        'routes',
-        'test',
-        `--config.file=${alertmanagerConfig}`,
-        `--verify.receivers=${routeCase.receivers.join(',')}`,
-        ...labels,
-      ]);
-      const resolved = output
-        .split('\n')
-        .filter((line) => line !== '' && !line.startsWith('Warning:'))
-        .at(-1);
-      assert.equal(resolved, routeCase.receivers.join(','));
-    });
+    check(
+      `when amtool routes ${JSON.stringify(routeCase.labels)}, then ${routeCase.name} (${routeCase.receivers.join(', ')})`,
+      async () => {
+        assert.ok(alertmanager);
+        const labels = Object.entries(routeCase.labels).map(([name, value]) => `${name}=${value}`);
+        const output = await execOk(alertmanager, [
+          'amtool',
+          'config',
+          'routes',
+          'test',
+          `--config.file=${alertmanagerConfig}`,
+          `--verify.receivers=${routeCase.receivers.join(',')}`,
+          ...labels,
+        ]);
+        const resolved = output
+          .split('\n')
+          .filter((line) => line !== '' && !line.startsWith('Warning:'))
+          .at(-1);
+        assert.equal(resolved, routeCase.receivers.join(','));
+      },
+    );
   }
 
   check('when a setting of the template is missing, then the entrypoint refuses to render it', async () => {
@@ -195,91 +239,120 @@ describe('Alertmanager: the routing (monitoring/alertmanager)', () => {
     assert.match(output, /ALERT_EMAIL_TO must be set/);
   });
 
-  check('when alerts are posted to its API, then each is grouped to its receiver, and a critical one is sent by both email and SMS', async () => {
-    assert.ok(alertmanager);
-    await postAlerts(alertmanager, [
-      { alertname: 'PostgresDown', severity: 'critical', service: 'postgres', instance: 'postgres-exporter:9187' },
-      { alertname: 'NodeMemoryLow', severity: 'warning', service: 'node', instance: 'node-exporter:9100' },
-      { alertname: 'Watchdog', severity: 'none' },
-    ]);
+  check(
+    'when alerts are posted to its API, then each is grouped to its receiver, and a critical one is sent by both email and SMS',
+    async () => {
+      assert.ok(alertmanager);
+      await postAlerts(alertmanager, [
+        { alertname: 'PostgresDown', severity: 'critical', service: 'postgres', instance: 'postgres-exporter:9187' },
+        { alertname: 'NodeMemoryLow', severity: 'warning', service: 'node', instance: 'node-exporter:9100' },
+        { alertname: 'Watchdog', severity: 'none' },
+      ]);
 
-    interface AlertGroup {
-      receiver: { name: string };
-      alerts: { labels: Record<string, string>; status: { state: string } }[];
-    }
-    const groups = JSON.parse(await execOk(alertmanager, ['curl', '-fsS', 'http://127.0.0.1:9093/api/v2/alerts/groups'])) as AlertGroup[];
-    const receiverOf = Object.fromEntries(
-      groups.flatMap((group) => group.alerts.map((a): [string, string] => [`${a.labels.alertname ?? ''} (${a.status.state})`, group.receiver.name])),
-    );
-    assert.deepEqual(receiverOf, {
-      'PostgresDown (active)': 'critical-sms-and-email',
-      'NodeMemoryLow (active)': 'warning-email',
-      'Watchdog (active)': 'deadmans-switch',
-    });
-
-    const query = await execOk(alertmanager, ['amtool', 'alert', 'query', '--output=simple', 'severity=critical']);
-    assert.match(query, /^PostgresDown\b/m);
-    assert.doesNotMatch(query, /NodeMemoryLow|Watchdog/);
-
-    // With no network every delivery fails, and Alertmanager logs each attempt with its receiver and
-    // integration: after the critical route's group_wait (10 s) it tries both the mail server and
-    // the SMS notifier.
-    const attempted = async () => {
-      const { stdout, stderr } = await run('docker', ['logs', (alertmanager as StartedTestContainer).getId()]);
-      const logs = stdout + stderr;
-      return ['email', 'webhook'].filter((integration) => logs.includes(`receiver=critical-sms-and-email integration=${integration}[0]`));
-    };
-    let seen = await attempted();
-    for (let attempt = 0; attempt < 60 && seen.length < 2; attempt += 1) {
-      await sleep(1_000);
-      seen = await attempted();
-    }
-    assert.deepEqual(seen, ['email', 'webhook']);
-  });
-
-  check('when a target, PostgreSQL or a critical threshold is down, then the alerts it explains are inhibited', async () => {
-    assert.ok(alertmanager);
-    await postAlerts(alertmanager, [
-      { alertname: 'TargetDown', severity: 'critical', service: 'node', instance: 'web-1:9100' },
-      { alertname: 'NodeMemoryLow', severity: 'warning', service: 'node', instance: 'web-1:9100' },
-      { alertname: 'NodeMemoryLow', severity: 'warning', service: 'node', instance: 'web-2:9100' },
-      { alertname: 'PostgresDown', severity: 'critical', service: 'postgres', instance: 'db-1:9187' },
-      { alertname: 'PostgresTooManyConnections', severity: 'warning', service: 'postgres', instance: 'db-1:9187' },
-      { alertname: 'NodeDiskSpaceLow', severity: 'critical', service: 'node', instance: 'db-1:9100', mountpoint: '/' },
-      { alertname: 'NodeDiskSpaceLow', severity: 'warning', service: 'node', instance: 'db-1:9100', mountpoint: '/' },
-      { alertname: 'NodeDiskSpaceLow', severity: 'warning', service: 'node', instance: 'db-1:9100', mountpoint: '/var/log' },
-    ]);
-    interface ApiAlert {
-      labels: Record<string, string>;
-      status: { state: string };
-    }
-    const ours = new Set(['web-1:9100', 'web-2:9100', 'db-1:9187', 'db-1:9100']);
-    const states = async () => {
-      const alerts = JSON.parse(await execOk(alertmanager as StartedTestContainer, ['curl', '-fsS', 'http://127.0.0.1:9093/api/v2/alerts'])) as ApiAlert[];
-      return Object.fromEntries(
-        alerts
-          .filter((a) => ours.has(a.labels.instance ?? ''))
-          .map((a): [string, string] => [
-            `${a.labels.alertname ?? ''} ${a.labels.severity ?? ''} ${a.labels.instance ?? ''}${a.labels.mountpoint ? ` ${a.labels.mountpoint}` : ''}`,
-            a.status.state,
+      interface AlertGroup {
+        receiver: { name: string };
+        alerts: { labels: Record<string, string>; status: { state: string } }[];
+      }
+      const groups = JSON.parse(
+        await execOk(alertmanager, ['curl', '-fsS', 'http://127.0.0.1:9093/api/v2/alerts/groups']),
+      ) as AlertGroup[];
+      const receiverOf = Object.fromEntries(
+        groups.flatMap((group) =>
+          group.alerts.map((a): [string, string] => [
+            `${a.labels.alertname ?? ''} (${a.status.state})`,
+            group.receiver.name,
           ]),
+        ),
       );
-    };
-    const expected = {
-      'TargetDown critical web-1:9100': 'active',
-      'NodeMemoryLow warning web-1:9100': 'suppressed',
-      'NodeMemoryLow warning web-2:9100': 'active',
-      'PostgresDown critical db-1:9187': 'active',
-      'PostgresTooManyConnections warning db-1:9187': 'suppressed',
-      'NodeDiskSpaceLow critical db-1:9100 /': 'active',
-      'NodeDiskSpaceLow warning db-1:9100 /': 'suppressed',
-      'NodeDiskSpaceLow warning db-1:9100 /var/log': 'active',
-    };
-    let seen = await states();
-    for (let attempt = 0; attempt < 40 && !isDeepStrictEqual(seen, expected); attempt += 1) {
-      await sleep(1_000);
-      seen = await states();
-    }
-    assert.deepEqual(seen, expected);
-  });
+      assert.deepEqual(receiverOf, {
+        'PostgresDown (active)': 'critical-sms-and-email',
+        'NodeMemoryLow (active)': 'warning-email',
+        'Watchdog (active)': 'deadmans-switch',
+      });
+
+      const query = await execOk(alertmanager, ['amtool', 'alert', 'query', '--output=simple', 'severity=critical']);
+      assert.match(query, /^PostgresDown\b/m);
+      assert.doesNotMatch(query, /NodeMemoryLow|Watchdog/);
+
+      // With no network every delivery fails, and Alertmanager logs each attempt with its receiver and
+      // integration: after the critical route's group_wait (10 s) it tries both the mail server and
+      // the SMS notifier.
+      const attempted = async () => {
+        const { stdout, stderr } = await run('docker', ['logs', (alertmanager as StartedTestContainer).getId()]);
+        const logs = stdout + stderr;
+        return ['email', 'webhook'].filter((integration) =>
+          logs.includes(`receiver=critical-sms-and-email integration=${integration}[0]`),
+        );
+      };
+      let seen = await attempted();
+      for (let attempt = 0; attempt < 60 && seen.length < 2; attempt += 1) {
+        await sleep(1_000);
+        seen = await attempted();
+      }
+      assert.deepEqual(seen, ['email', 'webhook']);
+    },
+  );
+
+  check(
+    'when a target, PostgreSQL or a critical threshold is down, then the alerts it explains are inhibited',
+    async () => {
+      assert.ok(alertmanager);
+      await postAlerts(alertmanager, [
+        { alertname: 'TargetDown', severity: 'critical', service: 'node', instance: 'web-1:9100' },
+        { alertname: 'NodeMemoryLow', severity: 'warning', service: 'node', instance: 'web-1:9100' },
+        { alertname: 'NodeMemoryLow', severity: 'warning', service: 'node', instance: 'web-2:9100' },
+        { alertname: 'PostgresDown', severity: 'critical', service: 'postgres', instance: 'db-1:9187' },
+        { alertname: 'PostgresTooManyConnections', severity: 'warning', service: 'postgres', instance: 'db-1:9187' },
+        {
+          alertname: 'NodeDiskSpaceLow',
+          severity: 'critical',
+          service: 'node',
+          instance: 'db-1:9100',
+          mountpoint: '/',
+        },
+        { alertname: 'NodeDiskSpaceLow', severity: 'warning', service: 'node', instance: 'db-1:9100', mountpoint: '/' },
+        {
+          alertname: 'NodeDiskSpaceLow',
+          severity: 'warning',
+          service: 'node',
+          instance: 'db-1:9100',
+          mountpoint: '/var/log',
+        },
+      ]);
+      interface ApiAlert {
+        labels: Record<string, string>;
+        status: { state: string };
+      }
+      const ours = new Set(['web-1:9100', 'web-2:9100', 'db-1:9187', 'db-1:9100']);
+      const states = async () => {
+        const alerts = JSON.parse(
+          await execOk(alertmanager as StartedTestContainer, ['curl', '-fsS', 'http://127.0.0.1:9093/api/v2/alerts']),
+        ) as ApiAlert[];
+        return Object.fromEntries(
+          alerts
+            .filter((a) => ours.has(a.labels.instance ?? ''))
+            .map((a): [string, string] => [
+              `${a.labels.alertname ?? ''} ${a.labels.severity ?? ''} ${a.labels.instance ?? ''}${a.labels.mountpoint ? ` ${a.labels.mountpoint}` : ''}`,
+              a.status.state,
+            ]),
+        );
+      };
+      const expected = {
+        'TargetDown critical web-1:9100': 'active',
+        'NodeMemoryLow warning web-1:9100': 'suppressed',
+        'NodeMemoryLow warning web-2:9100': 'active',
+        'PostgresDown critical db-1:9187': 'active',
+        'PostgresTooManyConnections warning db-1:9187': 'suppressed',
+        'NodeDiskSpaceLow critical db-1:9100 /': 'active',
+        'NodeDiskSpaceLow warning db-1:9100 /': 'suppressed',
+        'NodeDiskSpaceLow warning db-1:9100 /var/log': 'active',
+      };
+      let seen = await states();
+      for (let attempt = 0; attempt < 40 && !isDeepStrictEqual(seen, expected); attempt += 1) {
+        await sleep(1_000);
+        seen = await states();
+      }
+      assert.deepEqual(seen, expected);
+    },
+  );
 });

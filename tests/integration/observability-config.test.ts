@@ -38,7 +38,12 @@ interface Dashboard {
 
 async function dashboards(): Promise<Record<string, Dashboard>> {
   const files = (await readdir(join(grafanaDir, 'dashboards'))).filter((file) => file.endsWith('.json'));
-  const entries = await Promise.all(files.map(async (file): Promise<[string, Dashboard]> => [file, JSON.parse(await readFile(join(grafanaDir, 'dashboards', file), 'utf8')) as Dashboard]));
+  const entries = await Promise.all(
+    files.map(async (file): Promise<[string, Dashboard]> => [
+      file,
+      JSON.parse(await readFile(join(grafanaDir, 'dashboards', file), 'utf8')) as Dashboard,
+    ]),
+  );
   return Object.fromEntries(entries);
 }
 
@@ -55,9 +60,43 @@ interface ComposeService {
 
 /** docker-compose.yml as Compose resolves it with both profiles (and the ELK overlay when asked), with no UI password set (a developer's .env is not read). */
 async function composeModel(files: string[] = ['docker-compose.yml']): Promise<Record<string, ComposeService>> {
-  const env: NodeJS.ProcessEnv = { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', MONITOR_DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'x', BACKUP_CIPHER_PASS: 'x', S3_ACCESS_KEY: 'x', S3_SECRET_KEY: 'x' };
-  for (const name of ['GRAFANA_ADMIN_PASSWORD', 'ELASTIC_PASSWORD', 'KIBANA_SYSTEM_PASSWORD', 'FILEBEAT_ES_PASSWORD', 'COMPOSE_FILE', 'COMPOSE_PROFILES']) Reflect.deleteProperty(env, name);
-  const { stdout } = await run('docker', ['compose', '--env-file', '/dev/null', ...files.flatMap((file) => ['-f', file]), '--profile', 'grafana', '--profile', 'elk', 'config', '--format', 'json'], { cwd: repoRoot, env });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    COMPOSE_PROJECT_NAME: 'refereezy-config-check',
+    DB_PASSWORD: 'x',
+    MAIL_CATCHALL_PASSWORD: 'x',
+    MONITOR_DB_PASSWORD: 'x',
+    BASTION_AUTHORIZED_KEYS: 'x',
+    BACKUP_CIPHER_PASS: 'x',
+    S3_ACCESS_KEY: 'x',
+    S3_SECRET_KEY: 'x',
+  };
+  for (const name of [
+    'GRAFANA_ADMIN_PASSWORD',
+    'ELASTIC_PASSWORD',
+    'KIBANA_SYSTEM_PASSWORD',
+    'FILEBEAT_ES_PASSWORD',
+    'COMPOSE_FILE',
+    'COMPOSE_PROFILES',
+  ])
+    Reflect.deleteProperty(env, name);
+  const { stdout } = await run(
+    'docker',
+    [
+      'compose',
+      '--env-file',
+      '/dev/null',
+      ...files.flatMap((file) => ['-f', file]),
+      '--profile',
+      'grafana',
+      '--profile',
+      'elk',
+      'config',
+      '--format',
+      'json',
+    ],
+    { cwd: repoRoot, env },
+  );
   return (JSON.parse(stdout) as { services: Record<string, ComposeService> }).services;
 }
 
@@ -80,14 +119,21 @@ describe('Grafana as code', () => {
   let datasourceUid: string;
   before(async () => {
     boards = await dashboards();
-    const provisioned = parse(await readFile(join(grafanaDir, 'provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: { uid: string; type: string }[] };
+    const provisioned = parse(await readFile(join(grafanaDir, 'provisioning/datasources/prometheus.yml'), 'utf8')) as {
+      datasources: { uid: string; type: string }[];
+    };
     const [prometheus] = provisioned.datasources;
     assert.equal(prometheus?.type, 'prometheus');
     datasourceUid = prometheus.uid;
   });
 
   it('has the four dashboards, each with a unique uid and only the provisioned data source', () => {
-    assert.deepEqual(Object.keys(boards).sort(), ['api-red.json', 'hosts.json', 'platform-overview.json', 'postgres.json']);
+    assert.deepEqual(Object.keys(boards).sort(), [
+      'api-red.json',
+      'hosts.json',
+      'platform-overview.json',
+      'postgres.json',
+    ]);
     const uids = Object.values(boards).map((board) => board.uid);
     assert.equal(new Set(uids).size, uids.length);
     for (const [file, board] of Object.entries(boards)) {
@@ -95,17 +141,34 @@ describe('Grafana as code', () => {
       for (const panel of board.panels) {
         assert.equal(panel.datasource.uid, datasourceUid, `${file}: panel "${panel.title}"`);
         assert.ok(panel.targets.length > 0, `${file}: panel "${panel.title}" has queries`);
-        for (const target of panel.targets) assert.equal(target.datasource.uid, datasourceUid, `${file}: "${panel.title}" ${target.refId}`);
+        for (const target of panel.targets)
+          assert.equal(target.datasource.uid, datasourceUid, `${file}: "${panel.title}" ${target.refId}`);
       }
     }
   });
 
   it('has only valid PromQL, as parsed by promtool', async () => {
     const image = await buildServiceImage('prometheus');
-    const expressions = Object.entries(boards).flatMap(([file, board]) => board.panels.flatMap((panel) => panel.targets.map((target) => ({ where: `${file}: "${panel.title}"`, expr: target.expr }))));
+    const expressions = Object.entries(boards).flatMap(([file, board]) =>
+      board.panels.flatMap((panel) =>
+        panel.targets.map((target) => ({ where: `${file}: "${panel.title}"`, expr: target.expr })),
+      ),
+    );
     const invalid: string[] = [];
     for (const { where, expr } of expressions) {
-      await run('docker', ['run', '--rm', '--network', 'none', '--entrypoint', 'promtool', image, '--experimental', 'promql', 'format', expr]).catch((error: unknown) => {
+      await run('docker', [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--entrypoint',
+        'promtool',
+        image,
+        '--experimental',
+        'promql',
+        'format',
+        expr,
+      ]).catch((error: unknown) => {
         invalid.push(`${where}: ${expr}: ${(error as { stderr?: string }).stderr ?? String(error)}`);
       });
     }
@@ -115,7 +178,9 @@ describe('Grafana as code', () => {
   it('when its official image is here, then Grafana starts with the data source and the dashboards loaded', async (t) => {
     const image = await composeImage('grafana');
     if (!(await imagePresent(image))) {
-      t.skip(`${image} is not on this machine and no registry answers here: Grafana runs where the image can be pulled`);
+      t.skip(
+        `${image} is not on this machine and no registry answers here: Grafana runs where the image can be pulled`,
+      );
       return;
     }
     await useRyukOnlyWhereAvailable();
@@ -134,7 +199,12 @@ describe('Grafana as code', () => {
         headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` },
       });
       const found = ((await search.json()) as { uid: string }[]).map((board) => board.uid).sort();
-      assert.deepEqual(found, Object.values(boards).map((board) => board.uid).sort());
+      assert.deepEqual(
+        found,
+        Object.values(boards)
+          .map((board) => board.uid)
+          .sort(),
+      );
     } finally {
       await grafana.stop();
     }
@@ -150,7 +220,11 @@ describe('ELK as code', () => {
     const [input] = filebeat['filebeat.inputs'];
     assert.equal(input?.type, 'udp');
     assert.equal(input.host, '0.0.0.0:12201');
-    assert.equal(input.processors.filter((processor) => 'decode_json_fields' in processor).length, 2, 'the GELF datagram, then the JSON line it carries');
+    assert.equal(
+      input.processors.filter((processor) => 'decode_json_fields' in processor).length,
+      2,
+      'the GELF datagram, then the JSON line it carries',
+    );
     assert.match(filebeat['output.elasticsearch'].hosts[0] ?? '', /elasticsearch:9200/);
     assert.equal(filebeat['output.elasticsearch'].username, 'filebeat_writer');
     assert.equal(filebeat['output.elasticsearch'].password, '${FILEBEAT_ES_PASSWORD}');
@@ -161,7 +235,9 @@ describe('ELK as code', () => {
 
     // With the overlay, every service but Filebeat logs to it; nothing is left on json-file unseen.
     const services = await composeModel(['docker-compose.yml', 'docker-compose.elk.yml']);
-    const notShipped = Object.entries(services).filter(([name, service]) => name !== 'filebeat' && service.logging?.driver !== 'gelf').map(([name]) => name);
+    const notShipped = Object.entries(services)
+      .filter(([name, service]) => name !== 'filebeat' && service.logging?.driver !== 'gelf')
+      .map(([name]) => name);
     assert.deepEqual(notShipped, []);
   });
 
@@ -169,8 +245,16 @@ describe('ELK as code', () => {
     const services = await composeModel();
     const filebeat = services['filebeat'];
     assert.ok(filebeat);
-    assert.ok(filebeat.user === undefined || !/^(root|0)(:|$)/.test(filebeat.user), `filebeat runs as ${filebeat.user ?? 'its image user'}`);
-    assert.deepEqual((filebeat.volumes ?? []).filter((volume) => /docker\.sock|\/var\/lib\/docker/.test(`${volume.source ?? ''} ${volume.target}`)), []);
+    assert.ok(
+      filebeat.user === undefined || !/^(root|0)(:|$)/.test(filebeat.user),
+      `filebeat runs as ${filebeat.user ?? 'its image user'}`,
+    );
+    assert.deepEqual(
+      (filebeat.volumes ?? []).filter((volume) =>
+        /docker\.sock|\/var\/lib\/docker/.test(`${volume.source ?? ''} ${volume.target}`),
+      ),
+      [],
+    );
     for (const name of ['grafana', 'elasticsearch', 'kibana', 'filebeat', 'elk-setup']) {
       const service = services[name];
       assert.ok(service, name);
@@ -181,7 +265,11 @@ describe('ELK as code', () => {
     assert.equal(elasticsearch['xpack.security.enabled'], 'true');
     assert.equal(elasticsearch['ELASTIC_PASSWORD'] ?? '', '', 'no default elastic password');
     assert.match(services['elasticsearch']?.entrypoint?.join(' ') ?? '', /ELASTIC_PASSWORD is not set/);
-    assert.equal(services['grafana']?.environment?.['GF_SECURITY_ADMIN_PASSWORD'] ?? '', '', 'no default Grafana password');
+    assert.equal(
+      services['grafana']?.environment?.['GF_SECURITY_ADMIN_PASSWORD'] ?? '',
+      '',
+      'no default Grafana password',
+    );
     assert.match(services['grafana']?.entrypoint?.join(' ') ?? '', /GRAFANA_ADMIN_PASSWORD is not set/);
   });
 
@@ -191,13 +279,29 @@ describe('ELK as code', () => {
       await mkdir(join(dir, 'scripts'));
       await copyFile(join(repoRoot, 'scripts/stack'), join(dir, 'scripts/stack'));
       await copyFile(join(repoRoot, '.env.example'), join(dir, '.env.example'));
-      const names = ['GRAFANA_ADMIN_PASSWORD', 'ELASTIC_PASSWORD', 'KIBANA_SYSTEM_PASSWORD', 'FILEBEAT_ES_PASSWORD', 'DB_PASSWORD', 'MONITOR_DB_PASSWORD', 'MAIL_CATCHALL_PASSWORD'];
-      const values = async () => Object.fromEntries((await readFile(join(dir, '.env'), 'utf8')).split('\n').map((line) => line.split('=', 2) as [string, string]).filter(([name]) => names.includes(name)));
+      const names = [
+        'GRAFANA_ADMIN_PASSWORD',
+        'ELASTIC_PASSWORD',
+        'KIBANA_SYSTEM_PASSWORD',
+        'FILEBEAT_ES_PASSWORD',
+        'DB_PASSWORD',
+        'MONITOR_DB_PASSWORD',
+        'MAIL_CATCHALL_PASSWORD',
+      ];
+      const values = async () =>
+        Object.fromEntries(
+          (await readFile(join(dir, '.env'), 'utf8'))
+            .split('\n')
+            .map((line) => line.split('=', 2) as [string, string])
+            .filter(([name]) => names.includes(name)),
+        );
       await run('bash', [join(dir, 'scripts/stack'), 'env']);
       const fresh = await values();
       for (const name of names) assert.match(fresh[name] ?? '', /^[0-9a-f]{48}$/, name);
 
-      const old = (await readFile(join(dir, '.env'), 'utf8')).replace(/^GRAFANA_ADMIN_PASSWORD=.*$/m, 'GRAFANA_ADMIN_PASSWORD=admin').replace(/^ELASTIC_PASSWORD=.*\n/m, '');
+      const old = (await readFile(join(dir, '.env'), 'utf8'))
+        .replace(/^GRAFANA_ADMIN_PASSWORD=.*$/m, 'GRAFANA_ADMIN_PASSWORD=admin')
+        .replace(/^ELASTIC_PASSWORD=.*\n/m, '');
       await writeFile(join(dir, '.env'), old);
       await run('bash', [join(dir, 'scripts/stack'), 'env']);
       const completed = await values();
@@ -216,8 +320,19 @@ describe('ELK as code', () => {
       return;
     }
     const { stdout } = await run('docker', [
-      'run', '--rm', '--network', 'none', '-e', 'FILEBEAT_ES_PASSWORD=only-for-the-check', '-v', `${join(elkDir, 'filebeat.yml')}:/usr/share/filebeat/filebeat.yml:ro`,
-      image, 'filebeat', 'test', 'config', '--strict.perms=false',
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-e',
+      'FILEBEAT_ES_PASSWORD=only-for-the-check',
+      '-v',
+      `${join(elkDir, 'filebeat.yml')}:/usr/share/filebeat/filebeat.yml:ro`,
+      image,
+      'filebeat',
+      'test',
+      'config',
+      '--strict.perms=false',
     ]);
     assert.match(stdout, /Config OK/);
   });

@@ -11,8 +11,20 @@ import { ApiClient } from '../support/api-client.js';
 import { request, requestLoop } from '../support/http.js';
 import { connectSsh, httpThroughTunnel, sshExec, type SshTarget } from '../support/ssh.js';
 import { Mailbox, type MailMessage } from '../support/mailbox.js';
-import { composeRequiredVariables, runBlocks, runbookBlockList, runbookBlocks, runShellBlock } from '../support/runbook-commands.js';
-import { deadmanTimeoutSeconds, publicServices, services, StartedReplica, type ServiceName } from '../support/started-replica.js';
+import {
+  composeRequiredVariables,
+  runBlocks,
+  runbookBlockList,
+  runbookBlocks,
+  runShellBlock,
+} from '../support/runbook-commands.js';
+import {
+  deadmanTimeoutSeconds,
+  publicServices,
+  services,
+  StartedReplica,
+  type ServiceName,
+} from '../support/started-replica.js';
 import { describeWaf } from './replica-waf.js';
 
 let replica: StartedReplica;
@@ -58,7 +70,11 @@ describe('request path: CDN → LB → web → API → Postgres', () => {
 
   it('when a referee is registered through the CDN, then the API stores it in Postgres and serves it back', async () => {
     const email = `referee-${Date.now()}@example.org`;
-    const created = await admin.post('/api/referees', { name: 'Bibiana Steinhaus', email, licenceLevel: 'international' });
+    const created = await admin.post('/api/referees', {
+      name: 'Bibiana Steinhaus',
+      email,
+      licenceLevel: 'international',
+    });
     assert.equal(created.status, 201, created.body);
     assert.equal(created.headers.get('x-cache'), 'PASS', 'API calls pass through the CDN uncached');
     const referee = JSON.parse(created.body) as { id: number; email: string };
@@ -69,7 +85,14 @@ describe('request path: CDN → LB → web → API → Postgres', () => {
     assert.equal((JSON.parse(fetched.body) as { email: string }).email, email);
 
     // The row is in Postgres itself, read with psql inside the db container.
-    const row = await replica.exec('db', ['psql', '-XtA', '-d', 'refereezy', '-c', `SELECT name, licence_level FROM referee WHERE id = ${referee.id}`]);
+    const row = await replica.exec('db', [
+      'psql',
+      '-XtA',
+      '-d',
+      'refereezy',
+      '-c',
+      `SELECT name, licence_level FROM referee WHERE id = ${referee.id}`,
+    ]);
     assert.equal(row.exitCode, 0, row.output);
     assert.equal(row.output.trim(), 'Bibiana Steinhaus|international');
   });
@@ -77,14 +100,27 @@ describe('request path: CDN → LB → web → API → Postgres', () => {
   it('when a registration is invalid or repeated, then the API answers 400 or 409 naming the field and stores nothing', async () => {
     const invalid = await admin.post('/api/referees', { name: '', email: 'not-an-email', licenceLevel: 'galactic' });
     assert.equal(invalid.status, 400);
-    const fields = (JSON.parse(invalid.body) as { error: { fields: { field: string }[] } }).error.fields.map((f) => f.field);
+    const fields = (JSON.parse(invalid.body) as { error: { fields: { field: string }[] } }).error.fields.map(
+      (f) => f.field,
+    );
     assert.deepEqual(fields.sort(), ['body.email', 'body.licenceLevel', 'body.name']);
 
     const email = `twice-${Date.now()}@example.org`;
     assert.equal((await admin.post('/api/referees', { name: 'Once', email, licenceLevel: 'regional' })).status, 201);
-    const repeated = await admin.post('/api/referees', { name: 'Twice', email: email.toUpperCase(), licenceLevel: 'regional' });
+    const repeated = await admin.post('/api/referees', {
+      name: 'Twice',
+      email: email.toUpperCase(),
+      licenceLevel: 'regional',
+    });
     assert.equal(repeated.status, 409);
-    const count = await replica.exec('db', ['psql', '-XtA', '-d', 'refereezy', '-c', `SELECT count(*) FROM referee WHERE lower(email) = lower('${email}')`]);
+    const count = await replica.exec('db', [
+      'psql',
+      '-XtA',
+      '-d',
+      'refereezy',
+      '-c',
+      `SELECT count(*) FROM referee WHERE lower(email) = lower('${email}')`,
+    ]);
     assert.equal(count.output.trim(), '1');
   });
 });
@@ -92,16 +128,33 @@ describe('request path: CDN → LB → web → API → Postgres', () => {
 describe('runbooks', () => {
   it('when the deactivate-referee runbook is followed on the replica, then the referee is refused at once, and the undo lets them sign in again', async () => {
     const blocks = runbookBlocks('deactivate-referee.md', 'replica');
-    const block = (name: string) => blocks.get(name) ?? assert.fail(`deactivate-referee.md has no replica block ${name}`);
+    const block = (name: string) =>
+      blocks.get(name) ?? assert.fail(`deactivate-referee.md has no replica block ${name}`);
     // A referee with a Firebase user, signed in, whom an admin registered.
     const email = `runbook-${Date.now()}@refereezy.test`;
     const token = await replica.idToken(email, 'referee');
-    const uid = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { user_id: string }).user_id;
-    assert.equal((await admin.post('/api/referees', { name: 'Runbook Referee', email, licenceLevel: 'regional', firebaseUid: uid })).status, 201);
+    const uid = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { user_id: string })
+      .user_id;
+    assert.equal(
+      (
+        await admin.post('/api/referees', {
+          name: 'Runbook Referee',
+          email,
+          licenceLevel: 'regional',
+          firebaseUid: uid,
+        })
+      ).status,
+      201,
+    );
     const referee = new ApiClient(replica.cdnUrl, token);
     assert.equal((await referee.get('/api/matches')).status, 200);
 
-    const env = { ...composeRequiredVariables(), COMPOSE_PROJECT_NAME: replica.projectName, API: replica.cdnUrl, REFEREE_EMAIL: email };
+    const env = {
+      ...composeRequiredVariables(),
+      COMPOSE_PROJECT_NAME: replica.projectName,
+      API: replica.cdnUrl,
+      REFEREE_EMAIL: email,
+    };
     const output = await runBlocks([block('setup'), block('deactivate'), block('check')], env);
     assert.match(output, /"active":false/);
     assert.match(output, /is deactivated/);
@@ -133,14 +186,17 @@ describe('load balancing and failover', () => {
       await sleep(4_000); // the LB has marked web1 down after two failed 1 s checks
     })();
     try {
-      const { outcomes, failures } = await requestLoop(`${replica.cdnUrl}/api/referees?limit=1`, stopped, { authorization: `Bearer ${admin.idToken ?? ''}` });
+      const { outcomes, failures } = await requestLoop(`${replica.cdnUrl}/api/referees?limit=1`, stopped, {
+        authorization: `Bearer ${admin.idToken ?? ''}`,
+      });
       assert.deepEqual(failures, [], `requests failed while web1 stopped: ${failures.slice(0, 5).join('; ')}`);
       // At least one request a second across the ~14 s of stop and failover (a loaded CI machine
       // manages about that; an idle one hundreds).
       assert.ok(outcomes.length >= 10, `only ${outcomes.length} requests were sent`);
       // Asked once web1 is down (on a loaded machine the loop's last ten may predate the stop).
       const after: string[] = [];
-      for (let i = 0; i < 10; i += 1) after.push((await admin.get('/api/referees?limit=1')).headers.get('x-served-by') ?? 'unknown');
+      for (let i = 0; i < 10; i += 1)
+        after.push((await admin.get('/api/referees?limit=1')).headers.get('x-served-by') ?? 'unknown');
       assert.deepEqual(new Set(after), new Set(['web2']), 'after the failover only web2 answers');
     } finally {
       // Even when an assertion failed: the suites after this one need web1.
@@ -162,11 +218,23 @@ describe('security groups', () => {
     assert.ok(dbAddress, 'the db has an address on the private network');
     // Every probe waits up to 3 s for a connection that must not come: run them side by side.
     const firebaseAddress = (await replica.addressesOf('firebase')).private ?? 'firebase';
-    const targets: [string, number][] = [['db', 5432], [dbAddress, 5432], ['firebase', 9099], [firebaseAddress, 9099], [firebaseAddress, 8080]];
+    const targets: [string, number][] = [
+      ['db', 5432],
+      [dbAddress, 5432],
+      ['firebase', 9099],
+      [firebaseAddress, 9099],
+      [firebaseAddress, 8080],
+    ];
     const probes = publicServices.flatMap((service) =>
-      targets.map(async ([host, port]) => ({ probe: `${service} → ${host}:${port}`, connected: await replica.canConnect(service, host, port) })),
+      targets.map(async ([host, port]) => ({
+        probe: `${service} → ${host}:${port}`,
+        connected: await replica.canConnect(service, host, port),
+      })),
     );
-    assert.deepEqual((await Promise.all(probes)).filter((p) => p.connected).map((p) => p.probe), []);
+    assert.deepEqual(
+      (await Promise.all(probes)).filter((p) => p.connected).map((p) => p.probe),
+      [],
+    );
     // The control: the API does reach them.
     assert.equal(await replica.canConnect('api', 'db', 5432), true, 'api reaches db:5432');
     assert.equal(await replica.canConnect('api', 'firebase', 9099), true, 'api reaches firebase:9099');
@@ -175,9 +243,15 @@ describe('security groups', () => {
   it('when the CDN, the LB or the bastion dial the API, then they get no connection; the web servers do', async () => {
     const apiAddresses = Object.values(await replica.addressesOf('api'));
     const probes = (['cdn', 'lb', 'bastion'] as const).flatMap((service) =>
-      ['api', ...apiAddresses].map(async (host) => ({ probe: `${service} → ${host}:3000`, connected: await replica.canConnect(service, host, 3000) })),
+      ['api', ...apiAddresses].map(async (host) => ({
+        probe: `${service} → ${host}:3000`,
+        connected: await replica.canConnect(service, host, 3000),
+      })),
     );
-    assert.deepEqual((await Promise.all(probes)).filter((p) => p.connected).map((p) => p.probe), []);
+    assert.deepEqual(
+      (await Promise.all(probes)).filter((p) => p.connected).map((p) => p.probe),
+      [],
+    );
     assert.equal(await replica.canConnect('web1', 'api', 3000), true);
     assert.equal(await replica.canConnect('web2', 'api', 3000), true);
   });
@@ -256,21 +330,34 @@ describe('security groups', () => {
 
   it('when each side of the monitoring and ops planes dials the others, then only what the rules allow connects', async () => {
     const outcomes = await Promise.all(
-      monitoringMatrix.map(async ([from, host, port, allowed]) => ({ probe: `${from} → ${host}:${port}`, allowed, connected: await replica.canConnect(from, host, port) })),
+      monitoringMatrix.map(async ([from, host, port, allowed]) => ({
+        probe: `${from} → ${host}:${port}`,
+        allowed,
+        connected: await replica.canConnect(from, host, port),
+      })),
     );
-    const wrong = outcomes.filter((outcome) => outcome.connected !== outcome.allowed).map((outcome) => `${outcome.probe}: ${outcome.connected ? 'connected, must not' : 'refused, must connect'}`);
+    const wrong = outcomes
+      .filter((outcome) => outcome.connected !== outcome.allowed)
+      .map((outcome) => `${outcome.probe}: ${outcome.connected ? 'connected, must not' : 'refused, must connect'}`);
     assert.deepEqual(wrong, []);
   });
 
   it('when anything asks Prometheus to quit or reload, then it refuses (no lifecycle API)', async () => {
     const ask = (path: string) =>
-      replica.exec('deadman', ['node', '-e', `fetch('http://prometheus:9090${path}', { method: 'POST' }).then(async (r) => console.log(r.status, await r.text()))`]);
+      replica.exec('deadman', [
+        'node',
+        '-e',
+        `fetch('http://prometheus:9090${path}', { method: 'POST' }).then(async (r) => console.log(r.status, await r.text()))`,
+      ]);
     for (const path of ['/-/quit', '/-/reload']) {
       const { exitCode, output } = await ask(path);
       assert.equal(exitCode, 0, output);
       assert.match(output, /^403 .*[Ll]ifecycle API is not enabled/, `${path}: ${output}`);
     }
-    assert.match((await request(`http://127.0.0.1:${(await replica.monitoringTap()).port('prometheus', 9090)}/-/ready`)).body, /Ready/);
+    assert.match(
+      (await request(`http://127.0.0.1:${(await replica.monitoringTap()).port('prometheus', 9090)}/-/ready`)).body,
+      /Ready/,
+    );
   });
 });
 
@@ -280,17 +367,43 @@ describe('least privilege', () => {
     web1: ['CHOWN', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'],
     web2: ['CHOWN', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'],
     mail: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID', 'SYS_CHROOT'],
-    bastion: ['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID', 'SYS_CHROOT'],
+    bastion: [
+      'AUDIT_WRITE',
+      'CHOWN',
+      'DAC_OVERRIDE',
+      'FOWNER',
+      'KILL',
+      'NET_BIND_SERVICE',
+      'SETGID',
+      'SETUID',
+      'SYS_CHROOT',
+    ],
   };
   const rootServices = new Set<ServiceName>(['web1', 'web2', 'mail', 'bastion']);
-  const writableRoot = new Set<ServiceName>(['cdn', 'web1', 'web2', 'db', 'mail', 'bastion', 'prometheus', 'alertmanager']);
+  const writableRoot = new Set<ServiceName>([
+    'cdn',
+    'web1',
+    'web2',
+    'db',
+    'mail',
+    'bastion',
+    'prometheus',
+    'alertmanager',
+  ]);
 
   it('when the containers are inspected, then each drops every capability but its own, with no-new-privileges, as a non-root user unless it must start as root', async () => {
     for (const service of services) {
       const security = await replica.securityOf(service);
       assert.deepEqual(security.capDrop, ['ALL'], service);
-      assert.deepEqual(security.capAdd.map((cap) => cap.replace(/^CAP_/, '')).sort(), capabilities[service] ?? [], service);
-      assert.ok(security.securityOpt.includes('no-new-privileges:true'), `${service}: ${security.securityOpt.join(', ')}`);
+      assert.deepEqual(
+        security.capAdd.map((cap) => cap.replace(/^CAP_/, '')).sort(),
+        capabilities[service] ?? [],
+        service,
+      );
+      assert.ok(
+        security.securityOpt.includes('no-new-privileges:true'),
+        `${service}: ${security.securityOpt.join(', ')}`,
+      );
       assert.equal(security.readOnlyRoot, !writableRoot.has(service), `${service}: read-only root`);
       const { output } = await replica.exec(service, ['id', '-u']);
       if (rootServices.has(service)) assert.equal(output.trim(), '0', service);
@@ -311,7 +424,13 @@ describe('bastion', () => {
   let target: SshTarget;
 
   before(async () => {
-    const fingerprint = await replica.exec('bastion', ['ssh-keygen', '-lf', '/etc/ssh/host_keys/ssh_host_ed25519_key.pub', '-E', 'sha256']);
+    const fingerprint = await replica.exec('bastion', [
+      'ssh-keygen',
+      '-lf',
+      '/etc/ssh/host_keys/ssh_host_ed25519_key.pub',
+      '-E',
+      'sha256',
+    ]);
     const hostKeyFingerprint = fingerprint.output.split(' ')[1] ?? '';
     assert.match(hostKeyFingerprint, /^SHA256:/);
     target = { port: replica.bastionPort, username: replica.bastionUser, hostKeyFingerprint };
@@ -333,19 +452,27 @@ describe('bastion', () => {
     const set = await replica.exec('bastion', ['sh', '-c', `echo '${replica.bastionUser}:${password}' | chpasswd`]);
     assert.equal(set.exitCode, 0, set.output);
     // Refused, or cut off once its two tries are spent (MaxAuthTries 2: password, then keyboard-interactive).
-    await assert.rejects(connectSsh(target, { password, tryKeyboard: true }), (error: Error & { level?: string }) => error.level === 'client-authentication' || /Too many authentication failures/.test(error.message));
+    await assert.rejects(
+      connectSsh(target, { password, tryKeyboard: true }),
+      (error: Error & { level?: string }) =>
+        error.level === 'client-authentication' || /Too many authentication failures/.test(error.message),
+    );
   });
 
   it('when root holds the authorised key, then root login is still refused', async () => {
     const key = replica.bastionKey.publicKey;
-    const install = await replica.exec('bastion', ['sh', '-c', `install -d -m 700 /root/.ssh && echo '${key}' > /root/.ssh/authorized_keys`]);
+    const install = await replica.exec('bastion', [
+      'sh',
+      '-c',
+      `install -d -m 700 /root/.ssh && echo '${key}' > /root/.ssh/authorized_keys`,
+    ]);
     assert.equal(install.exitCode, 0, install.output);
     await assert.rejects(connectSsh({ ...target, username: 'root' }, { privateKey: replica.bastionKey.privateKey }), {
       level: 'client-authentication',
     });
   });
 
-  it('when an operator jumps through the bastion, then the monitoring UIs and HAProxy\'s stats answer, the web servers, the DB and the API do not', async () => {
+  it("when an operator jumps through the bastion, then the monitoring UIs and HAProxy's stats answer, the web servers, the DB and the API do not", async () => {
     const client = await connectSsh(target, { privateKey: replica.bastionKey.privateKey });
     try {
       // The monitoring UIs are the operators' through the bastion (network ops, PermitOpen)…
@@ -375,7 +502,10 @@ describe('monitoring and alerting', () => {
     const tap = await replica.monitoringTap();
     mailbox = await Mailbox.connect('127.0.0.1', tap.port('mail', 143), 'catchall', replica.mailCatchallPassword);
     const notifierUrl = `http://127.0.0.1:${tap.port('sms-notifier', 9095)}`;
-    smsOutbox = async () => (JSON.parse((await request(`${notifierUrl}/outbox`)).body) as { messages: { text: string }[] }).messages.map((m) => m.text);
+    smsOutbox = async () =>
+      (JSON.parse((await request(`${notifierUrl}/outbox`)).body) as { messages: { text: string }[] }).messages.map(
+        (m) => m.text,
+      );
     alertmanagerUrl = `http://127.0.0.1:${tap.port('alertmanager', 9093)}`;
   });
 
@@ -383,8 +513,14 @@ describe('monitoring and alerting', () => {
     await mailbox.close();
   });
 
-  const subjectHas = (...words: string[]) => (message: MailMessage) => words.every((word) => message.subject.includes(word));
-  const aboutTheApi = (...words: string[]) => (message: MailMessage) => subjectHas(...words)(message) && /api:9464/.test(message.text + message.html);
+  const subjectHas =
+    (...words: string[]) =>
+    (message: MailMessage) =>
+      words.every((word) => message.subject.includes(word));
+  const aboutTheApi =
+    (...words: string[]) =>
+    (message: MailMessage) =>
+      subjectHas(...words)(message) && /api:9464/.test(message.text + message.html);
 
   /** Mail and SMS sent before a step may match its words (an API slow to start raises TargetDown too): each step looks only past these. */
   let sinceUid = 0;
@@ -393,14 +529,18 @@ describe('monitoring and alerting', () => {
     sinceUid = Math.max(0, ...(await mailbox.messages()).map((message) => message.uid));
     sinceSms = (await smsOutbox()).length;
   }
-  const newMail = (predicate: (message: MailMessage) => boolean) => (message: MailMessage) => message.uid > sinceUid && predicate(message);
+  const newMail = (predicate: (message: MailMessage) => boolean) => (message: MailMessage) =>
+    message.uid > sinceUid && predicate(message);
 
   async function smsWith(words: string[], timeoutMs: number): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = (await smsOutbox()).slice(sinceSms).find((text) => words.every((word) => text.includes(word)));
       if (found) return found;
-      if (Date.now() > deadline) assert.fail(`no SMS with ${words.join(' + ')} within ${timeoutMs / 1000} s; outbox: ${JSON.stringify(await smsOutbox())}`);
+      if (Date.now() > deadline)
+        assert.fail(
+          `no SMS with ${words.join(' + ')} within ${timeoutMs / 1000} s; outbox: ${JSON.stringify(await smsOutbox())}`,
+        );
       await sleep(1_000);
     }
   }
@@ -410,7 +550,12 @@ describe('monitoring and alerting', () => {
     const warning = await request(`${alertmanagerUrl}/api/v2/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([{ labels: { alertname: 'SyntheticWarning', severity: 'warning', service: 'tests' }, annotations: { summary: 'A warning the tests raised' } }]),
+      body: JSON.stringify([
+        {
+          labels: { alertname: 'SyntheticWarning', severity: 'warning', service: 'tests' },
+          annotations: { summary: 'A warning the tests raised' },
+        },
+      ]),
     });
     assert.equal(warning.status, 200, warning.body);
     await markNow();
@@ -427,7 +572,11 @@ describe('monitoring and alerting', () => {
     assert.ok(criticalMail);
     assert.match(criticalMail.text + criticalMail.html, /api:9464/);
 
-    assert.deepEqual((await smsOutbox()).filter((text) => text.includes('SyntheticWarning')), [], 'a warning never pages');
+    assert.deepEqual(
+      (await smsOutbox()).filter((text) => text.includes('SyntheticWarning')),
+      [],
+      'a warning never pages',
+    );
   });
 
   it('when the daily report is asked for, then the admins get it with real figures', async () => {
@@ -442,7 +591,10 @@ describe('monitoring and alerting', () => {
     // The backups: the db's scheduler took its first backup at start; no verification has run yet
     // (the figures themselves: monitoring/notifier/src/report/health-report.test.ts).
     assert.match(report.text, /last good backup\s+(\d+\.\d h ago|no backup reported)/);
-    assert.match(report.text, /recoverable window\s+(from \d{4}-\d\d-\d\d \d\d:\d\d UTC to now \(\d+\.\d days\)|none reported)/);
+    assert.match(
+      report.text,
+      /recoverable window\s+(from \d{4}-\d\d-\d\d \d\d:\d\d UTC to now \(\d+\.\d days\)|none reported)/,
+    );
     assert.match(report.text, /last verification\s+(none reported|passed, \d+\.\d days ago|FAILED, \d+\.\d days ago)/);
     assert.match(report.html, /<table/);
   });
@@ -468,7 +620,10 @@ describe("dead man's switch (docs/runbooks/monitoring-down.md)", () => {
     const tap = await replica.monitoringTap();
     mailbox = await Mailbox.connect('127.0.0.1', tap.port('mail', 143), 'catchall', replica.mailCatchallPassword);
     const url = `http://127.0.0.1:${tap.port('deadman', 9096)}`;
-    deadmanOutbox = async () => (JSON.parse((await request(`${url}/outbox`)).body) as { messages: { text: string }[] }).messages.map((m) => m.text);
+    deadmanOutbox = async () =>
+      (JSON.parse((await request(`${url}/outbox`)).body) as { messages: { text: string }[] }).messages.map(
+        (m) => m.text,
+      );
   });
 
   after(async () => {
@@ -483,7 +638,7 @@ describe("dead man's switch (docs/runbooks/monitoring-down.md)", () => {
     return result.output;
   };
 
-  it('when monitoring runs, then the switch has its heartbeat (the runbook\'s status check)', async () => {
+  it("when monitoring runs, then the switch has its heartbeat (the runbook's status check)", async () => {
     assert.match(await run('status'), /"monitoring":"up"/);
   });
 
@@ -494,24 +649,40 @@ describe("dead man's switch (docs/runbooks/monitoring-down.md)", () => {
     await run('drill-stop');
     const fired = await (async () => {
       for (;;) {
-        const found = (await deadmanOutbox()).slice(before).find((text) => text.includes('FIRING critical] MonitoringDown'));
+        const found = (await deadmanOutbox())
+          .slice(before)
+          .find((text) => text.includes('FIRING critical] MonitoringDown'));
         if (found) return found;
-        if (Date.now() - started > (deadmanTimeoutSeconds + 90) * 1000) assert.fail(`no MonitoringDown SMS within ${deadmanTimeoutSeconds + 90} s; outbox: ${JSON.stringify(await deadmanOutbox())}`);
+        if (Date.now() - started > (deadmanTimeoutSeconds + 90) * 1000)
+          assert.fail(
+            `no MonitoringDown SMS within ${deadmanTimeoutSeconds + 90} s; outbox: ${JSON.stringify(await deadmanOutbox())}`,
+          );
         await sleep(2_000);
       }
     })();
     assert.match(fired, /no Watchdog heartbeat for/);
-    assert.ok(Date.now() - started >= (deadmanTimeoutSeconds - 70) * 1000, 'not before the timeout (less the last beat\'s age, about a minute)');
-    const [mail] = await mailbox.waitFor((message) => message.uid > sinceUid && message.subject.includes('FIRING critical] MonitoringDown'), 60_000);
+    assert.ok(
+      Date.now() - started >= (deadmanTimeoutSeconds - 70) * 1000,
+      "not before the timeout (less the last beat's age, about a minute)",
+    );
+    const [mail] = await mailbox.waitFor(
+      (message) => message.uid > sinceUid && message.subject.includes('FIRING critical] MonitoringDown'),
+      60_000,
+    );
     assert.ok(mail);
     assert.match(mail.to.join(','), /admins@refereezy\.local/);
     assert.match(mail.text, /docs\/runbooks\/monitoring-down\.md/);
     assert.match(await run('read-outbox'), /MonitoringDown/);
 
     await run('drill-restore');
-    const [back] = await mailbox.waitFor((message) => message.uid > sinceUid && message.subject.includes('RESOLVED critical] MonitoringDown'), 180_000);
+    const [back] = await mailbox.waitFor(
+      (message) => message.uid > sinceUid && message.subject.includes('RESOLVED critical] MonitoringDown'),
+      180_000,
+    );
     assert.ok(back);
-    assert.ok((await deadmanOutbox()).slice(before).some((text) => text.startsWith('[RESOLVED critical] MonitoringDown')));
+    assert.ok(
+      (await deadmanOutbox()).slice(before).some((text) => text.startsWith('[RESOLVED critical] MonitoringDown')),
+    );
   });
 });
 
@@ -521,7 +692,11 @@ describe("dead man's switch (docs/runbooks/monitoring-down.md)", () => {
 describe('static assets: the bucket is the CDN’s origin for /assets/', () => {
   const env = () => ({ ...composeRequiredVariables(), COMPOSE_PROJECT_NAME: replica.projectName });
   const publish = async (from: string) => {
-    const result = await runShellBlock(`npm run -s assets -- publish replica --from ${JSON.stringify(from)}`, env(), 120_000);
+    const result = await runShellBlock(
+      `npm run -s assets -- publish replica --from ${JSON.stringify(from)}`,
+      env(),
+      120_000,
+    );
     assert.equal(result.exitCode, 0, result.output);
     return result.output;
   };
@@ -534,12 +709,19 @@ describe('static assets: the bucket is the CDN’s origin for /assets/', () => {
 
   it("when the runbook's replica commands run, then the web app's files are published, a second run puts nothing, and the origin serves the manifest", async (t) => {
     const started = Date.now();
-    const output = await runBlocks(runbookBlockList('assets.md', 'replica').map((block) => block.code), env());
+    const output = await runBlocks(
+      runbookBlockList('assets.md', 'replica').map((block) => block.code),
+      env(),
+    );
     t.diagnostic(`runbook blocks in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const summaries = output.split('\n').filter((line) => line.startsWith('assets: '));
     assert.deepEqual(
       summaries.map((line) => line.replace(/^assets: replica \([^)]*\): /, '')),
-      ['s3://refereezy-assets/assets/: would put 5, unchanged 0', 's3://refereezy-assets/assets/: put 5, unchanged 0', 's3://refereezy-assets/assets/: put 0, unchanged 5'],
+      [
+        's3://refereezy-assets/assets/: would put 5, unchanged 0',
+        's3://refereezy-assets/assets/: put 5, unchanged 0',
+        's3://refereezy-assets/assets/: put 0, unchanged 5',
+      ],
       output,
     );
     const manifest = JSON.parse(output.slice(output.indexOf('{'))) as Record<string, string>;
@@ -571,9 +753,13 @@ describe('static assets: the bucket is the CDN’s origin for /assets/', () => {
       request(url, { method: 'DELETE' }),
       request(url, { method: 'POST', body: 'x' }),
     ]);
-    assert.deepEqual(refused.map((answer) => answer.status), [405, 405, 405]);
+    assert.deepEqual(
+      refused.map((answer) => answer.status),
+      [405, 405, 405],
+    );
     // From inside the CDN's container, straight at the origin: the same refusals, and no listing.
-    const origin = async (args: string[]) => (await replica.exec('cdn', ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', ...args])).output;
+    const origin = async (args: string[]) =>
+      (await replica.exec('cdn', ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', ...args])).output;
     assert.equal(await origin(['-X', 'PUT', '--data', 'x', `http://assets-origin:8080/assets/${probeName}`]), '405');
     assert.equal(await origin(['-X', 'DELETE', `http://assets-origin:8080/assets/${probeName}`]), '405');
     assert.equal(await origin(['http://assets-origin:8080/assets/?list-type=2']), '403');

@@ -12,7 +12,8 @@ let web: StartedTestContainer | undefined;
 
 /** The pids of nginx's workers: new ones after a reload. */
 async function workers(): Promise<string> {
-  const script = 'for p in /proc/[0-9]*; do case "$({ tr "\\0" " " <$p/cmdline; } 2>/dev/null)" in "nginx: worker"*) echo "${p#/proc/}";; esac; done | sort';
+  const script =
+    'for p in /proc/[0-9]*; do case "$({ tr "\\0" " " <$p/cmdline; } 2>/dev/null)" in "nginx: worker"*) echo "${p#/proc/}";; esac; done | sort';
   const { exitCode, output } = await (web as StartedTestContainer).exec(['sh', '-c', script]);
   assert.equal(exitCode, 0, output);
   return output.trim();
@@ -20,7 +21,11 @@ async function workers(): Promise<string> {
 
 async function pointApiAt(address: string): Promise<void> {
   // Docker's /etc/hosts is a bind mount: rewritten in place, as Docker's DNS would answer anew.
-  const { exitCode, output } = await (web as StartedTestContainer).exec(['sh', '-c', `sed -E "s/^[0-9.]+(\\s+apihost)/${address}\\1/" /etc/hosts >/tmp/hosts && cat /tmp/hosts >/etc/hosts`]);
+  const { exitCode, output } = await (web as StartedTestContainer).exec([
+    'sh',
+    '-c',
+    `sed -E "s/^[0-9.]+(\\s+apihost)/${address}\\1/" /etc/hosts >/tmp/hosts && cat /tmp/hosts >/etc/hosts`,
+  ]);
   assert.equal(exitCode, 0, output);
 }
 

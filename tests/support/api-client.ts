@@ -24,7 +24,15 @@ export class ApiClient {
   }
 
   /** Any method, a raw body and headers as given (plus the token): for malformed requests. */
-  raw(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
-    return request(`${this.baseUrl}${path}`, { method, headers: this.headers(init.headers), ...(init.body === undefined ? {} : { body: init.body }) });
+  raw(
+    method: string,
+    path: string,
+    init: { body?: string; headers?: Record<string, string> } = {},
+  ): Promise<HttpAnswer> {
+    return request(`${this.baseUrl}${path}`, {
+      method,
+      headers: this.headers(init.headers),
+      ...(init.body === undefined ? {} : { body: init.body }),
+    });
   }
 }

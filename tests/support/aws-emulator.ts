@@ -7,19 +7,44 @@ import { imageTag, repoRoot } from './paths.js';
 const run = promisify(execFile);
 
 const smsMessagesSchema = z.object({
-  messages: z.array(z.object({ accountId: z.string(), region: z.string(), messageId: z.string(), phoneNumber: z.string(), message: z.string() })),
+  messages: z.array(
+    z.object({
+      accountId: z.string(),
+      region: z.string(),
+      messageId: z.string(),
+      phoneNumber: z.string(),
+      message: z.string(),
+    }),
+  ),
 });
-const recordedRequestSchema = z.object({ method: z.string(), url: z.string(), body: z.string().nullable().optional(), body_encoded: z.boolean().optional() });
+const recordedRequestSchema = z.object({
+  method: z.string(),
+  url: z.string(),
+  body: z.string().nullable().optional(),
+  body_encoded: z.boolean().optional(),
+});
 
 export type PublishedSms = z.infer<typeof smsMessagesSchema>['messages'][number];
 
 /** The image of compose/aws-emulator (moto's server from Debian), built as the other images are. */
 export async function buildAwsEmulatorImage(): Promise<string> {
   const image = `refereezy/aws-emulator:${imageTag}`;
-  await run('docker', ['build', '--quiet', '--build-arg', `BASE_IMAGE=${process.env.BASE_IMAGE ?? 'debian:trixie-slim'}`, '--tag', image, 'compose/aws-emulator'], {
-    cwd: repoRoot,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  await run(
+    'docker',
+    [
+      'build',
+      '--quiet',
+      '--build-arg',
+      `BASE_IMAGE=${process.env.BASE_IMAGE ?? 'debian:trixie-slim'}`,
+      '--tag',
+      image,
+      'compose/aws-emulator',
+    ],
+    {
+      cwd: repoRoot,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   return image;
 }
 
@@ -35,7 +60,10 @@ export class StartedAwsEmulator {
   /** Every SMS SNS was asked to publish to a phone number, read from moto's SNS backend. */
   async smsMessages(): Promise<PublishedSms[]> {
     const response = await fetch(`${this.endpoint}/moto-api/sns/sms-messages`);
-    if (!response.ok) throw new Error(`aws-emulator: GET /moto-api/sns/sms-messages answered ${response.status}: ${await response.text()}`);
+    if (!response.ok)
+      throw new Error(
+        `aws-emulator: GET /moto-api/sns/sms-messages answered ${response.status}: ${await response.text()}`,
+      );
     return smsMessagesSchema.parse(await response.json()).messages;
   }
 
@@ -60,8 +88,12 @@ export class StartedAwsEmulator {
       .map((line) => recordedRequestSchema.parse(JSON.parse(line)))
       .filter((request) => !request.url.includes('/moto-api/'))
       .map((request) => {
-        const body = request.body_encoded ? Buffer.from(request.body ?? '', 'base64').toString('utf8') : (request.body ?? '');
-        const parameters: Record<string, unknown> = body.trimStart().startsWith('{') ? (JSON.parse(body) as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(body));
+        const body = request.body_encoded
+          ? Buffer.from(request.body ?? '', 'base64').toString('utf8')
+          : (request.body ?? '');
+        const parameters: Record<string, unknown> = body.trimStart().startsWith('{')
+          ? (JSON.parse(body) as Record<string, unknown>)
+          : Object.fromEntries(new URLSearchParams(body));
         return { method: request.method, url: request.url, parameters };
       });
   }
@@ -83,6 +115,10 @@ export class StartedAwsEmulator {
 
 export async function startAwsEmulator(): Promise<StartedAwsEmulator> {
   const image = await buildAwsEmulatorImage();
-  const container = await new GenericContainer(image).withExposedPorts(5000).withWaitStrategy(Wait.forHealthCheck()).withStartupTimeout(60_000).start();
+  const container = await new GenericContainer(image)
+    .withExposedPorts(5000)
+    .withWaitStrategy(Wait.forHealthCheck())
+    .withStartupTimeout(60_000)
+    .start();
   return new StartedAwsEmulator(container);
 }

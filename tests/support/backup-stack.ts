@@ -39,7 +39,11 @@ export class BackupStack implements AsyncDisposable {
     };
   }
 
-  static async start(services: string[] = ['db', 'node-exporter'], extraEnv: NodeJS.ProcessEnv = {}, waitTimeoutSeconds = 180): Promise<BackupStack> {
+  static async start(
+    services: string[] = ['db', 'node-exporter'],
+    extraEnv: NodeJS.ProcessEnv = {},
+    waitTimeoutSeconds = 180,
+  ): Promise<BackupStack> {
     const projectName = `refereezy-backup-${randomBytes(4).toString('hex')}`;
     const stack = new BackupStack(projectName, { ...BackupStack.secrets(projectName), ...extraEnv });
     try {
@@ -66,13 +70,33 @@ export class BackupStack implements AsyncDisposable {
   /** SQL as postgres on the primary (or the scratch instance), in the app database. */
   async sql(query: string, { scratch = false } = {}): Promise<string> {
     const where = scratch ? ['-h', '/var/lib/postgresql/scratch/socket', '-p', '5433'] : [];
-    return (await this.exec('db', ['psql', '--no-psqlrc', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...where, '-d', 'refereezy', '-c', query])).trim();
+    return (
+      await this.exec('db', [
+        'psql',
+        '--no-psqlrc',
+        '-X',
+        '-q',
+        '-A',
+        '-t',
+        '-v',
+        'ON_ERROR_STOP=1',
+        ...where,
+        '-d',
+        'refereezy',
+        '-c',
+        query,
+      ])
+    ).trim();
   }
 
   /** The backup CLI (npm run backup -- replica …), run as an operator runs it, in this stack. */
   cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'provision/backup/cli.ts', 'replica', ...args], { cwd: repoRoot, env: { ...this.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'provision/backup/cli.ts', 'replica', ...args], {
+        cwd: repoRoot,
+        env: { ...this.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -83,7 +107,9 @@ export class BackupStack implements AsyncDisposable {
   }
 
   async logs(): Promise<string> {
-    return (await this.compose(['logs', '--no-color', '--tail=80']).catch((error: unknown) => ({ stdout: String(error) }))).stdout;
+    return (
+      await this.compose(['logs', '--no-color', '--tail=80']).catch((error: unknown) => ({ stdout: String(error) }))
+    ).stdout;
   }
 
   async down(): Promise<void> {

@@ -16,7 +16,13 @@ export type Release = 'trixie' | 'bookworm';
 export async function buildEc2HostImage(release: Release = 'trixie'): Promise<string> {
   const tag = release === 'trixie' ? `refereezy/ec2-host:${imageTag}` : `refereezy/ec2-host:${imageTag}-${release}`;
   const base = release === 'trixie' ? [] : ['--build-arg', `BASE_IMAGE=debian:${release}-slim`];
-  if (release !== 'trixie') await run('bash', [path.join(repoRoot, 'scripts', 'base-image')], { env: { ...process.env, BASE_IMAGE: `debian:${release}-slim` }, maxBuffer: 16 * 1024 * 1024 });
-  await run('docker', ['build', '--quiet', ...base, '--tag', tag, path.join(repoRoot, 'compose', 'ec2-host')], { maxBuffer: 64 * 1024 * 1024 });
+  if (release !== 'trixie')
+    await run('bash', [path.join(repoRoot, 'scripts', 'base-image')], {
+      env: { ...process.env, BASE_IMAGE: `debian:${release}-slim` },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  await run('docker', ['build', '--quiet', ...base, '--tag', tag, path.join(repoRoot, 'compose', 'ec2-host')], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return tag;
 }

@@ -14,8 +14,17 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   return sendJson('POST', url, body, headers);
 }
 
-export async function sendJson(method: string, url: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
-  return request(url, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+export async function sendJson(
+  method: string,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
+  return request(url, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 /** The answer's body as JSON of the shape the caller expects. */
@@ -34,7 +43,12 @@ export interface LoopResult {
  * Sends GET requests one after another until `stop` resolves (bounded by `maxRequests`), and
  * records which web server answered each one.
  */
-export async function requestLoop(url: string, stop: Promise<unknown>, headers: Record<string, string> = {}, maxRequests = 2_000): Promise<LoopResult> {
+export async function requestLoop(
+  url: string,
+  stop: Promise<unknown>,
+  headers: Record<string, string> = {},
+  maxRequests = 2_000,
+): Promise<LoopResult> {
   const loop = { stopped: false };
   void stop.finally(() => {
     loop.stopped = true;
@@ -44,7 +58,8 @@ export async function requestLoop(url: string, stop: Promise<unknown>, headers: 
   while (!loop.stopped && outcomes.length < maxRequests) {
     try {
       const answer = await request(url, { headers });
-      const outcome = answer.status === 200 ? (answer.headers.get('x-served-by') ?? 'unknown') : `HTTP ${answer.status}`;
+      const outcome =
+        answer.status === 200 ? (answer.headers.get('x-served-by') ?? 'unknown') : `HTTP ${answer.status}`;
       outcomes.push(outcome);
       if (answer.status !== 200) failures.push(outcome);
     } catch (error) {

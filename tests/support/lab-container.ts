@@ -2,15 +2,23 @@
 // second network joined before start, loopback-only published ports, sysctls, a created-listener), a
 // wait strategy that reports a machine's output before Testcontainers removes it, and a container's
 // output as `docker logs` prints it. Used by provision-lab.ts.
-import { GenericContainer, getContainerRuntimeClient, StartedNetwork, type ContainerRuntimeClient, type WaitStrategy } from 'testcontainers';
+import {
+  GenericContainer,
+  getContainerRuntimeClient,
+  StartedNetwork,
+  type ContainerRuntimeClient,
+  type WaitStrategy,
+} from 'testcontainers';
 
 /** A container's output (`docker logs --tail`), stdout and stderr frames in order. */
 export async function containerOutput(client: ContainerRuntimeClient, id: string, tail: number): Promise<string> {
-  const raw: unknown = await client.container.dockerode.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false });
+  const raw: unknown = await client.container.dockerode
+    .getContainer(id)
+    .logs({ stdout: true, stderr: true, tail, follow: false });
   const buffer = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
   // Without a TTY the output is multiplexed: 8-byte frame headers (stream, 0, 0, 0, big-endian length).
   const chunks: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= buffer.length; ) {
+  for (let offset = 0; offset + 8 <= buffer.length;) {
     const length = buffer.readUInt32BE(offset + 4);
     chunks.push(buffer.subarray(offset + 8, offset + 8 + length));
     offset += 8 + length;
@@ -99,6 +107,7 @@ export class LabContainer extends GenericContainer {
     this.onCreated?.(containerId);
     const client = await getContainerRuntimeClient();
     const container = client.container.getById(containerId);
-    for (const { network, aliases } of this.joins) await client.container.connectToNetwork(container, client.network.getById(network.getId()), aliases);
+    for (const { network, aliases } of this.joins)
+      await client.container.connectToNetwork(container, client.network.getById(network.getId()), aliases);
   }
 }

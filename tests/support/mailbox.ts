@@ -17,7 +17,8 @@ export interface MailMessage {
   html: string;
 }
 
-const addresses = (list: MessageAddressObject[] | undefined): string[] => (list ?? []).flatMap((entry) => (entry.address ? [entry.address] : []));
+const addresses = (list: MessageAddressObject[] | undefined): string[] =>
+  (list ?? []).flatMap((entry) => (entry.address ? [entry.address] : []));
 
 /** The first inline part of the given type in the message's MIME tree. */
 function findPart(node: MessageStructureObject | undefined, type: string): MessageStructureObject | undefined {
@@ -43,7 +44,14 @@ export class Mailbox {
 
   /** Logs in (plaintext IMAP: the replica's mailbox is reached on a private network only). */
   static async connect(host: string, port: number, user: string, password: string): Promise<Mailbox> {
-    const client = new ImapFlow({ host, port, secure: false, doSTARTTLS: false, auth: { user, pass: password }, logger: false });
+    const client = new ImapFlow({
+      host,
+      port,
+      secure: false,
+      doSTARTTLS: false,
+      auth: { user, pass: password },
+      logger: false,
+    });
     // Without a listener, a dropped connection would be an uncaught 'error' event.
     client.on('error', () => undefined);
     await client.connect();
@@ -57,7 +65,12 @@ export class Mailbox {
     await this.client.noop();
     const fresh: FetchMessageObject[] = [];
     if (this.client.mailbox && this.client.mailbox.exists > 0) {
-      for await (const message of this.client.fetch('1:*', { uid: true, envelope: true, bodyStructure: true, headers: ['x-original-to'] })) {
+      for await (const message of this.client.fetch('1:*', {
+        uid: true,
+        envelope: true,
+        bodyStructure: true,
+        headers: ['x-original-to'],
+      })) {
         if (!this.seen.has(message.uid)) fresh.push(message);
       }
     }
@@ -77,7 +90,9 @@ export class Mailbox {
       const matching = all.filter(predicate);
       if (matching.length >= count) return matching;
       if (Date.now() > deadline) {
-        throw new Error(`${matching.length} of ${count} expected messages within ${timeoutMs} ms; the mailbox holds: ${all.map((m) => `"${m.subject}"`).join(', ') || 'nothing'}`);
+        throw new Error(
+          `${matching.length} of ${count} expected messages within ${timeoutMs} ms; the mailbox holds: ${all.map((m) => `"${m.subject}"`).join(', ') || 'nothing'}`,
+        );
       }
       await sleep(250);
     }
@@ -88,7 +103,11 @@ export class Mailbox {
   }
 
   private async read(message: FetchMessageObject): Promise<MailMessage> {
-    const originalTo = message.headers?.toString('utf8').replace(/^x-original-to:\s*/i, '').trim() ?? '';
+    const originalTo =
+      message.headers
+        ?.toString('utf8')
+        .replace(/^x-original-to:\s*/i, '')
+        .trim() ?? '';
     return {
       uid: message.uid,
       subject: message.envelope?.subject ?? '',

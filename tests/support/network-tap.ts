@@ -43,7 +43,12 @@ export class NetworkTap {
       await container.stop();
       throw error;
     }
-    return new NetworkTap(container, new Map(listeners.map((listener) => [`${listener.host}:${listener.port}`, container.getMappedPort(listener.listen)])));
+    return new NetworkTap(
+      container,
+      new Map(
+        listeners.map((listener) => [`${listener.host}:${listener.port}`, container.getMappedPort(listener.listen)]),
+      ),
+    );
   }
 
   /** The 127.0.0.1 port that reaches host:port inside the network. */

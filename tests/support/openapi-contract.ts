@@ -42,7 +42,10 @@ export class OpenApiContract {
     const operation = this.document.paths[path]?.[method.toLowerCase()];
     assert.ok(operation, `${method} ${path} is not in the OpenAPI document`);
     const documented = operation.responses[String(answer.status)];
-    assert.ok(documented, `${method} ${path} answered ${answer.status}, which is not documented (body: ${answer.body.slice(0, 200)})`);
+    assert.ok(
+      documented,
+      `${method} ${path} answered ${answer.status}, which is not documented (body: ${answer.body.slice(0, 200)})`,
+    );
     const schema = documented.content?.['application/json'].schema;
     if (!schema) return;
     const key = `${method} ${path} ${answer.status}`;
@@ -52,6 +55,9 @@ export class OpenApiContract {
       this.validators.set(key, validate);
     }
     const body: unknown = JSON.parse(answer.body);
-    assert.ok(validate(body), `${key}: body does not match the document: ${this.ajv.errorsText(validate.errors)}\n${answer.body.slice(0, 300)}`);
+    assert.ok(
+      validate(body),
+      `${key}: body does not match the document: ${this.ajv.errorsText(validate.errors)}\n${answer.body.slice(0, 300)}`,
+    );
   }
 }

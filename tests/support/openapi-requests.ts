@@ -22,10 +22,37 @@ type Paths = Record<string, Record<string, OperationObject>>;
 // What people really type into the free-text fields (the generated strings are letters and digits):
 // apostrophes, accents, dashes, parentheses, numbers: the prose that naive SQL and XSS filters trip on.
 const realistic: Record<string, string[]> = {
-  name: ["Pierluigi Collina", "Bibiana Steinhaus", "Seán O'Neill", "José María Sánchez-Martínez", "Anne-Marie D'Souza", 'Li Wei'],
-  homeTeam: ["Real Sociedad", "Athletic Club", "St. Patrick's Athletic", "Brighton & Hove Albion", 'FC Köln', 'Select XI'],
-  awayTeam: ["Queen's Park", "Borussia M'gladbach", 'Union Berlin', "Newell's Old Boys", 'Deportivo Alavés', 'Drop Zone FC'],
-  venue: ["Estadio de Anoeta (Donostia)", "St James' Park", 'Parc des Princes, Paris', "Pitch 3 — Parque O'Higgins", 'Municipal "El Sardinero"'],
+  name: [
+    'Pierluigi Collina',
+    'Bibiana Steinhaus',
+    "Seán O'Neill",
+    'José María Sánchez-Martínez',
+    "Anne-Marie D'Souza",
+    'Li Wei',
+  ],
+  homeTeam: [
+    'Real Sociedad',
+    'Athletic Club',
+    "St. Patrick's Athletic",
+    'Brighton & Hove Albion',
+    'FC Köln',
+    'Select XI',
+  ],
+  awayTeam: [
+    "Queen's Park",
+    "Borussia M'gladbach",
+    'Union Berlin',
+    "Newell's Old Boys",
+    'Deportivo Alavés',
+    'Drop Zone FC',
+  ],
+  venue: [
+    'Estadio de Anoeta (Donostia)',
+    "St James' Park",
+    'Parc des Princes, Paris',
+    "Pitch 3 — Parque O'Higgins",
+    'Municipal "El Sardinero"',
+  ],
   player: ['4', '10', "9 (O'Brien)", 'Müller', 'No. 23 — replaced'],
   summary: [
     "Home side's no. 4 sent off (2nd yellow, 67'); abandoned for 10 min — floodlight failure. 1-0 at half-time.",
@@ -43,7 +70,10 @@ function humanise(value: unknown, index: number): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([key, field]) => {
       const texts = realistic[key];
-      return [key, typeof field === 'string' && texts ? (texts[index % texts.length] ?? field) : humanise(field, index)];
+      return [
+        key,
+        typeof field === 'string' && texts ? (texts[index % texts.length] ?? field) : humanise(field, index),
+      ];
     }),
   );
 }
@@ -61,7 +91,9 @@ export function validRequests(token: string, { perOperation = 5, seed = 20261202
   const requests: ProbeRequest[] = [];
   for (const [template, item] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(item)) {
-      const validBody = operation.requestBody ? ajv.compile(operation.requestBody.content['application/json'].schema) : undefined;
+      const validBody = operation.requestBody
+        ? ajv.compile(operation.requestBody.content['application/json'].schema)
+        : undefined;
       for (let index = 0; index < perOperation; index += 1) {
         const parameters = operation.parameters ?? [];
         const path = template.replace(/\{(\w+)\}/g, (_whole, name: string) => {
@@ -74,14 +106,18 @@ export function validRequests(token: string, { perOperation = 5, seed = 20261202
           query.set(parameter.name, String(faker.generate(parameter.schema)));
         }
         const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-        for (const parameter of parameters.filter((candidate) => candidate.in === 'header')) headers[parameter.name.toLowerCase()] = String(faker.generate(parameter.schema));
+        for (const parameter of parameters.filter((candidate) => candidate.in === 'header'))
+          headers[parameter.name.toLowerCase()] = String(faker.generate(parameter.schema));
         let body: string | undefined;
         if (operation.requestBody && validBody) {
           const generated = faker.generate(operation.requestBody.content['application/json'].schema);
           // Realistic prose where the schema takes it; the generated value where it does not (an email field, a pattern).
           const human = humanise(generated, index);
           const value = validBody(human) ? human : generated;
-          if (!validBody(value)) throw new Error(`${method.toUpperCase()} ${template}: json-schema-faker made a body the schema refuses: ${ajv.errorsText(validBody.errors)}`);
+          if (!validBody(value))
+            throw new Error(
+              `${method.toUpperCase()} ${template}: json-schema-faker made a body the schema refuses: ${ajv.errorsText(validBody.errors)}`,
+            );
           body = JSON.stringify(value);
           headers['content-type'] = 'application/json';
         }

@@ -107,7 +107,10 @@ export interface StartedProvisionLab {
    * args may give their own --identity or --known-hosts. `env` adds to (or, undefined, removes from)
    * the CLI's environment; `defaultIdentity: false` passes no --identity (an agent's keys).
    */
-  provision(args: string[], options?: { env?: Record<string, string | undefined>; defaultIdentity?: boolean }): Promise<ProvisionRun>;
+  provision(
+    args: string[],
+    options?: { env?: Record<string, string | undefined>; defaultIdentity?: boolean },
+  ): Promise<ProvisionRun>;
   /**
    * The environment an operator's shell would have for `npm run provision -- "$INVENTORY" …` against
    * the lab: INVENTORY, the key, the known_hosts and the vault's password (for runbook commands).
@@ -149,7 +152,9 @@ const execTimeoutMs = 120_000;
  */
 export async function buildAptProxyImage(): Promise<string> {
   const tag = `refereezy/apt-proxy:${imageTag}`;
-  await run('docker', ['build', '--quiet', '--tag', tag, path.join(repoRoot, 'compose', 'apt-proxy')], { maxBuffer: 64 * 1024 * 1024 });
+  await run('docker', ['build', '--quiet', '--tag', tag, path.join(repoRoot, 'compose', 'apt-proxy')], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return tag;
 }
 
@@ -195,13 +200,28 @@ class ProvisionLab implements StartedProvisionLab {
   async start(options: ProvisionLabOptions): Promise<void> {
     const names = Object.keys(options.hosts);
     const services = Object.entries(options.services ?? {});
-    for (const name of [...names, ...services.map(([service]) => service)]) if (name === aptProxyName) throw new Error(`"${aptProxyName}" is the lab's own container name`);
-    for (const [service] of services) if (names.includes(service) || service === bastionName) throw new Error(`"${service}" names both a host and a service`);
-    const releases = [...new Set(names.map((name) => options.hosts[name]?.release).filter((release): release is Release => release !== undefined && release !== 'trixie'))];
-    const [hostImage, proxyImage, ...releaseImages] = await Promise.all([buildEc2HostImage(), buildAptProxyImage(), ...releases.map((release) => buildEc2HostImage(release))]);
+    for (const name of [...names, ...services.map(([service]) => service)])
+      if (name === aptProxyName) throw new Error(`"${aptProxyName}" is the lab's own container name`);
+    for (const [service] of services)
+      if (names.includes(service) || service === bastionName)
+        throw new Error(`"${service}" names both a host and a service`);
+    const releases = [
+      ...new Set(
+        names
+          .map((name) => options.hosts[name]?.release)
+          .filter((release): release is Release => release !== undefined && release !== 'trixie'),
+      ),
+    ];
+    const [hostImage, proxyImage, ...releaseImages] = await Promise.all([
+      buildEc2HostImage(),
+      buildAptProxyImage(),
+      ...releases.map((release) => buildEc2HostImage(release)),
+    ]);
     const imageOf = (name: string) => {
       const release = options.hosts[name]?.release;
-      return release === undefined || release === 'trixie' ? hostImage : (releaseImages[releases.indexOf(release)] ?? hostImage);
+      return release === undefined || release === 'trixie'
+        ? hostImage
+        : (releaseImages[releases.indexOf(release)] ?? hostImage);
     };
     const client = await getContainerRuntimeClient();
 
@@ -214,20 +234,36 @@ class ProvisionLab implements StartedProvisionLab {
       Name: internalName,
       Driver: 'bridge',
       Internal: true,
-      Labels: { 'org.testcontainers': 'true', [LABEL_TESTCONTAINERS_SESSION_ID]: reaper.sessionId, [labLabel]: this.project },
+      Labels: {
+        'org.testcontainers': 'true',
+        [LABEL_TESTCONTAINERS_SESSION_ID]: reaper.sessionId,
+        [labLabel]: this.project,
+      },
     });
     this.internalNetwork = new StartedNetwork(client, internalName, created);
-    const inspected = (await client.container.dockerode.getNetwork(internalName).inspect()) as { IPAM?: { Config?: { Subnet?: string }[] } };
+    const inspected = (await client.container.dockerode.getNetwork(internalName).inspect()) as {
+      IPAM?: { Config?: { Subnet?: string }[] };
+    };
     this.internalSubnet = inspected.IPAM?.Config?.find((config) => config.Subnet?.includes('.'))?.Subnet;
     this.networks.push(this.internalNetwork);
     const [publicNetwork] = this.networks as [StartedNetwork, StartedNetwork];
 
     // Published ports need a non-internal network: the bastion starts on the public one and joins the internal one.
-    const bastion = this.machine(bastionName, hostImage).withNetwork(publicNetwork).withJoinedNetwork(this.internalNetwork, bastionName).withLoopbackPort(22);
+    const bastion = this.machine(bastionName, hostImage)
+      .withNetwork(publicNetwork)
+      .withJoinedNetwork(this.internalNetwork, bastionName)
+      .withLoopbackPort(22);
     const starts = [
       this.startAptProxy(proxyImage, client),
       this.startMachine(bastionName, bastion),
-      ...names.filter((name) => name !== bastionName).map((name) => this.startMachine(name, this.machine(name, imageOf(name)).withOnlyNetwork(this.internalNetwork as StartedNetwork, name))),
+      ...names
+        .filter((name) => name !== bastionName)
+        .map((name) =>
+          this.startMachine(
+            name,
+            this.machine(name, imageOf(name)).withOnlyNetwork(this.internalNetwork as StartedNetwork, name),
+          ),
+        ),
       ...services.map(([name, service]) => this.startService(name, service, client)),
     ];
     // Every start settles before a failure is reported: stop() then finds every container.
@@ -261,11 +297,19 @@ class ProvisionLab implements StartedProvisionLab {
         .withSysctls(hardeningSysctls())
         .withCommand(['/sbin/init'])
         .withWaitStrategy(
-          new ReportingWaitStrategy(name, Wait.forSuccessfulCommand('systemctl is-active --quiet ssh.service'), async (container) => {
-            const client = await getContainerRuntimeClient();
-            const journal = await client.container.exec(container, ['journalctl', '-n', '80', '--no-pager'], { log: false });
-            this.startFailures.push(`── ${name}: not ready; its output ──\n${await containerOutput(client, container.id, 200)}\n── ${name}: journal ──\n${journal.output}`);
-          }),
+          new ReportingWaitStrategy(
+            name,
+            Wait.forSuccessfulCommand('systemctl is-active --quiet ssh.service'),
+            async (container) => {
+              const client = await getContainerRuntimeClient();
+              const journal = await client.container.exec(container, ['journalctl', '-n', '80', '--no-pager'], {
+                log: false,
+              });
+              this.startFailures.push(
+                `── ${name}: not ready; its output ──\n${await containerOutput(client, container.id, 200)}\n── ${name}: journal ──\n${journal.output}`,
+              );
+            },
+          ),
         )
         .withStartupTimeout(90_000)
     );
@@ -288,7 +332,9 @@ class ProvisionLab implements StartedProvisionLab {
       .withEnvironment(service.environment ?? {})
       .withWaitStrategy(
         new ReportingWaitStrategy(name, Wait.forHealthCheck(), async (unready) => {
-          this.startFailures.push(`── ${name}: not healthy; its output ──\n${await containerOutput(client, unready.id, 200)}`);
+          this.startFailures.push(
+            `── ${name}: not healthy; its output ──\n${await containerOutput(client, unready.id, 200)}`,
+          );
         }),
       )
       .withStartupTimeout(90_000);
@@ -309,7 +355,9 @@ class ProvisionLab implements StartedProvisionLab {
       .withBindMounts(inUse.length > 0 ? [] : [{ source: aptCacheVolume, target: '/var/cache/apt-cacher-ng' }])
       .withWaitStrategy(
         new ReportingWaitStrategy(aptProxyName, Wait.forHealthCheck(), async (unready) => {
-          this.startFailures.push(`── ${aptProxyName}: not healthy; its output ──\n${await containerOutput(client, unready.id, 200)}`);
+          this.startFailures.push(
+            `── ${aptProxyName}: not healthy; its output ──\n${await containerOutput(client, unready.id, 200)}`,
+          );
         }),
       )
       .withStartupTimeout(60_000);
@@ -334,7 +382,11 @@ class ProvisionLab implements StartedProvisionLab {
     const lines: string[] = [];
     for (const name of this.machines.keys()) {
       if (name === aptProxyName || this.serviceNames.has(name)) continue;
-      const key = (await this.exec(name, ['cat', '/etc/ssh/ssh_host_ed25519_key.pub'])).output.trim().split(/\s+/).slice(0, 2).join(' ');
+      const key = (await this.exec(name, ['cat', '/etc/ssh/ssh_host_ed25519_key.pub'])).output
+        .trim()
+        .split(/\s+/)
+        .slice(0, 2)
+        .join(' ');
       if (!key.startsWith('ssh-ed25519 ')) throw new Error(`${name}: no ed25519 host key (${key})`);
       lines.push(`${this.address(name)} ${key}`);
       if (name === bastionName) lines.push(`[${this.bastionEndpoint.host}]:${this.bastionEndpoint.port} ${key}`);
@@ -352,32 +404,59 @@ class ProvisionLab implements StartedProvisionLab {
     const hosts: Record<string, { address: string; groups: string[]; vars?: Record<string, unknown> }> = {};
     const given = options.hosts[bastionName];
     // The bastion converges too: the provisioner reaches it through itself, at its internal address.
-    hosts[bastionName] = { address: this.address(bastionName), groups: [...new Set([bastionName, ...(given?.groups ?? [])])], ...(given?.vars ? { vars: given.vars } : {}) };
+    hosts[bastionName] = {
+      address: this.address(bastionName),
+      groups: [...new Set([bastionName, ...(given?.groups ?? [])])],
+      ...(given?.vars ? { vars: given.vars } : {}),
+    };
     for (const [name, host] of Object.entries(options.hosts)) {
-      if (name !== bastionName) hosts[name] = { address: this.address(name), groups: host.groups, ...(host.vars ? { vars: host.vars } : {}) };
+      if (name !== bastionName)
+        hosts[name] = { address: this.address(name), groups: host.groups, ...(host.vars ? { vars: host.vars } : {}) };
     }
     const groups: Record<string, Record<string, unknown>> = {};
-    for (const name of new Set([...Object.values(hosts).flatMap((host) => host.groups), ...Object.keys(options.groups ?? {})])) groups[name] = options.groups?.[name] ?? {};
+    for (const name of new Set([
+      ...Object.values(hosts).flatMap((host) => host.groups),
+      ...Object.keys(options.groups ?? {}),
+    ]))
+      groups[name] = options.groups?.[name] ?? {};
 
     let vault: string | undefined;
     if (options.secrets) {
       this.vaultPassword = randomBytes(18).toString('base64url');
       vault = 'secrets.vault.yaml';
-      writeFileSync(path.join(this.dir, vault), encryptVault(stringify(options.secrets), this.vaultPassword), { mode: 0o600 });
+      writeFileSync(path.join(this.dir, vault), encryptVault(stringify(options.secrets), this.vaultPassword), {
+        mode: 0o600,
+      });
     }
     const inventory = {
-      bastion: { host: this.bastionEndpoint.host, port: this.bastionEndpoint.port, user: 'admin', private_address: this.address(bastionName) },
+      bastion: {
+        host: this.bastionEndpoint.host,
+        port: this.bastionEndpoint.port,
+        user: 'admin',
+        private_address: this.address(bastionName),
+      },
       user: 'admin',
       ...(vault ? { vault } : {}),
       // load_balancer_cidrs: the lab has no load balancer; every lab host may play one (a test narrows it with group vars).
-      vars: { admin_authorized_keys: [this.publicKey], apt_proxy: `http://${this.address('apt-proxy')}:${aptProxyPort}`, ...(this.internalSubnet ? { load_balancer_cidrs: [this.internalSubnet] } : {}), ...options.vars },
+      vars: {
+        admin_authorized_keys: [this.publicKey],
+        apt_proxy: `http://${this.address('apt-proxy')}:${aptProxyPort}`,
+        ...(this.internalSubnet ? { load_balancer_cidrs: [this.internalSubnet] } : {}),
+        ...options.vars,
+      },
       groups,
       hosts,
     };
-    writeFileSync(this.inventoryFile, `# The provisioning lab ${this.project}: written by tests/support/provision-lab.ts.\n${stringify(inventory, { lineWidth: 0 })}`);
+    writeFileSync(
+      this.inventoryFile,
+      `# The provisioning lab ${this.project}: written by tests/support/provision-lab.ts.\n${stringify(inventory, { lineWidth: 0 })}`,
+    );
   }
 
-  async provision(args: string[], options: { env?: Record<string, string | undefined>; defaultIdentity?: boolean } = {}): Promise<ProvisionRun> {
+  async provision(
+    args: string[],
+    options: { env?: Record<string, string | undefined>; defaultIdentity?: boolean } = {},
+  ): Promise<ProvisionRun> {
     // The lab's key and known_hosts unless the caller gives its own (the CLI takes an option once).
     const given = (option: string) => args.some((arg) => arg === option || arg.startsWith(`${option}=`));
     const defaults = [
@@ -388,16 +467,29 @@ class ProvisionLab implements StartedProvisionLab {
     const argv = ['--import', 'tsx', 'provision/main.ts', this.inventoryFile, ...defaults, ...args];
     // The lab's vault password, and no other source of one (a password file would win over it).
     const { PROVISION_VAULT_PASSWORD_FILE: _file, PROVISION_VAULT_PASSWORD: _password, ...inherited } = process.env;
-    const env: Record<string, string | undefined> = { ...inherited, ...(this.vaultPassword ? { PROVISION_VAULT_PASSWORD: this.vaultPassword } : {}), ...options.env };
+    const env: Record<string, string | undefined> = {
+      ...inherited,
+      ...(this.vaultPassword ? { PROVISION_VAULT_PASSWORD: this.vaultPassword } : {}),
+      ...options.env,
+    };
     for (const [key, value] of Object.entries(env)) if (value === undefined) Reflect.deleteProperty(env, key);
     let code = 0;
     let stdout: string;
     let stderr: string;
     try {
-      ({ stdout, stderr } = await run(process.execPath, argv, { cwd: repoRoot, env, maxBuffer: 64 * 1024 * 1024, timeout: 20 * 60_000 }));
+      ({ stdout, stderr } = await run(process.execPath, argv, {
+        cwd: repoRoot,
+        env,
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 20 * 60_000,
+      }));
     } catch (error) {
       const failed = error as { code: number | string; stdout?: string; stderr?: string; killed?: boolean };
-      if (typeof failed.code !== 'number') throw new Error(`provision ${args.join(' ')}: ${failed.killed ? 'timed out' : failed.code}\n${failed.stderr ?? ''}`, { cause: error });
+      if (typeof failed.code !== 'number')
+        throw new Error(
+          `provision ${args.join(' ')}: ${failed.killed ? 'timed out' : failed.code}\n${failed.stderr ?? ''}`,
+          { cause: error },
+        );
       ({ code } = failed);
       stdout = failed.stdout ?? '';
       stderr = failed.stderr ?? '';
@@ -455,11 +547,20 @@ class ProvisionLab implements StartedProvisionLab {
     const sections = [...this.startFailures];
     for (const [name, machine] of this.machines) {
       // A machine that never got ready was reported (and removed) by its wait strategy.
-      if (!machine.id || (!machine.started && this.startFailures.some((failure) => failure.startsWith(`── ${name}:`)))) continue;
+      if (!machine.id || (!machine.started && this.startFailures.some((failure) => failure.startsWith(`── ${name}:`))))
+        continue;
       const output = await containerOutput(client, machine.id, 200).catch((error: unknown) => String(error));
       const journal =
-        name === aptProxyName || this.serviceNames.has(name) || !machine.started ? '' : (await this.exec(name, ['journalctl', '--no-pager', '--lines=200']).catch((error: unknown) => ({ output: String(error) }))).output;
-      sections.push(`── ${name} (${machine.started?.getName().replace(/^\//, '') ?? machine.id}) ──\n${output}${journal ? `\n── ${name}: journal ──\n${journal}` : ''}`);
+        name === aptProxyName || this.serviceNames.has(name) || !machine.started
+          ? ''
+          : (
+              await this.exec(name, ['journalctl', '--no-pager', '--lines=200']).catch((error: unknown) => ({
+                output: String(error),
+              }))
+            ).output;
+      sections.push(
+        `── ${name} (${machine.started?.getName().replace(/^\//, '') ?? machine.id}) ──\n${output}${journal ? `\n── ${name}: journal ──\n${journal}` : ''}`,
+      );
     }
     return sections.join('\n');
   }
@@ -480,9 +581,14 @@ class ProvisionLab implements StartedProvisionLab {
     const client = await getContainerRuntimeClient();
     await Promise.all(
       [...this.machines.values()].map(async (machine) => {
-        if (machine.started) await machine.started.stop({ timeout: 0, remove: true, removeVolumes: true }).catch(() => undefined);
+        if (machine.started)
+          await machine.started.stop({ timeout: 0, remove: true, removeVolumes: true }).catch(() => undefined);
         // Created but never started or ready (Testcontainers removes an unready one itself; this is the backstop).
-        if (machine.id) await client.container.dockerode.getContainer(machine.id).remove({ force: true, v: true }).catch(() => undefined);
+        if (machine.id)
+          await client.container.dockerode
+            .getContainer(machine.id)
+            .remove({ force: true, v: true })
+            .catch(() => undefined);
       }),
     );
     for (const network of this.networks.reverse()) await network.stop().catch(() => undefined);

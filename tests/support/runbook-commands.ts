@@ -13,7 +13,10 @@ export type RunbookEnvironment = 'replica' | 'production' | 'lab';
  * "```sh replica" is an unnamed replica block, "```sh replica deactivate" the block `deactivate`.
  * Tests run them as written, so a runbook cannot drift from what works.
  */
-export function runbookBlockList(runbook: string, environment: RunbookEnvironment): { name: string | undefined; code: string }[] {
+export function runbookBlockList(
+  runbook: string,
+  environment: RunbookEnvironment,
+): { name: string | undefined; code: string }[] {
   const text = readFileSync(join(repoRoot, 'docs/runbooks', runbook), 'utf8');
   const blocks = [...text.matchAll(/^```sh (\w+)(?: ([\w-]+))?\n([\s\S]*?)^```$/gm)]
     .filter((match) => match[1] === environment)
@@ -39,7 +42,9 @@ export function runbookBlocks(runbook: string, environment: RunbookEnvironment):
  */
 export function composeRequiredVariables(): Record<string, string> {
   const text = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
-  return Object.fromEntries([...text.matchAll(/\$\{(\w+):\?/g)].map((match) => [match[1] ?? '', 'unused-by-the-runbook']));
+  return Object.fromEntries(
+    [...text.matchAll(/\$\{(\w+):\?/g)].map((match) => [match[1] ?? '', 'unused-by-the-runbook']),
+  );
 }
 
 /** Runs blocks one after another in one bash (`set -euo pipefail`) from the repository root; returns stdout. */
@@ -54,14 +59,24 @@ export async function runBlocks(code: string[], env: Record<string, string>): Pr
     return stdout;
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-    throw new Error(`runbook commands failed: ${(error as Error).message}\n── stdout ──\n${stdout}\n── stderr ──\n${stderr}`);
+    throw new Error(
+      `runbook commands failed: ${(error as Error).message}\n── stdout ──\n${stdout}\n── stderr ──\n${stderr}`,
+    );
   }
 }
 
 /** Runs one block with bash (-euo pipefail) from the repository root; never throws for its exit code. */
-export function runShellBlock(block: string, env: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+export function runShellBlock(
+  block: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ exitCode: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-euo', 'pipefail', '-c', block], { cwd: repoRoot, env: { ...process.env, ...env }, timeout: timeoutMs });
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', block], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      timeout: timeoutMs,
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -9,7 +9,9 @@ const run = promisify(execFile);
  * Builds one service's image exactly as `docker compose` does (same Dockerfile, arguments and
  * secrets), so suites that start it alone test the image the replica runs. Returns its tag.
  */
-export async function buildServiceImage(service: 'db' | 'api' | 'web' | 'bastion' | 'firebase' | 'mail' | 'prometheus' | 'notifier' | 's3'): Promise<string> {
+export async function buildServiceImage(
+  service: 'db' | 'api' | 'web' | 'bastion' | 'firebase' | 'mail' | 'prometheus' | 'notifier' | 's3',
+): Promise<string> {
   // Services that share an image are built through one of them.
   const composeService = { web: 'web1', notifier: 'sms-notifier' }[service as string] ?? service;
   await run('docker', ['compose', 'build', '--quiet', composeService], {

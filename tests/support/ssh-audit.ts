@@ -26,9 +26,25 @@ export interface SshAuditResult {
  * OpenSSH 9.8+ penalises a source that connects without authenticating (PerSourcePenalties), as
  * ssh-audit does several times.
  */
-export async function sshAudit(network: string, target: string, { policy = false, port = 22 } = {}): Promise<SshAuditResult> {
+export async function sshAudit(
+  network: string,
+  target: string,
+  { policy = false, port = 22 } = {},
+): Promise<SshAuditResult> {
   const image = await buildSshAuditImage();
-  const args = ['run', '--rm', '--network', network, '--volume', `${dir}:/policy:ro`, image, ...(policy ? ['-P', '/policy/hardened.policy'] : []), '-p', String(port), target];
+  const args = [
+    'run',
+    '--rm',
+    '--network',
+    network,
+    '--volume',
+    `${dir}:/policy:ro`,
+    image,
+    ...(policy ? ['-P', '/policy/hardened.policy'] : []),
+    '-p',
+    String(port),
+    target,
+  ];
   try {
     const { stdout, stderr } = await run('docker', args, { maxBuffer: 16 * 1024 * 1024, timeout: 120_000 });
     return { code: 0, output: strip(stdout + stderr) };

@@ -9,7 +9,10 @@ export interface SshTarget {
 }
 
 /** Connects, verifying the host key against the expected fingerprint; rejects on any failure. */
-export function connectSsh(target: SshTarget, auth: Pick<ConnectConfig, 'privateKey' | 'password' | 'tryKeyboard'>): Promise<Client> {
+export function connectSsh(
+  target: SshTarget,
+  auth: Pick<ConnectConfig, 'privateKey' | 'password' | 'tryKeyboard'>,
+): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     client
@@ -21,7 +24,8 @@ export function connectSsh(target: SshTarget, auth: Pick<ConnectConfig, 'private
         username: target.username,
         readyTimeout: 10_000,
         hostVerifier: (key: Buffer) =>
-          `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}` === target.hostKeyFingerprint,
+          `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}` ===
+          target.hostKeyFingerprint,
         ...auth,
       });
   });

@@ -71,16 +71,37 @@ export class StartedApi implements AsyncDisposable {
         ? await withSharedLock<SharedContainers, StartedContainers>('api-containers', async (existing) => {
             if (existing) {
               try {
-                const [database, firebase] = await Promise.all([attachContainer(existing.databaseId), attachContainer(existing.firebaseId)]);
-                return { database, firebase: StartedFirebase.attach(firebase, true), password: existing.password, shared: true };
+                const [database, firebase] = await Promise.all([
+                  attachContainer(existing.databaseId),
+                  attachContainer(existing.firebaseId),
+                ]);
+                return {
+                  database,
+                  firebase: StartedFirebase.attach(firebase, true),
+                  password: existing.password,
+                  shared: true,
+                };
               } catch (error) {
-                console.error(`the API suites' shared containers could not be attached to (${String(error)}): starting others`);
-                await forget('api-containers', ['docker', 'rm', '--force', '--volumes', existing.databaseId, existing.firebaseId]);
+                console.error(
+                  `the API suites' shared containers could not be attached to (${String(error)}): starting others`,
+                );
+                await forget('api-containers', [
+                  'docker',
+                  'rm',
+                  '--force',
+                  '--volumes',
+                  existing.databaseId,
+                  existing.firebaseId,
+                ]);
               }
             }
             const started = await StartedApi.startContainers();
             const ids = { databaseId: started.database.getId(), firebaseId: started.firebase.container.getId() };
-            share('api-containers', { ...ids, password: started.password }, `docker rm --force --volumes ${ids.databaseId} ${ids.firebaseId}`);
+            share(
+              'api-containers',
+              { ...ids, password: started.password },
+              `docker rm --force --volumes ${ids.databaseId} ${ids.firebaseId}`,
+            );
             return { ...started, firebase: StartedFirebase.attach(started.firebase.container, true), shared: true };
           })
         : { ...(await StartedApi.startContainers()), shared: false };
@@ -110,7 +131,10 @@ export class StartedApi implements AsyncDisposable {
     createInterface({ input: logs }).on('line', (line) => lines.push(line));
     try {
       const server = await startServer(config, createLogger(config.LOG_LEVEL, logs));
-      const admin = new ApiClient(`http://127.0.0.1:${server.port}`, (await firebase.idToken(`admin-${randomUUID()}@refereezy.test`, 'admin')).idToken);
+      const admin = new ApiClient(
+        `http://127.0.0.1:${server.port}`,
+        (await firebase.idToken(`admin-${randomUUID()}@refereezy.test`, 'admin')).idToken,
+      );
       return new StartedApi(database, firebase, firestorePath, server, lines, admin, config, containers.shared);
     } catch (error) {
       await Promise.all([containers.shared ? undefined : database.stop(), firebase.stop(), firestorePath.stop()]);
@@ -119,7 +143,11 @@ export class StartedApi implements AsyncDisposable {
   }
 
   /** A database and a firebase container of this caller's own, healthy. */
-  private static async startContainers(): Promise<{ database: ContainerHandle; firebase: StartedFirebase; password: string }> {
+  private static async startContainers(): Promise<{
+    database: ContainerHandle;
+    firebase: StartedFirebase;
+    password: string;
+  }> {
     const password = randomBytes(18).toString('base64url');
     const starting = await Promise.allSettled([
       buildServiceImage('db').then((image) =>
@@ -139,7 +167,9 @@ export class StartedApi implements AsyncDisposable {
         databaseStart.status === 'fulfilled' ? databaseStart.value.stop() : undefined,
         firebaseStart.status === 'fulfilled' ? firebaseStart.value.stop() : undefined,
       ]);
-      throw databaseStart.status === 'rejected' ? databaseStart.reason : (firebaseStart as PromiseRejectedResult).reason;
+      throw databaseStart.status === 'rejected'
+        ? databaseStart.reason
+        : (firebaseStart as PromiseRejectedResult).reason;
     }
     return { database: databaseStart.value, firebase: firebaseStart.value, password };
   }
@@ -168,7 +198,16 @@ export class StartedApi implements AsyncDisposable {
 
   /** Runs SQL as the postgres superuser inside the database container; returns psql's output. */
   async psql(sql: string): Promise<{ exitCode: number; output: string }> {
-    const { exitCode, output } = await this.database.exec(['psql', '-XtA', '-v', 'ON_ERROR_STOP=1', '-d', 'refereezy', '-c', sql]);
+    const { exitCode, output } = await this.database.exec([
+      'psql',
+      '-XtA',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-d',
+      'refereezy',
+      '-c',
+      sql,
+    ]);
     return { exitCode, output: output.trim() };
   }
 
@@ -176,7 +215,11 @@ export class StartedApi implements AsyncDisposable {
     try {
       await this.server.stop();
     } finally {
-      await Promise.all([this.sharedContainers ? undefined : this.database.stop(), this.firebase.stop(), this.firestorePath.stop()]);
+      await Promise.all([
+        this.sharedContainers ? undefined : this.database.stop(),
+        this.firebase.stop(),
+        this.firestorePath.stop(),
+      ]);
     }
   }
 

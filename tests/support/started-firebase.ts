@@ -37,7 +37,13 @@ export class StartedFirebase {
       .withExposedPorts(9099, 8080)
       // The image's own check, with more patience: on a loaded CI machine firebase-tools' Auth
       // emulator can take longer than the image's 60 s start period, and one slow start is not a fault.
-      .withHealthCheck({ test: ['CMD', 'node', '/srv/refereezy/firebase/healthcheck.mjs'], interval: 5_000, timeout: 10_000, retries: 5, startPeriod: 180_000 })
+      .withHealthCheck({
+        test: ['CMD', 'node', '/srv/refereezy/firebase/healthcheck.mjs'],
+        interval: 5_000,
+        timeout: 10_000,
+        retries: 5,
+        startPeriod: 180_000,
+      })
       .withWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(240_000)
       .start();
@@ -54,7 +60,14 @@ export class StartedFirebase {
 
   /** An ID token for the user (created on first use), minted by the image's own id-token.mjs. */
   async idToken(email: string, role: 'admin' | 'referee'): Promise<IdToken> {
-    const { exitCode, stdout, stderr } = await this.container.exec(['node', 'id-token.mjs', '--email', email, '--role', role]);
+    const { exitCode, stdout, stderr } = await this.container.exec([
+      'node',
+      'id-token.mjs',
+      '--email',
+      email,
+      '--role',
+      role,
+    ]);
     if (exitCode !== 0) throw new Error(`id-token.mjs failed for ${email}: ${stderr || stdout}`);
     return JSON.parse(stdout) as IdToken;
   }
@@ -66,7 +79,13 @@ export class StartedFirebase {
    */
   adminAuth(): Auth {
     process.env.FIREBASE_AUTH_EMULATOR_HOST = this.authEmulatorHost;
-    const app = initializeApp({ projectId: firebaseProjectId, credential: { getAccessToken: () => Promise.resolve({ access_token: 'owner', expires_in: 3600 }) } }, `tests-${randomUUID()}`);
+    const app = initializeApp(
+      {
+        projectId: firebaseProjectId,
+        credential: { getAccessToken: () => Promise.resolve({ access_token: 'owner', expires_in: 3600 }) },
+      },
+      `tests-${randomUUID()}`,
+    );
     this.apps.push(app);
     return getAuth(app);
   }
@@ -80,7 +99,10 @@ export class StartedFirebase {
 
   async stop(): Promise<void> {
     try {
-      await Promise.all([...this.clients.splice(0).map((client) => client.terminate()), ...this.apps.splice(0).map((app) => deleteApp(app))]);
+      await Promise.all([
+        ...this.clients.splice(0).map((client) => client.terminate()),
+        ...this.apps.splice(0).map((app) => deleteApp(app)),
+      ]);
     } finally {
       if (!this.shared) await this.container.stop();
     }

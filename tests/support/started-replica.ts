@@ -13,16 +13,58 @@ import { NetworkTap } from './network-tap.js';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { repoRoot } from './paths.js';
 import { buildCaBundle } from './build-ca.js';
-import { forgetSharedReplica, shareReplica, sharingWanted, withSharedReplicaLock, type SharedReplicaState } from './shared-replica.js';
+import {
+  forgetSharedReplica,
+  shareReplica,
+  sharingWanted,
+  withSharedReplicaLock,
+  type SharedReplicaState,
+} from './shared-replica.js';
 
 export type ServiceName =
-  | 'cdn' | 'lb' | 'web1' | 'web2' | 'api' | 'db' | 'firebase' | 'mail' | 'bastion'
-  | 'prometheus' | 'alertmanager' | 'sms-notifier' | 'daily-report' | 'node-exporter' | 'postgres-exporter'
-  | 'blackbox-exporter' | 'web1-exporter' | 'web2-exporter' | 'deadman' | 's3' | 'assets-origin';
+  | 'cdn'
+  | 'lb'
+  | 'web1'
+  | 'web2'
+  | 'api'
+  | 'db'
+  | 'firebase'
+  | 'mail'
+  | 'bastion'
+  | 'prometheus'
+  | 'alertmanager'
+  | 'sms-notifier'
+  | 'daily-report'
+  | 'node-exporter'
+  | 'postgres-exporter'
+  | 'blackbox-exporter'
+  | 'web1-exporter'
+  | 'web2-exporter'
+  | 'deadman'
+  | 's3'
+  | 'assets-origin';
 export const services: readonly ServiceName[] = [
-  'cdn', 'lb', 'web1', 'web2', 'api', 'db', 'firebase', 'mail', 'bastion',
-  'prometheus', 'alertmanager', 'sms-notifier', 'daily-report', 'node-exporter', 'postgres-exporter',
-  'blackbox-exporter', 'web1-exporter', 'web2-exporter', 'deadman', 's3', 'assets-origin',
+  'cdn',
+  'lb',
+  'web1',
+  'web2',
+  'api',
+  'db',
+  'firebase',
+  'mail',
+  'bastion',
+  'prometheus',
+  'alertmanager',
+  'sms-notifier',
+  'daily-report',
+  'node-exporter',
+  'postgres-exporter',
+  'blackbox-exporter',
+  'web1-exporter',
+  'web2-exporter',
+  'deadman',
+  's3',
+  'assets-origin',
 ];
 export const publicServices: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'bastion'];
 
@@ -74,7 +116,9 @@ export class StartedReplica implements AsyncDisposable {
         try {
           return await StartedReplica.up(existing, { build: false, shared: true });
         } catch (error) {
-          console.error(`the shared replica ${existing.projectName} could not be attached to (${String(error)}): starting another`);
+          console.error(
+            `the shared replica ${existing.projectName} could not be attached to (${String(error)}): starting another`,
+          );
           await forgetSharedReplica(existing);
         }
       }
@@ -110,7 +154,10 @@ export class StartedReplica implements AsyncDisposable {
     return { projectName, composeEnvironment, bastionUser, bastionKey, mailCatchallPassword };
   }
 
-  private static async up(state: SharedReplicaState, how: { build: boolean; shared: boolean; extraComposeFiles?: string[] }): Promise<StartedReplica> {
+  private static async up(
+    state: SharedReplicaState,
+    how: { build: boolean; shared: boolean; extraComposeFiles?: string[] },
+  ): Promise<StartedReplica> {
     let compose = new DockerComposeEnvironment(repoRoot, ['docker-compose.yml', ...(how.extraComposeFiles ?? [])])
       .withProjectName(state.projectName)
       .withEnvironment(state.composeEnvironment)
@@ -149,7 +196,14 @@ export class StartedReplica implements AsyncDisposable {
 
   /** An ID token from the replica's Auth emulator (user created on first use), via its id-token.mjs. */
   async idToken(email: string, role: 'admin' | 'referee'): Promise<string> {
-    const { exitCode, output } = await this.exec('firebase', ['node', 'id-token.mjs', '--email', email, '--role', role]);
+    const { exitCode, output } = await this.exec('firebase', [
+      'node',
+      'id-token.mjs',
+      '--email',
+      email,
+      '--role',
+      role,
+    ]);
     if (exitCode !== 0) throw new Error(`id-token.mjs failed for ${email}: ${output}`);
     return (JSON.parse(output) as { idToken: string }).idToken;
   }
@@ -185,7 +239,9 @@ export class StartedReplica implements AsyncDisposable {
     );
   }
 
-  async networkIsInternal(network: 'public' | 'app' | 'private' | 'monitoring' | 'metrics' | 'edge-metrics' | 'ops' | 'assets'): Promise<boolean> {
+  async networkIsInternal(
+    network: 'public' | 'app' | 'private' | 'monitoring' | 'metrics' | 'edge-metrics' | 'ops' | 'assets',
+  ): Promise<boolean> {
     const info = await this.client.network.getById(`${this.projectName}_${network}`).inspect();
     return info.Internal;
   }
@@ -206,10 +262,23 @@ export class StartedReplica implements AsyncDisposable {
   }
 
   /** The container's security settings as Docker applies them. */
-  async securityOf(service: ServiceName): Promise<{ user: string; capDrop: string[]; capAdd: string[]; securityOpt: string[]; readOnlyRoot: boolean }> {
+  async securityOf(
+    service: ServiceName,
+  ): Promise<{ user: string; capDrop: string[]; capAdd: string[]; securityOpt: string[]; readOnlyRoot: boolean }> {
     const { Config, HostConfig } = await this.inspect(service);
-    const host = HostConfig as { CapDrop?: string[] | null; CapAdd?: string[] | null; SecurityOpt?: string[] | null; ReadonlyRootfs?: boolean };
-    return { user: Config.User, capDrop: host.CapDrop ?? [], capAdd: host.CapAdd ?? [], securityOpt: host.SecurityOpt ?? [], readOnlyRoot: host.ReadonlyRootfs ?? false };
+    const host = HostConfig as {
+      CapDrop?: string[] | null;
+      CapAdd?: string[] | null;
+      SecurityOpt?: string[] | null;
+      ReadonlyRootfs?: boolean;
+    };
+    return {
+      user: Config.User,
+      capDrop: host.CapDrop ?? [],
+      capAdd: host.CapAdd ?? [],
+      securityOpt: host.SecurityOpt ?? [],
+      readOnlyRoot: host.ReadonlyRootfs ?? false,
+    };
   }
 
   /** The services that are not running and healthy, with the tail of their logs. */

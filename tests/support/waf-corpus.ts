@@ -34,7 +34,9 @@ export interface ProbeAnswer {
 const fixtures = join(repoRoot, 'tests/fixtures/waf');
 
 function lines(file: string): string[] {
-  return readFileSync(join(fixtures, file), 'utf8').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#!'));
+  return readFileSync(join(fixtures, file), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#!'));
 }
 
 /** Percent-encodes only what an HTTP request line cannot carry (space, controls, non-ASCII): the rest goes as the attacker wrote it. */
@@ -58,10 +60,17 @@ export function attackCorpus(token: string): ProbeRequest[] {
     ['ssti', 'payloads-ssti.txt'],
   ];
   // A payload its author already percent-encoded goes into the URL as written (not encoded twice).
-  const inQuery = (payload: string) => (/%[0-9A-Fa-f]{2}/.test(payload) ? rawPath(payload) : encodeURIComponent(payload));
+  const inQuery = (payload: string) =>
+    /%[0-9A-Fa-f]{2}/.test(payload) ? rawPath(payload) : encodeURIComponent(payload);
   for (const [category, file] of injections) {
     for (const payload of lines(file)) {
-      requests.push({ category, label: `${category} in query: ${payload}`, method: 'GET', path: `/api/referees?name=${inQuery(payload)}&limit=10`, headers: auth });
+      requests.push({
+        category,
+        label: `${category} in query: ${payload}`,
+        method: 'GET',
+        path: `/api/referees?name=${inQuery(payload)}&limit=10`,
+        headers: auth,
+      });
       requests.push({
         category,
         label: `${category} in JSON body: ${payload}`,
@@ -73,7 +82,13 @@ export function attackCorpus(token: string): ProbeRequest[] {
     }
   }
   for (const payload of lines('payloads-traversal.txt')) {
-    requests.push({ category: 'traversal', label: `traversal in query: ${payload}`, method: 'GET', path: `/?file=${inQuery(payload)}`, headers: {} });
+    requests.push({
+      category: 'traversal',
+      label: `traversal in query: ${payload}`,
+      method: 'GET',
+      path: `/?file=${inQuery(payload)}`,
+      headers: {},
+    });
     requests.push({
       category: 'traversal',
       label: `traversal in JSON body: ${payload}`,
@@ -83,10 +98,23 @@ export function attackCorpus(token: string): ProbeRequest[] {
       body: JSON.stringify({ name: payload, season: '2026' }),
     });
     // Relative ones also in the path itself, climbing out of the web root.
-    if (payload.includes('..')) requests.push({ category: 'traversal', label: `traversal in path: ${payload}`, method: 'GET', path: `/assets/${rawPath(payload)}`, headers: {} });
+    if (payload.includes('..'))
+      requests.push({
+        category: 'traversal',
+        label: `traversal in path: ${payload}`,
+        method: 'GET',
+        path: `/assets/${rawPath(payload)}`,
+        headers: {},
+      });
   }
   for (const agent of lines('scanner-user-agents.txt')) {
-    requests.push({ category: 'scanner', label: `scanner: ${agent}`, method: 'GET', path: '/', headers: { 'user-agent': agent } });
+    requests.push({
+      category: 'scanner',
+      label: `scanner: ${agent}`,
+      method: 'GET',
+      path: '/',
+      headers: { 'user-agent': agent },
+    });
   }
   return requests;
 }
@@ -102,7 +130,11 @@ export function sendRaw(baseUrl: string, probe: ProbeRequest, { insecure = false
         port: url.port,
         method: probe.method,
         path: probe.path,
-        headers: { 'user-agent': 'refereezy-waf-probe/1', ...probe.headers, ...(probe.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(probe.body)) }) },
+        headers: {
+          'user-agent': 'refereezy-waf-probe/1',
+          ...probe.headers,
+          ...(probe.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(probe.body)) }),
+        },
         timeout: 10_000,
         ...(insecure ? { rejectUnauthorized: false } : {}),
       },
@@ -113,8 +145,19 @@ export function sendRaw(baseUrl: string, probe: ProbeRequest, { insecure = false
         response.on('end', () => {
           const status = response.statusCode ?? 0;
           const header = response.headers['x-request-id'];
-          const refusedBy = status === 403 && body.includes('"code":"waf_blocked"') ? 'waf' : status === 400 && body.includes('<center>nginx</center>') ? 'nginx' : undefined;
-          resolve({ status, blocked: refusedBy !== undefined, refusedBy, requestId: Array.isArray(header) ? header[0] : header, body });
+          const refusedBy =
+            status === 403 && body.includes('"code":"waf_blocked"')
+              ? 'waf'
+              : status === 400 && body.includes('<center>nginx</center>')
+                ? 'nginx'
+                : undefined;
+          resolve({
+            status,
+            blocked: refusedBy !== undefined,
+            refusedBy,
+            requestId: Array.isArray(header) ? header[0] : header,
+            body,
+          });
         });
       },
     );
@@ -138,12 +181,21 @@ export interface CorpusResult {
 }
 
 /** Sends every request (a few at a time) and counts what the WAF blocked. */
-export async function probeCorpus(baseUrl: string, requests: ProbeRequest[], options: { insecure?: boolean; concurrency?: number } = {}): Promise<CorpusResult> {
+export async function probeCorpus(
+  baseUrl: string,
+  requests: ProbeRequest[],
+  options: { insecure?: boolean; concurrency?: number } = {},
+): Promise<CorpusResult> {
   const answers: { probe: ProbeRequest; answer: ProbeAnswer | Error }[] = [];
   const queue = [...requests];
   const worker = async () => {
     for (let probe = queue.shift(); probe; probe = queue.shift()) {
-      answers.push({ probe, answer: await sendRaw(baseUrl, probe, options).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))) });
+      answers.push({
+        probe,
+        answer: await sendRaw(baseUrl, probe, options).catch((error: unknown) =>
+          error instanceof Error ? error : new Error(String(error)),
+        ),
+      });
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
@@ -162,5 +214,12 @@ export async function probeCorpus(baseUrl: string, requests: ProbeRequest[], opt
       missed.push(`${probe.label} → ${answer instanceof Error ? answer.message : `HTTP ${answer.status}`}`);
     }
   }
-  return { total: answers.length, blocked, refusedByNginx, rate: answers.length === 0 ? 0 : blocked / answers.length, byCategory, missed };
+  return {
+    total: answers.length,
+    blocked,
+    refusedByNginx,
+    rate: answers.length === 0 ? 0 : blocked / answers.length,
+    byCategory,
+    missed,
+  };
 }

@@ -19,14 +19,16 @@ describe('docs/architecture.md', () => {
     const layout = await loadLayout('prod');
     assert.match(committed, /VPC 10\.0\.0\.0\/16/);
     for (const zone of layout.zones) assert.ok(committed.includes(`zone ${zone}`), zone);
-    for (const cidrs of Object.values(layout.subnets)) for (const cidr of cidrs) assert.ok(committed.includes(cidr), cidr);
+    for (const cidrs of Object.values(layout.subnets))
+      for (const cidr of cidrs) assert.ok(committed.includes(cidr), cidr);
     assert.match(committed, /region eu-west-1/);
     assert.match(committed, /region eu-central-1 \(DR\)/);
     assert.match(committed, /web1.*c6i\.xlarge: 4 vCPU \/ 8 GiB \/ 50 GB/);
     assert.match(committed, /api1.*c6i\.2xlarge: 8 vCPU \/ 16 GiB \/ 100 GB/);
     assert.match(committed, /mail1.*t3\.medium: 2 vCPU \/ 4 GiB \/ 20 GB/);
     for (const [group, g] of Object.entries(loadSecurityGroups().groups)) {
-      for (const rule of g.rules) assert.ok(committed.includes(`-->|":${rule.port}"| sg_${group}`), `${group} :${rule.port}`);
+      for (const rule of g.rules)
+        assert.ok(committed.includes(`-->|":${rule.port}"| sg_${group}`), `${group} :${rule.port}`);
     }
   });
 
@@ -37,6 +39,13 @@ describe('docs/architecture.md', () => {
     assert.ok(web1);
     web1.instance_type = 'c6i.2xlarge';
     assert.notEqual(renderArchitecture(bigger, loadSecurityGroups()), committed);
-    assert.throws(() => renderArchitecture({ ...layout, hosts: { ...layout.hosts, odd: { ...web1, instance_type: 'x9.huge' } } }, loadSecurityGroups()), /instance type x9\.huge: not in/);
+    assert.throws(
+      () =>
+        renderArchitecture(
+          { ...layout, hosts: { ...layout.hosts, odd: { ...web1, instance_type: 'x9.huge' } } },
+          loadSecurityGroups(),
+        ),
+      /instance type x9\.huge: not in/,
+    );
   });
 });

@@ -4,7 +4,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { assetObjects, AssetsError, immutableCacheControl, manifestKey, mutableCacheControl } from '../../provision/assets/bundle.js';
+import {
+  assetObjects,
+  AssetsError,
+  immutableCacheControl,
+  manifestKey,
+  mutableCacheControl,
+} from '../../provision/assets/bundle.js';
 import { repoRoot } from '../support/paths.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'assets-bundle-'));
@@ -34,13 +40,20 @@ describe('assets: what `npm run assets -- publish` puts', () => {
     assert.equal(plain.cacheControl, mutableCacheControl);
     assert.equal(plain.sha256, hash);
     assert.equal(objects[0]?.cacheControl, immutableCacheControl);
-    assert.deepEqual(JSON.parse(objects.at(-1)?.body.toString() ?? ''), { 'app.css': `app.${hash.slice(0, 12)}.css`, 'app.js': objects[1]?.key.slice('assets/'.length) });
+    assert.deepEqual(JSON.parse(objects.at(-1)?.body.toString() ?? ''), {
+      'app.css': `app.${hash.slice(0, 12)}.css`,
+      'app.js': objects[1]?.key.slice('assets/'.length),
+    });
   });
 
   it('when the same files are bundled twice, then the objects are identical (a re-run has nothing to put)', () => {
     const root = directory('same', { 'a.css': 'a', 'img/logo.svg': '<svg/>' });
     assert.deepEqual(assetObjects(root), assetObjects(root));
-    assert.ok(assetObjects(root).some((object) => object.key === 'assets/img/logo.svg' && object.contentType === 'image/svg+xml'));
+    assert.ok(
+      assetObjects(root).some(
+        (object) => object.key === 'assets/img/logo.svg' && object.contentType === 'image/svg+xml',
+      ),
+    );
   });
 
   it('when the input is wrong, then the error names the file and why, before anything connects', () => {
@@ -55,6 +68,11 @@ describe('assets: what `npm run assets -- publish` puts', () => {
       [link, /b\.css: a symbolic link/],
     ];
     mkdirSync(path.join(scratch, 'empty'), { recursive: true });
-    for (const [input, error] of cases) assert.throws(() => assetObjects(input), (caught: unknown) => caught instanceof AssetsError && error.test(caught.message), input);
+    for (const [input, error] of cases)
+      assert.throws(
+        () => assetObjects(input),
+        (caught: unknown) => caught instanceof AssetsError && error.test(caught.message),
+        input,
+      );
   });
 });

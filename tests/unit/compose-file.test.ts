@@ -30,7 +30,17 @@ let model: ComposeModel;
 before(async () => {
   const { stdout } = await promisify(execFile)('docker', ['compose', 'config', '--format', 'json'], {
     cwd: repoRoot,
-    env: { ...process.env, COMPOSE_PROJECT_NAME: 'refereezy-config-check', DB_PASSWORD: 'x', MAIL_CATCHALL_PASSWORD: 'x', MONITOR_DB_PASSWORD: 'x', BASTION_AUTHORIZED_KEYS: 'ssh-ed25519 AAAA test', BACKUP_CIPHER_PASS: 'x', S3_ACCESS_KEY: 'x', S3_SECRET_KEY: 'x' },
+    env: {
+      ...process.env,
+      COMPOSE_PROJECT_NAME: 'refereezy-config-check',
+      DB_PASSWORD: 'x',
+      MAIL_CATCHALL_PASSWORD: 'x',
+      MONITOR_DB_PASSWORD: 'x',
+      BASTION_AUTHORIZED_KEYS: 'ssh-ed25519 AAAA test',
+      BACKUP_CIPHER_PASS: 'x',
+      S3_ACCESS_KEY: 'x',
+      S3_SECRET_KEY: 'x',
+    },
   });
   model = JSON.parse(stdout) as ComposeModel;
 });
@@ -58,8 +68,10 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(networksOf('postgres-exporter'), ['metrics', 'private']);
     assert.deepEqual(networksOf('blackbox-exporter'), ['edge-metrics', 'public']);
     assert.deepEqual(networksOf('node-exporter'), ['metrics']);
-    for (const service of ['sms-notifier', 'daily-report', 'deadman']) assert.deepEqual(networksOf(service), ['monitoring'], service);
-    for (const service of ['web1-exporter', 'web2-exporter']) assert.deepEqual(networksOf(service), ['edge-metrics', 'public'], service);
+    for (const service of ['sms-notifier', 'daily-report', 'deadman'])
+      assert.deepEqual(networksOf(service), ['monitoring'], service);
+    for (const service of ['web1-exporter', 'web2-exporter'])
+      assert.deepEqual(networksOf(service), ['edge-metrics', 'public'], service);
   });
 
   it('makes the app, private and monitoring networks internal', () => {
@@ -77,7 +89,17 @@ describe('docker-compose.yml', () => {
       web1: ['CHOWN', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'],
       web2: ['CHOWN', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'],
       mail: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID', 'SYS_CHROOT'],
-      bastion: ['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID', 'SYS_CHROOT'],
+      bastion: [
+        'AUDIT_WRITE',
+        'CHOWN',
+        'DAC_OVERRIDE',
+        'FOWNER',
+        'KILL',
+        'NET_BIND_SERVICE',
+        'SETGID',
+        'SETUID',
+        'SYS_CHROOT',
+      ],
     };
     for (const [name, service] of Object.entries(model.services)) {
       assert.deepEqual(service.cap_drop, ['ALL'], name);
@@ -85,11 +107,24 @@ describe('docker-compose.yml', () => {
       assert.deepEqual(service.security_opt, ['no-new-privileges:true'], name);
     }
     // Port 80 without a capability: the CDN and the LB run unprivileged.
-    for (const name of ['cdn', 'lb']) assert.equal(String(model.services[name]?.sysctls?.['net.ipv4.ip_unprivileged_port_start']), '0', name);
+    for (const name of ['cdn', 'lb'])
+      assert.equal(String(model.services[name]?.sysctls?.['net.ipv4.ip_unprivileged_port_start']), '0', name);
   });
 
   it('keeps the root file system read-only wherever the service writes only its volumes and tmpfs', () => {
-    const readOnly = ['lb', 'api', 'firebase', 'sms-notifier', 'deadman', 'daily-report', 'node-exporter', 'postgres-exporter', 'blackbox-exporter', 'web1-exporter', 'web2-exporter'];
+    const readOnly = [
+      'lb',
+      'api',
+      'firebase',
+      'sms-notifier',
+      'deadman',
+      'daily-report',
+      'node-exporter',
+      'postgres-exporter',
+      'blackbox-exporter',
+      'web1-exporter',
+      'web2-exporter',
+    ];
     for (const name of readOnly) assert.equal(model.services[name]?.read_only, true, name);
   });
 

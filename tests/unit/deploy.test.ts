@@ -26,7 +26,14 @@ describe('blue-green state', () => {
   });
 
   it('when status is shown, then each pool has its role, version and since', () => {
-    const state = switched({ ...initialState, colours: { blue: { version: 'abc123', images: { api: 'r/refereezy/api@sha256:1' }, deployedAt: 't1' } } }, 'blue', 't2');
+    const state = switched(
+      {
+        ...initialState,
+        colours: { blue: { version: 'abc123', images: { api: 'r/refereezy/api@sha256:1' }, deployedAt: 't1' } },
+      },
+      'blue',
+      't2',
+    );
     const lines = statusLines(state, { base: 'UP', blue: 'UP' }, 'dev');
     assert.match(lines[1] ?? '', /^base\s+fallback\s+dev\s+-\s+UP/);
     assert.match(lines[2] ?? '', /^blue\s+live\s+abc123\s+t2\s+UP\s+api=r\/refereezy\/api@sha256:1$/);
@@ -39,11 +46,14 @@ describe('deploy lock and log', () => {
     try {
       const file = path.join(dir, 'replica.lock');
       const first = DeployLock.acquire(file, 'replica', 'deploy --version a');
-      assert.throws(() => DeployLock.acquire(file, 'replica', 'deploy --version b'), (error: unknown) => {
-        assert.ok(error instanceof DeployLockedError);
-        assert.match(error.message, /locked by .+@.+ \(pid \d+, "deploy --version a", since /);
-        return true;
-      });
+      assert.throws(
+        () => DeployLock.acquire(file, 'replica', 'deploy --version b'),
+        (error: unknown) => {
+          assert.ok(error instanceof DeployLockedError);
+          assert.match(error.message, /locked by .+@.+ \(pid \d+, "deploy --version a", since /);
+          return true;
+        },
+      );
       first.release();
       DeployLock.acquire(file, 'replica', 'rollback').release();
     } finally {
@@ -55,9 +65,22 @@ describe('deploy lock and log', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'deploy-log-'));
     try {
       const log = new DeployLog(path.join(dir, 'deploys.log'));
-      log.append({ at: 't', who: 'a@b', environment: 'replica', action: 'deploy', version: 'v1', result: 'switched', ms: 1200 });
-      assert.deepEqual(log.read().map((r) => [r.action, r.version, r.result]), [['deploy', 'v1', 'switched']]);
-      assert.throws(() => log.append({ at: 't', who: 'a', environment: 'replica', action: 'deploy', result: 'maybe' as 'done' }));
+      log.append({
+        at: 't',
+        who: 'a@b',
+        environment: 'replica',
+        action: 'deploy',
+        version: 'v1',
+        result: 'switched',
+        ms: 1200,
+      });
+      assert.deepEqual(
+        log.read().map((r) => [r.action, r.version, r.result]),
+        [['deploy', 'v1', 'switched']],
+      );
+      assert.throws(() =>
+        log.append({ at: 't', who: 'a', environment: 'replica', action: 'deploy', result: 'maybe' as 'done' }),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -68,36 +91,83 @@ describe('smoke tests', () => {
   const document = {
     paths: {
       '/api/competitions': {
-        get: { responses: { '200': { content: { 'application/json': { schema: { type: 'object', required: ['items'], properties: { items: { type: 'array' } } } } } } } },
-        post: { responses: { '201': { content: { 'application/json': { schema: { type: 'object', required: ['id'] } } } } } },
+        get: {
+          responses: {
+            '200': {
+              content: {
+                'application/json': {
+                  schema: { type: 'object', required: ['items'], properties: { items: { type: 'array' } } },
+                },
+              },
+            },
+          },
+        },
+        post: {
+          responses: { '201': { content: { 'application/json': { schema: { type: 'object', required: ['id'] } } } } },
+        },
       },
     },
   };
 
   it('when an answer matches its documented schema, then it conforms; otherwise the reason names the route', () => {
-    assert.equal(conforms(document, 'GET', '/api/competitions', { status: 200, contentType: 'application/json', body: '{"items":[]}' }), null);
-    assert.match(conforms(document, 'GET', '/api/competitions', { status: 200, contentType: 'application/json', body: '{"entries":[]}' }) ?? '', /GET \/api\/competitions 200: .*items/);
-    assert.match(conforms(document, 'GET', '/api/competitions', { status: 418, contentType: '', body: '' }) ?? '', /418, which the document does not list/);
+    assert.equal(
+      conforms(document, 'GET', '/api/competitions', {
+        status: 200,
+        contentType: 'application/json',
+        body: '{"items":[]}',
+      }),
+      null,
+    );
+    assert.match(
+      conforms(document, 'GET', '/api/competitions', {
+        status: 200,
+        contentType: 'application/json',
+        body: '{"entries":[]}',
+      }) ?? '',
+      /GET \/api\/competitions 200: .*items/,
+    );
+    assert.match(
+      conforms(document, 'GET', '/api/competitions', { status: 418, contentType: '', body: '' }) ?? '',
+      /418, which the document does not list/,
+    );
   });
 
   const healthy: Prober = async (target, method, urlPath) => {
     await Promise.resolve();
-    if (target === 'api') return { status: 200, contentType: 'application/json', body: urlPath === '/healthz' ? '{"status":"ok","version":"v2"}' : '{"status":"ready"}' };
-    if (urlPath === '/api/openapi.json') return { status: 200, contentType: 'application/json', body: JSON.stringify(document) };
-    if (urlPath === '/api/competitions') return method === 'GET' ? { status: 200, contentType: 'application/json', body: '{"items":[]}' } : { status: 201, contentType: 'application/json', body: '{"id":1}' };
+    if (target === 'api')
+      return {
+        status: 200,
+        contentType: 'application/json',
+        body: urlPath === '/healthz' ? '{"status":"ok","version":"v2"}' : '{"status":"ready"}',
+      };
+    if (urlPath === '/api/openapi.json')
+      return { status: 200, contentType: 'application/json', body: JSON.stringify(document) };
+    if (urlPath === '/api/competitions')
+      return method === 'GET'
+        ? { status: 200, contentType: 'application/json', body: '{"items":[]}' }
+        : { status: 201, contentType: 'application/json', body: '{"id":1}' };
     if (urlPath === '/') return { status: 200, contentType: 'text/html', body: '<title>Refereezy</title>' };
     return { status: 200, contentType: 'text/css', body: 'body{}' };
   };
 
   it('when every probe answers as it should, then all checks pass', async () => {
     const checks = await smokeTest(healthy, 'v2', 'token');
-    assert.deepEqual(checks.filter((c) => !c.ok), []);
+    assert.deepEqual(
+      checks.filter((c) => !c.ok),
+      [],
+    );
     assert.equal(checks.length, 7);
   });
 
   it('when the API answers another version and is not ready, then both checks fail and say what they saw', async () => {
     const unready: Prober = async (target, method, urlPath, options) =>
-      target === 'api' ? { status: urlPath === '/readyz' ? 503 : 200, contentType: 'application/json', body: '{"status":"ok","version":"v1"}' } : healthy(target, method, urlPath, options);
+      target === 'api'
+        ? {
+            status: urlPath === '/readyz' ? 503 : 200,
+            contentType: 'application/json',
+            body: '{"status":"ok","version":"v1"}',
+          }
+        : healthy(target, method, urlPath, options);
     const failures = smokeFailures(await smokeTest(unready, 'v2', 'token'));
     assert.match(failures, /API health: HTTP 200, version v1 \(expected v2\)/);
     assert.match(failures, /API readiness: HTTP 503/);

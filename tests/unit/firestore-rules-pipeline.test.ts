@@ -19,8 +19,12 @@ interface Job {
   environment?: string;
   steps: Step[];
 }
-const workflow = parse(readFileSync(join(repoRoot, '.github/workflows/firestore-rules.yml'), 'utf8')) as { jobs: Record<string, Job> };
-const firebaseJson = JSON.parse(readFileSync(join(repoRoot, 'firebase.json'), 'utf8')) as { firestore: { rules: string } };
+const workflow = parse(readFileSync(join(repoRoot, '.github/workflows/firestore-rules.yml'), 'utf8')) as {
+  jobs: Record<string, Job>;
+};
+const firebaseJson = JSON.parse(readFileSync(join(repoRoot, 'firebase.json'), 'utf8')) as {
+  firestore: { rules: string };
+};
 
 describe('the firestore.rules pipeline', () => {
   it('when a change is pushed, then the rules suite runs on the official emulator with Java 21, and may not skip', () => {
@@ -50,8 +54,13 @@ describe('the firestore.rules pipeline', () => {
 
   it('when the rules are read, then no client write is allowed anywhere', () => {
     const rules = readFileSync(join(repoRoot, 'firestore.rules'), 'utf8').replace(/\/\/.*$/gm, '');
-    const writes = [...rules.matchAll(/allow\s+([a-z, ]+):\s*if\s+([^;]+);/g)].filter(([, ops]) => /write|create|update|delete/.test(ops ?? ''));
+    const writes = [...rules.matchAll(/allow\s+([a-z, ]+):\s*if\s+([^;]+);/g)].filter(([, ops]) =>
+      /write|create|update|delete/.test(ops ?? ''),
+    );
     assert.ok(writes.length >= 3);
-    assert.deepEqual(writes.filter(([, , condition]) => condition?.trim() !== 'false').map(([rule]) => rule), []);
+    assert.deepEqual(
+      writes.filter(([, , condition]) => condition?.trim() !== 'false').map(([rule]) => rule),
+      [],
+    );
   });
 });

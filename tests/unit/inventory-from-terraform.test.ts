@@ -9,7 +9,12 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parseInventory } from '../../provision/inventories/load.js';
 import { hostsOf } from '../../provision/inventories/merge.js';
-import { inventoryDifferences, inventoryFromTerraform, parseTerraformOutput, type TerraformInventory } from '../../provision/inventories/terraform.js';
+import {
+  inventoryDifferences,
+  inventoryFromTerraform,
+  parseTerraformOutput,
+  type TerraformInventory,
+} from '../../provision/inventories/terraform.js';
 import { expectedInventory, hostGroups, loadLayout } from '../../scripts/lib/terraform-model.js';
 import { repoRoot } from '../support/paths.js';
 
@@ -23,12 +28,17 @@ const scratch = mkdtempSync(path.join(tmpdir(), 'inventory-from-terraform-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const clone = (): TerraformInventory => structuredClone(terraform);
-const messages = (t: TerraformInventory, text = inventoryText) => inventoryDifferences(t, text, inventoryFile).map((difference) => difference.message);
+const messages = (t: TerraformInventory, text = inventoryText) =>
+  inventoryDifferences(t, text, inventoryFile).map((difference) => difference.message);
 
 /** The CLI as an operator runs it; its exit code and what it printed. */
 async function cli(...args: string[]): Promise<{ code: number; output: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'scripts/inventory-from-terraform.ts', ...args], { cwd: repoRoot });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/inventory-from-terraform.ts', ...args],
+      { cwd: repoRoot },
+    );
     return { code: 0, output: stdout + stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -51,35 +61,54 @@ describe('the inventory from Terraform', () => {
     assert.equal(inventory.bastion.host, 'bastion.refereezy.example');
     assert.equal(inventory.bastion.private_address, '10.0.0.10');
     assert.deepEqual(
-      hostsOf(inventory).map((host) => `${host.name} ${host.address} ${host.groups.join(',')} ${inventory.hosts[host.name]?.zone ?? ''}`).sort(),
-      Object.entries(terraform.hosts).map(([name, host]) => `${name} ${host.address} ${host.groups.join(',')} ${host.zone}`).sort(),
+      hostsOf(inventory)
+        .map(
+          (host) => `${host.name} ${host.address} ${host.groups.join(',')} ${inventory.hosts[host.name]?.zone ?? ''}`,
+        )
+        .sort(),
+      Object.entries(terraform.hosts)
+        .map(([name, host]) => `${name} ${host.address} ${host.groups.join(',')} ${host.zone}`)
+        .sort(),
     );
   });
 
   it('when the recorded output is Terraform’s own layout, then it names the hosts terraform/envs/prod/hosts.tf declares', async () => {
     const layout = await loadLayout('prod');
     assert.deepEqual(
-      Object.entries(terraform.hosts).map(([name, host]) => `${name} ${host.address} ${host.groups.join(',')} ${host.instance_type ?? ''}`).sort(),
-      Object.entries(layout.hosts).map(([name, host]) => `${name} ${host.address} ${hostGroups(host).join(',')} ${host.instance_type}`).sort(),
+      Object.entries(terraform.hosts)
+        .map(([name, host]) => `${name} ${host.address} ${host.groups.join(',')} ${host.instance_type ?? ''}`)
+        .sort(),
+      Object.entries(layout.hosts)
+        .map(([name, host]) => `${name} ${host.address} ${hostGroups(host).join(',')} ${host.instance_type}`)
+        .sort(),
     );
   });
 
   it('when the inventory has a host Terraform does not know, then it is reported by name', () => {
     const gone = clone();
     delete gone.hosts.db1;
-    assert.deepEqual(messages(gone), ['host db1 is in provision/inventories/prod.yaml but Terraform (prod) does not know it']);
+    assert.deepEqual(messages(gone), [
+      'host db1 is in provision/inventories/prod.yaml but Terraform (prod) does not know it',
+    ]);
   });
 
   it('when Terraform made a host the inventory lacks, then it is reported by name with its address, group and zone', () => {
     const more = clone();
     more.hosts.web3 = { address: '10.0.1.11', groups: ['web'], zone: 'eu-west-1a' };
-    assert.deepEqual(messages(more), ['host web3 (10.0.1.11, web, eu-west-1a) is in Terraform (prod) but not in provision/inventories/prod.yaml']);
+    assert.deepEqual(messages(more), [
+      'host web3 (10.0.1.11, web, eu-west-1a) is in Terraform (prod) but not in provision/inventories/prod.yaml',
+    ]);
   });
 
   it('when an address, a group, a zone or the bastion changed, then each difference names its host', () => {
     const moved = clone();
     moved.hosts.api2 = { ...moved.hosts.api2, address: '10.0.6.11', zone: 'eu-west-1a', groups: ['api'] };
-    moved.hosts.mon1 = { ...moved.hosts.mon1, address: moved.hosts.mon1?.address ?? '', zone: moved.hosts.mon1?.zone ?? '', groups: ['monitoring', 'mail'] };
+    moved.hosts.mon1 = {
+      ...moved.hosts.mon1,
+      address: moved.hosts.mon1?.address ?? '',
+      zone: moved.hosts.mon1?.zone ?? '',
+      groups: ['monitoring', 'mail'],
+    };
     moved.bastion.host = 'jump.refereezy.example';
     assert.deepEqual(messages(moved), [
       'host api2: address 10.0.6.10 in provision/inventories/prod.yaml, 10.0.6.11 in Terraform',
@@ -91,7 +120,10 @@ describe('the inventory from Terraform', () => {
 
   it('when an outdated inventory is written from the output, then it becomes the committed one, comments and vars kept', () => {
     const outdated = inventoryText
-      .replace('web2: {address: 10.0.5.10, groups: [web], zone: eu-west-1b}', 'web2: {address: 10.0.1.11, groups: [web]}')
+      .replace(
+        'web2: {address: 10.0.5.10, groups: [web], zone: eu-west-1b}',
+        'web2: {address: 10.0.1.11, groups: [web]}',
+      )
       .replace(/\n {2}db1: .*\n/, '\n');
     assert.notEqual(outdated, inventoryText);
     assert.equal(messages(terraform, outdated).length, 3);
@@ -110,7 +142,10 @@ describe('the inventory from Terraform', () => {
     delete gone.hosts.mail1;
     const drift = await cli(outputWith(gone), '--check');
     assert.equal(drift.code, 1, drift.output);
-    assert.match(drift.output, /host mail1 is in provision\/inventories\/prod\.yaml but Terraform \(prod\) does not know it/);
+    assert.match(
+      drift.output,
+      /host mail1 is in provision\/inventories\/prod\.yaml but Terraform \(prod\) does not know it/,
+    );
   });
 
   it('when the CLI writes an inventory, then the file is updated and a host Terraform does not know is kept and named', async () => {
@@ -127,10 +162,22 @@ describe('the inventory from Terraform', () => {
   });
 
   it('when the output is not terraform output -json, or lacks the inventory, then the error says so and names the file', async () => {
-    assert.throws(() => parseTerraformOutput('{not json', 'out.json'), /out\.json: not the JSON of `terraform output -json`/);
-    assert.throws(() => parseTerraformOutput('{"other": {"sensitive": false, "value": 1}}', 'out.json'), /out\.json: has no output "inventory" .*outputs here: other/);
     assert.throws(
-      () => parseTerraformOutput(JSON.stringify({ inventory: { sensitive: false, value: { ...terraform, hosts: { Web1: terraform.hosts.web1 } } } }), 'out.json'),
+      () => parseTerraformOutput('{not json', 'out.json'),
+      /out\.json: not the JSON of `terraform output -json`/,
+    );
+    assert.throws(
+      () => parseTerraformOutput('{"other": {"sensitive": false, "value": 1}}', 'out.json'),
+      /out\.json: has no output "inventory" .*outputs here: other/,
+    );
+    assert.throws(
+      () =>
+        parseTerraformOutput(
+          JSON.stringify({
+            inventory: { sensitive: false, value: { ...terraform, hosts: { Web1: terraform.hosts.web1 } } },
+          }),
+          'out.json',
+        ),
       /out\.json: output "inventory": hosts\.Web1/,
     );
     const bad = await cli(path.join(scratch, 'missing.json'));
@@ -144,7 +191,12 @@ describe('each inventory against its Terraform layout (before any apply)', () =>
     it(`when ${environment}.yaml is compared with terraform/envs/${environment}/hosts.tf, then hosts, addresses, groups, zones and the bastion agree`, async () => {
       const file = `provision/inventories/${environment}.yaml`;
       const expected = expectedInventory(await loadLayout(environment));
-      assert.deepEqual(inventoryDifferences(expected, readFileSync(path.join(repoRoot, file), 'utf8'), file).map((difference) => difference.message), []);
+      assert.deepEqual(
+        inventoryDifferences(expected, readFileSync(path.join(repoRoot, file), 'utf8'), file).map(
+          (difference) => difference.message,
+        ),
+        [],
+      );
     });
   }
 });

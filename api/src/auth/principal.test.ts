@@ -8,23 +8,49 @@ const token = { auth_time: signedInAt };
 
 describe('judgeToken', () => {
   it('when the user is enabled and never revoked, then the role comes from the live claims', () => {
-    assert.deepEqual(judgeToken(token, { disabled: false, tokensValidAfterTime: undefined, customClaims: { role: 'admin' } }), { role: 'admin' });
-    assert.deepEqual(judgeToken(token, { disabled: false, tokensValidAfterTime: undefined, customClaims: undefined }), { role: 'referee' });
+    assert.deepEqual(
+      judgeToken(token, { disabled: false, tokensValidAfterTime: undefined, customClaims: { role: 'admin' } }),
+      { role: 'admin' },
+    );
+    assert.deepEqual(judgeToken(token, { disabled: false, tokensValidAfterTime: undefined, customClaims: undefined }), {
+      role: 'referee',
+    });
   });
 
   it('when an admin was demoted, then their token is a referee’s, whatever claim it still carries', () => {
-    assert.deepEqual(judgeToken(token, { disabled: false, tokensValidAfterTime: undefined, customClaims: { role: 'referee' } }), { role: 'referee' });
+    assert.deepEqual(
+      judgeToken(token, { disabled: false, tokensValidAfterTime: undefined, customClaims: { role: 'referee' } }),
+      { role: 'referee' },
+    );
   });
 
   it('when the user is disabled, then the token is refused', () => {
-    assert.deepEqual(judgeToken(token, { disabled: true, tokensValidAfterTime: undefined, customClaims: { role: 'admin' } }), { refused: 'user_disabled' });
+    assert.deepEqual(
+      judgeToken(token, { disabled: true, tokensValidAfterTime: undefined, customClaims: { role: 'admin' } }),
+      { refused: 'user_disabled' },
+    );
   });
 
   it('when tokens were revoked after the sign-in, then the token is refused; a sign-in after the revocation is accepted', () => {
     const revokedAt = 'Wed, 02 Dec 2026 10:00:01 GMT';
-    assert.deepEqual(judgeToken(token, { disabled: false, tokensValidAfterTime: revokedAt, customClaims: undefined }), { refused: 'token_revoked' });
-    assert.deepEqual(judgeToken({ auth_time: signedInAt + 1 }, { disabled: false, tokensValidAfterTime: revokedAt, customClaims: undefined }), { role: 'referee' });
-    assert.deepEqual(judgeToken(token, { disabled: false, tokensValidAfterTime: 'Wed, 02 Dec 2026 09:59:59 GMT', customClaims: undefined }), { role: 'referee' });
+    assert.deepEqual(judgeToken(token, { disabled: false, tokensValidAfterTime: revokedAt, customClaims: undefined }), {
+      refused: 'token_revoked',
+    });
+    assert.deepEqual(
+      judgeToken(
+        { auth_time: signedInAt + 1 },
+        { disabled: false, tokensValidAfterTime: revokedAt, customClaims: undefined },
+      ),
+      { role: 'referee' },
+    );
+    assert.deepEqual(
+      judgeToken(token, {
+        disabled: false,
+        tokensValidAfterTime: 'Wed, 02 Dec 2026 09:59:59 GMT',
+        customClaims: undefined,
+      }),
+      { role: 'referee' },
+    );
   });
 });
 
@@ -50,7 +76,10 @@ describe('shared: lookups of one key under way at once', () => {
       return 'ok';
     });
     const results = await Promise.allSettled([lookup('a'), lookup('a')]);
-    assert.deepEqual(results.map((result) => result.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((result) => result.status),
+      ['rejected', 'rejected'],
+    );
     assert.equal(await lookup('a'), 'ok');
   });
 });

@@ -37,9 +37,13 @@ export type Refusal = 'user_disabled' | 'token_revoked';
  * read from the live record's custom claims, never from the token: a demoted admin's token keeps
  * its stale `role: admin` claim for up to an hour, the record changes at once.
  */
-export function judgeToken(token: Pick<DecodedIdToken, 'auth_time'>, user: UserState): { refused: Refusal } | { role: Principal['role'] } {
+export function judgeToken(
+  token: Pick<DecodedIdToken, 'auth_time'>,
+  user: UserState,
+): { refused: Refusal } | { role: Principal['role'] } {
   if (user.disabled) return { refused: 'user_disabled' };
-  if (user.tokensValidAfterTime && token.auth_time * 1000 < new Date(user.tokensValidAfterTime).getTime()) return { refused: 'token_revoked' };
+  if (user.tokensValidAfterTime && token.auth_time * 1000 < new Date(user.tokensValidAfterTime).getTime())
+    return { refused: 'token_revoked' };
   return { role: user.customClaims?.['role'] === 'admin' ? 'admin' : 'referee' };
 }
 
@@ -92,7 +96,8 @@ function refuse(response: Response, code: keyof typeof messages): never {
 /** Firebase Auth errors: unreachable → 503 (retry), anything else → the token is refused. */
 function authFailure(response: Response, error: unknown): never {
   const code = (error as { code?: string }).code ?? '';
-  if (error instanceof TimeoutError || unavailable.has(code)) throw new HttpError(503, 'auth_unavailable', 'the token cannot be verified now; retry shortly');
+  if (error instanceof TimeoutError || unavailable.has(code))
+    throw new HttpError(503, 'auth_unavailable', 'the token cannot be verified now; retry shortly');
   return refuse(response, 'invalid_token');
 }
 
@@ -107,7 +112,10 @@ export function authenticate(auth: Auth, db: Database): RequestHandler {
   const verify = verifiedSignatures(auth);
   const userOf = shared((uid) => withTimeout(auth.getUser(uid), authTimeoutMs, 'Firebase Auth'));
   const refereeOf = shared((uid) =>
-    db.query<{ id: string; deactivated: boolean }>('SELECT id, deactivated_at IS NOT NULL AS deactivated FROM referee WHERE firebase_uid = $1', [uid]),
+    db.query<{ id: string; deactivated: boolean }>(
+      'SELECT id, deactivated_at IS NOT NULL AS deactivated FROM referee WHERE firebase_uid = $1',
+      [uid],
+    ),
   );
   return async (request, response, next) => {
     const match = bearer.exec(request.get('authorization') ?? '');

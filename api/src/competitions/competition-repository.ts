@@ -35,7 +35,9 @@ export class CompetitionRepository {
   }
 
   async list(): Promise<Competition[]> {
-    const { rows } = await this.db.query<CompetitionRow>('SELECT id, name, season, created_at FROM competition ORDER BY season DESC, name');
+    const { rows } = await this.db.query<CompetitionRow>(
+      'SELECT id, name, season, created_at FROM competition ORDER BY season DESC, name',
+    );
     return rows.map(toCompetition);
   }
 }

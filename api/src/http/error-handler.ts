@@ -18,7 +18,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const httpError = toHttpError(error);
     if (httpError.status >= 500) {
       // request.log carries the request id; the error stays in the log, never in the answer.
-      (request.log as Logger | undefined ?? logger).error({ err: error }, 'request failed');
+      ((request.log as Logger | undefined) ?? logger).error({ err: error }, 'request failed');
     }
     if (httpError.status === 503) response.setHeader('Retry-After', '1');
     response.status(httpError.status).json({
@@ -39,7 +39,11 @@ function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && databaseTimeouts.has(code)) {
-    return new HttpError(503, 'database_timeout', 'the database did not answer in time (a statement or lock timeout); retry shortly');
+    return new HttpError(
+      503,
+      'database_timeout',
+      'the database did not answer in time (a statement or lock timeout); retry shortly',
+    );
   }
   // pg's pool found no free connection within its connection timeout: every one is busy.
   if (error instanceof Error && /^timeout exceeded when trying to connect/.test(error.message)) {

@@ -11,7 +11,10 @@ function limiter(burst: number, perSecond: number) {
 describe('WriteLimiter (a token bucket per user)', () => {
   it('when a user writes `burst` times at once, then all pass and the next is refused with the seconds until a token is back', () => {
     const { limiter: writes } = limiter(3, 0.5);
-    assert.deepEqual([1, 2, 3].map(() => writes.take('uid-a').allowed), [true, true, true]);
+    assert.deepEqual(
+      [1, 2, 3].map(() => writes.take('uid-a').allowed),
+      [true, true, true],
+    );
     assert.deepEqual(writes.take('uid-a'), { allowed: false, retryAfterSeconds: 2 });
   });
 

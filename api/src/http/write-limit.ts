@@ -33,7 +33,10 @@ export class WriteLimiter {
     readonly settings: WriteLimitSettings,
     private readonly now: () => number = Date.now,
   ) {
-    if (!(settings.burst >= 0) || !(settings.perSecond > 0)) throw new RangeError(`write limit: burst must be ≥ 0 and perSecond > 0 (got ${settings.burst}, ${settings.perSecond})`);
+    if (!(settings.burst >= 0) || !(settings.perSecond > 0))
+      throw new RangeError(
+        `write limit: burst must be ≥ 0 and perSecond > 0 (got ${settings.burst}, ${settings.perSecond})`,
+      );
     // A bucket idle for burst/perSecond seconds is full, the same as no bucket: keep it no longer.
     const fullAfterMs = Math.ceil((settings.burst / settings.perSecond) * 1000) + 1000;
     this.buckets = new LRUCache<string, Bucket>({ max: 100_000, ttl: fullAfterMs, ttlAutopurge: false });
@@ -79,6 +82,10 @@ export function writeLimit(limiter: WriteLimiter, onLimited: () => void = () => 
     }
     onLimited();
     response.setHeader('Retry-After', String(decision.retryAfterSeconds));
-    throw new HttpError(429, 'write_rate_limited', `too many writes from this user: retry in ${decision.retryAfterSeconds} s`);
+    throw new HttpError(
+      429,
+      'write_rate_limited',
+      `too many writes from this user: retry in ${decision.retryAfterSeconds} s`,
+    );
   };
 }

@@ -148,7 +148,9 @@ export class MatchRepository {
 
   /** Reads the match's status under a row lock, so the check and the change that follows agree. */
   async lockStatus(client: pg.ClientBase, id: number, mode: 'UPDATE' | 'SHARE'): Promise<MatchStatus> {
-    const { rows } = await client.query<{ status: MatchStatus }>(`SELECT status FROM match WHERE id = $1 FOR ${mode}`, [id]);
+    const { rows } = await client.query<{ status: MatchStatus }>(`SELECT status FROM match WHERE id = $1 FOR ${mode}`, [
+      id,
+    ]);
     if (!rows[0]) throw notFound(`match ${id}`);
     return rows[0].status;
   }
@@ -183,7 +185,13 @@ export class MatchRepository {
   }
 
   /** Inserts the event unless its idempotency key already recorded one: null then. */
-  async insertEvent(client: pg.ClientBase, id: number, idempotencyKey: string, event: NewMatchEvent, recorder: EventRecorder): Promise<MatchEvent | null> {
+  async insertEvent(
+    client: pg.ClientBase,
+    id: number,
+    idempotencyKey: string,
+    event: NewMatchEvent,
+    recorder: EventRecorder,
+  ): Promise<MatchEvent | null> {
     const { rows } = await client.query<EventRow>(
       `INSERT INTO match_event (match_id, kind, period, clock_seconds, team, player, player_off, idempotency_key, recorded_by, recorded_by_uid)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -205,10 +213,10 @@ export class MatchRepository {
   }
 
   async eventByKey(client: pg.ClientBase, id: number, idempotencyKey: string): Promise<MatchEvent> {
-    const { rows } = await client.query<EventRow>(`SELECT ${eventColumns} FROM match_event WHERE match_id = $1 AND idempotency_key = $2`, [
-      id,
-      idempotencyKey,
-    ]);
+    const { rows } = await client.query<EventRow>(
+      `SELECT ${eventColumns} FROM match_event WHERE match_id = $1 AND idempotency_key = $2`,
+      [id, idempotencyKey],
+    );
     return toEvent(rows[0] as EventRow);
   }
 
@@ -221,11 +229,19 @@ export class MatchRepository {
   }
 
   async hasOfficial(client: pg.ClientBase, id: number, role: OfficialRole, refereeId: number): Promise<boolean> {
-    const { rowCount } = await client.query('SELECT 1 FROM match_official WHERE match_id = $1 AND role = $2 AND referee_id = $3', [id, role, refereeId]);
+    const { rowCount } = await client.query(
+      'SELECT 1 FROM match_official WHERE match_id = $1 AND role = $2 AND referee_id = $3',
+      [id, role, refereeId],
+    );
     return (rowCount ?? 0) > 0;
   }
 
-  async insertReport(client: pg.ClientBase, id: number, refereeId: number, report: NewMatchReport): Promise<MatchReport> {
+  async insertReport(
+    client: pg.ClientBase,
+    id: number,
+    refereeId: number,
+    report: NewMatchReport,
+  ): Promise<MatchReport> {
     try {
       const { rows } = await client.query<ReportRow>(
         `INSERT INTO match_report (match_id, referee_id, home_score, away_score, summary, incidents)
@@ -234,7 +250,8 @@ export class MatchRepository {
       );
       return toReport(rows[0] as ReportRow);
     } catch (error) {
-      if (pgErrorCode(error) === pgErrors.uniqueViolation) throw conflict('report_exists', `match ${id} already has its report`);
+      if (pgErrorCode(error) === pgErrors.uniqueViolation)
+        throw conflict('report_exists', `match ${id} already has its report`);
       throw error;
     }
   }

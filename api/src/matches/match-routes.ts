@@ -41,7 +41,8 @@ export function matchRoutes(matches: MatchService): Router {
     if (role !== 'admin') {
       // A referee lists their own matches: the filter is theirs, whatever was asked.
       if (refereeId === null) throw new HttpError(403, 'forbidden', 'this user is not linked to a referee');
-      if (query.refereeId !== undefined && query.refereeId !== refereeId) throw new HttpError(403, 'forbidden', "a referee sees only their own matches");
+      if (query.refereeId !== undefined && query.refereeId !== refereeId)
+        throw new HttpError(403, 'forbidden', 'a referee sees only their own matches');
       query.refereeId = refereeId;
     }
     response.json({ items: await matches.list(query), limit: query.limit, offset: query.offset });

@@ -1,10 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canMoveTo, canRecordEvents, canSubmitReport, matchStatuses, mayAccess, NewMatchEventSchema, sameEvent, type MatchAccess, type MatchEvent } from './match.js';
+import {
+  canMoveTo,
+  canRecordEvents,
+  canSubmitReport,
+  matchStatuses,
+  mayAccess,
+  NewMatchEventSchema,
+  sameEvent,
+  type MatchAccess,
+  type MatchEvent,
+} from './match.js';
 
 describe('match status rules', () => {
   it('allows exactly scheduled → live and live → finished', () => {
-    const allowed = matchStatuses.flatMap((from) => matchStatuses.filter((to) => canMoveTo(from, to)).map((to) => `${from}→${to}`));
+    const allowed = matchStatuses.flatMap((from) =>
+      matchStatuses.filter((to) => canMoveTo(from, to)).map((to) => `${from}→${to}`),
+    );
     assert.deepEqual(allowed, ['scheduled→live', 'live→finished']);
   });
 
@@ -16,13 +28,31 @@ describe('match status rules', () => {
 
 describe('match events', () => {
   const stored: MatchEvent = {
-    id: 1, matchId: 1, kind: 'goal', period: 2, clockSeconds: 4000, team: 'home', player: '10 Messi', playerOff: null, recordedBy: 7, recordedAt: '2026-12-05T16:07:00Z',
+    id: 1,
+    matchId: 1,
+    kind: 'goal',
+    period: 2,
+    clockSeconds: 4000,
+    team: 'home',
+    player: '10 Messi',
+    playerOff: null,
+    recordedBy: 7,
+    recordedAt: '2026-12-05T16:07:00Z',
   };
 
   it('recognises a retry of the same event, and not a different event under the same key', () => {
-    assert.equal(sameEvent(stored, { kind: 'goal', period: 2, clockSeconds: 4000, team: 'home', player: '10 Messi' }), true);
-    assert.equal(sameEvent(stored, { kind: 'goal', period: 2, clockSeconds: 4001, team: 'home', player: '10 Messi' }), false);
-    assert.equal(sameEvent(stored, { kind: 'goal', period: 2, clockSeconds: 4000, team: 'away', player: '10 Messi' }), false);
+    assert.equal(
+      sameEvent(stored, { kind: 'goal', period: 2, clockSeconds: 4000, team: 'home', player: '10 Messi' }),
+      true,
+    );
+    assert.equal(
+      sameEvent(stored, { kind: 'goal', period: 2, clockSeconds: 4001, team: 'home', player: '10 Messi' }),
+      false,
+    );
+    assert.equal(
+      sameEvent(stored, { kind: 'goal', period: 2, clockSeconds: 4000, team: 'away', player: '10 Messi' }),
+      false,
+    );
     assert.equal(sameEvent(stored, { kind: 'period_end', period: 2, clockSeconds: 4000 }), false);
   });
 
@@ -41,7 +71,8 @@ describe('match events', () => {
       { kind: 'penalty_shootout', period: 5, clockSeconds: 0 },
     ];
     for (const event of valid) assert.equal(NewMatchEventSchema.safeParse(event).success, true, JSON.stringify(event));
-    for (const event of invalid) assert.equal(NewMatchEventSchema.safeParse(event).success, false, JSON.stringify(event));
+    for (const event of invalid)
+      assert.equal(NewMatchEventSchema.safeParse(event).success, false, JSON.stringify(event));
   });
 });
 

@@ -21,9 +21,15 @@ export type MatchAccess = 'view' | 'officiate' | 'report';
  * match's referee runs it (status, events) and reports on it. Reports are the referee's own words:
  * not even an admin writes one.
  */
-export function mayAccess(caller: { role: 'admin' | 'referee'; refereeId: number | null }, officials: Match['officials'], access: MatchAccess): boolean {
+export function mayAccess(
+  caller: { role: 'admin' | 'referee'; refereeId: number | null },
+  officials: Match['officials'],
+  access: MatchAccess,
+): boolean {
   if (caller.role === 'admin' && access !== 'report') return true;
-  const roles = officials.filter((official) => official.refereeId === caller.refereeId).map((official) => official.role);
+  const roles = officials
+    .filter((official) => official.refereeId === caller.refereeId)
+    .map((official) => official.role);
   return access === 'view' ? roles.length > 0 : roles.includes('referee');
 }
 

@@ -5,7 +5,10 @@ import type { Match, MatchEvent } from '../matches/match.js';
  * Queues the Firestore documents that apps listen to, inside the caller's transaction: the
  * change and its mirror commit together or not at all.
  */
-export async function enqueueDocuments(client: pg.ClientBase, documents: { path: string; data: object }[]): Promise<void> {
+export async function enqueueDocuments(
+  client: pg.ClientBase,
+  documents: { path: string; data: object }[],
+): Promise<void> {
   if (documents.length === 0) return;
   await client.query(
     'INSERT INTO realtime_outbox (document_path, payload) SELECT * FROM unnest($1::text[], $2::jsonb[])',

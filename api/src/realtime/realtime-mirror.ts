@@ -83,7 +83,11 @@ export class RealtimeMirror {
     this.idleMs = options.idleMs ?? 1_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.maxAttempts = options.maxAttempts ?? 5;
-    this.observer = options.observer ?? { delivered: () => undefined, failed: () => undefined, deadLettered: () => undefined };
+    this.observer = options.observer ?? {
+      delivered: () => undefined,
+      failed: () => undefined,
+      deadLettered: () => undefined,
+    };
   }
 
   start(): void {
@@ -124,7 +128,10 @@ export class RealtimeMirror {
         this.observer.failed();
         this.consecutiveFailures += 1;
         pause = Math.min(this.maxBackoffMs, 250 * 2 ** Math.min(this.consecutiveFailures, 16));
-        this.logger.warn({ err: error, retryInMs: pause }, 'realtime mirror: Firestore write failed; changes kept for retry');
+        this.logger.warn(
+          { err: error, retryInMs: pause },
+          'realtime mirror: Firestore write failed; changes kept for retry',
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pause);
@@ -153,10 +160,15 @@ export class RealtimeMirror {
   /** Handles up to one batch; returns how many rows left the outbox (delivered or dead-lettered). */
   async deliverBatch(): Promise<number> {
     return inTransaction(this.db, async (client) => {
-      const { rows: lock } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [mirrorLockKey]);
+      const { rows: lock } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [
+        mirrorLockKey,
+      ]);
       if (!lock[0]?.locked) return 0;
       const limit = this.isolating > 0 ? 1 : this.batchSize;
-      const { rows } = await client.query<OutboxRow>('SELECT id, document_path, payload, attempts FROM realtime_outbox ORDER BY id LIMIT $1', [limit]);
+      const { rows } = await client.query<OutboxRow>(
+        'SELECT id, document_path, payload, attempts FROM realtime_outbox ORDER BY id LIMIT $1',
+        [limit],
+      );
       if (rows.length === 0) {
         this.isolating = 0;
         return 0;
@@ -168,7 +180,9 @@ export class RealtimeMirror {
         const lastError = String(error).slice(0, 500);
         if (!isRejection(error)) {
           // An outage: noted on the oldest row (outside this transaction, which rolls back), never counted.
-          await this.db.query('UPDATE realtime_outbox SET last_error = $2 WHERE id = $1', [oldest.id, lastError]).catch(() => undefined);
+          await this.db
+            .query('UPDATE realtime_outbox SET last_error = $2 WHERE id = $1', [oldest.id, lastError])
+            .catch(() => undefined);
           throw error;
         }
         if (rows.length > 1) {
@@ -178,7 +192,13 @@ export class RealtimeMirror {
         }
         const attempts = oldest.attempts + 1;
         if (attempts < this.maxAttempts) {
-          await this.db.query('UPDATE realtime_outbox SET attempts = $2, last_error = $3 WHERE id = $1', [oldest.id, attempts, lastError]).catch(() => undefined);
+          await this.db
+            .query('UPDATE realtime_outbox SET attempts = $2, last_error = $3 WHERE id = $1', [
+              oldest.id,
+              attempts,
+              lastError,
+            ])
+            .catch(() => undefined);
           throw error;
         }
         await client.query(
@@ -190,7 +210,12 @@ export class RealtimeMirror {
         this.isolating = Math.max(0, this.isolating - 1);
         this.observer.deadLettered(1);
         this.logger.error(
-          { 'realtime.outbox_id': Number(oldest.id), 'realtime.document_path': oldest.document_path, attempts, err: error },
+          {
+            'realtime.outbox_id': Number(oldest.id),
+            'realtime.document_path': oldest.document_path,
+            attempts,
+            err: error,
+          },
           `realtime mirror: Firestore refused outbox row ${oldest.id} ${attempts} times; moved to realtime_dead_letter, later changes go on`,
         );
         return 1;

@@ -61,7 +61,10 @@ export class RefereeRepository {
 
   /** The referee, or null when there is none or the caller may not see it. */
   async findById(id: number, visibility: RefereeVisibility = { all: true }): Promise<Referee | null> {
-    const { rows } = await this.db.query<RefereeRow>(`SELECT ${columns} FROM referee r WHERE ${visibleTo} AND r.id = $2`, [viewer(visibility), id]);
+    const { rows } = await this.db.query<RefereeRow>(
+      `SELECT ${columns} FROM referee r WHERE ${visibleTo} AND r.id = $2`,
+      [viewer(visibility), id],
+    );
     return rows[0] ? toReferee(rows[0]) : null;
   }
 

@@ -5,7 +5,14 @@ import { parseRequest } from '../http/validate.js';
 import { requireAdmin } from '../auth/principal.js';
 import { TimeoutError, withTimeout } from '../timeout.js';
 import { RefereeTakenError, type RefereeRepository } from './referee-repository.js';
-import { NewRefereeSchema, RefereeIdSchema, RefereeListQuerySchema, summary, type Referee, type RefereeVisibility } from './referee.js';
+import {
+  NewRefereeSchema,
+  RefereeIdSchema,
+  RefereeListQuerySchema,
+  summary,
+  type Referee,
+  type RefereeVisibility,
+} from './referee.js';
 
 /** Whom the caller may see; a signed-in user linked to no referee (and no admin) sees nobody. */
 function visibility(request: Request): RefereeVisibility {
@@ -33,7 +40,11 @@ async function syncFirebaseUser(auth: Auth, referee: Referee): Promise<void> {
     if ((error as { code?: string }).code === 'auth/user-not-found') return;
     const cause = error instanceof TimeoutError ? error.message : ((error as { code?: string }).code ?? 'an error');
     // The database already holds the new state (and the API enforces it): a retry completes the rest.
-    throw new HttpError(503, 'auth_unavailable', `referee ${referee.id} is ${referee.active ? 'active' : 'deactivated'} in the API, but Firebase Auth was not updated (${cause}); retry`);
+    throw new HttpError(
+      503,
+      'auth_unavailable',
+      `referee ${referee.id} is ${referee.active ? 'active' : 'deactivated'} in the API, but Firebase Auth was not updated (${cause}); retry`,
+    );
   }
 }
 
@@ -54,7 +65,8 @@ export function refereeRoutes(referees: RefereeRepository, auth: Auth): Router {
       response.json(shown(request, referee));
       return;
     }
-    if (!allowed.all && (await referees.exists(id))) throw new HttpError(403, 'forbidden', 'a referee sees themselves and the officials of their own matches only');
+    if (!allowed.all && (await referees.exists(id)))
+      throw new HttpError(403, 'forbidden', 'a referee sees themselves and the officials of their own matches only');
     throw new HttpError(404, 'not_found', `referee ${id} does not exist`);
   });
 
@@ -65,16 +77,22 @@ export function refereeRoutes(referees: RefereeRepository, auth: Auth): Router {
       response.status(201).location(`/api/referees/${referee.id}`).json(referee);
     } catch (error) {
       if (error instanceof RefereeTakenError) {
-        throw new HttpError(409, `${error.field === 'email' ? 'email' : 'firebase_uid'}_taken`, `a referee with this ${error.field} already exists`, [
-          { field: `body.${error.field}`, message: 'already registered' },
-        ]);
+        throw new HttpError(
+          409,
+          `${error.field === 'email' ? 'email' : 'firebase_uid'}_taken`,
+          `a referee with this ${error.field} already exists`,
+          [{ field: `body.${error.field}`, message: 'already registered' }],
+        );
       }
       throw error;
     }
   });
 
   // Deactivation is a resource: POST creates it (idempotent), DELETE removes it (reactivates).
-  for (const [method, active] of [['post', false], ['delete', true]] as const) {
+  for (const [method, active] of [
+    ['post', false],
+    ['delete', true],
+  ] as const) {
     router[method]('/api/referees/:id/deactivation', requireAdmin, async (request, response) => {
       const { id } = parseRequest(request, 'params', RefereeIdSchema);
       // The database first: from this commit on, every API replica refuses the referee's requests.

@@ -4,7 +4,11 @@ import { NewRefereeSchema, RefereeIdSchema, RefereeListQuerySchema } from './ref
 
 describe('referee input rules', () => {
   it('when a registration is valid, then the name is trimmed', () => {
-    const referee = NewRefereeSchema.parse({ name: '  Howard Webb ', email: 'hw@example.org', licenceLevel: 'international' });
+    const referee = NewRefereeSchema.parse({
+      name: '  Howard Webb ',
+      email: 'hw@example.org',
+      licenceLevel: 'international',
+    });
     assert.equal(referee.name, 'Howard Webb');
   });
 
@@ -16,7 +20,8 @@ describe('referee input rules', () => {
       { name: 'A', email: 'a@example.org', licenceLevel: 'galactic' },
       { name: 'x'.repeat(121), email: 'a@example.org', licenceLevel: 'regional' },
     ];
-    for (const input of cases) assert.equal(NewRefereeSchema.safeParse(input).success, false, JSON.stringify(input).slice(0, 80));
+    for (const input of cases)
+      assert.equal(NewRefereeSchema.safeParse(input).success, false, JSON.stringify(input).slice(0, 80));
   });
 
   it('when paging is not given, then 20 from the start; out-of-range paging is rejected', () => {
@@ -28,7 +33,8 @@ describe('referee input rules', () => {
   });
 
   it('when an id is not a positive integer, then it is rejected', () => {
-    for (const id of ['0', '-3', '1.5', 'abc', '9007199254740993']) assert.equal(RefereeIdSchema.safeParse({ id }).success, false, id);
+    for (const id of ['0', '-3', '1.5', 'abc', '9007199254740993'])
+      assert.equal(RefereeIdSchema.safeParse({ id }).success, false, id);
     assert.deepEqual(RefereeIdSchema.parse({ id: '42' }), { id: 42 });
   });
 });

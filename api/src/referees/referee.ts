@@ -7,7 +7,10 @@ export const NewRefereeSchema = z.strictObject({
   email: z.email().max(254),
   licenceLevel: z.enum(licenceLevels),
   /** The referee's Firebase user, so their ID token identifies them. */
-  firebaseUid: z.string().regex(/^[\w-]{1,128}$/).optional(),
+  firebaseUid: z
+    .string()
+    .regex(/^[\w-]{1,128}$/)
+    .optional(),
 });
 export type NewReferee = z.infer<typeof NewRefereeSchema>;
 

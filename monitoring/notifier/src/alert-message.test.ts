@@ -24,7 +24,10 @@ describe('SMS text of an alert notification', () => {
   });
 
   it('counts the other alerts of the group, and says when it is resolved', () => {
-    assert.equal(smsText(webhook('firing', 3)), '[FIRING critical] TargetDown on api (+2 more): Target api-0:9464 (api) is down');
+    assert.equal(
+      smsText(webhook('firing', 3)),
+      '[FIRING critical] TargetDown on api (+2 more): Target api-0:9464 (api) is down',
+    );
     assert.equal(smsText(webhook('resolved', 1)), '[RESOLVED critical] TargetDown on api: resolved');
   });
 
@@ -44,7 +47,8 @@ describe('SMS text of an alert notification', () => {
 describe('SNS request', () => {
   it('is a transactional SMS to the number, with the sender id when set', () => {
     const request = snsSmsRequest('+34600000000', 'hello', 'Refereezy');
-    const attribute = (input: typeof request, name: string) => (input.MessageAttributes as Record<string, { StringValue?: string } | undefined>)[name]?.StringValue;
+    const attribute = (input: typeof request, name: string) =>
+      (input.MessageAttributes as Record<string, { StringValue?: string } | undefined>)[name]?.StringValue;
     assert.equal(request.PhoneNumber, '+34600000000');
     assert.equal(attribute(request, 'AWS.SNS.SMS.SMSType'), 'Transactional');
     assert.equal(attribute(request, 'AWS.SNS.SMS.SenderID'), 'Refereezy');

@@ -11,16 +11,28 @@ describe('notifier configuration', () => {
   });
 
   it('names what is wrong: a number that is not E.164, SNS without a region, an unknown provider', () => {
-    assert.throws(() => loadNotifierConfig({ SMS_PROVIDER: 'outbox', SMS_RECIPIENTS: '600000001' }), (error: unknown) => error instanceof ConfigError && /SMS_RECIPIENTS.*E\.164/.test(error.message));
+    assert.throws(
+      () => loadNotifierConfig({ SMS_PROVIDER: 'outbox', SMS_RECIPIENTS: '600000001' }),
+      (error: unknown) => error instanceof ConfigError && /SMS_RECIPIENTS.*E\.164/.test(error.message),
+    );
     assert.throws(() => loadNotifierConfig({ SMS_PROVIDER: 'sns', SMS_RECIPIENTS: '+34600000001' }), /AWS_REGION/);
     assert.throws(() => loadNotifierConfig({ SMS_PROVIDER: 'pigeon', SMS_RECIPIENTS: '+34600000001' }), /SMS_PROVIDER/);
   });
 
   it('reads the report settings, plain SMTP only when told', () => {
-    const config = loadReportConfig({ SMTP_HOST: 'mail', SMTP_REQUIRE_TLS: 'false', REPORT_FROM: 'ops@refereezy.local', REPORT_TO: 'a@refereezy.local,b@refereezy.local' });
+    const config = loadReportConfig({
+      SMTP_HOST: 'mail',
+      SMTP_REQUIRE_TLS: 'false',
+      REPORT_FROM: 'ops@refereezy.local',
+      REPORT_TO: 'a@refereezy.local,b@refereezy.local',
+    });
     assert.equal(config.SMTP_REQUIRE_TLS, false);
     assert.deepEqual(config.REPORT_TO, ['a@refereezy.local', 'b@refereezy.local']);
-    assert.equal(loadReportConfig({ SMTP_HOST: 'mail', REPORT_FROM: 'ops@refereezy.local', REPORT_TO: 'a@refereezy.local' }).SMTP_REQUIRE_TLS, true);
+    assert.equal(
+      loadReportConfig({ SMTP_HOST: 'mail', REPORT_FROM: 'ops@refereezy.local', REPORT_TO: 'a@refereezy.local' })
+        .SMTP_REQUIRE_TLS,
+      true,
+    );
   });
 });
 

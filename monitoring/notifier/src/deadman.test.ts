@@ -14,7 +14,14 @@ const watchdog = (status: 'firing' | 'resolved' = 'firing', alertname = 'Watchdo
   receiver: 'deadmans-switch',
   groupLabels: { alertname },
   commonLabels: { alertname, severity: 'none' },
-  alerts: [{ status, labels: { alertname, severity: 'none' }, annotations: { summary: 'Alerting pipeline heartbeat' }, startsAt: '2026-12-02T00:00:00Z' }],
+  alerts: [
+    {
+      status,
+      labels: { alertname, severity: 'none' },
+      annotations: { summary: 'Alerting pipeline heartbeat' },
+      startsAt: '2026-12-02T00:00:00Z',
+    },
+  ],
 });
 
 describe("the dead man's switch (state machine)", () => {
@@ -39,23 +46,42 @@ describe("the dead man's switch (state machine)", () => {
   it('when no beat ever came, then it counts from its own start', () => {
     const deadman = new DeadmanSwitch(5 * minute, 1_000);
     assert.equal(deadman.check(5 * minute), undefined);
-    assert.deepEqual(deadman.check(5 * minute + 1_000), { kind: 'down', silentForMs: 5 * minute, lastBeatAt: undefined });
+    assert.deepEqual(deadman.check(5 * minute + 1_000), {
+      kind: 'down',
+      silentForMs: 5 * minute,
+      lastBeatAt: undefined,
+    });
   });
 
   it('says what is wrong in the text', () => {
-    assert.match(deadmanText({ kind: 'down', silentForMs: 5 * minute, lastBeatAt: 0 }, 'production'), /^\[FIRING critical\] MonitoringDown on production: no Watchdog heartbeat for 5 min \(last at 1970-01-01T00:00:00\.000Z\)/);
-    assert.equal(deadmanText({ kind: 'recovered', downForMs: 90_000 }, 'replica'), '[RESOLVED critical] MonitoringDown on replica: the Watchdog heartbeat is back after 90 s');
+    assert.match(
+      deadmanText({ kind: 'down', silentForMs: 5 * minute, lastBeatAt: 0 }, 'production'),
+      /^\[FIRING critical\] MonitoringDown on production: no Watchdog heartbeat for 5 min \(last at 1970-01-01T00:00:00\.000Z\)/,
+    );
+    assert.equal(
+      deadmanText({ kind: 'recovered', downForMs: 90_000 }, 'replica'),
+      '[RESOLVED critical] MonitoringDown on replica: the Watchdog heartbeat is back after 90 s',
+    );
   });
 });
 
 describe("the dead man's switch configuration", () => {
-  const env = { SMS_PROVIDER: 'outbox', SMS_RECIPIENTS: '+34600000001', SMTP_HOST: 'mail', DEADMAN_FROM: 'deadman@refereezy.local', DEADMAN_TO: 'admins@refereezy.local' };
+  const env = {
+    SMS_PROVIDER: 'outbox',
+    SMS_RECIPIENTS: '+34600000001',
+    SMTP_HOST: 'mail',
+    DEADMAN_FROM: 'deadman@refereezy.local',
+    DEADMAN_TO: 'admins@refereezy.local',
+  };
   it('reads the timeout as a duration, five minutes by default', () => {
     assert.equal(loadDeadmanConfig(env).DEADMAN_TIMEOUT, 5 * minute);
     assert.equal(loadDeadmanConfig({ ...env, DEADMAN_TIMEOUT: '90s' }).DEADMAN_TIMEOUT, 90_000);
   });
   it('names what is wrong', () => {
-    assert.throws(() => loadDeadmanConfig({ ...env, DEADMAN_TIMEOUT: 'soon' }), (error: unknown) => error instanceof ConfigError && /DEADMAN_TIMEOUT/.test(error.message));
+    assert.throws(
+      () => loadDeadmanConfig({ ...env, DEADMAN_TIMEOUT: 'soon' }),
+      (error: unknown) => error instanceof ConfigError && /DEADMAN_TIMEOUT/.test(error.message),
+    );
     assert.throws(() => loadDeadmanConfig({ ...env, DEADMAN_TO: '' }), /DEADMAN_TO/);
   });
 });
@@ -67,7 +93,12 @@ describe("the dead man's switch (service)", () => {
     const mails: string[] = [];
     let mailWorks = false;
     const deadman = await startDeadman({
-      config: { DEADMAN_PORT: 0, DEADMAN_TIMEOUT: 5 * minute, SMS_RECIPIENTS: ['+34600000001', '+34600000002'], ENVIRONMENT_NAME: 'test' },
+      config: {
+        DEADMAN_PORT: 0,
+        DEADMAN_TIMEOUT: 5 * minute,
+        SMS_RECIPIENTS: ['+34600000001', '+34600000002'],
+        ENVIRONMENT_NAME: 'test',
+      },
       provider: new OutboxProvider(join(dir, 'outbox.jsonl')),
       mail: (subject) => {
         if (!mailWorks) return Promise.reject(new Error('relay down'));
@@ -79,8 +110,14 @@ describe("the dead man's switch (service)", () => {
       checkEveryMs: 3_600_000,
     });
     const url = `http://127.0.0.1:${deadman.port}`;
-    const post = (body: unknown) => fetch(`${url}/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const outbox = async () => ((await (await fetch(`${url}/outbox`)).json()) as { messages: { to: string; text: string }[] }).messages;
+    const post = (body: unknown) =>
+      fetch(`${url}/heartbeat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const outbox = async () =>
+      ((await (await fetch(`${url}/outbox`)).json()) as { messages: { to: string; text: string }[] }).messages;
     try {
       assert.equal((await post(watchdog())).status, 200);
       assert.equal((await post(watchdog('resolved'))).status, 422);

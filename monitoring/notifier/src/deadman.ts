@@ -8,7 +8,8 @@ import { OutboxProvider } from './sms/outbox-provider.js';
 import type { SmsProvider } from './sms/sms-provider.js';
 
 /** What the switch must tell the admins now, if anything. */
-export type DeadmanNotice = { kind: 'down'; silentForMs: number; lastBeatAt: number | undefined } | { kind: 'recovered'; downForMs: number };
+export type DeadmanNotice =
+  { kind: 'down'; silentForMs: number; lastBeatAt: number | undefined } | { kind: 'recovered'; downForMs: number };
 
 /**
  * The dead man's switch as a state machine, clock passed in: `beat()` when Alertmanager's
@@ -53,8 +54,12 @@ const minutes = (ms: number) => (ms >= 120_000 ? `${Math.round(ms / 60_000)} min
 
 /** The SMS text (and mail subject) of a notice: the same shape as the SMS notifier's alerts. */
 export function deadmanText(notice: DeadmanNotice, environment: string): string {
-  if (notice.kind === 'recovered') return `[RESOLVED critical] MonitoringDown on ${environment}: the Watchdog heartbeat is back after ${minutes(notice.downForMs)}`;
-  const last = notice.lastBeatAt === undefined ? 'none since the switch started' : `last at ${new Date(notice.lastBeatAt).toISOString()}`;
+  if (notice.kind === 'recovered')
+    return `[RESOLVED critical] MonitoringDown on ${environment}: the Watchdog heartbeat is back after ${minutes(notice.downForMs)}`;
+  const last =
+    notice.lastBeatAt === undefined
+      ? 'none since the switch started'
+      : `last at ${new Date(notice.lastBeatAt).toISOString()}`;
   return `[FIRING critical] MonitoringDown on ${environment}: no Watchdog heartbeat for ${minutes(notice.silentForMs)} (${last}); Prometheus, Alertmanager or their host is down and no alert will reach you`;
 }
 
@@ -116,8 +121,16 @@ export async function startDeadman(options: DeadmanOptions): Promise<StartedDead
   const deadman = new DeadmanSwitch(config.DEADMAN_TIMEOUT, now());
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const lastSeen = new Gauge({ name: 'deadman_watchdog_last_seen_timestamp_seconds', help: "When Alertmanager's Watchdog last reached the dead man's switch", registers: [registry] });
-  const down = new Gauge({ name: 'deadman_monitoring_down', help: '1 while the Watchdog heartbeat is missing', registers: [registry] });
+  const lastSeen = new Gauge({
+    name: 'deadman_watchdog_last_seen_timestamp_seconds',
+    help: "When Alertmanager's Watchdog last reached the dead man's switch",
+    registers: [registry],
+  });
+  const down = new Gauge({
+    name: 'deadman_monitoring_down',
+    help: '1 while the Watchdog heartbeat is missing',
+    registers: [registry],
+  });
   // Channels still owed a notice (a failed send is retried at the next check).
   let owed: { notice: DeadmanNotice; sms: boolean; mail: boolean } | undefined;
 
@@ -129,7 +142,14 @@ export async function startDeadman(options: DeadmanOptions): Promise<StartedDead
       const results = await Promise.allSettled(config.SMS_RECIPIENTS.map((to) => options.provider.send(to, text)));
       const failures = results.filter((result) => result.status === 'rejected');
       current.sms = failures.length < results.length;
-      options.log({ event: 'deadman-sms', notice: current.notice.kind, text, recipients: results.length, failed: failures.length, ...(failures[0] ? { error: String(failures[0].reason) } : {}) });
+      options.log({
+        event: 'deadman-sms',
+        notice: current.notice.kind,
+        text,
+        recipients: results.length,
+        failed: failures.length,
+        ...(failures[0] ? { error: String(failures[0].reason) } : {}),
+      });
     }
     if (!current.mail) {
       try {
@@ -162,7 +182,11 @@ export async function startDeadman(options: DeadmanOptions): Promise<StartedDead
   const routes: Record<string, Route> = {
     'POST /heartbeat': async (request, response) => {
       const parsed = AlertmanagerWebhookSchema.safeParse(await readJson(request));
-      if (!parsed.success) throw new RequestError(400, `not an Alertmanager webhook: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
+      if (!parsed.success)
+        throw new RequestError(
+          400,
+          `not an Alertmanager webhook: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`,
+        );
       // Only a firing Watchdog is a beat: anything else routed here by mistake must not hide an outage.
       if (!parsed.data.alerts.some((alert) => alert.status === 'firing' && alert.labels['alertname'] === 'Watchdog')) {
         throw new RequestError(422, 'no firing Watchdog alert in this notification');
@@ -174,12 +198,18 @@ export async function startDeadman(options: DeadmanOptions): Promise<StartedDead
       void checkNow();
     },
     'GET /outbox': async (_request, response) => {
-      if (!(options.provider instanceof OutboxProvider)) throw new RequestError(404, 'no outbox: this switch sends real SMS');
+      if (!(options.provider instanceof OutboxProvider))
+        throw new RequestError(404, 'no outbox: this switch sends real SMS');
       reply(response, 200, { messages: await options.provider.messages() });
     },
     'GET /healthz': (_request, response) => {
       const lastBeat = deadman.lastBeat;
-      reply(response, 200, { status: 'ok', monitoring: deadman.isDown ? 'down' : 'up', lastBeatAt: lastBeat === undefined ? null : new Date(lastBeat).toISOString(), timeoutMs: config.DEADMAN_TIMEOUT });
+      reply(response, 200, {
+        status: 'ok',
+        monitoring: deadman.isDown ? 'down' : 'up',
+        lastBeatAt: lastBeat === undefined ? null : new Date(lastBeat).toISOString(),
+        timeoutMs: config.DEADMAN_TIMEOUT,
+      });
       return Promise.resolve();
     },
     'GET /metrics': async (_request, response) => {
@@ -189,7 +219,10 @@ export async function startDeadman(options: DeadmanOptions): Promise<StartedDead
 
   const server = await serveRoutes(routes, config.DEADMAN_PORT, options.log);
   // Checked several times per timeout, never less often than every 15 s.
-  const timer = setInterval(() => void checkNow(), options.checkEveryMs ?? Math.min(15_000, Math.max(1_000, config.DEADMAN_TIMEOUT / 4)));
+  const timer = setInterval(
+    () => void checkNow(),
+    options.checkEveryMs ?? Math.min(15_000, Math.max(1_000, config.DEADMAN_TIMEOUT / 4)),
+  );
   return {
     port: (server.address() as AddressInfo).port,
     checkNow,

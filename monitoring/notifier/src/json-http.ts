@@ -36,7 +36,11 @@ export function reply(response: ServerResponse, status: number, body: unknown): 
 export type Route = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 
 /** Serves routes keyed "METHOD /path" on port: 404 for others, errors logged and answered as JSON. */
-export async function serveRoutes(routes: Record<string, Route>, port: number, log: (entry: object) => void): Promise<Server> {
+export async function serveRoutes(
+  routes: Record<string, Route>,
+  port: number,
+  log: (entry: object) => void,
+): Promise<Server> {
   const server = createServer((request, response) => {
     const route = routes[`${request.method ?? ''} ${(request.url ?? '').split('?')[0] ?? ''}`];
     if (!route) {

@@ -21,14 +21,23 @@ try {
   if (command === 'sms-notifier') {
     const config = loadNotifierConfig();
     const provider: SmsProvider =
-      config.SMS_PROVIDER === 'outbox' ? new OutboxProvider(config.SMS_OUTBOX_FILE) : new SnsProvider(config.AWS_REGION, config.SMS_SENDER_ID);
-    const notifier = await startSmsNotifier({ port: config.NOTIFIER_PORT, provider, recipients: config.SMS_RECIPIENTS, log });
+      config.SMS_PROVIDER === 'outbox'
+        ? new OutboxProvider(config.SMS_OUTBOX_FILE)
+        : new SnsProvider(config.AWS_REGION, config.SMS_SENDER_ID);
+    const notifier = await startSmsNotifier({
+      port: config.NOTIFIER_PORT,
+      provider,
+      recipients: config.SMS_RECIPIENTS,
+      log,
+    });
     log({ event: 'listening', port: notifier.port, provider: provider.name });
     process.once('SIGTERM', () => void notifier.stop().then(() => process.exit(0)));
   } else if (command === 'deadman') {
     const config = loadDeadmanConfig();
     const provider: SmsProvider =
-      config.SMS_PROVIDER === 'outbox' ? new OutboxProvider(config.SMS_OUTBOX_FILE) : new SnsProvider(config.AWS_REGION, config.SMS_SENDER_ID);
+      config.SMS_PROVIDER === 'outbox'
+        ? new OutboxProvider(config.SMS_OUTBOX_FILE)
+        : new SnsProvider(config.AWS_REGION, config.SMS_SENDER_ID);
     const deadman = await startDeadman({ config, provider, mail: smtpMailer(config), log });
     log({ event: 'listening', port: deadman.port, provider: provider.name, timeoutMs: config.DEADMAN_TIMEOUT });
     process.once('SIGTERM', () => void deadman.stop().then(() => process.exit(0)));

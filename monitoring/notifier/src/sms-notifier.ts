@@ -17,25 +17,52 @@ export interface StartedNotifier {
  * routed here as well as to email); POST /heartbeat records the dead-man's switch; GET /outbox
  * lists what the replica's outbox provider "sent"; GET /metrics for Prometheus.
  */
-export async function startSmsNotifier(options: { port: number; provider: SmsProvider; recipients: string[]; log: (entry: object) => void }): Promise<StartedNotifier> {
+export async function startSmsNotifier(options: {
+  port: number;
+  provider: SmsProvider;
+  recipients: string[];
+  log: (entry: object) => void;
+}): Promise<StartedNotifier> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const sent = new Counter({ name: 'sms_sent_total', help: 'SMS accepted by the provider', registers: [registry] });
-  const failed = new Counter({ name: 'sms_failed_total', help: 'SMS the provider refused or did not answer', registers: [registry] });
-  const heartbeat = new Gauge({ name: 'alerting_watchdog_last_seen_timestamp_seconds', help: "When Alertmanager's Watchdog last reached the notifier", registers: [registry] });
+  const failed = new Counter({
+    name: 'sms_failed_total',
+    help: 'SMS the provider refused or did not answer',
+    registers: [registry],
+  });
+  const heartbeat = new Gauge({
+    name: 'alerting_watchdog_last_seen_timestamp_seconds',
+    help: "When Alertmanager's Watchdog last reached the notifier",
+    registers: [registry],
+  });
 
   const routes: Record<string, Route> = {
     'POST /alert': async (request, response) => {
       const parsed = AlertmanagerWebhookSchema.safeParse(await readJson(request));
-      if (!parsed.success) throw new RequestError(400, `not an Alertmanager webhook: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
+      if (!parsed.success)
+        throw new RequestError(
+          400,
+          `not an Alertmanager webhook: ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}`,
+        );
       const text = smsText(parsed.data);
       const results = await Promise.allSettled(options.recipients.map((to) => options.provider.send(to, text)));
       const failures = results.filter((result) => result.status === 'rejected');
       sent.inc(results.length - failures.length);
       failed.inc(failures.length);
-      options.log({ event: 'sms', provider: options.provider.name, text, recipients: options.recipients.length, failed: failures.length });
+      options.log({
+        event: 'sms',
+        provider: options.provider.name,
+        text,
+        recipients: options.recipients.length,
+        failed: failures.length,
+      });
       // A 5xx makes Alertmanager retry the notification: only when no recipient got it.
-      if (failures.length === results.length) throw new RequestError(502, `the SMS provider refused every message: ${String((failures[0] as PromiseRejectedResult).reason)}`);
+      if (failures.length === results.length)
+        throw new RequestError(
+          502,
+          `the SMS provider refused every message: ${String((failures[0] as PromiseRejectedResult).reason)}`,
+        );
       reply(response, 200, { sent: results.length - failures.length, failed: failures.length });
     },
     'POST /heartbeat': async (request, response) => {
@@ -44,7 +71,8 @@ export async function startSmsNotifier(options: { port: number; provider: SmsPro
       reply(response, 200, { ok: true });
     },
     'GET /outbox': async (_request, response) => {
-      if (!(options.provider instanceof OutboxProvider)) throw new RequestError(404, 'no outbox: this notifier sends real SMS');
+      if (!(options.provider instanceof OutboxProvider))
+        throw new RequestError(404, 'no outbox: this notifier sends real SMS');
       reply(response, 200, { messages: await options.provider.messages() });
     },
     'GET /healthz': (_request, response) => {

@@ -60,7 +60,9 @@ function databaseHost(host: Host, play: Play, explicit: string | undefined): str
   const dbHosts = play.hosts.filter((peer) => peer.groups.includes('db'));
   const [only] = dbHosts;
   if (only && dbHosts.length === 1) return only.address;
-  throw new Error(`host ${host.name}: role api: set vars.db_host (${dbHosts.length === 0 ? 'no host is in group db' : `group db has ${dbHosts.length} hosts: ${dbHosts.map((peer) => peer.name).join(', ')}`})`);
+  throw new Error(
+    `host ${host.name}: role api: set vars.db_host (${dbHosts.length === 0 ? 'no host is in group db' : `group db has ${dbHosts.length} hosts: ${dbHosts.map((peer) => peer.name).join(', ')}`})`,
+  );
 }
 
 /** The API's environment, checked with the API's own schema (api/src/config.ts) before it is written. */
@@ -77,7 +79,9 @@ export function apiEnvironment(host: Host, play: Play): Record<string, string> {
     DB_PASSWORD: v.db_password,
     LOG_LEVEL: v.api_log_level,
     ...(v.firebase_project_id === undefined ? {} : { FIREBASE_PROJECT_ID: v.firebase_project_id }),
-    ...(v.firebase_auth_emulator_host === undefined ? {} : { FIREBASE_AUTH_EMULATOR_HOST: v.firebase_auth_emulator_host }),
+    ...(v.firebase_auth_emulator_host === undefined
+      ? {}
+      : { FIREBASE_AUTH_EMULATOR_HOST: v.firebase_auth_emulator_host }),
     ...(v.firestore_emulator_host === undefined ? {} : { FIRESTORE_EMULATOR_HOST: v.firestore_emulator_host }),
     ...(v.google_credentials === undefined ? {} : { GOOGLE_APPLICATION_CREDENTIALS: credentialsFile }),
   };
@@ -112,20 +116,56 @@ function tasks(host: Host, play: Play): Task[] {
     { name: 'Install Node.js', operation: packages({ packages: ['nodejs'], present: true }) },
     {
       name: 'Create the system user refereezy (no login, no home)',
-      operation: command({ argv: ['useradd', '--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', 'refereezy'], unless: ['id', '-u', 'refereezy'] }),
+      operation: command({
+        argv: [
+          'useradd',
+          '--system',
+          '--no-create-home',
+          '--home-dir',
+          '/nonexistent',
+          '--shell',
+          '/usr/sbin/nologin',
+          'refereezy',
+        ],
+        unless: ['id', '-u', 'refereezy'],
+      }),
     },
     ...releaseTasks({ root, release, what: 'the API', keep: keptReleases, notify: ['restart api'] }),
     { name: 'Create /etc/refereezy', operation: directory({ path: '/etc/refereezy' }) },
     ...(v.google_credentials === undefined
       ? []
-      : [{ name: 'Install the Google credentials', operation: file({ path: credentialsFile, content: v.google_credentials, group: 'refereezy', mode: '0640', sensitive: true }), notify: ['restart api'] }]),
+      : [
+          {
+            name: 'Install the Google credentials',
+            operation: file({
+              path: credentialsFile,
+              content: v.google_credentials,
+              group: 'refereezy',
+              mode: '0640',
+              sensitive: true,
+            }),
+            notify: ['restart api'],
+          },
+        ]),
     {
       name: `Write the API's environment ${environmentFile}`,
-      operation: file({ path: environmentFile, content: renderEnvironmentFile(environment), mode: '0600', sensitive: true }),
+      operation: file({
+        path: environmentFile,
+        content: renderEnvironmentFile(environment),
+        mode: '0600',
+        sensitive: true,
+      }),
       notify: ['restart api'],
     },
-    { name: 'Install the api unit (hardened)', operation: unitFile({ name: 'api.service', content: readFileSync(unitSource, 'utf8') }), notify: ['restart api'] },
-    { name: 'Keep the API enabled and running', operation: service({ unit: 'api.service', enabled: true, running: true }) },
+    {
+      name: 'Install the api unit (hardened)',
+      operation: unitFile({ name: 'api.service', content: readFileSync(unitSource, 'utf8') }),
+      notify: ['restart api'],
+    },
+    {
+      name: 'Keep the API enabled and running',
+      operation: service({ unit: 'api.service', enabled: true, running: true }),
+    },
   ];
 }
 
@@ -151,6 +191,9 @@ export const api: Role = {
   },
   tasks,
   handlers: {
-    'restart api': { name: 'restart api', commands: [run('systemctl', 'restart', 'api.service'), run('node', '--input-type=module', '--eval', waitReady)] },
+    'restart api': {
+      name: 'restart api',
+      commands: [run('systemctl', 'restart', 'api.service'), run('node', '--input-type=module', '--eval', waitReady)],
+    },
   },
 };

@@ -7,7 +7,6 @@ import { loginName } from '../../validation/validators.js';
 import type { IngressRule, Role, Task } from '../role.js';
 import { roleVars } from '../vars.js';
 
-
 const vars = z
   .object({
     /** The operators' jump user (the inventory's bastion.user): what BASTION_USER is to the image. */
@@ -19,10 +18,18 @@ const vars = z
   })
   .superRefine((value, context) => {
     if (value.bastion_authorized_keys === undefined && value.admin_authorized_keys === undefined) {
-      context.addIssue({ code: 'custom', path: ['bastion_authorized_keys'], message: 'required (or admin_authorized_keys): the keys that may jump' });
+      context.addIssue({
+        code: 'custom',
+        path: ['bastion_authorized_keys'],
+        message: 'required (or admin_authorized_keys): the keys that may jump',
+      });
     }
     if (value.bastion_user === value.admin_user) {
-      context.addIssue({ code: 'custom', path: ['bastion_user'], message: `must differ from admin_user (${value.admin_user}): the jump user has no sudo` });
+      context.addIssue({
+        code: 'custom',
+        path: ['bastion_user'],
+        message: `must differ from admin_user (${value.admin_user}): the jump user has no sudo`,
+      });
     }
   });
 
@@ -34,15 +41,27 @@ function tasks(host: Host): Task[] {
   // What compose/bastion/entrypoint.sh does for BASTION_USER; sshd_config, the host key and ssh-users
   // come from the common role. sshd_config's `Match Group ssh-jump` forces nologin on every session.
   return [
-    { name: 'Create the ssh-jump group (sshd lets its members jump, nothing else)', operation: group({ name: 'ssh-jump', system: true }) },
+    {
+      name: 'Create the ssh-jump group (sshd lets its members jump, nothing else)',
+      operation: group({ name: 'ssh-jump', system: true }),
+    },
     {
       name: `Create the jump user ${jump} in ssh-users and ssh-jump, with no shell`,
       operation: user({ name: jump, groups: ['ssh-users', 'ssh-jump'], shell: '/usr/sbin/nologin' }),
     },
-    { name: `Create ${home}/.ssh`, operation: directory({ path: `${home}/.ssh`, owner: jump, group: jump, mode: '0700' }) },
+    {
+      name: `Create ${home}/.ssh`,
+      operation: directory({ path: `${home}/.ssh`, owner: jump, group: jump, mode: '0700' }),
+    },
     {
       name: `Authorize the operators' keys for ${jump} (to jump; no sudo)`,
-      operation: file({ path: `${home}/.ssh/authorized_keys`, content: `${authorized.join('\n')}\n`, owner: jump, group: jump, mode: '0600' }),
+      operation: file({
+        path: `${home}/.ssh/authorized_keys`,
+        content: `${authorized.join('\n')}\n`,
+        owner: jump,
+        group: jump,
+        mode: '0600',
+      }),
     },
   ];
 }

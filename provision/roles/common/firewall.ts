@@ -5,7 +5,9 @@ import { addressFamily, type FirewallRule, type OutboundRule, type Ruleset } fro
 import { playRoles, type AddressesOf, type EgressRule, type IngressRule, type Play, type Role } from '../role.js';
 
 /** The load balancer's networks, for the special source 'edge' (the web role requires the var; here absent means none). */
-const loadBalancerCidrs = z.array(z.string().refine((value) => addressFamily(value) !== 0, 'an IP address or network')).default([]);
+const loadBalancerCidrs = z
+  .array(z.string().refine((value) => addressFamily(value) !== 0, 'an IP address or network'))
+  .default([]);
 
 /** The table the common role owns on every host. */
 export const firewallTable = 'refereezy';
@@ -18,19 +20,31 @@ function groupAddresses(groups: readonly string[], what: string, role: Role, hos
   return groups.flatMap((group) => {
     if (group === 'edge') {
       const cidrs = loadBalancerCidrs.safeParse(host.vars.load_balancer_cidrs);
-      if (!cidrs.success) throw new Error(`host ${host.name}: role ${role.name}: ${what} the load balancer: vars.load_balancer_cidrs: ${cidrs.error.issues.map((issue) => issue.message).join('; ')}`);
+      if (!cidrs.success)
+        throw new Error(
+          `host ${host.name}: role ${role.name}: ${what} the load balancer: vars.load_balancer_cidrs: ${cidrs.error.issues.map((issue) => issue.message).join('; ')}`,
+        );
       return [...cidrs.data, ...play.hosts.filter((peer) => peer.groups.includes('edge')).map((peer) => peer.address)];
     }
     if (group === 'bastion') {
       const address = play.bastion?.private_address;
-      if (!address) throw new Error(`host ${host.name}: role ${role.name}: ${what} the bastion, but the inventory has no bastion.private_address (the address hosts see its connections come from) and no single host in group bastion to take it from`);
+      if (!address)
+        throw new Error(
+          `host ${host.name}: role ${role.name}: ${what} the bastion, but the inventory has no bastion.private_address (the address hosts see its connections come from) and no single host in group bastion to take it from`,
+        );
       return [address];
     }
     return play.hosts.filter((peer) => peer.groups.includes(group)).map((peer) => peer.address);
   });
 }
 
-function peers(spec: 'anywhere' | readonly string[] | AddressesOf, what: string, role: Role, host: Host, play: Play): 'anywhere' | readonly string[] {
+function peers(
+  spec: 'anywhere' | readonly string[] | AddressesOf,
+  what: string,
+  role: Role,
+  host: Host,
+  play: Play,
+): 'anywhere' | readonly string[] {
   if (spec === 'anywhere') return 'anywhere';
   if (typeof spec === 'function') return spec(host, play);
   return groupAddresses(spec, what, role, host, play);
@@ -76,7 +90,8 @@ function peerEgress(host: Host, play: Play): OutboundRule[] {
         const key = `${protocol}/${rule.port}/${role.name}/${rule.why}`;
         const entry = merged.get(key) ?? { port: rule.port, protocol, to: [], names: [], comment: '' };
         // nftables matches addresses: a peer known by a name stays unreachable (fail closed), and the rule's comment says why.
-        if (addressFamily(peer.address) === 0) entry.names.push(`${peer.name} (not ${peer.address}: a name, not an address)`);
+        if (addressFamily(peer.address) === 0)
+          entry.names.push(`${peer.name} (not ${peer.address}: a name, not an address)`);
         else {
           entry.to.push(peer.address);
           entry.names.push(peer.name);
@@ -90,7 +105,12 @@ function peerEgress(host: Host, play: Play): OutboundRule[] {
 }
 
 function roleEgress(rule: EgressRule, role: Role, host: Host, play: Play): OutboundRule {
-  return { port: rule.port, protocol: rule.protocol ?? 'tcp', to: peers(rule.to, `egress to port ${rule.port} reaches`, role, host, play), comment: `${role.name}: ${rule.why}` };
+  return {
+    port: rule.port,
+    protocol: rule.protocol ?? 'tcp',
+    to: peers(rule.to, `egress to port ${rule.port} reaches`, role, host, play),
+    comment: `${role.name}: ${rule.why}`,
+  };
 }
 
 /**
@@ -100,9 +120,22 @@ function roleEgress(rule: EgressRule, role: Role, host: Host, play: Play): Outbo
  */
 export function firewallRuleset(host: Host, play: Play, roles: readonly Role[]): Ruleset {
   const rules = roles.flatMap((role) =>
-    (role.ingress ?? []).map((rule): FirewallRule => ({ port: rule.port, protocol: rule.protocol ?? 'tcp', from: sources(rule, role, host, play), comment: `${role.name}: ${rule.why}` })),
+    (role.ingress ?? []).map((rule): FirewallRule => ({
+      port: rule.port,
+      protocol: rule.protocol ?? 'tcp',
+      from: sources(rule, role, host, play),
+      comment: `${role.name}: ${rule.why}`,
+    })),
   );
   const own = (role: Role) => (typeof role.egress === 'function' ? role.egress(host, play) : (role.egress ?? []));
-  const egress = [...peerEgress(host, play), ...roles.flatMap((role) => own(role).map((rule) => roleEgress(rule, role, host, play)))];
-  return { table: firewallTable, title: `The firewall of ${host.name} (${roles.map((role) => role.name).join(', ')}), rendered by the provisioning common role: edits are overwritten.`, rules, egress };
+  const egress = [
+    ...peerEgress(host, play),
+    ...roles.flatMap((role) => own(role).map((rule) => roleEgress(rule, role, host, play))),
+  ];
+  return {
+    table: firewallTable,
+    title: `The firewall of ${host.name} (${roles.map((role) => role.name).join(', ')}), rendered by the provisioning common role: edits are overwritten.`,
+    rules,
+    egress,
+  };
 }

@@ -12,7 +12,16 @@ import { service } from '../../operations/systemd.js';
 import { group, user } from '../../operations/users.js';
 import { authorizedKeys } from '../../validation/keys.js';
 import { address, ipAddress, loginName } from '../../validation/validators.js';
-import { addresses, endpoint, playRoles, type EgressRule, type IngressRule, type Play, type Role, type Task } from '../role.js';
+import {
+  addresses,
+  endpoint,
+  playRoles,
+  type EgressRule,
+  type IngressRule,
+  type Play,
+  type Role,
+  type Task,
+} from '../role.js';
 import { roleVars } from '../vars.js';
 import { autoUpgradesSource, sshdConfigSource, sysctlHardeningSource, unattendedUpgradesSource } from './files.js';
 import { firewallRuleset, firewallTable } from './firewall.js';
@@ -57,16 +66,40 @@ const ingress: IngressRule[] = [
  * DNS, NTP, the instance metadata service and DHCP. Everything else a role names itself.
  */
 function egress(host: Host): EgressRule[] {
-  const { apt_proxy: proxy, dns_servers: dns, time_servers: timeServers } = roleVars(vars.pick({ apt_proxy: true, dns_servers: true, time_servers: true }), host, 'common');
+  const {
+    apt_proxy: proxy,
+    dns_servers: dns,
+    time_servers: timeServers,
+  } = roleVars(vars.pick({ apt_proxy: true, dns_servers: true, time_servers: true }), host, 'common');
   const proxyUrl = proxy === undefined ? undefined : new URL(proxy);
   return [
     ...(proxyUrl === undefined
       ? // Without a proxy the mirrors (and the security archive) are reached directly: their addresses are a CDN's.
-        [80, 443].map((port): EgressRule => ({ port, to: 'anywhere', why: `apt straight to the Debian mirrors (no apt_proxy), port ${port}` }))
-      : [{ port: Number(proxyUrl.port || '80'), to: endpoint(proxyUrl.hostname), why: 'apt through the apt proxy (var apt_proxy)' }]),
-    ...(['udp', 'tcp'] as const).map((protocol): EgressRule => ({ port: 53, protocol, to: dns === undefined ? 'anywhere' : addresses(...dns), why: `DNS (var dns_servers), ${protocol}` })),
+        [80, 443].map((port): EgressRule => ({
+          port,
+          to: 'anywhere',
+          why: `apt straight to the Debian mirrors (no apt_proxy), port ${port}`,
+        }))
+      : [
+          {
+            port: Number(proxyUrl.port || '80'),
+            to: endpoint(proxyUrl.hostname),
+            why: 'apt through the apt proxy (var apt_proxy)',
+          },
+        ]),
+    ...(['udp', 'tcp'] as const).map((protocol): EgressRule => ({
+      port: 53,
+      protocol,
+      to: dns === undefined ? 'anywhere' : addresses(...dns),
+      why: `DNS (var dns_servers), ${protocol}`,
+    })),
     // A name among the servers (a pool) may resolve anywhere.
-    { port: 123, protocol: 'udp', to: timeServers.some((server) => isIP(server) === 0) ? 'anywhere' : addresses(...timeServers), why: 'NTP for chrony (var time_servers)' },
+    {
+      port: 123,
+      protocol: 'udp',
+      to: timeServers.some((server) => isIP(server) === 0) ? 'anywhere' : addresses(...timeServers),
+      why: 'NTP for chrony (var time_servers)',
+    },
     // cloud-init reads it at every boot; the AWS SDK (the SMS notifier's SNS) takes the instance role's credentials from it.
     { port: 80, to: addresses('169.254.169.254'), why: 'the EC2 instance metadata service' },
     { port: 67, protocol: 'udp', to: 'anywhere', why: 'DHCP lease renewals' },
@@ -77,17 +110,29 @@ function aptProxyTask(proxy: string | undefined): Task {
   if (proxy === undefined) {
     return {
       name: 'Fetch packages directly (no apt proxy)',
-      operation: command({ argv: ['rm', '-f', '--', aptProxyFile], unless: ['sh', '-c', '! [ -e "$1" ]', 'sh', aptProxyFile] }),
+      operation: command({
+        argv: ['rm', '-f', '--', aptProxyFile],
+        unless: ['sh', '-c', '! [ -e "$1" ]', 'sh', aptProxyFile],
+      }),
     };
   }
   return {
     name: `Fetch packages through the apt proxy ${proxy}`,
-    operation: file({ path: aptProxyFile, content: `// The hosts' way to the Debian mirror (provisioning common role, var apt_proxy).\nAcquire::http::Proxy "${proxy}";\n`, mode: '0644' }),
+    operation: file({
+      path: aptProxyFile,
+      content: `// The hosts' way to the Debian mirror (provisioning common role, var apt_proxy).\nAcquire::http::Proxy "${proxy}";\n`,
+      mode: '0644',
+    }),
   };
 }
 
 function tasks(host: Host, play: Play): Task[] {
-  const { admin_user: admin, admin_authorized_keys: keys, apt_proxy: proxy, time_servers: timeServers } = roleVars(vars, host, 'common');
+  const {
+    admin_user: admin,
+    admin_authorized_keys: keys,
+    apt_proxy: proxy,
+    time_servers: timeServers,
+  } = roleVars(vars, host, 'common');
   const home = `/home/${admin}`;
   const rolesOf = playRoles(play);
   const ruleset = renderRuleset(firewallRuleset(host, play, rolesOf(host)));
@@ -97,62 +142,121 @@ function tasks(host: Host, play: Play): Task[] {
     { name: 'Check that the host runs a supported Debian release', operation: supportedRelease },
     aptProxyTask(proxy),
     { name: 'Install OpenSSH and sudo', operation: packages({ packages: ['openssh-server', 'sudo'], present: true }) },
-    { name: 'Create the ssh-users group (sshd admits only its members)', operation: group({ name: 'ssh-users', system: true }) },
+    {
+      name: 'Create the ssh-users group (sshd admits only its members)',
+      operation: group({ name: 'ssh-users', system: true }),
+    },
     { name: `Create the admin user ${admin} in ssh-users`, operation: user({ name: admin, groups: ['ssh-users'] }) },
     {
       name: `Let ${admin} use sudo without a password`,
       // visudo checks it before it replaces the old one: a sudoers file sudo cannot parse locks every admin out.
-      operation: file({ path: '/etc/sudoers.d/90-refereezy-admins', content: `${admin} ALL=(ALL) NOPASSWD:ALL\n`, mode: '0440', validate: 'visudo -cf %s' }),
+      operation: file({
+        path: '/etc/sudoers.d/90-refereezy-admins',
+        content: `${admin} ALL=(ALL) NOPASSWD:ALL\n`,
+        mode: '0440',
+        validate: 'visudo -cf %s',
+      }),
     },
-    { name: `Create ${home}/.ssh`, operation: directory({ path: `${home}/.ssh`, owner: admin, group: admin, mode: '0700' }) },
+    {
+      name: `Create ${home}/.ssh`,
+      operation: directory({ path: `${home}/.ssh`, owner: admin, group: admin, mode: '0700' }),
+    },
     {
       name: `Authorize the operators' keys for ${admin}`,
-      operation: file({ path: `${home}/.ssh/authorized_keys`, content: `${keys.join('\n')}\n`, owner: admin, group: admin, mode: '0600' }),
+      operation: file({
+        path: `${home}/.ssh/authorized_keys`,
+        content: `${keys.join('\n')}\n`,
+        owner: admin,
+        group: admin,
+        mode: '0600',
+      }),
     },
-    { name: 'Create the host key directory sshd_config names', operation: directory({ path: '/etc/ssh/host_keys', mode: '0755' }) },
+    {
+      name: 'Create the host key directory sshd_config names',
+      operation: directory({ path: '/etc/ssh/host_keys', mode: '0755' }),
+    },
     {
       name: "Keep the host's own ed25519 key where sshd_config reads it",
       // The host keeps its identity (its known_hosts entry stays valid) across the new sshd_config.
-      operation: command({ argv: ['install', '-m', '0600', '--', '/etc/ssh/ssh_host_ed25519_key', hostKey], unless: ['test', '-s', hostKey] }),
+      operation: command({
+        argv: ['install', '-m', '0600', '--', '/etc/ssh/ssh_host_ed25519_key', hostKey],
+        unless: ['test', '-s', hostKey],
+      }),
     },
     {
       name: `Render sshd_config (keys only, no root, hardened algorithms, ${forwarding.tcpForwarding === 'no' ? 'no forwarding' : "forwarding to the bastion's destinations only"}), checked by sshd -t first`,
       operation: sshdConfig(forwarding),
       notify: ['reload sshd'],
     },
-    { name: 'Keep sshd enabled and running', operation: service({ unit: 'ssh.service', enabled: true, running: true }) },
+    {
+      name: 'Keep sshd enabled and running',
+      operation: service({ unit: 'ssh.service', enabled: true, running: true }),
+    },
     {
       name: 'Install the baseline: nftables, chrony, unattended-upgrades, node_exporter, procps',
-      operation: packages({ packages: ['nftables', 'chrony', 'unattended-upgrades', 'prometheus-node-exporter', 'procps'], present: true }),
+      operation: packages({
+        packages: ['nftables', 'chrony', 'unattended-upgrades', 'prometheus-node-exporter', 'procps'],
+        present: true,
+      }),
     },
     {
       name: 'Refresh the package lists and run unattended-upgrade daily',
-      operation: file({ path: '/etc/apt/apt.conf.d/20auto-upgrades', content: readFileSync(autoUpgradesSource, 'utf8'), mode: '0644' }),
+      operation: file({
+        path: '/etc/apt/apt.conf.d/20auto-upgrades',
+        content: readFileSync(autoUpgradesSource, 'utf8'),
+        mode: '0644',
+      }),
     },
     {
       name: 'Let unattended-upgrade install security updates only',
-      operation: file({ path: '/etc/apt/apt.conf.d/52refereezy-unattended-upgrades', content: readFileSync(unattendedUpgradesSource, 'utf8'), mode: '0644' }),
+      operation: file({
+        path: '/etc/apt/apt.conf.d/52refereezy-unattended-upgrades',
+        content: readFileSync(unattendedUpgradesSource, 'utf8'),
+        mode: '0644',
+      }),
     },
-    { name: "Keep apt's daily list refresh scheduled", operation: service({ unit: 'apt-daily.timer', enabled: true, running: true }) },
-    { name: "Keep apt's daily upgrade scheduled", operation: service({ unit: 'apt-daily-upgrade.timer', enabled: true, running: true }) },
+    {
+      name: "Keep apt's daily list refresh scheduled",
+      operation: service({ unit: 'apt-daily.timer', enabled: true, running: true }),
+    },
+    {
+      name: "Keep apt's daily upgrade scheduled",
+      operation: service({ unit: 'apt-daily-upgrade.timer', enabled: true, running: true }),
+    },
     {
       name: `Sync the clock with ${timeServers.join(', ')}`,
-      operation: file({ path: chronySources, content: `# NTP servers (provisioning common role, var time_servers); Debian's pool stays as a fallback.\n${timeServers.map((server) => `server ${server} iburst`).join('\n')}\n`, mode: '0644' }),
+      operation: file({
+        path: chronySources,
+        content: `# NTP servers (provisioning common role, var time_servers); Debian's pool stays as a fallback.\n${timeServers.map((server) => `server ${server} iburst`).join('\n')}\n`,
+        mode: '0644',
+      }),
       notify: ['restart chrony'],
     },
     // Skipped by its ConditionCapability=CAP_SYS_TIME where the clock is not the host's to set (a container).
-    { name: 'Keep chrony enabled and running', operation: service({ unit: 'chrony.service', enabled: true, running: true }) },
-    { name: 'Keep node_exporter enabled and running', operation: service({ unit: 'prometheus-node-exporter.service', enabled: true, running: true }) },
+    {
+      name: 'Keep chrony enabled and running',
+      operation: service({ unit: 'chrony.service', enabled: true, running: true }),
+    },
+    {
+      name: 'Keep node_exporter enabled and running',
+      operation: service({ unit: 'prometheus-node-exporter.service', enabled: true, running: true }),
+    },
     {
       name: 'Harden the network stack (sysctl)',
-      operation: sysctl({ path: '/etc/sysctl.d/60-refereezy-hardening.conf', content: readFileSync(sysctlHardeningSource, 'utf8') }),
+      operation: sysctl({
+        path: '/etc/sysctl.d/60-refereezy-hardening.conf',
+        content: readFileSync(sysctlHardeningSource, 'utf8'),
+      }),
     },
     {
       name: "Render the firewall: drop inbound but the host's roles' ingress rules",
       operation: nftables({ path: '/etc/nftables.conf', table: firewallTable, content: ruleset }),
       notify: ['reload nftables'],
     },
-    { name: 'Keep nftables enabled and its ruleset loaded', operation: service({ unit: 'nftables.service', enabled: true, running: true }) },
+    {
+      name: 'Keep nftables enabled and its ruleset loaded',
+      operation: service({ unit: 'nftables.service', enabled: true, running: true }),
+    },
   ];
 }
 
@@ -172,6 +276,9 @@ export const common: Role = {
     // Only where chrony runs (not where its start condition is unmet).
     'restart chrony': { name: 'restart chrony', commands: [run('systemctl', 'try-restart', 'chrony.service')] },
     // The file was checked by nft -c before it was installed; reload replaces the table atomically.
-    'reload nftables': { name: 'reload nftables', commands: [run('systemctl', 'reload-or-restart', 'nftables.service')] },
+    'reload nftables': {
+      name: 'reload nftables',
+      commands: [run('systemctl', 'reload-or-restart', 'nftables.service')],
+    },
   },
 };

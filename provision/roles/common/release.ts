@@ -29,18 +29,30 @@ export const osReleaseFact: Fact<OsRelease | null> = {
       if (match?.[1] && match[2] !== undefined) fields.set(match[1], match[2].replace(/^(["'])(.*)\1$/, '$2'));
     }
     if (fields.size === 0) return null;
-    return { id: fields.get('ID') ?? 'unknown', versionId: fields.get('VERSION_ID') ?? null, codename: fields.get('VERSION_CODENAME') ?? null, prettyName: fields.get('PRETTY_NAME') ?? 'an unnamed release' };
+    return {
+      id: fields.get('ID') ?? 'unknown',
+      versionId: fields.get('VERSION_ID') ?? null,
+      codename: fields.get('VERSION_CODENAME') ?? null,
+      prettyName: fields.get('PRETTY_NAME') ?? 'an unnamed release',
+    };
   },
 };
 
 /** Nothing to change when the host runs a supported release; a PlanError naming it otherwise. */
 export function planSupportedRelease(release: OsRelease | null): ReturnType<Operation<OsRelease | null>['plan']> {
-  const supported = Object.entries(supportedReleases).map(([version, codename]) => `Debian ${version} (${codename})`).join(', ');
-  if (release === null) throw new PlanError('', `no /etc/os-release: cannot tell the release (supported: ${supported})`);
+  const supported = Object.entries(supportedReleases)
+    .map(([version, codename]) => `Debian ${version} (${codename})`)
+    .join(', ');
+  if (release === null)
+    throw new PlanError('', `no /etc/os-release: cannot tell the release (supported: ${supported})`);
   const { id, versionId, codename, prettyName } = release;
-  if (id === 'debian' && versionId !== null && supportedReleases[versionId] !== undefined) return noop(`${prettyName}: supported`);
+  if (id === 'debian' && versionId !== null && supportedReleases[versionId] !== undefined)
+    return noop(`${prettyName}: supported`);
   const what = `${prettyName} (ID=${id}${versionId ? `, VERSION_ID=${versionId}` : ''}${codename ? `, ${codename}` : ''})`;
-  throw new PlanError('', `runs ${what}, which the roles do not support: supported are ${supported}. Nothing was changed on this host.`);
+  throw new PlanError(
+    '',
+    `runs ${what}, which the roles do not support: supported are ${supported}. Nothing was changed on this host.`,
+  );
 }
 
 export const supportedRelease: Operation<OsRelease | null> = { fact: osReleaseFact, plan: planSupportedRelease };

@@ -36,7 +36,8 @@ export function sshdForwarding(host: Host, play: Play, rolesOf: (host: Host) => 
     destinations.add(destination(target.address, target.port));
     for (const role of rolesOf(target)) {
       for (const rule of role.ingress ?? []) {
-        if (rule.from !== 'anywhere' && rule.from.includes('bastion') && (rule.protocol ?? 'tcp') === 'tcp') destinations.add(destination(target.address, rule.port));
+        if (rule.from !== 'anywhere' && rule.from.includes('bastion') && (rule.protocol ?? 'tcp') === 'tcp')
+          destinations.add(destination(target.address, rule.port));
       }
     }
   }
@@ -52,13 +53,17 @@ export function sshdForwarding(host: Host, play: Play, rolesOf: (host: Host) => 
 export function renderSshdConfig(template: string, forwarding: SshdForwarding, knownKex: readonly string[]): string {
   const rendered = renderEnvsubst(
     template,
-    { SSH_TCP_FORWARDING: forwarding.tcpForwarding, SSH_PERMIT_OPEN: forwarding.permitOpen === 'none' ? 'none' : forwarding.permitOpen.join(' ') },
+    {
+      SSH_TCP_FORWARDING: forwarding.tcpForwarding,
+      SSH_PERMIT_OPEN: forwarding.permitOpen === 'none' ? 'none' : forwarding.permitOpen.join(' '),
+    },
     'compose/bastion/sshd_config',
   );
   if (knownKex.length === 0) return rendered;
   return rendered.replace(/^KexAlgorithms (\S+)$/m, (_line, list: string) => {
     const kept = list.split(',').filter((algorithm) => knownKex.includes(algorithm));
-    if (kept.length === 0) throw new Error(`compose/bastion/sshd_config: this OpenSSH implements none of the key exchanges ${list}`);
+    if (kept.length === 0)
+      throw new Error(`compose/bastion/sshd_config: this OpenSSH implements none of the key exchanges ${list}`);
     return `KexAlgorithms ${kept.join(',')}`;
   });
 }
@@ -67,7 +72,10 @@ export function renderSshdConfig(template: string, forwarding: SshdForwarding, k
 export const kexFact: Fact<string[]> = {
   name: 'ssh -Q kex',
   command: ['sh', '-c', 'command -v ssh >/dev/null 2>&1 || exit 0; ssh -Q kex'],
-  parse: ({ stdout }) => lines(stdout).map((line) => line.trim()).filter((line) => line !== ''),
+  parse: ({ stdout }) =>
+    lines(stdout)
+      .map((line) => line.trim())
+      .filter((line) => line !== ''),
 };
 
 interface SshdConfigFact {
@@ -83,8 +91,19 @@ interface SshdConfigFact {
 export function sshdConfig(forwarding: SshdForwarding): Operation<SshdConfigFact> {
   const template = readFileSync(sshdConfigSource, 'utf8');
   return {
-    fact: combineFacts<SshdConfigFact>(`sshd_config ${sshdConfigPath}`, { file: fileFact(sshdConfigPath), kex: kexFact }),
+    fact: combineFacts<SshdConfigFact>(`sshd_config ${sshdConfigPath}`, {
+      file: fileFact(sshdConfigPath),
+      kex: kexFact,
+    }),
     plan: ({ file, kex }) =>
-      planFile({ path: sshdConfigPath, content: renderSshdConfig(template, forwarding, kex), mode: '0600', validate: 'sshd -t -f %s' }, file),
+      planFile(
+        {
+          path: sshdConfigPath,
+          content: renderSshdConfig(template, forwarding, kex),
+          mode: '0600',
+          validate: 'sshd -t -f %s',
+        },
+        file,
+      ),
   };
 }

@@ -13,8 +13,14 @@ import { roleVars } from '../vars.js';
 export const pgbackrestTemplate = new URL('../../../compose/db/pgbackrest.conf.template', import.meta.url);
 export const dbBackupScript = new URL('../../../compose/db/db-backup', import.meta.url);
 
-const secret = z.string().min(16, 'at least 16 characters').refine((value) => !/[\s\0]/.test(value), 'no whitespace (pgbackrest.conf is line-based)');
-const plain = z.string().min(1).refine((value) => !/[\s\0]/.test(value), 'no whitespace');
+const secret = z
+  .string()
+  .min(16, 'at least 16 characters')
+  .refine((value) => !/[\s\0]/.test(value), 'no whitespace (pgbackrest.conf is line-based)');
+const plain = z
+  .string()
+  .min(1)
+  .refine((value) => !/[\s\0]/.test(value), 'no whitespace');
 
 /**
  * The backup vars: the passphrase and the S3 keys from the vault, the repos' endpoints and buckets
@@ -39,7 +45,10 @@ export const backupVars = z.object({
   /** A PEM CA certificate to trust for S3 instead (a store with a CA of its own: the lab's, the replica's s3); installed beside pgbackrest.conf. */
   db_backup_s3_ca: z
     .string()
-    .regex(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n?$/, 'a PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)')
+    .regex(
+      /^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n?$/,
+      'a PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)',
+    )
     .optional(),
   db_backup_retention_days: z.number().int().min(1).max(9999).default(30),
   /** systemd calendar events, UTC (the replica's scheduler uses the same slots). */
@@ -52,7 +61,13 @@ const systemCaFile = '/etc/ssl/certs/ca-certificates.crt';
 /** Where the role installs db_backup_s3_ca. */
 export const s3CaPath = '/etc/pgbackrest/s3-ca.crt';
 
-export function renderPgbackrestConf(vars: z.output<typeof backupVars> & { db_backup_cipher_pass: string; db_backup_s3_key: string; db_backup_s3_key_secret: string }): string {
+export function renderPgbackrestConf(
+  vars: z.output<typeof backupVars> & {
+    db_backup_cipher_pass: string;
+    db_backup_s3_key: string;
+    db_backup_s3_key_secret: string;
+  },
+): string {
   return renderEnvsubst(
     readFileSync(pgbackrestTemplate, 'utf8'),
     {
@@ -83,7 +98,10 @@ export function backupsEnabled(host: Host): boolean {
   const vars = roleVars(backupVars, host, 'db');
   const given = vars.db_backup_cipher_pass !== undefined;
   if (vars.db_backups === false) {
-    if (given) throw new Error(`host ${host.name}: role db: db_backups is false but db_backup_cipher_pass is set: remove one of them (false means no backups and no WAL archiving)`);
+    if (given)
+      throw new Error(
+        `host ${host.name}: role db: db_backups is false but db_backup_cipher_pass is set: remove one of them (false means no backups and no WAL archiving)`,
+      );
     return false;
   }
   if (!given) {
@@ -98,7 +116,11 @@ export function backupsEnabled(host: Host): boolean {
 export function backupEgress(host: Host): EgressRule[] {
   if (!backupsEnabled(host)) return [];
   const vars = roleVars(backupVars, host, 'db');
-  return [...new Set([vars.db_backup_repo1_endpoint, vars.db_backup_repo2_endpoint])].map((name) => ({ port: 443, to: endpoint(name), why: `pgBackRest's repos in S3 (${name})` }));
+  return [...new Set([vars.db_backup_repo1_endpoint, vars.db_backup_repo2_endpoint])].map((name) => ({
+    port: 443,
+    to: endpoint(name),
+    why: `pgBackRest's repos in S3 (${name})`,
+  }));
 }
 
 /**
@@ -110,7 +132,9 @@ export function backupEgress(host: Host): EgressRule[] {
 export function backupTasks(host: Host): { beforeStart: Task[]; afterStart: Task[] } {
   const parts = backupTaskList(host);
   const at = parts.findIndex((task) => task.name === stanzaTaskName);
-  return at === -1 ? { beforeStart: [], afterStart: [] } : { beforeStart: parts.slice(0, at), afterStart: parts.slice(at) };
+  return at === -1
+    ? { beforeStart: [], afterStart: [] }
+    : { beforeStart: parts.slice(0, at), afterStart: parts.slice(at) };
 }
 
 const stanzaTaskName = 'Create the stanza on both repos';
@@ -126,29 +150,95 @@ function backupTaskList(host: Host): Task[] {
   const vars = roleVars(backupVars, host, 'db');
   const { db_backup_cipher_pass: cipher, db_backup_s3_key: key, db_backup_s3_key_secret: keySecret } = vars;
   if (cipher === undefined) return [];
-  if (key === undefined || keySecret === undefined) throw new Error(`host ${host.name}: role db: db_backup_cipher_pass is set, so db_backup_s3_key and db_backup_s3_key_secret must be too (the vault)`);
-  if (vars.db_backup_s3_ca !== undefined && vars.db_backup_s3_ca_file !== undefined) throw new Error(`host ${host.name}: role db: db_backup_s3_ca and db_backup_s3_ca_file are both set: give one (the certificate, or the path of a bundle already on the host)`);
-  const conf = renderPgbackrestConf({ ...vars, db_backup_cipher_pass: cipher, db_backup_s3_key: key, db_backup_s3_key_secret: keySecret });
+  if (key === undefined || keySecret === undefined)
+    throw new Error(
+      `host ${host.name}: role db: db_backup_cipher_pass is set, so db_backup_s3_key and db_backup_s3_key_secret must be too (the vault)`,
+    );
+  if (vars.db_backup_s3_ca !== undefined && vars.db_backup_s3_ca_file !== undefined)
+    throw new Error(
+      `host ${host.name}: role db: db_backup_s3_ca and db_backup_s3_ca_file are both set: give one (the certificate, or the path of a bundle already on the host)`,
+    );
+  const conf = renderPgbackrestConf({
+    ...vars,
+    db_backup_cipher_pass: cipher,
+    db_backup_s3_key: key,
+    db_backup_s3_key_secret: keySecret,
+  });
   const job = (name: string, description: string, args: string[], onCalendar: string): Task => ({
     name: `Schedule ${description} (${onCalendar})`,
-    operation: timer({ name, description, command: ['/usr/local/bin/db-backup', ...args], user: 'postgres', onCalendar, persistent: true }),
+    operation: timer({
+      name,
+      description,
+      command: ['/usr/local/bin/db-backup', ...args],
+      user: 'postgres',
+      onCalendar,
+      persistent: true,
+    }),
   });
   return [
-    { name: 'Install pgBackRest (and jq, for db-backup)', operation: packages({ packages: ['pgbackrest', 'jq'], present: true }) },
-    { name: 'Create pgBackRest’s config directory', operation: directory({ path: '/etc/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0700' }) },
+    {
+      name: 'Install pgBackRest (and jq, for db-backup)',
+      operation: packages({ packages: ['pgbackrest', 'jq'], present: true }),
+    },
+    {
+      name: 'Create pgBackRest’s config directory',
+      operation: directory({ path: '/etc/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0700' }),
+    },
     {
       name: 'Render pgbackrest.conf (the image’s template): both repos, encrypted, 30 days',
-      operation: file({ sensitive: true, path: '/etc/pgbackrest/pgbackrest.conf', content: conf, owner: 'postgres', group: 'postgres', mode: '0600' }),
+      operation: file({
+        sensitive: true,
+        path: '/etc/pgbackrest/pgbackrest.conf',
+        content: conf,
+        owner: 'postgres',
+        group: 'postgres',
+        mode: '0600',
+      }),
     },
     ...(vars.db_backup_s3_ca === undefined
       ? []
-      : [{ name: `Install the S3 store’s CA certificate (${s3CaPath})`, operation: file({ path: s3CaPath, content: vars.db_backup_s3_ca.endsWith('\n') ? vars.db_backup_s3_ca : `${vars.db_backup_s3_ca}\n`, owner: 'postgres', group: 'postgres', mode: '0644' }) }]),
+      : [
+          {
+            name: `Install the S3 store’s CA certificate (${s3CaPath})`,
+            operation: file({
+              path: s3CaPath,
+              content: vars.db_backup_s3_ca.endsWith('\n') ? vars.db_backup_s3_ca : `${vars.db_backup_s3_ca}\n`,
+              owner: 'postgres',
+              group: 'postgres',
+              mode: '0644',
+            }),
+          },
+        ]),
     // Debian's package ships /etc/pgbackrest.conf; pgBackRest reads only /etc/pgbackrest/ when it exists.
-    { name: 'Create pgBackRest’s spool directory (async archive-push)', operation: directory({ path: '/var/spool/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0700' }) },
-    { name: 'Create pgBackRest’s log directory', operation: directory({ path: '/var/log/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0770' }) },
-    { name: 'Create the directory where an in-place restore keeps the data it replaces', operation: directory({ path: '/var/lib/postgresql/restore-aside', owner: 'postgres', group: 'postgres', mode: '0700' }) },
-    { name: `Let db-backup write its metrics for node_exporter (${metricsDir})`, operation: directory({ path: metricsDir, owner: 'postgres', group: 'postgres', mode: '0755' }) },
-    { name: 'Install db-backup (the image’s)', operation: file({ path: '/usr/local/bin/db-backup', content: readFileSync(dbBackupScript, 'utf8'), mode: '0755' }) },
+    {
+      name: 'Create pgBackRest’s spool directory (async archive-push)',
+      operation: directory({ path: '/var/spool/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0700' }),
+    },
+    {
+      name: 'Create pgBackRest’s log directory',
+      operation: directory({ path: '/var/log/pgbackrest', owner: 'postgres', group: 'postgres', mode: '0770' }),
+    },
+    {
+      name: 'Create the directory where an in-place restore keeps the data it replaces',
+      operation: directory({
+        path: '/var/lib/postgresql/restore-aside',
+        owner: 'postgres',
+        group: 'postgres',
+        mode: '0700',
+      }),
+    },
+    {
+      name: `Let db-backup write its metrics for node_exporter (${metricsDir})`,
+      operation: directory({ path: metricsDir, owner: 'postgres', group: 'postgres', mode: '0755' }),
+    },
+    {
+      name: 'Install db-backup (the image’s)',
+      operation: file({
+        path: '/usr/local/bin/db-backup',
+        content: readFileSync(dbBackupScript, 'utf8'),
+        mode: '0755',
+      }),
+    },
     {
       name: stanzaTaskName,
       operation: command({
@@ -157,7 +247,11 @@ function backupTaskList(host: Host): Task[] {
         // handler, run at the end and only with --allow-restart db): the stanza is created then
         // without the check, which every backup repeats anyway.
         argv: ['sh', '-c', stanzaScript],
-        unless: ['sh', '-c', 'runuser -u postgres -- pgbackrest --stanza=refereezy --log-level-console=off info --output=json | jq -e \'.[0].status.code == 0 or .[0].status.code == 2\' >/dev/null'],
+        unless: [
+          'sh',
+          '-c',
+          "runuser -u postgres -- pgbackrest --stanza=refereezy --log-level-console=off info --output=json | jq -e '.[0].status.code == 0 or .[0].status.code == 2' >/dev/null",
+        ],
       }),
     },
     job('refereezy-backup-full', 'the weekly full backup', ['backup', 'full'], vars.db_backup_full_on),

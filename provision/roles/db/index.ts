@@ -25,8 +25,16 @@ const archiveModeLine = /^archive_mode = on$/m;
  * segment on disk and log a failure a minute.
  */
 export function renderPostgresqlConf(source: string, archive: boolean): string {
-  if ((source.match(new RegExp(archiveModeLine.source, 'gm')) ?? []).length !== 1) throw new Error('compose/db/postgresql.conf: expected exactly one line "archive_mode = on" (the db role turns it off on hosts without backups)');
-  return archive ? source : source.replace(archiveModeLine, "archive_mode = off  # db_backups: false (the provisioning db role): no backups, no WAL archiving");
+  if ((source.match(new RegExp(archiveModeLine.source, 'gm')) ?? []).length !== 1)
+    throw new Error(
+      'compose/db/postgresql.conf: expected exactly one line "archive_mode = on" (the db role turns it off on hosts without backups)',
+    );
+  return archive
+    ? source
+    : source.replace(
+        archiveModeLine,
+        'archive_mode = off  # db_backups: false (the provisioning db role): no backups, no WAL archiving',
+      );
 }
 const unitSource = new URL('./postgresql.service', import.meta.url);
 
@@ -42,7 +50,10 @@ const name = z.string().regex(identifier, 'a plain PostgreSQL identifier ([a-z_]
 export const dbVars = z.object({
   db_name: name.default('refereezy'),
   db_user: name.default('refereezy'),
-  db_password: z.string().min(12, 'at least 12 characters').refine((value) => !/[\0\n\r]/.test(value), 'no NUL or line break'),
+  db_password: z
+    .string()
+    .min(12, 'at least 12 characters')
+    .refine((value) => !/[\0\n\r]/.test(value), 'no NUL or line break'),
   db_monitor_user: name.default('monitor'),
   db_monitor_password: z
     .string()
@@ -77,7 +88,10 @@ function tasks(host: Host, play: Play): Task[] {
   // First: a db host with neither backup vars nor db_backups: false is refused before anything changes.
   const archive = backupsEnabled(host);
   const backups = backupTasks(host);
-  const hba = renderPgHbaFile({ APP_DB_NAME: vars.db_name, APP_DB_USER: vars.db_user, MONITOR_DB_USER: vars.db_monitor_user }, clientCidrs(host, play));
+  const hba = renderPgHbaFile(
+    { APP_DB_NAME: vars.db_name, APP_DB_USER: vars.db_user, MONITOR_DB_USER: vars.db_monitor_user },
+    clientCidrs(host, play),
+  );
   return [
     { name: 'Create /etc/postgresql-common', operation: directory({ path: '/etc/postgresql-common' }) },
     {
@@ -85,25 +99,53 @@ function tasks(host: Host, play: Play): Task[] {
       // As the image does, before the package: its postinst would otherwise create and start 17/main.
       operation: file({ path: '/etc/postgresql-common/createcluster.conf', content: 'create_main_cluster = false\n' }),
     },
-    { name: 'Install PostgreSQL 17 and its Prometheus exporter', operation: packages({ packages: ['postgresql-17', 'prometheus-postgres-exporter'], present: true }) },
+    {
+      name: 'Install PostgreSQL 17 and its Prometheus exporter',
+      operation: packages({ packages: ['postgresql-17', 'prometheus-postgres-exporter'], present: true }),
+    },
     { name: `Create the config directory ${configDir}`, operation: directory({ path: configDir }) },
     {
       name: `Install postgresql.conf (the replica image’s${archive ? '' : ', WAL archiving off: db_backups is false'})`,
-      operation: file({ path: `${configDir}/postgresql.conf`, content: renderPostgresqlConf(readFileSync(postgresqlConfSource, 'utf8'), archive) }),
+      operation: file({
+        path: `${configDir}/postgresql.conf`,
+        content: renderPostgresqlConf(readFileSync(postgresqlConfSource, 'utf8'), archive),
+      }),
       // The restart only when a changed setting applies at start only (PostgreSQL says which), and only when allowed.
       notify: ['reload postgresql', 'restart postgresql'],
     },
-    { name: `Create the data directory ${dataDir}`, operation: directory({ path: dataDir, owner: 'postgres', group: 'postgres', mode: '0700' }) },
+    {
+      name: `Create the data directory ${dataDir}`,
+      operation: directory({ path: dataDir, owner: 'postgres', group: 'postgres', mode: '0700' }),
+    },
     {
       name: 'Create the cluster (as the image’s entrypoint does)',
       operation: command({
-        argv: ['runuser', '-u', 'postgres', '--', `${bin}/initdb`, `--pgdata=${dataDir}`, '--username=postgres', '--encoding=UTF8', '--locale=C.UTF-8', '--auth-local=peer', '--auth-host=reject', '--data-checksums'],
+        argv: [
+          'runuser',
+          '-u',
+          'postgres',
+          '--',
+          `${bin}/initdb`,
+          `--pgdata=${dataDir}`,
+          '--username=postgres',
+          '--encoding=UTF8',
+          '--locale=C.UTF-8',
+          '--auth-local=peer',
+          '--auth-host=reject',
+          '--data-checksums',
+        ],
         unless: ['test', '-s', `${dataDir}/PG_VERSION`],
       }),
     },
     {
       name: 'Render pg_hba.conf: the api hosts only, with passwords',
-      operation: file({ path: `${dataDir}/pg_hba.conf`, content: hba, owner: 'postgres', group: 'postgres', mode: '0600' }),
+      operation: file({
+        path: `${dataDir}/pg_hba.conf`,
+        content: hba,
+        owner: 'postgres',
+        group: 'postgres',
+        mode: '0600',
+      }),
       notify: ['reload postgresql'],
     },
     // pgBackRest before PostgreSQL first starts: archive_mode is on from the first segment.
@@ -113,25 +155,54 @@ function tasks(host: Host, play: Play): Task[] {
       operation: unitFile({ name: 'postgresql.service', content: readFileSync(unitSource, 'utf8') }),
       notify: ['restart postgresql'],
     },
-    { name: 'Keep PostgreSQL enabled and running', operation: unitService({ unit: 'postgresql.service', fragment: '/etc/systemd/system/postgresql.service' }) },
-    { name: `Create the application role ${vars.db_user}`, operation: pgRole({ name: vars.db_user, password: vars.db_password }) },
-    { name: `Create the statistics role ${vars.db_monitor_user} (pg_monitor)`, operation: pgRole({ name: vars.db_monitor_user, password: vars.db_monitor_password, memberOf: ['pg_monitor'] }) },
-    { name: `Create the database ${vars.db_name} owned by ${vars.db_user}`, operation: pgDatabase({ name: vars.db_name, owner: vars.db_user }) },
-    { name: `Let only ${vars.db_user} use the public schema of ${vars.db_name}`, operation: publicSchema({ database: vars.db_name, user: vars.db_user }) },
+    {
+      name: 'Keep PostgreSQL enabled and running',
+      operation: unitService({ unit: 'postgresql.service', fragment: '/etc/systemd/system/postgresql.service' }),
+    },
+    {
+      name: `Create the application role ${vars.db_user}`,
+      operation: pgRole({ name: vars.db_user, password: vars.db_password }),
+    },
+    {
+      name: `Create the statistics role ${vars.db_monitor_user} (pg_monitor)`,
+      operation: pgRole({ name: vars.db_monitor_user, password: vars.db_monitor_password, memberOf: ['pg_monitor'] }),
+    },
+    {
+      name: `Create the database ${vars.db_name} owned by ${vars.db_user}`,
+      operation: pgDatabase({ name: vars.db_name, owner: vars.db_user }),
+    },
+    {
+      name: `Let only ${vars.db_user} use the public schema of ${vars.db_name}`,
+      operation: publicSchema({ database: vars.db_name, user: vars.db_user }),
+    },
     { name: 'Create the exporter’s config directory', operation: directory({ path: '/etc/refereezy' }) },
     {
       name: `Give the exporter its connection as ${vars.db_monitor_user}`,
-      operation: file({ sensitive: true, path: exporterEnv, content: `DATA_SOURCE_NAME=${exporterDataSource(vars.db_monitor_user, vars.db_monitor_password, vars.db_name)}\n`, mode: '0600' }),
+      operation: file({
+        sensitive: true,
+        path: exporterEnv,
+        content: `DATA_SOURCE_NAME=${exporterDataSource(vars.db_monitor_user, vars.db_monitor_password, vars.db_name)}\n`,
+        mode: '0600',
+      }),
       notify: ['restart postgres exporter'],
     },
-    { name: 'Create the exporter’s drop-in directory', operation: directory({ path: `/etc/systemd/system/${exporterUnit}.d` }) },
+    {
+      name: 'Create the exporter’s drop-in directory',
+      operation: directory({ path: `/etc/systemd/system/${exporterUnit}.d` }),
+    },
     {
       name: 'Point the exporter at its connection',
       // A drop-in, not Debian's /etc/default conffile: package upgrades never ask about it.
-      operation: unitFile({ name: `${exporterUnit}.d/refereezy.conf`, content: `[Service]\nEnvironmentFile=${exporterEnv}\n` }),
+      operation: unitFile({
+        name: `${exporterUnit}.d/refereezy.conf`,
+        content: `[Service]\nEnvironmentFile=${exporterEnv}\n`,
+      }),
       notify: ['restart postgres exporter'],
     },
-    { name: 'Keep the exporter enabled and running', operation: service({ unit: exporterUnit, enabled: true, running: true }) },
+    {
+      name: 'Keep the exporter enabled and running',
+      operation: service({ unit: exporterUnit, enabled: true, running: true }),
+    },
     // The stanza and the timers (db-backup): after the cluster runs, since the stanza is created against it.
     ...backups.afterStart,
   ];
@@ -145,7 +216,9 @@ function tasks(host: Host, play: Play): Task[] {
  */
 const reloadScript = `set -eu
 systemctl is-active --quiet postgresql.service || exit 0
-q() { ${psql('postgres').map((word) => `'${word}'`).join(' ')} --command="$1"; }
+q() { ${psql('postgres')
+  .map((word) => `'${word}'`)
+  .join(' ')} --command="$1"; }
 before=$(q 'SELECT pg_conf_load_time()')
 systemctl reload postgresql.service
 i=0
@@ -164,7 +237,9 @@ rejected=$(q "SELECT concat_ws('; ', (SELECT string_agg(sourcefile || ':' || sou
  */
 const restartNeededScript = `set -eu
 systemctl is-active --quiet postgresql.service || { echo 'no: PostgreSQL is not running (its next start applies everything)'; exit 0; }
-q() { ${psql('postgres').map((word) => `'${word}'`).join(' ')} --command="$1"; }
+q() { ${psql('postgres')
+  .map((word) => `'${word}'`)
+  .join(' ')} --command="$1"; }
 started=$(systemctl show --property=ActiveEnterTimestamp --timestamp=unix --value postgresql.service)
 started=\${started#@}
 why=''
@@ -179,7 +254,10 @@ const restartNeeded: Fact<{ needed: boolean; why: string }> = {
   command: ['sh', '-c', restartNeededScript],
   parse: ({ code, stdout, stderr }) => {
     const answer = /^(yes|no): (.*)$/m.exec(stdout);
-    if (code !== 0 || !answer) throw new Error(`cannot tell whether PostgreSQL needs a restart (exit ${code}): ${stderr.trim() || stdout.trim()}`);
+    if (code !== 0 || !answer)
+      throw new Error(
+        `cannot tell whether PostgreSQL needs a restart (exit ${code}): ${stderr.trim() || stdout.trim()}`,
+      );
     return { needed: answer[1] === 'yes', why: answer[2] ?? '' };
   },
 };
@@ -189,7 +267,11 @@ export const db: Role = {
   name: 'db',
   ingress: [
     { port: 5432, from: ['api'], why: 'PostgreSQL for the API' },
-    { port: 8008, from: ['api', 'db'], why: "Patroni's REST API: the API-side HAProxy's /primary checks, the peers' member checks" },
+    {
+      port: 8008,
+      from: ['api', 'db'],
+      why: "Patroni's REST API: the API-side HAProxy's /primary checks, the peers' member checks",
+    },
     { port: 9187, from: ['monitoring'], why: 'postgres_exporter for Prometheus' },
   ],
   // WAL archiving and backups: HTTPS to the repos' S3 endpoints (none with db_backups: false).
@@ -198,7 +280,15 @@ export const db: Role = {
   handlers: {
     'reload postgresql': { name: 'reload postgresql', commands: [run('sh', '-c', reloadScript)] },
     // The only PostgreSQL: a restart drops every connection, so it waits for --allow-restart db (restart pending till then).
-    'restart postgresql': { name: 'restart postgresql', commands: [run('systemctl', 'restart', 'postgresql.service')], needed: restartNeeded, disruptive: true },
-    'restart postgres exporter': { name: 'restart postgres exporter', commands: [run('systemctl', 'restart', '--', exporterUnit)] },
+    'restart postgresql': {
+      name: 'restart postgresql',
+      commands: [run('systemctl', 'restart', 'postgresql.service')],
+      needed: restartNeeded,
+      disruptive: true,
+    },
+    'restart postgres exporter': {
+      name: 'restart postgres exporter',
+      commands: [run('systemctl', 'restart', '--', exporterUnit)],
+    },
   },
 };

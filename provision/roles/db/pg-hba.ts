@@ -26,14 +26,23 @@ export function hostCidr(address: string): string {
  * CIDRs instead of the image's one: a line that names ${APP_CLIENT_CIDR} is repeated once per
  * CIDR, every other line is rendered once. With one CIDR the result is byte for byte the image's.
  */
-export function renderPgHba(template: string, values: PgHbaValues, clientCidrs: readonly string[], source = 'compose/db/pg_hba.conf.template'): string {
+export function renderPgHba(
+  template: string,
+  values: PgHbaValues,
+  clientCidrs: readonly string[],
+  source = 'compose/db/pg_hba.conf.template',
+): string {
   if (clientCidrs.length === 0) throw new Error(`${source}: no client address to admit`);
   const variable = '${APP_CLIENT_CIDR}';
   const render = (line: string, cidr: string) => renderEnvsubst(line, { ...values, APP_CLIENT_CIDR: cidr }, source);
   // Comment lines that mention it describe it: they are rendered once, with the first CIDR.
   return template
     .split('\n')
-    .flatMap((line) => (line.includes(variable) && !line.trimStart().startsWith('#') ? clientCidrs.map((cidr) => render(line, cidr)) : [render(line, clientCidrs[0] ?? '')]))
+    .flatMap((line) =>
+      line.includes(variable) && !line.trimStart().startsWith('#')
+        ? clientCidrs.map((cidr) => render(line, cidr))
+        : [render(line, clientCidrs[0] ?? '')],
+    )
     .join('\n');
 }
 

@@ -27,14 +27,24 @@ const vars = z.object({
   deadman_timeout: z.string().default('5m'),
   /** sns: Amazon SNS with the instance role (production); outbox: a file on the host (a lab). */
   sms_provider: z.enum(['sns', 'outbox']).default('sns'),
-  sms_recipients: z.array(z.string(), { error: (issue) => (issue.input === undefined ? "required: the on-call admins' E.164 numbers (keep them in the vault)" : 'a list of E.164 numbers') }).min(1),
+  sms_recipients: z
+    .array(z.string(), {
+      error: (issue) =>
+        issue.input === undefined
+          ? "required: the on-call admins' E.164 numbers (keep them in the vault)"
+          : 'a list of E.164 numbers',
+    })
+    .min(1),
   sms_aws_region: z.string().optional(),
   sms_sender_id: z.string().optional(),
   /** The switch's mail: sender and recipients. */
   deadman_from: z.string(),
   deadman_to: z.array(z.string()).min(1),
   /** host:port of the mail relay; default: the inventory's mail host on port 25 (the host itself when it is that host). */
-  deadman_smtp_smarthost: z.string().regex(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):[0-9]+$/, 'host:port').optional(),
+  deadman_smtp_smarthost: z
+    .string()
+    .regex(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):[0-9]+$/, 'host:port')
+    .optional(),
   deadman_smtp_require_tls: z.boolean().default(false),
   /** The environment its messages name. */
   deadman_environment: z.string().default('production'),
@@ -54,7 +64,11 @@ function relayOf(host: Host, play: Play, settings: Settings): { smtpHost: string
   }
   if (host.groups.includes('mail')) return { smtpHost: '127.0.0.1', smtpPort: 25 };
   const mailHost = play.hosts.find((candidate) => candidate.groups.includes('mail'));
-  if (!mailHost) fail(host, 'vars.deadman_smtp_smarthost: no host in group mail relays its mail; add one or set deadman_smtp_smarthost');
+  if (!mailHost)
+    fail(
+      host,
+      'vars.deadman_smtp_smarthost: no host in group mail relays its mail; add one or set deadman_smtp_smarthost',
+    );
   return { smtpHost: mailHost.address, smtpPort: 25 };
 }
 
@@ -62,7 +76,11 @@ function relayOf(host: Host, play: Play, settings: Settings): { smtpHost: string
 export function deadmanEnvironment(host: Host, play: Play): Record<string, string> {
   const settings = roleVars(vars, host, 'deadman');
   // The point of the switch is to be elsewhere: on the monitoring host it would die with what it watches.
-  if (host.groups.includes('monitoring')) fail(host, "it is also in group monitoring: the dead man's switch must run outside the monitoring host's failure domain");
+  if (host.groups.includes('monitoring'))
+    fail(
+      host,
+      "it is also in group monitoring: the dead man's switch must run outside the monitoring host's failure domain",
+    );
   const relay = relayOf(host, play, settings);
   const environment: Record<string, string> = {
     NODE_ENV: 'production',
@@ -72,7 +90,10 @@ export function deadmanEnvironment(host: Host, play: Play): Record<string, strin
     SMS_PROVIDER: settings.sms_provider,
     ...(settings.sms_provider === 'outbox'
       ? { SMS_OUTBOX_FILE: deadmanOutboxFile }
-      : { AWS_REGION: settings.sms_aws_region ?? '', ...(settings.sms_sender_id === undefined ? {} : { SMS_SENDER_ID: settings.sms_sender_id }) }),
+      : {
+          AWS_REGION: settings.sms_aws_region ?? '',
+          ...(settings.sms_sender_id === undefined ? {} : { SMS_SENDER_ID: settings.sms_sender_id }),
+        }),
     SMTP_HOST: relay.smtpHost,
     SMTP_PORT: String(relay.smtpPort),
     SMTP_REQUIRE_TLS: String(settings.deadman_smtp_require_tls),
@@ -81,7 +102,8 @@ export function deadmanEnvironment(host: Host, play: Play): Record<string, strin
     ENVIRONMENT_NAME: settings.deadman_environment,
   };
   try {
-    if (settings.sms_provider === 'sns' && settings.sms_aws_region === undefined) throw new ConfigError('vars.sms_aws_region: required with sms_provider sns (the region SNS sends from)');
+    if (settings.sms_provider === 'sns' && settings.sms_aws_region === undefined)
+      throw new ConfigError('vars.sms_aws_region: required with sms_provider sns (the region SNS sends from)');
     loadDeadmanConfig(environment);
   } catch (error) {
     if (error instanceof ConfigError) fail(host, error.message);
@@ -98,17 +120,41 @@ function tasks(host: Host, play: Play): Task[] {
     { name: "Install Node.js for the dead man's switch", operation: packages({ packages: ['nodejs'], present: true }) },
     {
       name: `Create the system user ${notifierUser} (no login, no home)`,
-      operation: command({ argv: ['useradd', '--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', notifierUser], unless: ['id', '-u', notifierUser] }),
+      operation: command({
+        argv: [
+          'useradd',
+          '--system',
+          '--no-create-home',
+          '--home-dir',
+          '/nonexistent',
+          '--shell',
+          '/usr/sbin/nologin',
+          notifierUser,
+        ],
+        unless: ['id', '-u', notifierUser],
+      }),
     },
     ...releaseTasks({ root: notifierRoot, release, what: 'the notifier', keep: 3, notify: restart }),
     { name: 'Create /etc/refereezy', operation: directory({ path: '/etc/refereezy' }) },
     {
       name: `Write the switch's environment ${deadmanEnvironmentFile}`,
-      operation: file({ path: deadmanEnvironmentFile, content: renderEnvironmentFile(environment), mode: '0600', sensitive: true }),
+      operation: file({
+        path: deadmanEnvironmentFile,
+        content: renderEnvironmentFile(environment),
+        mode: '0600',
+        sensitive: true,
+      }),
       notify: restart,
     },
-    { name: 'Install the deadman unit (hardened)', operation: unitFile({ name: deadmanUnit, content: readFileSync(deadmanUnitSource, 'utf8') }), notify: restart },
-    { name: "Keep the dead man's switch enabled and running", operation: service({ unit: deadmanUnit, enabled: true, running: true }) },
+    {
+      name: 'Install the deadman unit (hardened)',
+      operation: unitFile({ name: deadmanUnit, content: readFileSync(deadmanUnitSource, 'utf8') }),
+      notify: restart,
+    },
+    {
+      name: "Keep the dead man's switch enabled and running",
+      operation: service({ unit: deadmanUnit, enabled: true, running: true }),
+    },
   ];
 }
 
@@ -125,7 +171,10 @@ for (;;) {
   await new Promise((resolve) => setTimeout(resolve, 500));
 }`;
 
-const restartDeadman: Handler = { name: 'restart deadman', commands: [run('systemctl', 'restart', deadmanUnit), run('node', '--input-type=module', '--eval', waitHealthy)] };
+const restartDeadman: Handler = {
+  name: 'restart deadman',
+  commands: [run('systemctl', 'restart', deadmanUnit), run('node', '--input-type=module', '--eval', waitHealthy)],
+};
 
 /**
  * The dead man's switch (monitoring/notifier's `deadman`) on a host outside the monitoring host's
@@ -134,7 +183,9 @@ const restartDeadman: Handler = { name: 'restart deadman', commands: [run('syste
  */
 export const deadman: Role = {
   name: 'deadman',
-  ingress: [{ port: deadmanPort, from: ['monitoring'], why: "the dead man's switch: Alertmanager's Watchdog heartbeat" }],
+  ingress: [
+    { port: deadmanPort, from: ['monitoring'], why: "the dead man's switch: Alertmanager's Watchdog heartbeat" },
+  ],
   tasks,
   handlers: { 'restart deadman': restartDeadman },
 };

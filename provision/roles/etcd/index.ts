@@ -24,34 +24,55 @@ export function etcdMembers(host: Host, play: Play): Host[] {
 /** The host's region (var `region`, set per host or group: the DR region's hosts say eu-central-1); '' when the inventory has one. */
 export function regionOf(host: Host): string {
   const region = host.vars.region;
-  if (region !== undefined && (typeof region !== 'string' || !/^[a-z0-9-]+$/.test(region))) fail(host, `vars.region: a region name such as eu-west-1, not ${JSON.stringify(region)}`);
+  if (region !== undefined && (typeof region !== 'string' || !/^[a-z0-9-]+$/.test(region)))
+    fail(host, `vars.region: a region name such as eu-west-1, not ${JSON.stringify(region)}`);
   return region ?? '';
 }
 
 /** /etc/default/etcd for a member: the shared template with its name, address and peers. */
 export function renderEtcdEnvironment(template: string, host: Host, play: Play): string {
   const members = etcdMembers(host, play);
-  if (members.length % 2 === 0) fail(host, `group etcd has ${members.length} members in region ${regionOf(host) || '(none)'}: an odd number (3) keeps a quorum when one is lost`);
+  if (members.length % 2 === 0)
+    fail(
+      host,
+      `group etcd has ${members.length} members in region ${regionOf(host) || '(none)'}: an odd number (3) keeps a quorum when one is lost`,
+    );
   const values: Record<string, string> = {
     ETCD_NAME: host.name,
     ETCD_ADVERTISE_HOST: host.address,
     ETCD_INITIAL_CLUSTER: members.map((member) => `${member.name}=http://${member.address}:2380`).join(','),
     ETCD_CLUSTER_TOKEN: `refereezy-etcd-${regionOf(host) || 'default'}`,
   };
-  return template.replace(/\$\{(\w+)\}/g, (whole, name: string) => values[name] ?? fail(host, `${etcdEnvSource.pathname}: unknown variable ${whole}`));
+  return template.replace(
+    /\$\{(\w+)\}/g,
+    (whole, name: string) => values[name] ?? fail(host, `${etcdEnvSource.pathname}: unknown variable ${whole}`),
+  );
 }
 
 function tasks(host: Host, play: Play): Task[] {
   const restart = ['restart etcd'];
   return [
-    { name: 'Install etcd (server and etcdctl)', operation: packages({ packages: ['etcd-server', 'etcd-client'], present: true }) },
-    { name: `Create etcd's data directory ${dataDir}`, operation: directory({ path: dataDir, owner: 'etcd', group: 'etcd', mode: '0700' }) },
+    {
+      name: 'Install etcd (server and etcdctl)',
+      operation: packages({ packages: ['etcd-server', 'etcd-client'], present: true }),
+    },
+    {
+      name: `Create etcd's data directory ${dataDir}`,
+      operation: directory({ path: dataDir, owner: 'etcd', group: 'etcd', mode: '0700' }),
+    },
     {
       name: `Write etcd's settings ${etcdEnvironmentFile} (the image's template)`,
-      operation: file({ path: etcdEnvironmentFile, content: renderEtcdEnvironment(readFileSync(etcdEnvSource, 'utf8'), host, play), mode: '0644' }),
+      operation: file({
+        path: etcdEnvironmentFile,
+        content: renderEtcdEnvironment(readFileSync(etcdEnvSource, 'utf8'), host, play),
+        mode: '0644',
+      }),
       notify: restart,
     },
-    { name: 'Keep etcd enabled and running', operation: service({ unit: 'etcd.service', enabled: true, running: true }) },
+    {
+      name: 'Keep etcd enabled and running',
+      operation: service({ unit: 'etcd.service', enabled: true, running: true }),
+    },
   ];
 }
 

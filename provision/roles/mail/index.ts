@@ -17,7 +17,12 @@ export const senderGroups = ['api', 'monitoring'] as const;
 
 const saslPasswd = '/etc/postfix/sasl_passwd';
 
-const hostName = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'a host name (letters, digits, dots and dashes)');
+const hostName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/,
+    'a host name (letters, digits, dots and dashes)',
+  );
 const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 const vars = z
@@ -26,17 +31,35 @@ const vars = z
     mail_hostname: hostName.optional(),
     /** The provider's SMTP relay, as Postfix writes it: brackets skip the MX lookup. */
     mail_relayhost: z
-      .string({ error: (issue) => (issue.input === undefined ? 'required: the SMTP relay to send through, e.g. [email-smtp.eu-west-1.amazonaws.com]:587' : 'a string') })
-      .regex(/^(\[[A-Za-z0-9.-]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'a Postfix relayhost, e.g. [email-smtp.eu-west-1.amazonaws.com]:587'),
+      .string({
+        error: (issue) =>
+          issue.input === undefined
+            ? 'required: the SMTP relay to send through, e.g. [email-smtp.eu-west-1.amazonaws.com]:587'
+            : 'a string',
+      })
+      .regex(
+        /^(\[[A-Za-z0-9.-]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/,
+        'a Postfix relayhost, e.g. [email-smtp.eu-west-1.amazonaws.com]:587',
+      ),
     /** SASL credentials for the relay (from the vault); without a user, no SASL. */
     mail_relay_user: z.string().regex(/^\S+$/, 'a user name without whitespace').optional(),
-    mail_relay_password: z.string().regex(/^[^\r\n]+$/, 'one line, not empty').optional(),
+    mail_relay_password: z
+      .string()
+      .regex(/^[^\r\n]+$/, 'one line, not empty')
+      .optional(),
     /** Who may send through this relay; default: loopback and the addresses of the hosts in the sender groups. */
-    mail_allowed_networks: z.array(z.string().regex(/^[0-9.]+(\/\d{1,2})?$/, 'an IPv4 address or network (10.0.2.0/24)')).min(1).optional(),
+    mail_allowed_networks: z
+      .array(z.string().regex(/^[0-9.]+(\/\d{1,2})?$/, 'an IPv4 address or network (10.0.2.0/24)'))
+      .min(1)
+      .optional(),
   })
   .superRefine((value, context) => {
     if (value.mail_relay_user !== undefined && value.mail_relay_password === undefined) {
-      context.addIssue({ code: 'custom', path: ['mail_relay_password'], message: 'required with mail_relay_user (keep it in the vault)' });
+      context.addIssue({
+        code: 'custom',
+        path: ['mail_relay_password'],
+        message: 'required with mail_relay_user (keep it in the vault)',
+      });
     }
     if (value.mail_relay_password !== undefined && value.mail_relay_user === undefined) {
       context.addIssue({ code: 'custom', path: ['mail_relay_user'], message: 'required with mail_relay_password' });
@@ -55,7 +78,9 @@ function parseVars(host: Host): MailVars {
  */
 export function allowedNetworks(host: Host, play: Play, configured: readonly string[] | undefined): string[] {
   if (configured) return [...configured];
-  const senders = play.hosts.filter((peer) => peer.groups.some((group) => (senderGroups as readonly string[]).includes(group)));
+  const senders = play.hosts.filter((peer) =>
+    peer.groups.some((group) => (senderGroups as readonly string[]).includes(group)),
+  );
   const named = senders.filter((sender) => !ipv4.test(sender.address));
   if (named.length > 0) {
     throw new Error(
@@ -92,7 +117,12 @@ function tasks(host: Host, play: Play): Task[] {
       : [
           {
             name: `Write the relay's credentials (from the vault) to ${saslPasswd}, readable by root only`,
-            operation: file({ path: saslPasswd, content: `${settings.mail_relayhost} ${settings.mail_relay_user}:${settings.mail_relay_password}\n`, mode: '0600', sensitive: true }),
+            operation: file({
+              path: saslPasswd,
+              content: `${settings.mail_relayhost} ${settings.mail_relay_user}:${settings.mail_relay_password}\n`,
+              mode: '0600',
+              sensitive: true,
+            }),
             notify: ['reload postfix'],
           },
           {
@@ -100,7 +130,11 @@ function tasks(host: Host, play: Play): Task[] {
             // The index holds exactly the file's line (postmap -s prints key TAB value): no secret on a command line.
             operation: command({
               argv: ['postmap', saslPasswd],
-              unless: ['sh', '-c', `postmap -s hash:${saslPasswd} 2>/dev/null | sed 's/\\t/ /' | cmp -s - ${saslPasswd}`],
+              unless: [
+                'sh',
+                '-c',
+                `postmap -s hash:${saslPasswd} 2>/dev/null | sed 's/\\t/ /' | cmp -s - ${saslPasswd}`,
+              ],
             }),
             notify: ['reload postfix'],
           },
@@ -111,7 +145,11 @@ function tasks(host: Host, play: Play): Task[] {
       // As the image does: "No configuration" leaves main.cf absent until the role renders it.
       operation: command({
         argv: ['sh', '-c', "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections"],
-        unless: ['sh', '-c', `[ "$(dpkg-query --show --showformat='\${db:Status-Status}' postfix 2>/dev/null)" = installed ]`],
+        unless: [
+          'sh',
+          '-c',
+          `[ "$(dpkg-query --show --showformat='\${db:Status-Status}' postfix 2>/dev/null)" = installed ]`,
+        ],
       }),
     },
     {
@@ -120,15 +158,24 @@ function tasks(host: Host, play: Play): Task[] {
     },
     {
       name: `Render main.cf from compose/mail/main.cf.template (relay through ${settings.mail_relayhost})`,
-      operation: file({ path: '/etc/postfix/main.cf', content: renderTemplateFile(mainCfTemplate, values), mode: '0644' }),
+      operation: file({
+        path: '/etc/postfix/main.cf',
+        content: renderTemplateFile(mainCfTemplate, values),
+        mode: '0644',
+      }),
       notify: ['reload postfix'],
     },
     ...saslTasks,
-    { name: 'Keep Postfix enabled and running', operation: service({ unit: 'postfix.service', enabled: true, running: true }) },
+    {
+      name: 'Keep Postfix enabled and running',
+      operation: service({ unit: 'postfix.service', enabled: true, running: true }),
+    },
   ];
 }
 
-const ingress: IngressRule[] = [{ port: 25, from: senderGroups, why: 'SMTP from the hosts that send mail (API, monitoring)' }];
+const ingress: IngressRule[] = [
+  { port: 25, from: senderGroups, why: 'SMTP from the hosts that send mail (API, monitoring)' },
+];
 
 /** The platform's mail relay: Postfix in production (relay) mode, main.cf from the mail image's template. */
 export const mail: Role = {
@@ -139,11 +186,20 @@ export const mail: Role = {
     const relayhost = host.vars.mail_relayhost;
     const relay = typeof relayhost === 'string' ? /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(relayhost) : null;
     if (!relay) return [];
-    return [{ port: Number(relay[3] ?? '25'), to: endpoint(relay[1] ?? relay[2] ?? ''), why: 'the SMTP relay (var mail_relayhost)' }];
+    return [
+      {
+        port: Number(relay[3] ?? '25'),
+        to: endpoint(relay[1] ?? relay[2] ?? ''),
+        why: 'the SMTP relay (var mail_relayhost)',
+      },
+    ];
   },
   tasks,
   handlers: {
     // Checked before the reload: a main.cf Postfix rejects never replaces the running one.
-    'reload postfix': { name: 'reload postfix', commands: [run('postfix', 'check'), run('systemctl', 'reload', 'postfix.service')] },
+    'reload postfix': {
+      name: 'reload postfix',
+      commands: [run('postfix', 'check'), run('systemctl', 'reload', 'postfix.service')],
+    },
   },
 };

@@ -10,7 +10,14 @@ import { ConfigError } from '../../../monitoring/notifier/src/config.js';
 import { nodeRelease } from '../../releases/node-release.js';
 import type { Play, Role, Task } from '../role.js';
 import { roleVars } from '../vars.js';
-import { dailyReportEnvironment, notifierPackage, notifierTasks, notifierVars, restartSmsNotifier, smsNotifierEnvironment } from './notifier.js';
+import {
+  dailyReportEnvironment,
+  notifierPackage,
+  notifierTasks,
+  notifierVars,
+  restartSmsNotifier,
+  smsNotifierEnvironment,
+} from './notifier.js';
 import { jobs, localPorts, scrapeTargets, targetFile } from './targets.js';
 
 /** The deadman role's port (provision/roles/deadman; not imported: that role imports this folder). */
@@ -20,7 +27,10 @@ const deadmanSwitchPort = 9096;
 // compose/blackbox-exporter): read or rendered here as they are, never copied.
 export const alertRulesSource = new URL('../../../monitoring/prometheus/alerts.yml', import.meta.url);
 export const prometheusTemplate = new URL('../../../compose/prometheus/prometheus.yml.template', import.meta.url);
-export const alertmanagerTemplate = new URL('../../../monitoring/alertmanager/alertmanager.yml.template', import.meta.url);
+export const alertmanagerTemplate = new URL(
+  '../../../monitoring/alertmanager/alertmanager.yml.template',
+  import.meta.url,
+);
 export const blackboxModulesSource = new URL('../../../compose/blackbox-exporter/blackbox.yml', import.meta.url);
 
 /** Debian's paths (packages prometheus, prometheus-alertmanager, prometheus-blackbox-exporter). */
@@ -78,8 +88,14 @@ function settingsOf(host: Host): Settings {
 /** The mail relay (host:port) of alert mail and the daily report: alert_smtp_smarthost, else the inventory's mail host on port 25. */
 function mailRelay(host: Host, play: Play, settings: Settings): string {
   const mailHost = play.hosts.find((candidate) => candidate.groups.includes('mail'));
-  const relay = settings.alert_smtp_smarthost ?? (mailHost ? `${mailHost.address.includes(':') ? `[${mailHost.address}]` : mailHost.address}:25` : undefined);
-  if (relay === undefined) fail(host, 'vars.alert_smtp_smarthost: no host in group mail relays alert mail; add one or set alert_smtp_smarthost');
+  const relay =
+    settings.alert_smtp_smarthost ??
+    (mailHost ? `${mailHost.address.includes(':') ? `[${mailHost.address}]` : mailHost.address}:25` : undefined);
+  if (relay === undefined)
+    fail(
+      host,
+      'vars.alert_smtp_smarthost: no host in group mail relays alert mail; add one or set alert_smtp_smarthost',
+    );
   return relay;
 }
 
@@ -91,7 +107,10 @@ function deadmanUrl(play: Play): string | undefined {
 }
 
 /** The template variables of both images' entrypoints, from the host's vars and the inventory. */
-export function templateValues(host: Host, play: Play): { prometheus: Record<string, string>; alertmanager: Record<string, string>; probeUrls: string[] } {
+export function templateValues(
+  host: Host,
+  play: Play,
+): { prometheus: Record<string, string>; alertmanager: Record<string, string>; probeUrls: string[] } {
   const settings = settingsOf(host);
   const relay = mailRelay(host, play, settings);
   return {
@@ -107,7 +126,10 @@ export function templateValues(host: Host, play: Play): { prometheus: Record<str
       ALERT_SMTP_FROM: settings.alert_smtp_from,
       ALERT_EMAIL_TO: settings.alert_email_to,
       ALERT_SMS_NOTIFIER_URL: settings.alert_sms_notifier_url.replace(/\/+$/, ''),
-      ALERT_DEADMAN_URL: (settings.alert_deadman_url ?? deadmanUrl(play) ?? settings.alert_sms_notifier_url).replace(/\/+$/, ''),
+      ALERT_DEADMAN_URL: (settings.alert_deadman_url ?? deadmanUrl(play) ?? settings.alert_sms_notifier_url).replace(
+        /\/+$/,
+        '',
+      ),
       ALERT_GROUP_INTERVAL: settings.alert_group_interval,
     },
     probeUrls: settings.monitoring_probe_urls,
@@ -120,7 +142,10 @@ export function templateValues(host: Host, play: Play): { prometheus: Record<str
  * connects. The report mails through Alertmanager's relay, from and to Alertmanager's addresses
  * unless its own vars say otherwise.
  */
-export function notifierEnvironments(host: Host, play: Play): { smsNotifier: Record<string, string>; dailyReport: Record<string, string>; reportAt: string } {
+export function notifierEnvironments(
+  host: Host,
+  play: Play,
+): { smsNotifier: Record<string, string>; dailyReport: Record<string, string>; reportAt: string } {
   const settings = settingsOf(host);
   const relay = mailRelay(host, play, settings);
   const split = /^\[?(.*?)\]?:(\d+)$/.exec(relay);
@@ -128,7 +153,13 @@ export function notifierEnvironments(host: Host, play: Play): { smsNotifier: Rec
     const smsNotifier = smsNotifierEnvironment(settings, localPorts['sms-notifier']);
     const report = dailyReportEnvironment(
       settings,
-      { smtpHost: split?.[1] ?? relay, smtpPort: Number(split?.[2] ?? 25), requireTls: settings.alert_smtp_require_tls, from: settings.alert_smtp_from, to: settings.alert_email_to },
+      {
+        smtpHost: split?.[1] ?? relay,
+        smtpPort: Number(split?.[2] ?? 25),
+        requireTls: settings.alert_smtp_require_tls,
+        from: settings.alert_smtp_from,
+        to: settings.alert_email_to,
+      },
       localPorts.prometheus,
     );
     return { smsNotifier, dailyReport: report.environment, reportAt: report.at };
@@ -147,7 +178,10 @@ function tasks(host: Host, play: Play): Task[] {
   return [
     {
       name: 'Install Prometheus, Alertmanager and the blackbox exporter',
-      operation: packages({ packages: ['prometheus', 'prometheus-alertmanager', 'prometheus-blackbox-exporter'], present: true }),
+      operation: packages({
+        packages: ['prometheus', 'prometheus-alertmanager', 'prometheus-blackbox-exporter'],
+        present: true,
+      }),
     },
     { name: 'Create the directory of the alert rules', operation: directory({ path: '/etc/prometheus/rules' }) },
     {
@@ -163,17 +197,29 @@ function tasks(host: Host, play: Play): Task[] {
     })),
     {
       name: 'Render prometheus.yml from compose/prometheus/prometheus.yml.template',
-      operation: file({ path: paths.prometheusConfig, content: renderTemplateFile(prometheusTemplate, values.prometheus) }),
+      operation: file({
+        path: paths.prometheusConfig,
+        content: renderTemplateFile(prometheusTemplate, values.prometheus),
+      }),
       notify: ['reload prometheus'],
     },
     {
       name: "Render Alertmanager's routing from monitoring/alertmanager/alertmanager.yml.template",
-      operation: file({ path: paths.alertmanagerConfig, content: renderTemplateFile(alertmanagerTemplate, values.alertmanager), group: 'prometheus', mode: '0640' }),
+      operation: file({
+        path: paths.alertmanagerConfig,
+        content: renderTemplateFile(alertmanagerTemplate, values.alertmanager),
+        group: 'prometheus',
+        mode: '0640',
+      }),
       notify: ['reload alertmanager'],
     },
     {
       name: 'Run Alertmanager as a single instance, with no gossip cluster to join',
-      operation: file({ path: '/etc/default/prometheus-alertmanager', content: '# The provisioning role monitoring: one Alertmanager, no cluster port.\nARGS="--cluster.listen-address="\n' }),
+      operation: file({
+        path: '/etc/default/prometheus-alertmanager',
+        content:
+          '# The provisioning role monitoring: one Alertmanager, no cluster port.\nARGS="--cluster.listen-address="\n',
+      }),
       notify: ['restart alertmanager'],
     },
     {
@@ -189,9 +235,18 @@ function tasks(host: Host, play: Play): Task[] {
       }),
       notify: ['restart blackbox exporter'],
     },
-    { name: 'Keep Prometheus enabled and running', operation: service({ unit: 'prometheus.service', enabled: true, running: true }) },
-    { name: 'Keep Alertmanager enabled and running', operation: service({ unit: 'prometheus-alertmanager.service', enabled: true, running: true }) },
-    { name: 'Keep the blackbox exporter enabled and running', operation: service({ unit: 'prometheus-blackbox-exporter.service', enabled: true, running: true }) },
+    {
+      name: 'Keep Prometheus enabled and running',
+      operation: service({ unit: 'prometheus.service', enabled: true, running: true }),
+    },
+    {
+      name: 'Keep Alertmanager enabled and running',
+      operation: service({ unit: 'prometheus-alertmanager.service', enabled: true, running: true }),
+    },
+    {
+      name: 'Keep the blackbox exporter enabled and running',
+      operation: service({ unit: 'prometheus-blackbox-exporter.service', enabled: true, running: true }),
+    },
     ...notifierTasks({ release, ...environments }),
   ];
 }
@@ -210,29 +265,66 @@ const checkBlackbox = run('prometheus-blackbox-exporter', `--config.file=${paths
 export const monitoring: Role = {
   name: 'monitoring',
   ingress: [
-    { port: localPorts.prometheus, from: ['bastion'], why: "Prometheus' UI and API, for operators tunnelling through the bastion" },
-    { port: localPorts.alertmanager, from: ['bastion'], why: "Alertmanager's UI and API, for operators tunnelling through the bastion" },
+    {
+      port: localPorts.prometheus,
+      from: ['bastion'],
+      why: "Prometheus' UI and API, for operators tunnelling through the bastion",
+    },
+    {
+      port: localPorts.alertmanager,
+      from: ['bastion'],
+      why: "Alertmanager's UI and API, for operators tunnelling through the bastion",
+    },
   ],
   // The exporters and the mail relay are peers (their ingress admits monitoring). Beyond them: SNS,
   // the probed URLs, the bastion's SSH (the blackbox SSH probe) and an outside smarthost.
   egress: (host) => {
     const urls = vars.shape.monitoring_probe_urls.catch([]).parse(host.vars.monitoring_probe_urls);
-    const smarthostPort = /:(\d+)$/.exec(vars.shape.alert_smtp_smarthost.catch(undefined).parse(host.vars.alert_smtp_smarthost) ?? '')?.[1];
-    const probePorts = [...new Set(urls.map((url) => Number(new URL(url).port || (url.startsWith('https:') ? 443 : 80))))];
+    const smarthostPort = /:(\d+)$/.exec(
+      vars.shape.alert_smtp_smarthost.catch(undefined).parse(host.vars.alert_smtp_smarthost) ?? '',
+    )?.[1];
+    const probePorts = [
+      ...new Set(urls.map((url) => Number(new URL(url).port || (url.startsWith('https:') ? 443 : 80)))),
+    ];
     return [
       { port: 443, to: 'anywhere', why: 'the SMS provider (Amazon SNS) and HTTPS probes' },
-      ...probePorts.filter((port) => port !== 443).map((port) => ({ port, to: 'anywhere' as const, why: 'the probed URLs (var monitoring_probe_urls)' })),
+      ...probePorts
+        .filter((port) => port !== 443)
+        .map((port) => ({ port, to: 'anywhere' as const, why: 'the probed URLs (var monitoring_probe_urls)' })),
       { port: 22, to: ['bastion'], why: 'the blackbox SSH probe of the bastion' },
-      ...(smarthostPort === undefined ? [] : [{ port: Number(smarthostPort), to: 'anywhere' as const, why: 'alert mail to the smarthost (var alert_smtp_smarthost)' }]),
+      ...(smarthostPort === undefined
+        ? []
+        : [
+            {
+              port: Number(smarthostPort),
+              to: 'anywhere' as const,
+              why: 'alert mail to the smarthost (var alert_smtp_smarthost)',
+            },
+          ]),
     ];
   },
   tasks,
   handlers: {
-    'reload prometheus': { name: 'reload prometheus', commands: [checkPrometheus, run('systemctl', 'reload', 'prometheus.service')] },
-    'reload alertmanager': { name: 'reload alertmanager', commands: [checkAlertmanager, run('systemctl', 'reload', 'prometheus-alertmanager.service')] },
-    'restart alertmanager': { name: 'restart alertmanager', commands: [checkAlertmanager, run('systemctl', 'restart', 'prometheus-alertmanager.service')] },
-    'reload blackbox exporter': { name: 'reload blackbox exporter', commands: [checkBlackbox, run('systemctl', 'reload', 'prometheus-blackbox-exporter.service')] },
-    'restart blackbox exporter': { name: 'restart blackbox exporter', commands: [checkBlackbox, run('systemctl', 'restart', 'prometheus-blackbox-exporter.service')] },
+    'reload prometheus': {
+      name: 'reload prometheus',
+      commands: [checkPrometheus, run('systemctl', 'reload', 'prometheus.service')],
+    },
+    'reload alertmanager': {
+      name: 'reload alertmanager',
+      commands: [checkAlertmanager, run('systemctl', 'reload', 'prometheus-alertmanager.service')],
+    },
+    'restart alertmanager': {
+      name: 'restart alertmanager',
+      commands: [checkAlertmanager, run('systemctl', 'restart', 'prometheus-alertmanager.service')],
+    },
+    'reload blackbox exporter': {
+      name: 'reload blackbox exporter',
+      commands: [checkBlackbox, run('systemctl', 'reload', 'prometheus-blackbox-exporter.service')],
+    },
+    'restart blackbox exporter': {
+      name: 'restart blackbox exporter',
+      commands: [checkBlackbox, run('systemctl', 'restart', 'prometheus-blackbox-exporter.service')],
+    },
     // Its configuration is its environment, checked with its own schema when the tasks are planned.
     'restart sms-notifier': restartSmsNotifier(localPorts['sms-notifier']),
   },

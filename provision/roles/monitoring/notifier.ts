@@ -18,13 +18,21 @@ import type { Handler, Task } from '../role.js';
  * `daily-report`, here a systemd timer running `daily-report --now` once a day instead of a process
  * that sleeps until REPORT_AT.
  */
-export const notifierPackage: NodePackage = { name: 'notifier', title: 'notifier', dir: 'monitoring/notifier', dockerfile: 'compose/notifier/Dockerfile' };
+export const notifierPackage: NodePackage = {
+  name: 'notifier',
+  title: 'notifier',
+  dir: 'monitoring/notifier',
+  dockerfile: 'compose/notifier/Dockerfile',
+};
 
 export const notifierRoot = '/opt/refereezy/notifier';
 export const notifierUser = 'notifier';
 export const smsNotifierUnit = 'sms-notifier.service';
 export const dailyReportTimer = 'refereezy-daily-report';
-export const environmentFiles = { smsNotifier: '/etc/refereezy/sms-notifier.env', dailyReport: '/etc/refereezy/daily-report.env' } as const;
+export const environmentFiles = {
+  smsNotifier: '/etc/refereezy/sms-notifier.env',
+  dailyReport: '/etc/refereezy/daily-report.env',
+} as const;
 /** The outbox provider's file: in the unit's StateDirectory=, the only place it may write. */
 export const outboxFile = '/var/lib/sms-notifier/outbox.jsonl';
 export const smsNotifierUnitSource = new URL('./sms-notifier.service', import.meta.url);
@@ -37,7 +45,14 @@ export const notifierVars = z.object({
   /** sns: Amazon SNS with the instance role's credentials (production); outbox: a file on the host, nothing sent (a lab, a staging without SMS). */
   sms_provider: z.enum(['sns', 'outbox']).default('sns'),
   /** The on-call admins' E.164 numbers (from the vault). */
-  sms_recipients: z.array(z.string(), { error: (issue) => (issue.input === undefined ? "required: the on-call admins' E.164 numbers (keep them in the vault)" : 'a list of E.164 numbers') }).min(1),
+  sms_recipients: z
+    .array(z.string(), {
+      error: (issue) =>
+        issue.input === undefined
+          ? "required: the on-call admins' E.164 numbers (keep them in the vault)"
+          : 'a list of E.164 numbers',
+    })
+    .min(1),
   /** SNS's region (with sms_provider sns). */
   sms_aws_region: z.string().optional(),
   /** The alphanumeric sender id of the texts, where the country allows one. */
@@ -57,7 +72,8 @@ export type NotifierSettings = z.output<typeof notifierVars>;
 
 /** The SMS notifier's environment, checked with the notifier's own schema before it is written; a ConfigError names what is wrong. */
 export function smsNotifierEnvironment(settings: NotifierSettings, port: number): Record<string, string> {
-  if (settings.sms_provider === 'sns' && settings.sms_aws_region === undefined) throw new ConfigError('vars.sms_aws_region: required with sms_provider sns (the region SNS sends from)');
+  if (settings.sms_provider === 'sns' && settings.sms_aws_region === undefined)
+    throw new ConfigError('vars.sms_aws_region: required with sms_provider sns (the region SNS sends from)');
   const environment: Record<string, string> = {
     NODE_ENV: 'production',
     NOTIFIER_PORT: String(port),
@@ -65,7 +81,10 @@ export function smsNotifierEnvironment(settings: NotifierSettings, port: number)
     SMS_PROVIDER: settings.sms_provider,
     ...(settings.sms_provider === 'outbox'
       ? { SMS_OUTBOX_FILE: outboxFile }
-      : { AWS_REGION: settings.sms_aws_region ?? '', ...(settings.sms_sender_id === undefined ? {} : { SMS_SENDER_ID: settings.sms_sender_id }) }),
+      : {
+          AWS_REGION: settings.sms_aws_region ?? '',
+          ...(settings.sms_sender_id === undefined ? {} : { SMS_SENDER_ID: settings.sms_sender_id }),
+        }),
   };
   loadNotifierConfig(environment);
   return environment;
@@ -85,7 +104,11 @@ export interface ReportMail {
  * The daily report's environment (the replica's daily-report service's names), checked with the
  * notifier's own schema; and when it goes out, as that schema reads it.
  */
-export function dailyReportEnvironment(settings: NotifierSettings, mail: ReportMail, prometheusPort: number): { environment: Record<string, string>; at: string } {
+export function dailyReportEnvironment(
+  settings: NotifierSettings,
+  mail: ReportMail,
+  prometheusPort: number,
+): { environment: Record<string, string>; at: string } {
   const environment: Record<string, string> = {
     NODE_ENV: 'production',
     PROMETHEUS_URL: `http://127.0.0.1:${prometheusPort}`,
@@ -104,39 +127,84 @@ export function dailyReportEnvironment(settings: NotifierSettings, mail: ReportM
 export const dailyAt = (at: string): string => `*-*-* ${at}:00 UTC`;
 
 /** The notifier's tasks: Node.js, its user, the release, the SMS notifier service and the daily report's timer. */
-export function notifierTasks(options: { release: NodeRelease; smsNotifier: Record<string, string>; dailyReport: Record<string, string>; reportAt: string }): Task[] {
+export function notifierTasks(options: {
+  release: NodeRelease;
+  smsNotifier: Record<string, string>;
+  dailyReport: Record<string, string>;
+  reportAt: string;
+}): Task[] {
   const { release } = options;
   const restart = ['restart sms-notifier'];
   return [
     { name: 'Install Node.js for the notifier', operation: packages({ packages: ['nodejs'], present: true }) },
     {
       name: `Create the system user ${notifierUser} (no login, no home)`,
-      operation: command({ argv: ['useradd', '--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', notifierUser], unless: ['id', '-u', notifierUser] }),
+      operation: command({
+        argv: [
+          'useradd',
+          '--system',
+          '--no-create-home',
+          '--home-dir',
+          '/nonexistent',
+          '--shell',
+          '/usr/sbin/nologin',
+          notifierUser,
+        ],
+        unless: ['id', '-u', notifierUser],
+      }),
     },
     ...releaseTasks({ root: notifierRoot, release, what: 'the notifier', keep: keptReleases, notify: restart }),
     { name: 'Create /etc/refereezy', operation: directory({ path: '/etc/refereezy' }) },
     {
       name: `Write the SMS notifier's environment ${environmentFiles.smsNotifier}`,
-      operation: file({ path: environmentFiles.smsNotifier, content: renderEnvironmentFile(options.smsNotifier), mode: '0600', sensitive: true }),
+      operation: file({
+        path: environmentFiles.smsNotifier,
+        content: renderEnvironmentFile(options.smsNotifier),
+        mode: '0600',
+        sensitive: true,
+      }),
       notify: restart,
     },
-    { name: 'Install the sms-notifier unit (hardened)', operation: unitFile({ name: smsNotifierUnit, content: readFileSync(smsNotifierUnitSource, 'utf8') }), notify: restart },
-    { name: 'Keep the SMS notifier enabled and running', operation: service({ unit: smsNotifierUnit, enabled: true, running: true }) },
+    {
+      name: 'Install the sms-notifier unit (hardened)',
+      operation: unitFile({ name: smsNotifierUnit, content: readFileSync(smsNotifierUnitSource, 'utf8') }),
+      notify: restart,
+    },
+    {
+      name: 'Keep the SMS notifier enabled and running',
+      operation: service({ unit: smsNotifierUnit, enabled: true, running: true }),
+    },
     {
       name: `Write the daily report's environment ${environmentFiles.dailyReport}`,
-      operation: file({ path: environmentFiles.dailyReport, content: renderEnvironmentFile(options.dailyReport), mode: '0600' }),
+      operation: file({
+        path: environmentFiles.dailyReport,
+        content: renderEnvironmentFile(options.dailyReport),
+        mode: '0600',
+      }),
     },
-    { name: "Create the daily report's drop-in directory", operation: directory({ path: `/etc/systemd/system/${dailyReportTimer}.service.d` }) },
+    {
+      name: "Create the daily report's drop-in directory",
+      operation: directory({ path: `/etc/systemd/system/${dailyReportTimer}.service.d` }),
+    },
     {
       name: "Install the daily report's environment and sandbox (a drop-in)",
-      operation: unitFile({ name: `${dailyReportTimer}.service.d/10-refereezy.conf`, content: readFileSync(dailyReportDropInSource, 'utf8') }),
+      operation: unitFile({
+        name: `${dailyReportTimer}.service.d/10-refereezy.conf`,
+        content: readFileSync(dailyReportDropInSource, 'utf8'),
+      }),
     },
     {
       name: `Send the daily health report every day at ${options.reportAt} UTC`,
       operation: timer({
         name: dailyReportTimer,
         description: 'Refereezy daily health report',
-        command: ['/usr/bin/node', '--enable-source-maps', `${notifierRoot}/current/dist/main.js`, 'daily-report', '--now'],
+        command: [
+          '/usr/bin/node',
+          '--enable-source-maps',
+          `${notifierRoot}/current/dist/main.js`,
+          'daily-report',
+          '--now',
+        ],
         user: notifierUser,
         onCalendar: dailyAt(options.reportAt),
         persistent: true,
@@ -161,5 +229,8 @@ for (;;) {
 
 export const restartSmsNotifier = (port: number): Handler => ({
   name: 'restart sms-notifier',
-  commands: [run('systemctl', 'restart', smsNotifierUnit), run('node', '--input-type=module', '--eval', waitHealthy(port))],
+  commands: [
+    run('systemctl', 'restart', smsNotifierUnit),
+    run('node', '--input-type=module', '--eval', waitHealthy(port)),
+  ],
 });

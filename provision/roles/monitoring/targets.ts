@@ -6,7 +6,20 @@ import type { Host } from '../../inventories/schema.js';
  * targets/<job>.yml (file_sd): the replica's files are compose/prometheus/targets/, production's are
  * rendered here from the inventory.
  */
-export const jobs = ['prometheus', 'alertmanager', 'api', 'node', 'postgres', 'lb', 'web', 'sms-notifier', 'blackbox-exporter', 'blackbox-http', 'blackbox-ssh', 'waf'] as const;
+export const jobs = [
+  'prometheus',
+  'alertmanager',
+  'api',
+  'node',
+  'postgres',
+  'lb',
+  'web',
+  'sms-notifier',
+  'blackbox-exporter',
+  'blackbox-http',
+  'blackbox-ssh',
+  'waf',
+] as const;
 export type Job = (typeof jobs)[number];
 
 /** One target group of a file_sd file. */
@@ -29,25 +42,38 @@ const groupJobs = [
 ] as const;
 
 /** The monitoring host's own services, scraped over loopback (the blackbox exporter listens nowhere else). */
-export const localPorts = { prometheus: 9090, alertmanager: 9093, 'sms-notifier': 9095, 'blackbox-exporter': 9115 } as const;
+export const localPorts = {
+  prometheus: 9090,
+  alertmanager: 9093,
+  'sms-notifier': 9095,
+  'blackbox-exporter': 9115,
+} as const;
 
 export interface TargetOptions {
   /** URLs the blackbox exporter fetches, as users reach them (the CDN's public URL). */
   probeUrls: readonly string[];
 }
 
-const hostPort = (address: string, port: number) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
+const hostPort = (address: string, port: number) =>
+  address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 
 /**
  * What the Prometheus of `self` scrapes, job by job, from every host of the inventory. Each host is
  * its own target group with `instance` = "<host name>:<port>", so alerts name web1, not 10.0.1.10.
  */
 export function scrapeTargets(self: Host, hosts: readonly Host[], options: TargetOptions): Record<Job, TargetGroup[]> {
-  const on = (host: Host, port: number): TargetGroup => ({ targets: [hostPort(host.address, port)], labels: { instance: `${host.name}:${port}` } });
-  const local = (port: number): TargetGroup[] => [{ targets: [`127.0.0.1:${port}`], labels: { instance: `${self.name}:${port}` } }];
+  const on = (host: Host, port: number): TargetGroup => ({
+    targets: [hostPort(host.address, port)],
+    labels: { instance: `${host.name}:${port}` },
+  });
+  const local = (port: number): TargetGroup[] => [
+    { targets: [`127.0.0.1:${port}`], labels: { instance: `${self.name}:${port}` } },
+  ];
   const inGroup = (group: string) => hosts.filter((host) => host.groups.includes(group));
   const bastions = inGroup('bastion');
-  const byGroup = Object.fromEntries(groupJobs.map(({ job, group }) => [job, inGroup(group).map((host) => on(host, exporterPorts[job]))])) as Record<(typeof groupJobs)[number]['job'], TargetGroup[]>;
+  const byGroup = Object.fromEntries(
+    groupJobs.map(({ job, group }) => [job, inGroup(group).map((host) => on(host, exporterPorts[job]))]),
+  ) as Record<(typeof groupJobs)[number]['job'], TargetGroup[]>;
   return {
     prometheus: local(localPorts.prometheus),
     alertmanager: local(localPorts.alertmanager),

@@ -13,13 +13,19 @@ import { roleVars } from '../vars.js';
 
 /** The image's templates (compose/patroni, compose/db), rendered here for a host: one source each. */
 export const patroniTemplate = new URL('../../../compose/patroni/patroni.yml.template', import.meta.url);
-export const replicationHbaTemplate = new URL('../../../compose/patroni/pg_hba.replication.conf.template', import.meta.url);
+export const replicationHbaTemplate = new URL(
+  '../../../compose/patroni/pg_hba.replication.conf.template',
+  import.meta.url,
+);
 export const pgHbaTemplate = new URL('../../../compose/db/pg_hba.conf.template', import.meta.url);
 /** Debian's patroni.service reads /etc/patroni/config.yml. */
 export const patroniConfigFile = '/etc/patroni/config.yml';
 export const pgHbaFile = '/var/lib/postgresql/pg_hba.conf';
 
-const secret = z.string().min(12, 'at least 12 characters').refine((value) => !/['\0\n\r]/.test(value), "no quote, NUL or line break");
+const secret = z
+  .string()
+  .min(12, 'at least 12 characters')
+  .refine((value) => !/['\0\n\r]/.test(value), 'no quote, NUL or line break');
 export const patroniVars = z.object({
   db_name: z.string().default('refereezy'),
   db_user: z.string().default('refereezy'),
@@ -29,7 +35,10 @@ export const patroniVars = z.object({
   /** Archive WAL with pgBackRest (its config is the db role's backups part; false: none). */
   db_backups: z.boolean().default(true),
   /** The DR region's cluster: the primary region's database endpoint its standby leader streams from. */
-  patroni_standby_source: z.string().regex(/^[A-Za-z0-9.-]+$/, 'a host name or address').optional(),
+  patroni_standby_source: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$/, 'a host name or address')
+    .optional(),
 });
 
 function fail(host: Host, message: string): never {
@@ -45,7 +54,8 @@ export function scopeOf(host: Host): string {
 export function renderPatroniConfig(template: string, host: Host, play: Play): string {
   const vars = roleVars(patroniVars, host, 'patroni');
   const etcd = etcdMembers(host, play);
-  if (etcd.length === 0) fail(host, `no host of group etcd in region ${regionOf(host) || '(none)'}: Patroni keeps the cluster state there`);
+  if (etcd.length === 0)
+    fail(host, `no host of group etcd in region ${regionOf(host) || '(none)'}: Patroni keeps the cluster state there`);
   const rendered = renderEnvsubst(
     template,
     {
@@ -64,7 +74,10 @@ export function renderPatroniConfig(template: string, host: Host, play: Play): s
   // The DR region: a standby cluster, as the image's entrypoint makes it (DR_STANDBY_SOURCE_HOST).
   return rendered
     .replace(/^ {4}synchronous_mode: true$/m, '    synchronous_mode: false')
-    .replace(/^ {2}dcs:\n/m, `  dcs:\n    standby_cluster:\n      host: ${vars.patroni_standby_source}\n      port: 5432\n      create_replica_methods: [basebackup]\n`)
+    .replace(
+      /^ {2}dcs:\n/m,
+      `  dcs:\n    standby_cluster:\n      host: ${vars.patroni_standby_source}\n      port: 5432\n      create_replica_methods: [basebackup]\n`,
+    )
     .replace(/^ {2}post_bootstrap: .*\n/m, '');
 }
 
@@ -77,24 +90,71 @@ export function renderPatroniHba(host: Host, play: Play): string {
   const replication = readFileSync(replicationHbaTemplate, 'utf8');
   return [
     renderPgHba(readFileSync(pgHbaTemplate, 'utf8'), values, [...apiCidrs, '127.0.0.1/32']),
-    ...peers.map((cidr) => renderEnvsubst(replication.split('\n').filter((line) => !line.startsWith('#')).join('\n'), { REPLICATION_PEER_CIDR: cidr }, 'compose/patroni/pg_hba.replication.conf.template')),
+    ...peers.map((cidr) =>
+      renderEnvsubst(
+        replication
+          .split('\n')
+          .filter((line) => !line.startsWith('#'))
+          .join('\n'),
+        { REPLICATION_PEER_CIDR: cidr },
+        'compose/patroni/pg_hba.replication.conf.template',
+      ),
+    ),
   ].join('\n');
 }
 
 function tasks(host: Host, play: Play): Task[] {
-  if (host.groups.includes('db')) fail(host, 'it is in group db too: under Patroni, PostgreSQL is started, promoted and rewound by Patroni, not by the db role’s postgresql.service');
+  if (host.groups.includes('db'))
+    fail(
+      host,
+      'it is in group db too: under Patroni, PostgreSQL is started, promoted and rewound by Patroni, not by the db role’s postgresql.service',
+    );
   const restart = ['reload patroni'];
   return [
-    { name: 'Install PostgreSQL 17, Patroni and its etcd client', operation: packages({ packages: ['postgresql-17', 'patroni', 'python3-etcd', 'pgbackrest'], present: true }) },
-    { name: 'Create /etc/patroni', operation: directory({ path: '/etc/patroni', owner: 'postgres', group: 'postgres', mode: '0750' }) },
+    {
+      name: 'Install PostgreSQL 17, Patroni and its etcd client',
+      operation: packages({ packages: ['postgresql-17', 'patroni', 'python3-etcd', 'pgbackrest'], present: true }),
+    },
+    {
+      name: 'Create /etc/patroni',
+      operation: directory({ path: '/etc/patroni', owner: 'postgres', group: 'postgres', mode: '0750' }),
+    },
     {
       name: `Write Patroni's configuration ${patroniConfigFile} (the image's template)`,
-      operation: file({ path: patroniConfigFile, content: renderPatroniConfig(readFileSync(patroniTemplate, 'utf8'), host, play), owner: 'postgres', group: 'postgres', mode: '0600', sensitive: true }),
+      operation: file({
+        path: patroniConfigFile,
+        content: renderPatroniConfig(readFileSync(patroniTemplate, 'utf8'), host, play),
+        owner: 'postgres',
+        group: 'postgres',
+        mode: '0600',
+        sensitive: true,
+      }),
       notify: restart,
     },
-    { name: 'Install the house postgresql.conf Patroni builds on', operation: file({ path: '/etc/refereezy/postgresql/postgresql.conf', content: readFileSync(new URL('../../../compose/db/postgresql.conf', import.meta.url), 'utf8'), mode: '0644' }), notify: restart },
-    { name: `Write pg_hba.conf ${pgHbaFile} (API hosts, the cluster's nodes)`, operation: file({ path: pgHbaFile, content: renderPatroniHba(host, play), owner: 'postgres', group: 'postgres', mode: '0640' }), notify: restart },
-    { name: 'Keep Patroni enabled and running', operation: service({ unit: 'patroni.service', enabled: true, running: true }) },
+    {
+      name: 'Install the house postgresql.conf Patroni builds on',
+      operation: file({
+        path: '/etc/refereezy/postgresql/postgresql.conf',
+        content: readFileSync(new URL('../../../compose/db/postgresql.conf', import.meta.url), 'utf8'),
+        mode: '0644',
+      }),
+      notify: restart,
+    },
+    {
+      name: `Write pg_hba.conf ${pgHbaFile} (API hosts, the cluster's nodes)`,
+      operation: file({
+        path: pgHbaFile,
+        content: renderPatroniHba(host, play),
+        owner: 'postgres',
+        group: 'postgres',
+        mode: '0640',
+      }),
+      notify: restart,
+    },
+    {
+      name: 'Keep Patroni enabled and running',
+      operation: service({ unit: 'patroni.service', enabled: true, running: true }),
+    },
   ];
 }
 

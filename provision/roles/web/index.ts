@@ -41,7 +41,10 @@ const vars = z.object({
    * it starts or reloads, so a name with one address per API host spreads requests over them.
    * Default: the address of the inventory's only api host.
    */
-  api_host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, 'a host name or an IPv4 address').optional(),
+  api_host: z
+    .string()
+    .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, 'a host name or an IPv4 address')
+    .optional(),
   api_port: port.default(3000),
   /** The resolver nginx asks for api_host; default: the Amazon-provided DNS, reachable from every VPC. */
   dns_resolver: z.ipv4('an IPv4 address').default('169.254.169.253'),
@@ -50,9 +53,15 @@ const vars = z.object({
    * those CIDRs): the only sources web hosts admit HTTP from, besides hosts in group edge. [] when
    * the load balancer is a host of the inventory (group edge).
    */
-  load_balancer_cidrs: z.array(z.string().refine((value) => addressFamily(value) !== 0, 'an IP address or network (10.0.0.0/24)'), {
-    error: (issue) => (issue.input === undefined ? "required: the load balancer's addresses or subnets, the only sources of HTTP (e.g. [10.0.0.0/24, 10.0.10.0/24])" : 'a list of addresses or networks'),
-  }),
+  load_balancer_cidrs: z.array(
+    z.string().refine((value) => addressFamily(value) !== 0, 'an IP address or network (10.0.0.0/24)'),
+    {
+      error: (issue) =>
+        issue.input === undefined
+          ? "required: the load balancer's addresses or subnets, the only sources of HTTP (e.g. [10.0.0.0/24, 10.0.10.0/24])"
+          : 'a list of addresses or networks',
+    },
+  ),
 });
 
 type WebVars = z.output<typeof vars>;
@@ -67,7 +76,10 @@ export function apiHost(host: Host, play: Play, configured: string | undefined):
   const apis = play.hosts.filter((peer) => peer.groups.includes('api'));
   const [only] = apis;
   if (only && apis.length === 1) return only.address;
-  const found = apis.length === 0 ? 'the inventory has no host in group api' : `group api has ${apis.length} hosts (${apis.map((peer) => peer.name).join(', ')})`;
+  const found =
+    apis.length === 0
+      ? 'the inventory has no host in group api'
+      : `group api has ${apis.length} hosts (${apis.map((peer) => peer.name).join(', ')})`;
   throw new Error(
     `host ${host.name}: role web: vars.api_host: required, since ${found} and the site proxies /api/ to one name: ` +
       'set it to a DNS name with an address per API host (nginx resolves it through dns_resolver and spreads requests over them)',
@@ -76,7 +88,11 @@ export function apiHost(host: Host, play: Play, configured: string | undefined):
 
 /** The site template's values, as the image's entrypoint takes them from its environment. */
 export function siteValues(host: Host, play: Play, settings: WebVars = parseVars(host)): Record<string, string> {
-  return { API_HOST: apiHost(host, play, settings.api_host), API_PORT: String(settings.api_port), DNS_RESOLVER: settings.dns_resolver };
+  return {
+    API_HOST: apiHost(host, play, settings.api_host),
+    API_PORT: String(settings.api_port),
+    DNS_RESOLVER: settings.dns_resolver,
+  };
 }
 
 /**
@@ -98,16 +114,23 @@ function tasks(host: Host, play: Play): Task[] {
   return [
     {
       name: 'Install nginx, its WAF (ModSecurity, the OWASP CRS, njs for its counter) and its Prometheus exporter',
-      operation: packages({ packages: ['nginx', 'libnginx-mod-http-modsecurity', 'modsecurity-crs', 'libnginx-mod-http-js', 'prometheus-nginx-exporter'], present: true }),
+      operation: packages({
+        packages: [
+          'nginx',
+          'libnginx-mod-http-modsecurity',
+          'modsecurity-crs',
+          'libnginx-mod-http-js',
+          'prometheus-nginx-exporter',
+        ],
+        present: true,
+      }),
     },
     { name: 'Create /etc/nginx/modsecurity', operation: directory({ path: '/etc/nginx/modsecurity', mode: '0755' }) },
-    ...wafFiles.map(
-      (waf): Task => ({
-        name: `Render ${waf.path} (compose/web/modsecurity/${waf.source} as it is)`,
-        operation: file({ path: waf.path, content: readFileSync(new URL(waf.source, wafSource), 'utf8'), mode: '0644' }),
-        notify: ['reload nginx'],
-      }),
-    ),
+    ...wafFiles.map((waf): Task => ({
+      name: `Render ${waf.path} (compose/web/modsecurity/${waf.source} as it is)`,
+      operation: file({ path: waf.path, content: readFileSync(new URL(waf.source, wafSource), 'utf8'), mode: '0644' }),
+      notify: ['reload nginx'],
+    })),
     {
       name: 'Render nginx.conf (compose/web/nginx.conf as it is)',
       operation: file({ path: '/etc/nginx/nginx.conf', content: readFileSync(nginxConfSource, 'utf8'), mode: '0644' }),
@@ -115,23 +138,36 @@ function tasks(host: Host, play: Play): Task[] {
     },
     {
       name: `Render the site from compose/web/refereezy.conf.template (/api/ → ${values.API_HOST}:${values.API_PORT})`,
-      operation: file({ path: '/etc/nginx/conf.d/refereezy.conf', content: renderTemplateFile(siteTemplate, values), mode: '0644' }),
+      operation: file({
+        path: '/etc/nginx/conf.d/refereezy.conf',
+        content: renderTemplateFile(siteTemplate, values),
+        mode: '0644',
+      }),
       notify: ['reload nginx'],
     },
     {
       // As the image does; nginx.conf does not include sites-enabled, so this is tidiness, not behaviour.
       name: "Remove Debian's default site",
-      operation: command({ argv: ['rm', '-f', '--', defaultSite], unless: ['sh', '-c', '! [ -e "$1" ] && ! [ -L "$1" ]', 'sh', defaultSite] }),
+      operation: command({
+        argv: ['rm', '-f', '--', defaultSite],
+        unless: ['sh', '-c', '! [ -e "$1" ] && ! [ -L "$1" ]', 'sh', defaultSite],
+      }),
     },
     { name: 'Create /srv/refereezy', operation: directory({ path: '/srv/refereezy', mode: '0755' }) },
     { name: `Deploy the web app (web/) to ${webRoot}`, operation: tree({ path: webRoot, files: webApp }) },
-    { name: 'Keep nginx enabled and running', operation: service({ unit: 'nginx.service', enabled: true, running: true }) },
+    {
+      name: 'Keep nginx enabled and running',
+      operation: service({ unit: 'nginx.service', enabled: true, running: true }),
+    },
     {
       name: "Point the nginx exporter at stub_status, as the replica's exporter beside each web server",
       operation: file({ path: '/etc/default/prometheus-nginx-exporter', content: exporterDefaults, mode: '0644' }),
       notify: ['restart nginx exporter'],
     },
-    { name: 'Keep the nginx exporter enabled and running', operation: service({ unit: 'prometheus-nginx-exporter.service', enabled: true, running: true }) },
+    {
+      name: 'Keep the nginx exporter enabled and running',
+      operation: service({ unit: 'prometheus-nginx-exporter.service', enabled: true, running: true }),
+    },
   ];
 }
 
@@ -151,12 +187,23 @@ export const web: Role = {
   // The API is a peer (its ingress admits web); nginx resolves api_host through dns_resolver.
   egress: (host) => {
     const resolver = vars.shape.dns_resolver.catch('169.254.169.253').parse(host.vars.dns_resolver);
-    return (['udp', 'tcp'] as const).map((protocol) => ({ port: 53, protocol, to: addresses(resolver), why: `nginx's resolver for api_host (var dns_resolver), ${protocol}` }));
+    return (['udp', 'tcp'] as const).map((protocol) => ({
+      port: 53,
+      protocol,
+      to: addresses(resolver),
+      why: `nginx's resolver for api_host (var dns_resolver), ${protocol}`,
+    }));
   },
   tasks,
   handlers: {
     // Checked before the reload: a config nginx rejects never replaces the running one.
-    'reload nginx': { name: 'reload nginx', commands: [run('nginx', '-t', '-q'), run('systemctl', 'reload', 'nginx.service')] },
-    'restart nginx exporter': { name: 'restart nginx exporter', commands: [run('systemctl', 'restart', 'prometheus-nginx-exporter.service')] },
+    'reload nginx': {
+      name: 'reload nginx',
+      commands: [run('nginx', '-t', '-q'), run('systemctl', 'reload', 'nginx.service')],
+    },
+    'restart nginx exporter': {
+      name: 'restart nginx exporter',
+      commands: [run('systemctl', 'restart', 'prometheus-nginx-exporter.service')],
+    },
   },
 };

@@ -26,14 +26,42 @@ export async function buildToolsImage(): Promise<string> {
 }
 
 /** A command in a tools container on `network`; never throws for its exit code. */
-async function inTools(image: string, network: string, argv: string[], { env = {}, timeoutMs = 600_000, mounts = [] as string[] } = {}): Promise<{ code: number; output: string }> {
-  const args = ['run', '--rm', '--network', network, ...mounts.flatMap((mount) => ['--volume', mount]), ...Object.keys(env).flatMap((name) => ['--env', name]), image, ...argv];
+async function inTools(
+  image: string,
+  network: string,
+  argv: string[],
+  { env = {}, timeoutMs = 600_000, mounts = [] as string[] } = {},
+): Promise<{ code: number; output: string }> {
+  const args = [
+    'run',
+    '--rm',
+    '--network',
+    network,
+    ...mounts.flatMap((mount) => ['--volume', mount]),
+    ...Object.keys(env).flatMap((name) => ['--env', name]),
+    image,
+    ...argv,
+  ];
   try {
-    const { stdout, stderr } = await run('docker', args, { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs });
+    const { stdout, stderr } = await run('docker', args, {
+      env: { ...process.env, ...env },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: timeoutMs,
+    });
     return { code: 0, output: stdout + stderr };
   } catch (error) {
-    const failed = error as { code?: number | string; stdout?: string; stderr?: string; killed?: boolean; message: string };
-    if (failed.killed) return { code: 124, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}\n(stopped after ${timeoutMs / 1000} s)` };
+    const failed = error as {
+      code?: number | string;
+      stdout?: string;
+      stderr?: string;
+      killed?: boolean;
+      message: string;
+    };
+    if (failed.killed)
+      return {
+        code: 124,
+        output: `${failed.stdout ?? ''}${failed.stderr ?? ''}\n(stopped after ${timeoutMs / 1000} s)`,
+      };
     if (typeof failed.code !== 'number') throw error;
     return { code: failed.code, output: (failed.stdout ?? '') + (failed.stderr ?? '') };
   }
@@ -50,24 +78,48 @@ interface TestsslFinding {
  * any protocol below TLS 1.2, missing forward secrecy or HSTS, a chain that does not validate, or a
  * finding testssl rates HIGH or CRITICAL. No TLS listener at all is a failure that says so.
  */
-export async function testsslCheck(image: string, network: string, host: string, port: number, caFile?: string): Promise<Outcome> {
-  const listening = await inTools(image, network, ['timeout', '5', 'bash', '-c', 'exec 3<>"/dev/tcp/$0/$1"', host, String(port)], { timeoutMs: 30_000 });
+export async function testsslCheck(
+  image: string,
+  network: string,
+  host: string,
+  port: number,
+  caFile?: string,
+): Promise<Outcome> {
+  const listening = await inTools(
+    image,
+    network,
+    ['timeout', '5', 'bash', '-c', 'exec 3<>"/dev/tcp/$0/$1"', host, String(port)],
+    { timeoutMs: 30_000 },
+  );
   if (listening.code !== 0) {
-    return { status: 'fail', reason: `the edge serves no TLS: nothing listens on ${host}:${port} (the edge is plain HTTP here)`, figures: { tls_listener: false } };
+    return {
+      status: 'fail',
+      reason: `the edge serves no TLS: nothing listens on ${host}:${port} (the edge is plain HTTP here)`,
+      figures: { tls_listener: false },
+    };
   }
   const mounts = caFile ? [`${path.resolve(caFile)}:/audit/ca.pem:ro`] : [];
   const script = `testssl.sh --quiet --color 0 --warnings off --ip one --connect-timeout 10 --openssl-timeout 10 ${caFile ? '--add-ca /audit/ca.pem ' : ''}-p -f -s -h -S --jsonfile /tmp/testssl.json "$0" >/dev/null 2>&1; cat /tmp/testssl.json`;
-  const result = await inTools(image, network, ['timeout', '600', 'bash', '-c', script, `${host}:${port}`], { mounts, timeoutMs: 660_000 });
+  const result = await inTools(image, network, ['timeout', '600', 'bash', '-c', script, `${host}:${port}`], {
+    mounts,
+    timeoutMs: 660_000,
+  });
   let findings: TestsslFinding[];
   try {
     findings = JSON.parse(result.output.slice(result.output.indexOf('['))) as TestsslFinding[];
   } catch {
-    return { status: 'fail', reason: `testssl.sh gave no JSON report (exit ${result.code}): ${result.output.slice(-300)}`, figures: {} };
+    return {
+      status: 'fail',
+      reason: `testssl.sh gave no JSON report (exit ${result.code}): ${result.output.slice(-300)}`,
+      figures: {},
+    };
   }
   const finding = (id: string) => findings.find((item) => item.id === id);
   const problems: string[] = [];
-  for (const old of ['SSLv2', 'SSLv3', 'TLS1', 'TLS1_1']) if (finding(old) && !/not offered/.test(finding(old)?.finding ?? '')) problems.push(`${old} offered`);
-  if (!/offered/.test(finding('TLS1_2')?.finding ?? '') || /not offered/.test(finding('TLS1_2')?.finding ?? '')) problems.push('TLS 1.2 not offered');
+  for (const old of ['SSLv2', 'SSLv3', 'TLS1', 'TLS1_1'])
+    if (finding(old) && !/not offered/.test(finding(old)?.finding ?? '')) problems.push(`${old} offered`);
+  if (!/offered/.test(finding('TLS1_2')?.finding ?? '') || /not offered/.test(finding('TLS1_2')?.finding ?? ''))
+    problems.push('TLS 1.2 not offered');
   if (!finding('HSTS') || /not offered/.test(finding('HSTS')?.finding ?? '')) problems.push('no HSTS');
   const trust = findings.find((item) => item.id.startsWith('cert_chain_of_trust'));
   if (!trust || !/passed/.test(trust.finding)) problems.push(`chain of trust: ${trust?.finding ?? 'not reported'}`);
@@ -75,7 +127,10 @@ export async function testsslCheck(image: string, network: string, host: string,
   problems.push(...severe.map((item) => `${item.id}: ${item.finding} (${item.severity})`));
   return {
     status: problems.length === 0 ? 'pass' : 'fail',
-    reason: problems.length === 0 ? `TLS 1.2+ only, forward secrecy, HSTS, chain valid against the local CA; no HIGH or CRITICAL finding (${findings.length} findings)` : problems.join('; '),
+    reason:
+      problems.length === 0
+        ? `TLS 1.2+ only, forward secrecy, HSTS, chain valid against the local CA; no HIGH or CRITICAL finding (${findings.length} findings)`
+        : problems.join('; '),
     figures: { findings: findings.length, high_or_critical: severe.length },
   };
 }
@@ -84,8 +139,18 @@ export async function testsslCheck(image: string, network: string, host: string,
 export async function sshAuditCheck(source: string, target: string): Promise<Outcome> {
   const audit = await sshAudit(source, target, { policy: true });
   const passed = audit.code === 0 && /Result: ✔ Passed/.test(audit.output);
-  const failures = audit.output.split('\n').filter((line) => /Failed|[✗✖]/.test(line)).slice(0, 5).join('; ');
-  return { status: passed ? 'pass' : 'fail', reason: passed ? `${target} passes the hardened policy (ed25519 host key, AEAD ciphers, ETM MACs, no DH, no compression)` : `${target}: ${failures || audit.output.slice(-300)}`, figures: { exit_code: audit.code } };
+  const failures = audit.output
+    .split('\n')
+    .filter((line) => /Failed|[✗✖]/.test(line))
+    .slice(0, 5)
+    .join('; ');
+  return {
+    status: passed ? 'pass' : 'fail',
+    reason: passed
+      ? `${target} passes the hardened policy (ed25519 host key, AEAD ciphers, ETM MACs, no DH, no compression)`
+      : `${target}: ${failures || audit.output.slice(-300)}`,
+    figures: { exit_code: audit.code },
+  };
 }
 
 /**
@@ -93,29 +158,59 @@ export async function sshAuditCheck(source: string, target: string): Promise<Out
  * time-bound) on the API's query and path parameters, straight at the API so that the WAF in front
  * does not hide what the API itself would do. The token travels in the environment, never in argv.
  */
-export async function sqlmapCheck(image: string, network: string, apiBase: string, token: string, { timeoutSeconds = 300 } = {}): Promise<Outcome> {
-  const targets = [`${apiBase}/api/referees?limit=10&offset=0`, `${apiBase}/api/matches?status=live&limit=10&offset=0`, `${apiBase}/api/matches/1*`];
+export async function sqlmapCheck(
+  image: string,
+  network: string,
+  apiBase: string,
+  token: string,
+  { timeoutSeconds = 300 } = {},
+): Promise<Outcome> {
+  const targets = [
+    `${apiBase}/api/referees?limit=10&offset=0`,
+    `${apiBase}/api/matches?status=live&limit=10&offset=0`,
+    `${apiBase}/api/matches/1*`,
+  ];
   const verdicts: string[] = [];
   let injectable = 0;
   for (const url of targets) {
     const script =
       'exec sqlmap -u "$0" -H "Authorization: Bearer $AUDIT_TOKEN" --batch --level 1 --risk 1 --technique BEU --timeout 10 --retries 1 --threads 2 --disable-coloring --flush-session';
-    const result = await inTools(image, network, ['timeout', String(timeoutSeconds), 'sh', '-c', script, url], { env: { AUDIT_TOKEN: token }, timeoutMs: (timeoutSeconds + 60) * 1000 });
+    const result = await inTools(image, network, ['timeout', String(timeoutSeconds), 'sh', '-c', script, url], {
+      env: { AUDIT_TOKEN: token },
+      timeoutMs: (timeoutSeconds + 60) * 1000,
+    });
     if (/identified the following injection point|is vulnerable/.test(result.output)) {
       injectable += 1;
       verdicts.push(`${url}: INJECTABLE`);
     } else if (/do(?:es)? not (?:appear|seem) to be injectable/.test(result.output)) {
       verdicts.push(`${url}: not injectable`);
     } else {
-      verdicts.push(`${url}: no verdict (exit ${result.code}): ${result.output.split('\n').filter((line) => /CRITICAL|ERROR/.test(line)).slice(-2).join(' ') || result.output.slice(-200)}`);
+      verdicts.push(
+        `${url}: no verdict (exit ${result.code}): ${
+          result.output
+            .split('\n')
+            .filter((line) => /CRITICAL|ERROR/.test(line))
+            .slice(-2)
+            .join(' ') || result.output.slice(-200)
+        }`,
+      );
     }
   }
   const clean = verdicts.every((verdict) => verdict.endsWith('not injectable'));
-  return { status: clean && injectable === 0 ? 'pass' : 'fail', reason: verdicts.join('; '), figures: { urls: targets.length, injectable } };
+  return {
+    status: clean && injectable === 0 ? 'pass' : 'fail',
+    reason: verdicts.join('; '),
+    figures: { urls: targets.length, injectable },
+  };
 }
 
 /** The WAF corpus through the public edge: ≥ 95 % of the attacks blocked, none of the valid OpenAPI requests. */
-export async function wafProbeCheck(edgeUrl: string, attackerToken: string, userToken: string, { insecure = false, minimumRate = 0.95 } = {}): Promise<Outcome> {
+export async function wafProbeCheck(
+  edgeUrl: string,
+  attackerToken: string,
+  userToken: string,
+  { insecure = false, minimumRate = 0.95 } = {},
+): Promise<Outcome> {
   const attacks = await probeCorpus(edgeUrl, attackCorpus(attackerToken), { insecure });
   const valid = await probeCorpus(edgeUrl, validRequests(userToken, { perOperation: 3 }), { insecure });
   const rate = Math.round(attacks.rate * 1000) / 10;
@@ -129,7 +224,12 @@ export async function wafProbeCheck(edgeUrl: string, attackerToken: string, user
       block_rate_percent: rate,
       valid_requests: valid.total,
       false_positives: valid.blocked,
-      ...Object.fromEntries(Object.entries(attacks.byCategory).map(([category, tally]) => [`blocked_${category}`, `${tally.blocked}/${tally.total}`])),
+      ...Object.fromEntries(
+        Object.entries(attacks.byCategory).map(([category, tally]) => [
+          `blocked_${category}`,
+          `${tally.blocked}/${tally.total}`,
+        ]),
+      ),
     },
   };
 }
@@ -157,12 +257,16 @@ export async function lynisCheck(image: string, host: LynisHost, { minimumIndex 
     await run('docker', ['cp', path.join(local, 'lynis'), `${host.containerName}:/tmp/lynis-audit`]);
     await host.exec(['chown', '-R', 'root:root', '/tmp/lynis-audit']);
     const audit = await host.exec([
-      'sh', '-c',
+      'sh',
+      '-c',
       'cd /tmp/lynis-audit && timeout 600 sh ./lynis audit system --quick --no-colors --profile ./default.prf --logfile /tmp/lynis-audit/lynis.log --report-file /tmp/lynis-audit/report.dat >/tmp/lynis-audit/out.txt 2>&1; grep -E "^(hardening_index|warning\\[\\])=" /tmp/lynis-audit/report.dat',
     ]);
     const index = Number(/^hardening_index=(\d+)/m.exec(audit.output)?.[1]);
-    const warnings = [...audit.output.matchAll(/^warning\[\]=([^|]*)\|([^|]*)/gm)].map((match) => `${match[1]}: ${match[2]}`);
-    if (!Number.isFinite(index)) return { status: 'fail', reason: `lynis gave no hardening index: ${audit.output.slice(-300)}`, figures: {} };
+    const warnings = [...audit.output.matchAll(/^warning\[\]=([^|]*)\|([^|]*)/gm)].map(
+      (match) => `${match[1]}: ${match[2]}`,
+    );
+    if (!Number.isFinite(index))
+      return { status: 'fail', reason: `lynis gave no hardening index: ${audit.output.slice(-300)}`, figures: {} };
     return {
       status: index >= minimumIndex ? 'pass' : 'fail',
       reason: `hardening index ${index} (at least ${minimumIndex} required); ${warnings.length} warnings${warnings.length ? `: ${warnings.slice(0, 5).join('; ')}` : ''}`,

@@ -38,20 +38,33 @@ export const scannedElsewhere: AuditReport['elsewhere'] = [
 ];
 
 /** Runs one check, timing it; a check that throws is a failure that says why, never a crash of the audit. */
-export async function timed(check: string, run: () => Promise<Omit<CheckResult, 'check' | 'seconds'>>): Promise<CheckResult> {
+export async function timed(
+  check: string,
+  run: () => Promise<Omit<CheckResult, 'check' | 'seconds'>>,
+): Promise<CheckResult> {
   const started = performance.now();
   try {
     const result = await run();
     return CheckResultSchema.parse({ ...result, check, seconds: Math.round((performance.now() - started) / 100) / 10 });
   } catch (error) {
-    return { check, status: 'fail', reason: `the check itself failed: ${error instanceof Error ? error.message : String(error)}`, figures: {}, seconds: Math.round((performance.now() - started) / 100) / 10 };
+    return {
+      check,
+      status: 'fail',
+      reason: `the check itself failed: ${error instanceof Error ? error.message : String(error)}`,
+      figures: {},
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+    };
   }
 }
 
 export function markdown(report: AuditReport): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const rows = report.checks.map((check) => `| ${check.check} | ${check.status.toUpperCase()} | ${cell(check.reason)} | ${check.seconds} s |`);
-  const figures = report.checks.flatMap((check) => Object.entries(check.figures).map(([name, value]) => `| ${check.check} | ${name} | ${String(value)} |`));
+  const rows = report.checks.map(
+    (check) => `| ${check.check} | ${check.status.toUpperCase()} | ${cell(check.reason)} | ${check.seconds} s |`,
+  );
+  const figures = report.checks.flatMap((check) =>
+    Object.entries(check.figures).map(([name, value]) => `| ${check.check} | ${name} | ${String(value)} |`),
+  );
   const passed = report.checks.filter((check) => check.status === 'pass').length;
   return [
     `# Security audit — ${report.target}`,
@@ -78,7 +91,10 @@ export function markdown(report: AuditReport): string {
 /** Writes report.md and report.json into `directory`; returns their paths. */
 export function writeReport(report: AuditReport, directory: string): { markdown: string; json: string } {
   mkdirSync(directory, { recursive: true });
-  const files = { markdown: path.join(directory, 'security-audit.md'), json: path.join(directory, 'security-audit.json') };
+  const files = {
+    markdown: path.join(directory, 'security-audit.md'),
+    json: path.join(directory, 'security-audit.json'),
+  };
   writeFileSync(files.markdown, markdown(AuditReportSchema.parse(report)));
   writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
   return files;

@@ -21,18 +21,43 @@ after(async () => {
 });
 
 const routes = [
-  ['GET', '/api/referees'], ['POST', '/api/referees'], ['GET', '/api/referees/:id'],
-  ['POST', '/api/referees/:id/deactivation'], ['DELETE', '/api/referees/:id/deactivation'],
-  ['GET', '/api/competitions'], ['POST', '/api/competitions'],
-  ['GET', '/api/matches'], ['POST', '/api/matches'], ['GET', '/api/matches/:id'],
-  ['POST', '/api/matches/:id/status'], ['PUT', '/api/matches/:id/officials/:role'],
-  ['GET', '/api/matches/:id/events'], ['POST', '/api/matches/:id/events'],
-  ['PUT', '/api/matches/:id/report'], ['GET', '/api/matches/:id/report'],
+  ['GET', '/api/referees'],
+  ['POST', '/api/referees'],
+  ['GET', '/api/referees/:id'],
+  ['POST', '/api/referees/:id/deactivation'],
+  ['DELETE', '/api/referees/:id/deactivation'],
+  ['GET', '/api/competitions'],
+  ['POST', '/api/competitions'],
+  ['GET', '/api/matches'],
+  ['POST', '/api/matches'],
+  ['GET', '/api/matches/:id'],
+  ['POST', '/api/matches/:id/status'],
+  ['PUT', '/api/matches/:id/officials/:role'],
+  ['GET', '/api/matches/:id/events'],
+  ['POST', '/api/matches/:id/events'],
+  ['PUT', '/api/matches/:id/report'],
+  ['GET', '/api/matches/:id/report'],
 ] as const;
 
 // Path segments that stress parsers: huge, negative, fractional, encoded, unicode, traversal.
 const segment = fc.oneof(
-  fc.constantFrom('1', '0', '-1', '1.5', '1e309', '9007199254740993', '%00', '%ZZ', '..', 'NaN', 'null', '😀', 'referee', 'var', ' '),
+  fc.constantFrom(
+    '1',
+    '0',
+    '-1',
+    '1.5',
+    '1e309',
+    '9007199254740993',
+    '%00',
+    '%ZZ',
+    '..',
+    'NaN',
+    'null',
+    '😀',
+    'referee',
+    'var',
+    ' ',
+  ),
   fc.string({ maxLength: 40 }).map(encodeURIComponent),
   fc.bigInt().map(String),
 );
@@ -43,10 +68,24 @@ const jsonBody = fc.oneof(
   fc
     .record(
       {
-        name: fc.jsonValue(), email: fc.jsonValue(), licenceLevel: fc.jsonValue(), season: fc.jsonValue(), competitionId: fc.jsonValue(),
-        homeTeam: fc.jsonValue(), awayTeam: fc.jsonValue(), venue: fc.jsonValue(), kickoffAt: fc.jsonValue(), status: fc.jsonValue(),
-        refereeId: fc.jsonValue(), kind: fc.constantFrom('goal', 'substitution', 'period_start', 'penalty', null), period: fc.jsonValue(),
-        clockSeconds: fc.jsonValue(), team: fc.jsonValue(), player: fc.jsonValue(), summary: fc.jsonValue(), homeScore: fc.jsonValue(),
+        name: fc.jsonValue(),
+        email: fc.jsonValue(),
+        licenceLevel: fc.jsonValue(),
+        season: fc.jsonValue(),
+        competitionId: fc.jsonValue(),
+        homeTeam: fc.jsonValue(),
+        awayTeam: fc.jsonValue(),
+        venue: fc.jsonValue(),
+        kickoffAt: fc.jsonValue(),
+        status: fc.jsonValue(),
+        refereeId: fc.jsonValue(),
+        kind: fc.constantFrom('goal', 'substitution', 'period_start', 'penalty', null),
+        period: fc.jsonValue(),
+        clockSeconds: fc.jsonValue(),
+        team: fc.jsonValue(),
+        player: fc.jsonValue(),
+        summary: fc.jsonValue(),
+        homeScore: fc.jsonValue(),
       },
       { requiredKeys: [] },
     )
@@ -57,9 +96,19 @@ const jsonBody = fc.oneof(
 const malformedRequest = fc.record({
   route: fc.constantFrom(...routes),
   segments: fc.array(segment, { minLength: 2, maxLength: 2 }),
-  query: fc.dictionary(fc.constantFrom('limit', 'offset', 'status', 'competitionId', 'refereeId', 'x', 'limit[]'), fc.string({ maxLength: 30 }), { maxKeys: 4 }),
+  query: fc.dictionary(
+    fc.constantFrom('limit', 'offset', 'status', 'competitionId', 'refereeId', 'x', 'limit[]'),
+    fc.string({ maxLength: 30 }),
+    { maxKeys: 4 },
+  ),
   body: jsonBody,
-  contentType: fc.constantFrom('application/json', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', ''),
+  contentType: fc.constantFrom(
+    'application/json',
+    'application/json; charset=latin1',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    '',
+  ),
   idempotencyKey: fc.option(fc.string({ maxLength: 200 }).filter((key) => /^[\x20-\x7e]*$/.test(key))),
   caller: fc.nat(2),
 });
@@ -81,12 +130,21 @@ describe('fuzz', () => {
       if (sample.contentType) headers['content-type'] = sample.contentType;
       if (sample.idempotencyKey !== null) headers['idempotency-key'] = sample.idempotencyKey;
       const caller = callers[sample.caller] ?? api.anonymous;
-      const answer = await caller.raw(method, `${path}${query ? `?${query}` : ''}`, { headers, ...(method === 'GET' ? {} : { body: sample.body }) });
+      const answer = await caller.raw(method, `${path}${query ? `?${query}` : ''}`, {
+        headers,
+        ...(method === 'GET' ? {} : { body: sample.body }),
+      });
       statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-      if (answer.status >= 500) serverErrors.push(`${method} ${path} ${sample.body.slice(0, 80)} → ${answer.status} ${answer.body.slice(0, 120)}`);
+      if (answer.status >= 500)
+        serverErrors.push(
+          `${method} ${path} ${sample.body.slice(0, 80)} → ${answer.status} ${answer.body.slice(0, 120)}`,
+        );
     }
     assert.deepEqual(serverErrors.slice(0, 10), [], `${serverErrors.length} answers were 5xx (FUZZ_SEED=${seed})`);
-    assert.ok([...statuses.keys()].some((status) => status >= 400 && status < 500), 'the requests were mostly refused');
+    assert.ok(
+      [...statuses.keys()].some((status) => status >= 400 && status < 500),
+      'the requests were mostly refused',
+    );
     assert.equal((await request(`${api.url}/readyz`)).status, 200);
   });
 });

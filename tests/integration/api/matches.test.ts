@@ -52,8 +52,10 @@ async function newMatch(): Promise<{ match: Match; referee: SignedInReferee }> {
   return { match, referee };
 }
 
-const setStatus = (client: ApiClient, id: number, status: string) => client.post(`/api/matches/${id}/status`, { status });
-const recordEvent = (client: ApiClient, id: number, key: string, event: object) => client.post(`/api/matches/${id}/events`, event, { 'idempotency-key': key });
+const setStatus = (client: ApiClient, id: number, status: string) =>
+  client.post(`/api/matches/${id}/status`, { status });
+const recordEvent = (client: ApiClient, id: number, key: string, event: object) =>
+  client.post(`/api/matches/${id}/events`, event, { 'idempotency-key': key });
 
 describe('matches', () => {
   it('when a match is created, then it is scheduled and listed in its competition', async () => {
@@ -64,10 +66,22 @@ describe('matches', () => {
   });
 
   it('when a match names an unknown competition or the same team twice, then it is refused naming the field', async () => {
-    const unknown = await api.admin.post('/api/matches', { competitionId: 999999, homeTeam: 'A', awayTeam: 'B', venue: 'V', kickoffAt: '2026-12-05T15:00:00Z' });
+    const unknown = await api.admin.post('/api/matches', {
+      competitionId: 999999,
+      homeTeam: 'A',
+      awayTeam: 'B',
+      venue: 'V',
+      kickoffAt: '2026-12-05T15:00:00Z',
+    });
     assert.equal(unknown.status, 422);
     assert.equal(json<ErrorBody>(unknown).error.fields?.[0]?.field, 'body.competitionId');
-    const itself = await api.admin.post('/api/matches', { competitionId: 1, homeTeam: 'Rovers', awayTeam: 'rovers', venue: 'V', kickoffAt: '2026-12-05T15:00:00Z' });
+    const itself = await api.admin.post('/api/matches', {
+      competitionId: 1,
+      homeTeam: 'Rovers',
+      awayTeam: 'rovers',
+      venue: 'V',
+      kickoffAt: '2026-12-05T15:00:00Z',
+    });
     assert.equal(itself.status, 400);
     assert.equal(json<ErrorBody>(itself).error.fields?.[0]?.field, 'body.awayTeam');
   });
@@ -97,8 +111,14 @@ describe('matches', () => {
     const { match, referee } = await newMatch();
     const assistant = await api.newReferee();
     await api.admin.put(`/api/matches/${match.id}/officials/assistant_1`, { refereeId: assistant.id });
-    assert.equal(errorCode(await api.admin.put(`/api/matches/${match.id}/officials/var`, { refereeId: referee.id })), 'referee_already_assigned');
-    assert.equal((await api.admin.put(`/api/matches/${match.id}/officials/coach`, { refereeId: referee.id })).status, 400);
+    assert.equal(
+      errorCode(await api.admin.put(`/api/matches/${match.id}/officials/var`, { refereeId: referee.id })),
+      'referee_already_assigned',
+    );
+    assert.equal(
+      (await api.admin.put(`/api/matches/${match.id}/officials/coach`, { refereeId: referee.id })).status,
+      400,
+    );
     const officials = json<Match>(await api.admin.get(`/api/matches/${match.id}`)).officials;
     assert.deepEqual(officials, [
       { role: 'referee', refereeId: referee.id },
@@ -113,23 +133,34 @@ describe('who may do what', () => {
     assert.equal(none.status, 401);
     assert.equal(errorCode(none), 'unauthenticated');
     assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
-    const forged = await api.anonymous.get('/api/matches', { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' });
+    const forged = await api.anonymous.get('/api/matches', {
+      authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.',
+    });
     assert.equal(errorCode(forged), 'invalid_token');
   });
 
   it('when a referee manages what only admins manage, then it is 403', async () => {
     const { referee } = await newMatch();
     assert.equal((await referee.client.post('/api/competitions', { name: 'Mine', season: '2026' })).status, 403);
-    assert.equal((await referee.client.post('/api/referees', { name: 'X', email: 'x@example.org', licenceLevel: 'regional' })).status, 403);
+    assert.equal(
+      (await referee.client.post('/api/referees', { name: 'X', email: 'x@example.org', licenceLevel: 'regional' }))
+        .status,
+      403,
+    );
   });
 
   it("when a referee looks at matches, then they see their own, not others'", async () => {
     const [first, second] = [await newMatch(), await newMatch()];
-    const listed = json<{ items: Match[] }>(await first.referee.client.get('/api/matches?limit=100')).items.map((m) => m.id);
+    const listed = json<{ items: Match[] }>(await first.referee.client.get('/api/matches?limit=100')).items.map(
+      (m) => m.id,
+    );
     assert.deepEqual(listed, [first.match.id]);
     assert.equal((await first.referee.client.get(`/api/matches/${second.match.id}`)).status, 403);
     assert.equal((await first.referee.client.get(`/api/matches?refereeId=${second.referee.id}`)).status, 403);
-    assert.equal((await first.referee.client.post(`/api/matches/${second.match.id}/status`, { status: 'live' })).status, 403);
+    assert.equal(
+      (await first.referee.client.post(`/api/matches/${second.match.id}/status`, { status: 'live' })).status,
+      403,
+    );
   });
 
   it('when an assistant records an event, then it is 403: the referee runs the match', async () => {
@@ -146,7 +177,11 @@ describe('who may do what', () => {
 describe('match events from the watch', () => {
   it('when the match is not live, then events are refused', async () => {
     const { match, referee } = await newMatch();
-    const early = await recordEvent(referee.client, match.id, randomUUID(), { kind: 'period_start', period: 1, clockSeconds: 0 });
+    const early = await recordEvent(referee.client, match.id, randomUUID(), {
+      kind: 'period_start',
+      period: 1,
+      clockSeconds: 0,
+    });
     assert.equal(errorCode(early), 'match_not_live');
   });
 
@@ -170,13 +205,32 @@ describe('match events from the watch', () => {
     const { match, referee } = await newMatch();
     await setStatus(referee.client, match.id, 'live');
     const key = randomUUID();
-    await recordEvent(referee.client, match.id, key, { kind: 'yellow_card', period: 1, clockSeconds: 600, team: 'away', player: '4 Rodri' });
-    const reused = await recordEvent(referee.client, match.id, key, { kind: 'red_card', period: 1, clockSeconds: 600, team: 'away', player: '4 Rodri' });
+    await recordEvent(referee.client, match.id, key, {
+      kind: 'yellow_card',
+      period: 1,
+      clockSeconds: 600,
+      team: 'away',
+      player: '4 Rodri',
+    });
+    const reused = await recordEvent(referee.client, match.id, key, {
+      kind: 'red_card',
+      period: 1,
+      clockSeconds: 600,
+      team: 'away',
+      player: '4 Rodri',
+    });
     assert.equal(errorCode(reused), 'idempotency_key_reused');
-    const missing = await referee.client.post(`/api/matches/${match.id}/events`, { kind: 'period_end', period: 1, clockSeconds: 2700 });
+    const missing = await referee.client.post(`/api/matches/${match.id}/events`, {
+      kind: 'period_end',
+      period: 1,
+      clockSeconds: 2700,
+    });
     assert.equal(missing.status, 400);
     assert.equal(json<ErrorBody>(missing).error.fields?.[0]?.field, 'headers.idempotency-key');
-    assert.equal((await api.psql(`SELECT string_agg(kind::text, ',') FROM match_event WHERE match_id = ${match.id}`)).output, 'yellow_card');
+    assert.equal(
+      (await api.psql(`SELECT string_agg(kind::text, ',') FROM match_event WHERE match_id = ${match.id}`)).output,
+      'yellow_card',
+    );
   });
 
   it('when events of each kind arrive, then the timeline lists them in match-clock order', async () => {
@@ -188,11 +242,23 @@ describe('match events from the watch', () => {
       { kind: 'period_start', period: 1, clockSeconds: 0 },
       { kind: 'period_end', period: 1, clockSeconds: 2820 },
     ];
-    for (const event of events) assert.equal((await recordEvent(referee.client, match.id, randomUUID(), event)).status, 201);
-    const incomplete = await recordEvent(referee.client, match.id, randomUUID(), { kind: 'substitution', period: 2, clockSeconds: 3700, team: 'home', player: '11 Saka' });
+    for (const event of events)
+      assert.equal((await recordEvent(referee.client, match.id, randomUUID(), event)).status, 201);
+    const incomplete = await recordEvent(referee.client, match.id, randomUUID(), {
+      kind: 'substitution',
+      period: 2,
+      clockSeconds: 3700,
+      team: 'home',
+      player: '11 Saka',
+    });
     assert.equal(json<ErrorBody>(incomplete).error.fields?.[0]?.field, 'body.playerOff');
-    const timeline = json<{ items: { kind: string; period: number }[] }>(await referee.client.get(`/api/matches/${match.id}/events`)).items;
-    assert.deepEqual(timeline.map((e) => `${e.kind}@${e.period}`), ['period_start@1', 'period_end@1', 'period_start@2', 'substitution@2']);
+    const timeline = json<{ items: { kind: string; period: number }[] }>(
+      await referee.client.get(`/api/matches/${match.id}/events`),
+    ).items;
+    assert.deepEqual(
+      timeline.map((e) => `${e.kind}@${e.period}`),
+      ['period_start@1', 'period_end@1', 'period_start@2', 'substitution@2'],
+    );
   });
 });
 
@@ -200,16 +266,35 @@ describe('who entered an event', () => {
   it('when the referee and an admin record events, then each event names who entered it', async () => {
     const { match, referee } = await newMatch();
     await setStatus(referee.client, match.id, 'live');
-    const byReferee = await recordEvent(referee.client, match.id, randomUUID(), { kind: 'period_start', period: 1, clockSeconds: 0 });
+    const byReferee = await recordEvent(referee.client, match.id, randomUUID(), {
+      kind: 'period_start',
+      period: 1,
+      clockSeconds: 0,
+    });
     assert.equal(json<{ recordedBy: number | null }>(byReferee).recordedBy, referee.id);
-    const byAdmin = await recordEvent(api.admin, match.id, randomUUID(), { kind: 'period_end', period: 1, clockSeconds: 2700 });
+    const byAdmin = await recordEvent(api.admin, match.id, randomUUID(), {
+      kind: 'period_end',
+      period: 1,
+      clockSeconds: 2700,
+    });
     assert.equal(json<{ recordedBy: number | null }>(byAdmin).recordedBy, null, 'the admin has no referee record');
-    const timeline = json<{ items: { recordedBy: number | null }[] }>(await referee.client.get(`/api/matches/${match.id}/events`)).items;
-    assert.deepEqual(timeline.map((event) => event.recordedBy), [referee.id, null]);
+    const timeline = json<{ items: { recordedBy: number | null }[] }>(
+      await referee.client.get(`/api/matches/${match.id}/events`),
+    ).items;
+    assert.deepEqual(
+      timeline.map((event) => event.recordedBy),
+      [referee.id, null],
+    );
     // In the database, every event names its Firebase user; the referee's also names the referee.
-    const rows = await api.psql(`SELECT coalesce(recorded_by::text, '-') || ' ' || (recorded_by_uid = '${referee.uid}') FROM match_event WHERE match_id = ${match.id} ORDER BY id`);
+    const rows = await api.psql(
+      `SELECT coalesce(recorded_by::text, '-') || ' ' || (recorded_by_uid = '${referee.uid}') FROM match_event WHERE match_id = ${match.id} ORDER BY id`,
+    );
     assert.equal(rows.output, `${referee.id} true\n- false`);
-    assert.equal((await api.psql(`SELECT count(*) FROM match_event WHERE match_id = ${match.id} AND recorded_by_uid IS NULL`)).output, '0');
+    assert.equal(
+      (await api.psql(`SELECT count(*) FROM match_event WHERE match_id = ${match.id} AND recorded_by_uid IS NULL`))
+        .output,
+      '0',
+    );
   });
 });
 
@@ -224,7 +309,10 @@ interface Referee {
 describe('referees: who sees whom', () => {
   it('when a signed-in user linked to no referee asks for referees, then it is 403 and nothing leaks', async () => {
     const { referee } = await newMatch();
-    const stranger = new ApiClient(api.url, (await api.firebase.idToken(`stranger-${randomUUID()}@example.org`, 'referee')).idToken);
+    const stranger = new ApiClient(
+      api.url,
+      (await api.firebase.idToken(`stranger-${randomUUID()}@example.org`, 'referee')).idToken,
+    );
     const list = await stranger.get('/api/referees?limit=100');
     assert.equal(list.status, 403, list.body);
     const one = await stranger.get(`/api/referees/${referee.id}`);
@@ -240,10 +328,17 @@ describe('referees: who sees whom', () => {
     const listed = await referee.client.get('/api/referees?limit=100');
     assert.equal(listed.status, 200, listed.body);
     const items = json<{ items: Referee[] }>(listed).items;
-    assert.deepEqual(items.map((item) => item.id).sort((a, b) => a - b), [referee.id, assistant.id].sort((a, b) => a - b));
+    assert.deepEqual(
+      items.map((item) => item.id).sort((a, b) => a - b),
+      [referee.id, assistant.id].sort((a, b) => a - b),
+    );
     for (const item of items) assert.deepEqual(Object.keys(item).sort(), ['id', 'licenceLevel', 'name']);
     assert.doesNotMatch(listed.body, /@|firebaseUid/);
-    assert.deepEqual(Object.keys(json<Referee>(await referee.client.get(`/api/referees/${assistant.id}`))).sort(), ['id', 'licenceLevel', 'name']);
+    assert.deepEqual(Object.keys(json<Referee>(await referee.client.get(`/api/referees/${assistant.id}`))).sort(), [
+      'id',
+      'licenceLevel',
+      'name',
+    ]);
     assert.equal((await referee.client.get(`/api/referees/${outsider.id}`)).status, 403);
     assert.equal((await referee.client.get('/api/referees/987654321')).status, 404);
   });
@@ -285,15 +380,25 @@ describe('revoked, disabled, demoted and deactivated users', () => {
   it('when an admin is demoted, then the admin claim in the token they hold no longer counts', async () => {
     const minted = await api.firebase.idToken(`demoted-${randomUUID()}@refereezy.test`, 'admin');
     const formerAdmin = new ApiClient(api.url, minted.idToken);
-    assert.equal((await formerAdmin.post('/api/competitions', { name: `Before ${randomUUID()}`, season: '2026' })).status, 201);
+    assert.equal(
+      (await formerAdmin.post('/api/competitions', { name: `Before ${randomUUID()}`, season: '2026' })).status,
+      201,
+    );
     await api.firebase.adminAuth().setCustomUserClaims(minted.uid, { role: 'referee' });
-    assert.equal((await formerAdmin.post('/api/competitions', { name: `After ${randomUUID()}`, season: '2026' })).status, 403);
+    assert.equal(
+      (await formerAdmin.post('/api/competitions', { name: `After ${randomUUID()}`, season: '2026' })).status,
+      403,
+    );
   });
 
   it('when an admin deactivates a referee, then their requests are refused at once, Firebase disables them, and reactivation undoes it', async () => {
     const { match, referee } = await newMatch();
     assert.equal((await referee.client.get(`/api/matches/${match.id}`)).status, 200);
-    assert.equal((await referee.client.post(`/api/referees/${referee.id}/deactivation`, {})).status, 403, 'a referee cannot deactivate anyone');
+    assert.equal(
+      (await referee.client.post(`/api/referees/${referee.id}/deactivation`, {})).status,
+      403,
+      'a referee cannot deactivate anyone',
+    );
 
     const deactivated = await api.admin.post(`/api/referees/${referee.id}/deactivation`, {});
     assert.equal(deactivated.status, 200, deactivated.body);
@@ -304,7 +409,11 @@ describe('revoked, disabled, demoted and deactivated users', () => {
     const user = await api.firebase.adminAuth().getUser(referee.uid);
     assert.equal(user.disabled, true, 'Firebase disabled the user');
     assert.ok(user.tokensValidAfterTime, 'and revoked their refresh tokens');
-    assert.equal((await api.admin.post(`/api/referees/${referee.id}/deactivation`, {})).status, 200, 'deactivating twice is fine');
+    assert.equal(
+      (await api.admin.post(`/api/referees/${referee.id}/deactivation`, {})).status,
+      200,
+      'deactivating twice is fine',
+    );
     assert.equal(json<Referee>(await api.admin.get(`/api/referees/${referee.id}`)).active, false);
     assert.equal((await api.admin.post('/api/referees/987654321/deactivation', {})).status, 404);
 
@@ -333,7 +442,11 @@ describe('match reports', () => {
     await setStatus(referee.client, match.id, 'live');
     assert.equal(errorCode(await referee.client.put(`/api/matches/${match.id}/report`, report)), 'match_not_finished');
     await setStatus(referee.client, match.id, 'finished');
-    assert.equal((await api.admin.put(`/api/matches/${match.id}/report`, report)).status, 403, 'not even an admin writes it');
+    assert.equal(
+      (await api.admin.put(`/api/matches/${match.id}/report`, report)).status,
+      403,
+      'not even an admin writes it',
+    );
     const submitted = await referee.client.put(`/api/matches/${match.id}/report`, report);
     assert.equal(submitted.status, 201, submitted.body);
     assert.equal(json<{ refereeId: number }>(submitted).refereeId, referee.id);

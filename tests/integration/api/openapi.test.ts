@@ -31,15 +31,27 @@ function expressRoutes(app: StartedServer['app']): string[] {
   const walk = (stack: Layer[]): string[] =>
     stack.flatMap((layer) =>
       layer.route
-        ? Object.keys(layer.route.methods).filter((m) => m !== '_all').map((m) => `${m.toUpperCase()} ${layer.route?.path ?? ''}`)
+        ? Object.keys(layer.route.methods)
+            .filter((m) => m !== '_all')
+            .map((m) => `${m.toUpperCase()} ${layer.route?.path ?? ''}`)
         : walk(layer.handle?.stack ?? []),
     );
   return walk((app as unknown as { router: { stack: Layer[] } }).router.stack).sort();
 }
 
 /** Calls the API as `client` (the admin unless told) and checks the answer against the document. */
-async function call(method: string, template: string, path: string, body?: unknown, headers: Record<string, string> = {}, client: ApiClient = api.admin): Promise<HttpAnswer> {
-  const answer = await client.raw(method, path, { headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+async function call(
+  method: string,
+  template: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  client: ApiClient = api.admin,
+): Promise<HttpAnswer> {
+  const answer = await client.raw(method, path, {
+    headers: { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   contract.assertConforms(method, template, answer);
   return answer;
 }
@@ -48,7 +60,9 @@ describe('OpenAPI document', () => {
   it('when the document is fetched, then it is OpenAPI 3.1 and lists exactly the routes the API serves', () => {
     assert.equal(contract.document.openapi, '3.1.0');
     const documented = Object.entries(contract.document.paths)
-      .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`))
+      .flatMap(([path, item]) =>
+        Object.keys(item).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+      )
       .sort();
     assert.deepEqual(documented, expressRoutes(api.server.app));
   });
@@ -58,18 +72,37 @@ describe('OpenAPI document', () => {
     await call('GET', '/readyz', '/readyz');
 
     const referee = await api.newReferee('Stéphanie Frappart');
-    const asReferee = (method: string, template: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-      call(method, template, path, body, headers, referee.client);
+    const asReferee = (
+      method: string,
+      template: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ) => call(method, template, path, body, headers, referee.client);
     await call('POST', '/api/referees', '/api/referees', { name: '', email: 'x' });
-    await call('POST', '/api/referees', '/api/referees', { name: 'No Token', email: 'n@example.org', licenceLevel: 'regional' }, {}, api.anonymous);
-    await asReferee('POST', '/api/referees', '/api/referees', { name: 'Not Admin', email: 'n@example.org', licenceLevel: 'regional' });
+    await call(
+      'POST',
+      '/api/referees',
+      '/api/referees',
+      { name: 'No Token', email: 'n@example.org', licenceLevel: 'regional' },
+      {},
+      api.anonymous,
+    );
+    await asReferee('POST', '/api/referees', '/api/referees', {
+      name: 'Not Admin',
+      email: 'n@example.org',
+      licenceLevel: 'regional',
+    });
     await call('GET', '/api/referees', '/api/referees?limit=2');
     await call('GET', '/api/referees', '/api/referees?limit=zero');
     await call('GET', '/api/referees/{id}', `/api/referees/${referee.id}`);
     await call('GET', '/api/referees/{id}', '/api/referees/987654321');
     await asReferee('GET', '/api/referees', '/api/referees');
     await asReferee('GET', '/api/referees/{id}', `/api/referees/${referee.id}`);
-    const stranger = new ApiClient(api.url, (await api.firebase.idToken(`stranger-${randomUUID()}@example.org`, 'referee')).idToken);
+    const stranger = new ApiClient(
+      api.url,
+      (await api.firebase.idToken(`stranger-${randomUUID()}@example.org`, 'referee')).idToken,
+    );
     await call('GET', '/api/referees', '/api/referees', undefined, {}, stranger);
     const other = await api.newReferee('Another Referee');
     await asReferee('GET', '/api/referees/{id}', `/api/referees/${other.id}`);
@@ -80,28 +113,68 @@ describe('OpenAPI document', () => {
     await call('DELETE', '/api/referees/{id}/deactivation', `/api/referees/${other.id}/deactivation`);
     await call('DELETE', '/api/referees/{id}/deactivation', '/api/referees/0/deactivation');
 
-    const competition = json<{ id: number }>(await call('POST', '/api/competitions', '/api/competitions', { name: `Cup ${Date.now()}`, season: '2026' }));
+    const competition = json<{ id: number }>(
+      await call('POST', '/api/competitions', '/api/competitions', { name: `Cup ${Date.now()}`, season: '2026' }),
+    );
     await call('GET', '/api/competitions', '/api/competitions');
 
-    const schedule = { competitionId: competition.id, homeTeam: 'North', awayTeam: 'South', venue: 'Central', kickoffAt: '2026-12-24T18:00:00+01:00' };
+    const schedule = {
+      competitionId: competition.id,
+      homeTeam: 'North',
+      awayTeam: 'South',
+      venue: 'Central',
+      kickoffAt: '2026-12-24T18:00:00+01:00',
+    };
     const match = json<{ id: number }>(await call('POST', '/api/matches', '/api/matches', schedule));
     await call('POST', '/api/matches', '/api/matches', { ...schedule, competitionId: 99999999 });
     await call('GET', '/api/matches', '/api/matches', undefined);
-    await call('GET', '/api/matches', `/api/matches?competitionId=${competition.id}&status=scheduled&refereeId=${referee.id}`);
+    await call(
+      'GET',
+      '/api/matches',
+      `/api/matches?competitionId=${competition.id}&status=scheduled&refereeId=${referee.id}`,
+    );
     await call('GET', '/api/matches/{id}', `/api/matches/${match.id}`);
     await call('GET', '/api/matches/{id}', '/api/matches/0');
     await asReferee('GET', '/api/matches/{id}', `/api/matches/${match.id}`);
-    await call('PUT', '/api/matches/{id}/officials/{role}', `/api/matches/${match.id}/officials/referee`, { refereeId: referee.id });
-    await call('PUT', '/api/matches/{id}/officials/{role}', `/api/matches/${match.id}/officials/var`, { refereeId: 99999999 });
+    await call('PUT', '/api/matches/{id}/officials/{role}', `/api/matches/${match.id}/officials/referee`, {
+      refereeId: referee.id,
+    });
+    await call('PUT', '/api/matches/{id}/officials/{role}', `/api/matches/${match.id}/officials/var`, {
+      refereeId: 99999999,
+    });
     await asReferee('GET', '/api/matches', '/api/matches');
     await asReferee('GET', '/api/matches/{id}/events', `/api/matches/${match.id}/events`);
     const key = randomUUID();
-    await asReferee('POST', '/api/matches/{id}/events', `/api/matches/${match.id}/events`, { kind: 'period_start', period: 1, clockSeconds: 0 }, { 'idempotency-key': key });
+    await asReferee(
+      'POST',
+      '/api/matches/{id}/events',
+      `/api/matches/${match.id}/events`,
+      { kind: 'period_start', period: 1, clockSeconds: 0 },
+      { 'idempotency-key': key },
+    );
     await asReferee('POST', '/api/matches/{id}/status', `/api/matches/${match.id}/status`, { status: 'live' });
     await asReferee('POST', '/api/matches/{id}/status', `/api/matches/${match.id}/status`, { status: 'scheduled' });
-    await asReferee('POST', '/api/matches/{id}/events', `/api/matches/${match.id}/events`, { kind: 'period_start', period: 1, clockSeconds: 0 }, { 'idempotency-key': key });
-    await asReferee('POST', '/api/matches/{id}/events', `/api/matches/${match.id}/events`, { kind: 'period_start', period: 1, clockSeconds: 0 }, { 'idempotency-key': key });
-    await asReferee('POST', '/api/matches/{id}/events', `/api/matches/${match.id}/events`, { kind: 'goal', period: 1, clockSeconds: 1 }, { 'idempotency-key': key });
+    await asReferee(
+      'POST',
+      '/api/matches/{id}/events',
+      `/api/matches/${match.id}/events`,
+      { kind: 'period_start', period: 1, clockSeconds: 0 },
+      { 'idempotency-key': key },
+    );
+    await asReferee(
+      'POST',
+      '/api/matches/{id}/events',
+      `/api/matches/${match.id}/events`,
+      { kind: 'period_start', period: 1, clockSeconds: 0 },
+      { 'idempotency-key': key },
+    );
+    await asReferee(
+      'POST',
+      '/api/matches/{id}/events',
+      `/api/matches/${match.id}/events`,
+      { kind: 'goal', period: 1, clockSeconds: 1 },
+      { 'idempotency-key': key },
+    );
     await asReferee('GET', '/api/matches/{id}/events', `/api/matches/${match.id}/events`);
     await asReferee('GET', '/api/matches/{id}/report', `/api/matches/${match.id}/report`);
     const report = { homeScore: 0, awayScore: 0, summary: 'Goalless.' };
@@ -124,9 +197,16 @@ describe('OpenAPI document', () => {
       { season: '2026' },
     ];
     for (const [index, body] of bodies.entries()) {
-      const answer = await api.admin.post('/api/competitions', { ...body, ...(index === 0 ? { name: `Valid Cup ${Date.now()}` } : {}) });
+      const answer = await api.admin.post('/api/competitions', {
+        ...body,
+        ...(index === 0 ? { name: `Valid Cup ${Date.now()}` } : {}),
+      });
       contract.assertConforms('POST', '/api/competitions', answer);
-      assert.equal(contract.requestBodyAccepts('POST', '/api/competitions', body), answer.status === 201, `${JSON.stringify(body)} → ${answer.status}`);
+      assert.equal(
+        contract.requestBodyAccepts('POST', '/api/competitions', body),
+        answer.status === 201,
+        `${JSON.stringify(body)} → ${answer.status}`,
+      );
     }
   });
 });

@@ -21,9 +21,17 @@ after(async () => {
 });
 
 async function liveMatch(): Promise<{ matchId: number; referee: SignedInReferee }> {
-  const competition = json<{ id: number }>(await api.admin.post('/api/competitions', { name: `Mirror ${randomUUID()}`, season: '2026' }));
+  const competition = json<{ id: number }>(
+    await api.admin.post('/api/competitions', { name: `Mirror ${randomUUID()}`, season: '2026' }),
+  );
   const match = json<{ id: number }>(
-    await api.admin.post('/api/matches', { competitionId: competition.id, homeTeam: 'Home', awayTeam: 'Away', venue: 'Ground', kickoffAt: '2026-12-06T14:00:00Z' }),
+    await api.admin.post('/api/matches', {
+      competitionId: competition.id,
+      homeTeam: 'Home',
+      awayTeam: 'Away',
+      venue: 'Ground',
+      kickoffAt: '2026-12-06T14:00:00Z',
+    }),
   );
   const referee = await api.newReferee();
   await api.admin.put(`/api/matches/${match.id}/officials/referee`, { refereeId: referee.id });
@@ -53,11 +61,31 @@ describe('real-time mirror to Firestore', () => {
     });
     try {
       await referee.client.post(`/api/matches/${matchId}/status`, { status: 'live' });
-      const goal = await referee.client.post(`/api/matches/${matchId}/events`, { kind: 'goal', period: 1, clockSeconds: 754, team: 'away', player: '10 Marta' }, { 'idempotency-key': randomUUID() });
+      const goal = await referee.client.post(
+        `/api/matches/${matchId}/events`,
+        { kind: 'goal', period: 1, clockSeconds: 754, team: 'away', player: '10 Marta' },
+        { 'idempotency-key': randomUUID() },
+      );
       const eventId = json<{ id: number }>(goal).id;
-      const event = await eventually(() => firestore.doc(`matches/${matchId}/events/${eventId}`).get(), (doc) => doc.exists, 10_000);
-      assert.deepEqual(event.data(), { kind: 'goal', period: 1, clockSeconds: 754, team: 'away', player: '10 Marta', playerOff: null, recordedAt: json<{ recordedAt: string }>(goal).recordedAt });
-      await eventually(() => Promise.resolve(seen), (statuses) => statuses.includes('live'), 10_000);
+      const event = await eventually(
+        () => firestore.doc(`matches/${matchId}/events/${eventId}`).get(),
+        (doc) => doc.exists,
+        10_000,
+      );
+      assert.deepEqual(event.data(), {
+        kind: 'goal',
+        period: 1,
+        clockSeconds: 754,
+        team: 'away',
+        player: '10 Marta',
+        playerOff: null,
+        recordedAt: json<{ recordedAt: string }>(goal).recordedAt,
+      });
+      await eventually(
+        () => Promise.resolve(seen),
+        (statuses) => statuses.includes('live'),
+        10_000,
+      );
       assert.equal(await pendingInOutbox(), 0);
     } finally {
       unsubscribe();
@@ -68,25 +96,41 @@ describe('real-time mirror to Firestore', () => {
     const { matchId, referee } = await liveMatch();
     const assistant = await api.newReferee('Assistant');
     await api.admin.put(`/api/matches/${matchId}/officials/assistant_1`, { refereeId: assistant.id });
-    const both = await eventually(() => firestore.doc(`matches/${matchId}`).get(), (doc) => (doc.get('officialUids') as string[] | undefined)?.length === 2, 10_000);
+    const both = await eventually(
+      () => firestore.doc(`matches/${matchId}`).get(),
+      (doc) => (doc.get('officialUids') as string[] | undefined)?.length === 2,
+      10_000,
+    );
     assert.deepEqual(both.get('officialUids'), [referee.uid, assistant.uid].sort());
 
     const replacement = await api.newReferee('Replacement');
     await api.admin.put(`/api/matches/${matchId}/officials/assistant_1`, { refereeId: replacement.id });
-    const replaced = await eventually(() => firestore.doc(`matches/${matchId}`).get(), (doc) => (doc.get('officialUids') as string[] | undefined)?.includes(replacement.uid) === true, 10_000);
+    const replaced = await eventually(
+      () => firestore.doc(`matches/${matchId}`).get(),
+      (doc) => (doc.get('officialUids') as string[] | undefined)?.includes(replacement.uid) === true,
+      10_000,
+    );
     assert.deepEqual(replaced.get('officialUids'), [referee.uid, replacement.uid].sort());
   });
 
   it('when Firestore is down, then the API still records; when it is back, every change arrives in order', async () => {
     const { matchId, referee } = await liveMatch();
     await referee.client.post(`/api/matches/${matchId}/status`, { status: 'live' });
-    await eventually(() => firestore.doc(`matches/${matchId}`).get(), (doc) => doc.get('status') === 'live', 10_000);
+    await eventually(
+      () => firestore.doc(`matches/${matchId}`).get(),
+      (doc) => doc.get('status') === 'live',
+      10_000,
+    );
 
     api.firestorePath.disconnect();
     const recorded: number[] = [];
     try {
       for (const clockSeconds of [60, 120, 180, 240, 300]) {
-        const answer = await referee.client.post(`/api/matches/${matchId}/events`, { kind: 'yellow_card', period: 1, clockSeconds, team: 'home', player: '6' }, { 'idempotency-key': randomUUID() });
+        const answer = await referee.client.post(
+          `/api/matches/${matchId}/events`,
+          { kind: 'yellow_card', period: 1, clockSeconds, team: 'home', player: '6' },
+          { 'idempotency-key': randomUUID() },
+        );
         assert.equal(answer.status, 201, 'the API answers while Firestore is down');
         recorded.push(json<{ id: number }>(answer).id);
       }
@@ -103,25 +147,48 @@ describe('real-time mirror to Firestore', () => {
 
     await eventually(pendingInOutbox, (pending) => pending === 0, 30_000);
     const events = await firestore.collection(`matches/${matchId}/events`).get();
-    assert.deepEqual(events.docs.map((doc) => Number(doc.id)).sort((a, b) => a - b), recorded);
-    assert.equal((await firestore.doc(`matches/${matchId}`).get()).get('status'), 'finished', 'the last status wins, not an older one');
+    assert.deepEqual(
+      events.docs.map((doc) => Number(doc.id)).sort((a, b) => a - b),
+      recorded,
+    );
+    assert.equal(
+      (await firestore.doc(`matches/${matchId}`).get()).get('status'),
+      'finished',
+      'the last status wins, not an older one',
+    );
   });
 
   it('when Firestore keeps refusing one change, then it goes to the dead letter, counted and logged, and later changes still arrive', async () => {
     const { matchId, referee } = await liveMatch();
     await referee.client.post(`/api/matches/${matchId}/status`, { status: 'live' });
-    await eventually(() => firestore.doc(`matches/${matchId}`).get(), (doc) => doc.get('status') === 'live', 10_000);
+    await eventually(
+      () => firestore.doc(`matches/${matchId}`).get(),
+      (doc) => doc.get('status') === 'live',
+      10_000,
+    );
 
     // A change no retry can deliver: its path names a collection, which Firestore refuses to write.
-    const poisoned = await api.psql(`WITH queued AS (INSERT INTO realtime_outbox (document_path, payload) VALUES ('matches', '{"status": "live"}') RETURNING id) SELECT id FROM queued`);
+    const poisoned = await api.psql(
+      `WITH queued AS (INSERT INTO realtime_outbox (document_path, payload) VALUES ('matches', '{"status": "live"}') RETURNING id) SELECT id FROM queued`,
+    );
     assert.equal(poisoned.exitCode, 0, poisoned.output);
-    const goal = await referee.client.post(`/api/matches/${matchId}/events`, { kind: 'goal', period: 1, clockSeconds: 99, team: 'home', player: '9' }, { 'idempotency-key': randomUUID() });
+    const goal = await referee.client.post(
+      `/api/matches/${matchId}/events`,
+      { kind: 'goal', period: 1, clockSeconds: 99, team: 'home', player: '9' },
+      { 'idempotency-key': randomUUID() },
+    );
     assert.equal(goal.status, 201, goal.body);
     const eventId = json<{ id: number }>(goal).id;
 
-    await eventually(() => firestore.doc(`matches/${matchId}/events/${eventId}`).get(), (doc) => doc.exists, 30_000);
+    await eventually(
+      () => firestore.doc(`matches/${matchId}/events/${eventId}`).get(),
+      (doc) => doc.exists,
+      30_000,
+    );
     assert.equal(await pendingInOutbox(), 0, 'nothing is stuck behind the refused change');
-    const dead = await api.psql(`SELECT document_path, attempts, last_error FROM realtime_dead_letter WHERE id = ${poisoned.output}`);
+    const dead = await api.psql(
+      `SELECT document_path, attempts, last_error FROM realtime_dead_letter WHERE id = ${poisoned.output}`,
+    );
     const [path, attempts, lastError] = dead.output.split('|');
     assert.equal(path, 'matches');
     assert.equal(attempts, '5', 'moved after REALTIME_MAX_ATTEMPTS (5) refusals');
@@ -130,7 +197,12 @@ describe('real-time mirror to Firestore', () => {
     assert.match(metrics.body, /^realtime_mirror_dead_lettered_total\{[^}]*\} 1$/m);
     assert.match(metrics.body, /^realtime_dead_letter_rows\{[^}]*\} 1$/m);
     assert.ok(
-      api.logLines.some((line) => line.includes('"log.level":"error"') && line.includes(`outbox row ${poisoned.output}`) && line.includes('realtime_dead_letter')),
+      api.logLines.some(
+        (line) =>
+          line.includes('"log.level":"error"') &&
+          line.includes(`outbox row ${poisoned.output}`) &&
+          line.includes('realtime_dead_letter'),
+      ),
       'the dead letter is logged as an error',
     );
   });

@@ -36,7 +36,11 @@ before(async () => {
   await useRyukOnlyWhereAvailable();
   lab = await startProvisionLab({
     // db_backups: false: a throwaway host without the backup vars (tests/integration/provision/db-backups.test.ts converges backups).
-    hosts: { db1: { groups: ['db'], vars: { db_backups: false } }, api1: { groups: ['api'] }, web1: { groups: ['web'] } },
+    hosts: {
+      db1: { groups: ['db'], vars: { db_backups: false } },
+      api1: { groups: ['api'] },
+      web1: { groups: ['web'] },
+    },
     groups: { api: { firebase_project_id: firebaseProjectId } },
     secrets: { db_password: dbPassword, db_monitor_password: monitorPassword },
   });
@@ -54,10 +58,26 @@ async function ok(host: string, argv: string[]): Promise<string> {
 }
 
 /** An HTTP/1.0 request from a lab host to another (or to itself: 'localhost'); bash's /dev/tcp, the hosts have no curl. */
-async function httpFrom(host: string, to: string, port: number, target: string): Promise<{ status: number; body: string }> {
-  const script = 'exec 3<>"/dev/tcp/$1/$2" || exit 7; printf "GET %s HTTP/1.0\\r\\nHost: $1\\r\\n\\r\\n" "$3" >&3; timeout 5 cat <&3';
+async function httpFrom(
+  host: string,
+  to: string,
+  port: number,
+  target: string,
+): Promise<{ status: number; body: string }> {
+  const script =
+    'exec 3<>"/dev/tcp/$1/$2" || exit 7; printf "GET %s HTTP/1.0\\r\\nHost: $1\\r\\n\\r\\n" "$3" >&3; timeout 5 cat <&3';
   const address = to === 'localhost' ? '127.0.0.1' : lab.address(to);
-  const { exitCode, output } = await lab.exec(host, ['timeout', '10', 'bash', '-c', script, 'http', address, String(port), target]);
+  const { exitCode, output } = await lab.exec(host, [
+    'timeout',
+    '10',
+    'bash',
+    '-c',
+    script,
+    'http',
+    address,
+    String(port),
+    target,
+  ]);
   if (exitCode !== 0) return { status: 0, body: output };
   const split = output.indexOf('\r\n\r\n');
   return { status: Number(/^HTTP\/1\.\d (\d{3})/.exec(output)?.[1]), body: output.slice(split + 4) };
@@ -82,7 +102,14 @@ async function postgresAnswers(host: string): Promise<string> {
 /** The tasks that changed, with their diffs: what a converge that should change nothing did. */
 function changes(result: ProvisionRun): string {
   return result.recap.hosts
-    .flatMap((host) => host.tasks.filter((task) => task.status !== 'ok').map((task) => `[${host.host}] ${task.status} ${task.role}: ${task.task} — ${task.reason}${task.diff ? `\n${task.diff}` : ''}`))
+    .flatMap((host) =>
+      host.tasks
+        .filter((task) => task.status !== 'ok')
+        .map(
+          (task) =>
+            `[${host.host}] ${task.status} ${task.role}: ${task.task} — ${task.reason}${task.diff ? `\n${task.diff}` : ''}`,
+        ),
+    )
     .join('\n');
 }
 
@@ -90,8 +117,13 @@ describe('the db and api roles', () => {
   it('when fresh hosts are checked (--check --diff), then every would-be change is reported, none fails, and nothing changes', async () => {
     const check = await lab.provision(['--check', '--diff']);
     const failed = check.recap.hosts.filter((host) => host.status === 'failed' || host.status === 'unreachable');
-    assert.equal(check.code, 0, `exit ${check.code}:\n${failed.map((host) => `${host.host}: ${host.error?.message ?? ''}`).join('\n')}`);
-    for (const name of ['db1', 'api1', 'web1']) assert.equal(check.recap.hosts.find((host) => host.host === name)?.status, 'changed', name);
+    assert.equal(
+      check.code,
+      0,
+      `exit ${check.code}:\n${failed.map((host) => `${host.host}: ${host.error?.message ?? ''}`).join('\n')}`,
+    );
+    for (const name of ['db1', 'api1', 'web1'])
+      assert.equal(check.recap.hosts.find((host) => host.host === name)?.status, 'changed', name);
     // The packages, the release and the units the plan names are still absent.
     for (const [host, probe] of [
       ['db1', ['dpkg-query', '--show', 'postgresql-17']],
@@ -101,7 +133,10 @@ describe('the db and api roles', () => {
     ] as const) {
       assert.notEqual((await lab.exec(host, [...probe])).exitCode, 0, `${host}: ${probe.join(' ')} after --check`);
     }
-    assert.ok(!check.stderr.includes(dbPassword) && !check.stdout.includes(dbPassword), 'the password shows in --check --diff');
+    assert.ok(
+      !check.stderr.includes(dbPassword) && !check.stdout.includes(dbPassword),
+      'the password shows in --check --diff',
+    );
   });
 
   it('when the hosts are converged from scratch, then every host converges', async () => {
@@ -109,8 +144,13 @@ describe('the db and api roles', () => {
     first = await lab.provision([]);
     process.stderr.write(`first converge: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     const failed = first.recap.hosts.filter((host) => host.status === 'failed' || host.status === 'unreachable');
-    assert.equal(first.code, 0, `exit ${first.code}:\n${failed.map((host) => `${host.host}: ${host.error?.message ?? ''}`).join('\n')}\n${first.stderr}`);
-    for (const name of ['db1', 'api1']) assert.equal(first.recap.hosts.find((host) => host.host === name)?.status, 'changed', name);
+    assert.equal(
+      first.code,
+      0,
+      `exit ${first.code}:\n${failed.map((host) => `${host.host}: ${host.error?.message ?? ''}`).join('\n')}\n${first.stderr}`,
+    );
+    for (const name of ['db1', 'api1'])
+      assert.equal(first.recap.hosts.find((host) => host.host === name)?.status, 'changed', name);
   });
 
   it('when they are converged again, then nothing changes', async () => {
@@ -118,11 +158,20 @@ describe('the db and api roles', () => {
     second = await lab.provision([]);
     process.stderr.write(`second converge: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     assert.equal(second.code, 0, second.stderr);
-    assert.equal(second.recap.hosts.reduce((sum, host) => sum + host.changed, 0), 0, changes(second));
+    assert.equal(
+      second.recap.hosts.reduce((sum, host) => sum + host.changed, 0),
+      0,
+      changes(second),
+    );
   });
 
   it('then PostgreSQL, its exporter and the API run as systemd services', async () => {
-    assert.equal((await ok('db1', ['systemctl', 'is-active', 'postgresql.service', 'prometheus-postgres-exporter.service'])).trim(), 'active\nactive');
+    assert.equal(
+      (
+        await ok('db1', ['systemctl', 'is-active', 'postgresql.service', 'prometheus-postgres-exporter.service'])
+      ).trim(),
+      'active\nactive',
+    );
     assert.equal((await ok('api1', ['systemctl', 'is-active', 'api.service'])).trim(), 'active');
     // The API runs sandboxed (the lab gives systemd CAP_SYS_ADMIN, so the unit's hardening is enforced as on EC2).
     const pid = (await ok('api1', ['systemctl', 'show', '--property=MainPID', '--value', 'api.service'])).trim();
@@ -132,10 +181,15 @@ describe('the db and api roles', () => {
     assert.match(status, /^CapEff:\s+0+$/m);
     assert.equal((await ok('api1', ['stat', '-c', '%U', `/proc/${pid}`])).trim(), 'refereezy');
     // ProtectSystem=strict: the API sees / read-only (the last mount on / is the one it sees).
-    const rootMounts = (await ok('api1', ['awk', '$5 == "/" { print $6 }', `/proc/${pid}/mountinfo`])).trim().split('\n');
+    const rootMounts = (await ok('api1', ['awk', '$5 == "/" { print $6 }', `/proc/${pid}/mountinfo`]))
+      .trim()
+      .split('\n');
     assert.match(rootMounts.at(-1) ?? '', /^ro(,|$)/, rootMounts.join('\n'));
     // The cluster the role made, not one of Debian's.
-    assert.match(await ok('db1', ['runuser', '-u', 'postgres', '--', 'psql', '-XAtc', 'SHOW config_file']), /^\/etc\/refereezy\/postgresql\/postgresql\.conf$/m);
+    assert.match(
+      await ok('db1', ['runuser', '-u', 'postgres', '--', 'psql', '-XAtc', 'SHOW config_file']),
+      /^\/etc\/refereezy\/postgresql\/postgresql\.conf$/m,
+    );
     // db_backups: false: no WAL archiving (an archive_command without a repo would fail every minute and keep every segment).
     assert.match(await ok('db1', ['runuser', '-u', 'postgres', '--', 'psql', '-XAtc', 'SHOW archive_mode']), /^off$/m);
   });
@@ -149,11 +203,34 @@ describe('the db and api roles', () => {
     }
     assert.equal(ready.status, 200, ready.body);
     assert.deepEqual(JSON.parse(ready.body), { status: 'ready', database: 'ok' });
-    const migrations = await ok('db1', ['runuser', '-u', 'postgres', '--', 'psql', '-XAt', '--dbname=refereezy', '-c', 'SELECT name FROM pgmigrations ORDER BY id']);
+    const migrations = await ok('db1', [
+      'runuser',
+      '-u',
+      'postgres',
+      '--',
+      'psql',
+      '-XAt',
+      '--dbname=refereezy',
+      '-c',
+      'SELECT name FROM pgmigrations ORDER BY id',
+    ]);
     // Every migration the release ships (api/migrations), in order.
-    const shipped = readdirSync(path.join(repoRoot, 'api', 'migrations')).filter((name) => name.endsWith('.sql')).map((name) => name.replace(/\.sql$/, '')).sort();
+    const shipped = readdirSync(path.join(repoRoot, 'api', 'migrations'))
+      .filter((name) => name.endsWith('.sql'))
+      .map((name) => name.replace(/\.sql$/, ''))
+      .sort();
     assert.deepEqual(migrations.trim().split('\n'), shipped);
-    const owner = await ok('db1', ['runuser', '-u', 'postgres', '--', 'psql', '-XAt', '--dbname=refereezy', '-c', "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"]);
+    const owner = await ok('db1', [
+      'runuser',
+      '-u',
+      'postgres',
+      '--',
+      'psql',
+      '-XAt',
+      '--dbname=refereezy',
+      '-c',
+      "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'",
+    ]);
     assert.equal(owner.trim(), 'refereezy');
     // A request without an ID token is refused by the API itself: Google is never asked.
     assert.equal((await httpFrom('web1', 'api1', 3000, '/api/referees')).status, 401);
@@ -185,7 +262,9 @@ describe('the db and api roles', () => {
       }
     }
     // The environment file's change is reported, its content is not.
-    const written = first.recap.hosts.find((host) => host.host === 'api1')?.tasks.find((task) => task.task.includes('/etc/refereezy/api.env'));
+    const written = first.recap.hosts
+      .find((host) => host.host === 'api1')
+      ?.tasks.find((task) => task.task.includes('/etc/refereezy/api.env'));
     assert.ok(written?.diff?.includes('sensitive'), JSON.stringify(written));
   });
 });

@@ -33,7 +33,12 @@ before(async () => {
   const s3Image = await buildServiceImage('s3');
   lab = await startProvisionLab({
     hosts: { db1: { groups: ['db'] } },
-    services: { s3: { image: s3Image, environment: { S3_ACCESS_KEY: s3Key, S3_SECRET_KEY: s3Secret, S3_BUCKETS: buckets.join(' ') } } },
+    services: {
+      s3: {
+        image: s3Image,
+        environment: { S3_ACCESS_KEY: s3Key, S3_SECRET_KEY: s3Secret, S3_BUCKETS: buckets.join(' ') },
+      },
+    },
     vars: { db_backup_repo1_endpoint: 's3', db_backup_repo2_endpoint: 's3' },
     secrets: {
       db_password: `db-${randomBytes(12).toString('base64url')}`,
@@ -59,24 +64,66 @@ async function ok(host: string, argv: string[]): Promise<string> {
   return output;
 }
 
-const sql = (database: string, query: string, socket: string[] = []) => ok('db1', ['runuser', '-u', 'postgres', '--', 'psql', ...socket, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', database, '-c', query]);
+const sql = (database: string, query: string, socket: string[] = []) =>
+  ok('db1', [
+    'runuser',
+    '-u',
+    'postgres',
+    '--',
+    'psql',
+    ...socket,
+    '-XAtq',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-d',
+    database,
+    '-c',
+    query,
+  ]);
 
 /** `npm run backup -- <inventory> …args` as an operator runs it: through the bastion, the lab's key and known_hosts, the vault's password in the environment. */
 async function backupCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const argv = ['run', '--silent', 'backup', '--', lab.inventoryFile, ...args, '--identity', lab.identityFile, '--known-hosts', lab.knownHostsFile];
+  const argv = [
+    'run',
+    '--silent',
+    'backup',
+    '--',
+    lab.inventoryFile,
+    ...args,
+    '--identity',
+    lab.identityFile,
+    '--known-hosts',
+    lab.knownHostsFile,
+  ];
   const { PROVISION_VAULT_PASSWORD_FILE: _file, ...inherited } = process.env;
   try {
-    const { stdout, stderr } = await execFileAsync('npm', argv, { cwd: repoRoot, env: { ...inherited, ...lab.cliEnv() }, maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 });
+    const { stdout, stderr } = await execFileAsync('npm', argv, {
+      cwd: repoRoot,
+      env: { ...inherited, ...lab.cliEnv() },
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 10 * 60_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number | string; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === 'number' ? failed.code : 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? String(error) };
+    return {
+      code: typeof failed.code === 'number' ? failed.code : 1,
+      stdout: failed.stdout ?? '',
+      stderr: failed.stderr ?? String(error),
+    };
   }
 }
 
 function changes(result: ProvisionRun): string {
   return result.recap.hosts
-    .flatMap((host) => host.tasks.filter((task) => task.status !== 'ok').map((task) => `[${host.host}] ${task.status} ${task.role}: ${task.task} — ${task.reason}${task.diff ? `\n${task.diff}` : ''}`))
+    .flatMap((host) =>
+      host.tasks
+        .filter((task) => task.status !== 'ok')
+        .map(
+          (task) =>
+            `[${host.host}] ${task.status} ${task.role}: ${task.task} — ${task.reason}${task.diff ? `\n${task.diff}` : ''}`,
+        ),
+    )
     .join('\n');
 }
 
@@ -90,28 +137,71 @@ async function runbook(name: string, env: Record<string, string> = {}): Promise<
 }
 
 describe('the db role’s backups on a lab host, and the backup CLI through the bastion', () => {
-  it(
-    'when db1 is converged with the backup vars, then it converges and the stanza exists on both repos',
-    async () => {
-      const started = Date.now();
-      first = await lab.provision([]);
-      process.stderr.write(`converge with backups: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-      const failed = first.recap.hosts.filter((host) => host.status === 'failed' || host.status === 'unreachable');
-      assert.equal(first.code, 0, `exit ${first.code}:\n${failed.map((host) => `${host.host}: ${host.error?.message ?? ''}`).join('\n')}\n${first.stderr}`);
-      assert.equal(first.recap.hosts.find((host) => host.host === 'db1')?.status, 'changed');
-      const info = JSON.parse(await ok('db1', ['runuser', '-u', 'postgres', '--', 'pgbackrest', '--stanza=refereezy', '--log-level-console=off', 'info', '--output=json'])) as { name: string; repo: { key: number; status: { code: number } }[] }[];
-      const [stanza] = info;
-      assert.equal(stanza?.name, 'refereezy', JSON.stringify(info));
-      // Per repo: the stanza exists there (pgBackRest's status 1 is "missing stanza path", 3 "missing stanza data").
-      assert.deepEqual(stanza.repo.map((repo) => [repo.key, repo.status.code !== 1 && repo.status.code !== 3]), [[1, true], [2, true]], JSON.stringify(info));
-      assert.ok(!first.stdout.includes(cipherPass) && !first.stderr.includes(cipherPass) && !first.stdout.includes(s3Secret), 'a backup secret in the recap or the progress');
-    },
-  );
+  it('when db1 is converged with the backup vars, then it converges and the stanza exists on both repos', async () => {
+    const started = Date.now();
+    first = await lab.provision([]);
+    process.stderr.write(`converge with backups: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    const failed = first.recap.hosts.filter((host) => host.status === 'failed' || host.status === 'unreachable');
+    assert.equal(
+      first.code,
+      0,
+      `exit ${first.code}:\n${failed.map((host) => `${host.host}: ${host.error?.message ?? ''}`).join('\n')}\n${first.stderr}`,
+    );
+    assert.equal(first.recap.hosts.find((host) => host.host === 'db1')?.status, 'changed');
+    const info = JSON.parse(
+      await ok('db1', [
+        'runuser',
+        '-u',
+        'postgres',
+        '--',
+        'pgbackrest',
+        '--stanza=refereezy',
+        '--log-level-console=off',
+        'info',
+        '--output=json',
+      ]),
+    ) as { name: string; repo: { key: number; status: { code: number } }[] }[];
+    const [stanza] = info;
+    assert.equal(stanza?.name, 'refereezy', JSON.stringify(info));
+    // Per repo: the stanza exists there (pgBackRest's status 1 is "missing stanza path", 3 "missing stanza data").
+    assert.deepEqual(
+      stanza.repo.map((repo) => [repo.key, repo.status.code !== 1 && repo.status.code !== 3]),
+      [
+        [1, true],
+        [2, true],
+      ],
+      JSON.stringify(info),
+    );
+    assert.ok(
+      !first.stdout.includes(cipherPass) && !first.stderr.includes(cipherPass) && !first.stdout.includes(s3Secret),
+      'a backup secret in the recap or the progress',
+    );
+  });
 
   it('then the timers are active and WAL archiving works (pgbackrest check)', async () => {
-    assert.equal((await ok('db1', ['systemctl', 'is-active', 'refereezy-backup-full.timer', 'refereezy-backup-diff.timer', 'refereezy-backup-verify.timer'])).trim(), 'active\nactive\nactive');
+    assert.equal(
+      (
+        await ok('db1', [
+          'systemctl',
+          'is-active',
+          'refereezy-backup-full.timer',
+          'refereezy-backup-diff.timer',
+          'refereezy-backup-verify.timer',
+        ])
+      ).trim(),
+      'active\nactive\nactive',
+    );
     assert.equal((await sql('postgres', 'SHOW archive_mode')).trim(), 'on');
-    await ok('db1', ['runuser', '-u', 'postgres', '--', 'pgbackrest', '--stanza=refereezy', '--log-level-console=warn', 'check']);
+    await ok('db1', [
+      'runuser',
+      '-u',
+      'postgres',
+      '--',
+      'pgbackrest',
+      '--stanza=refereezy',
+      '--log-level-console=warn',
+      'check',
+    ]);
     const archiver = (await sql('postgres', 'SELECT archived_count > 0, failed_count FROM pg_stat_archiver')).trim();
     assert.equal(archiver, 't|0', `pg_stat_archiver (archived?, failures): ${archiver}`);
   });
@@ -128,19 +218,31 @@ describe('the db role’s backups on a lab host, and the backup CLI through the 
   });
 
   it('when marker rows are written and the database is restored into scratch to a time between them, through the bastion (the runbook’s block), then exactly the rows before that time are there', async () => {
-    await sql('refereezy', 'CREATE TABLE lab_markers (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
+    await sql(
+      'refereezy',
+      'CREATE TABLE lab_markers (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())',
+    );
     await sql('refereezy', 'INSERT INTO lab_markers (id) VALUES (1)');
     await sql('refereezy', 'INSERT INTO lab_markers (id) VALUES (2)');
     // Whole seconds (what an operator types), 1.5 s after marker 2's commit and 1.5 s before marker 3's.
     await sleep(1500);
-    const target = (await sql('postgres', `SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`)).trim();
+    const target = (
+      await sql('postgres', `SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`)
+    ).trim();
     await sleep(1500);
     await sql('refereezy', 'INSERT INTO lab_markers (id) VALUES (3)');
     const started = Date.now();
     const restored = await runbook('restore-scratch', { TARGET: target });
-    process.stderr.write(`restore to ${target} into scratch through the bastion: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `restore to ${target} into scratch through the bastion: ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
     assert.match(restored, /restored into the scratch instance/);
-    const rows = await sql('refereezy', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM lab_markers', ['-h', '/var/lib/postgresql/scratch/socket', '-p', '5433']);
+    const rows = await sql('refereezy', "SELECT string_agg(id::text, ',' ORDER BY id) FROM lab_markers", [
+      '-h',
+      '/var/lib/postgresql/scratch/socket',
+      '-p',
+      '5433',
+    ]);
     assert.equal(rows.trim(), '1,2');
     // The primary is untouched.
     assert.equal((await sql('refereezy', 'SELECT count(*) FROM lab_markers')).trim(), '3');
@@ -157,6 +259,10 @@ describe('the db role’s backups on a lab host, and the backup CLI through the 
   it('when db1 is converged again, then nothing changes', async () => {
     const second = await lab.provision([]);
     assert.equal(second.code, 0, second.stderr);
-    assert.equal(second.recap.hosts.reduce((sum, host) => sum + host.changed, 0), 0, changes(second));
+    assert.equal(
+      second.recap.hosts.reduce((sum, host) => sum + host.changed, 0),
+      0,
+      changes(second),
+    );
   });
 });

@@ -58,8 +58,14 @@ async function ok(host: string, argv: string[]): Promise<string> {
 }
 
 /** An HTTP/1.0 request from one lab host to another (bash's /dev/tcp: the hosts have no curl). */
-async function httpFrom(host: string, to: string, port: number, target: string): Promise<{ status: number; headers: string; body: string }> {
-  const script = 'exec 3<>"/dev/tcp/$1/$2" || exit 7; printf "GET %s HTTP/1.0\\r\\nHost: $1\\r\\n\\r\\n" "$3" >&3; timeout 5 cat <&3';
+async function httpFrom(
+  host: string,
+  to: string,
+  port: number,
+  target: string,
+): Promise<{ status: number; headers: string; body: string }> {
+  const script =
+    'exec 3<>"/dev/tcp/$1/$2" || exit 7; printf "GET %s HTTP/1.0\\r\\nHost: $1\\r\\n\\r\\n" "$3" >&3; timeout 5 cat <&3';
   const output = await ok(host, ['timeout', '10', 'bash', '-c', script, 'http', lab.address(to), String(port), target]);
   const split = output.indexOf('\r\n\r\n');
   const headers = output.slice(0, split);
@@ -68,7 +74,16 @@ async function httpFrom(host: string, to: string, port: number, target: string):
 
 /** Whether a TCP connection from one lab host to another's port opens within 3 s. */
 async function connects(host: string, to: string, port: number): Promise<boolean> {
-  const { exitCode } = await lab.exec(host, ['timeout', '3', 'bash', '-c', 'exec 3<>"/dev/tcp/$1/$2"', 'connect', lab.address(to), String(port)]);
+  const { exitCode } = await lab.exec(host, [
+    'timeout',
+    '3',
+    'bash',
+    '-c',
+    'exec 3<>"/dev/tcp/$1/$2"',
+    'connect',
+    lab.address(to),
+    String(port),
+  ]);
   return exitCode === 0;
 }
 
@@ -93,7 +108,18 @@ async function firewalled(host: string): Promise<boolean> {
 
 /** What an image renders from the same file at start-up (its entrypoint with `--no-run`-like arguments). */
 async function inImage(image: string, env: Record<string, string>, script: string): Promise<string> {
-  const args = ['run', '--rm', '--network', 'none', '--entrypoint', 'bash', ...Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]), image, '-c', script];
+  const args = [
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--entrypoint',
+    'bash',
+    ...Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
+    image,
+    '-c',
+    script,
+  ];
   return (await run('docker', args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
 }
 
@@ -102,22 +128,39 @@ describe('provisioning the web, bastion and mail roles through the bastion', () 
     const firstRun = await lab.provision(['--diff', ...tags]);
     const failures = firstRun.recap.hosts.filter((host) => host.status === 'failed' || host.status === 'unreachable');
     if (failures.length > 0) process.stderr.write(await lab.logs());
-    assert.deepEqual(failures.map((host) => `${host.host}: ${host.error?.message ?? ''}`), [], firstRun.stderr);
+    assert.deepEqual(
+      failures.map((host) => `${host.host}: ${host.error?.message ?? ''}`),
+      [],
+      firstRun.stderr,
+    );
     assert.equal(firstRun.code, 0, firstRun.stderr);
     for (const name of ['bastion', 'web1', 'mail1', 'mon1']) {
       assert.equal(firstRun.recap.hosts.find((host) => host.host === name)?.status, 'changed', name);
     }
     const web = firstRun.recap.hosts.find((host) => host.host === 'web1');
-    assert.deepEqual(web?.handlers.filter((name) => name.includes('nginx')), ['reload nginx', 'restart nginx exporter']);
+    assert.deepEqual(
+      web?.handlers.filter((name) => name.includes('nginx')),
+      ['reload nginx', 'restart nginx exporter'],
+    );
     const mail = firstRun.recap.hosts.find((host) => host.host === 'mail1');
     assert.ok(mail?.handlers.includes('reload postfix'));
-    assert.ok(!firstRun.stdout.includes(relayPassword) && !firstRun.stderr.includes(relayPassword), 'the relay password appears in the output');
+    assert.ok(
+      !firstRun.stdout.includes(relayPassword) && !firstRun.stderr.includes(relayPassword),
+      'the relay password appears in the output',
+    );
   });
 
   it('when converged again, then nothing changes (any change is printed with its diff)', async () => {
     const again = await lab.provision(tags);
     const changes = again.recap.hosts.flatMap((host) =>
-      host.status === 'ok' ? [] : [host.error ? `${host.host}: ${host.error.message}` : '', ...host.tasks.filter((task) => task.status !== 'ok').map((task) => `${host.host} ${task.role}: ${task.task}: ${task.reason}\n${task.diff ?? ''}`)],
+      host.status === 'ok'
+        ? []
+        : [
+            host.error ? `${host.host}: ${host.error.message}` : '',
+            ...host.tasks
+              .filter((task) => task.status !== 'ok')
+              .map((task) => `${host.host} ${task.role}: ${task.task}: ${task.reason}\n${task.diff ?? ''}`),
+          ],
     );
     assert.deepEqual(changes, []);
     assert.equal(again.code, 0);
@@ -165,15 +208,32 @@ describe('provisioning the web, bastion and mail roles through the bastion', () 
   it('when converged, then the site and main.cf are what the images render from the same templates', async () => {
     const [webImage, mailImage] = await Promise.all([buildServiceImage('web'), buildServiceImage('mail')]);
     const site = { API_HOST: webVars.api_host, API_PORT: String(webVars.api_port), DNS_RESOLVER: webVars.dns_resolver };
-    assert.equal(await ok('web1', ['cat', '/etc/nginx/conf.d/refereezy.conf']), await inImage(webImage, site, 'web-entrypoint true && cat /etc/nginx/conf.d/refereezy.conf'));
-    assert.equal(await ok('web1', ['cat', '/etc/nginx/nginx.conf']), await inImage(webImage, {}, 'cat /etc/nginx/nginx.conf'));
+    assert.equal(
+      await ok('web1', ['cat', '/etc/nginx/conf.d/refereezy.conf']),
+      await inImage(webImage, site, 'web-entrypoint true && cat /etc/nginx/conf.d/refereezy.conf'),
+    );
+    assert.equal(
+      await ok('web1', ['cat', '/etc/nginx/nginx.conf']),
+      await inImage(webImage, {}, 'cat /etc/nginx/nginx.conf'),
+    );
 
     // The mail image in relay mode with the role's mynetworks; only maillog_file differs (the journal on a host).
     const mainCf = await ok('mail1', ['cat', '/etc/postfix/main.cf']);
     const mynetworks = /^mynetworks = (.*)$/m.exec(mainCf)?.[1] ?? '';
     assert.equal(mynetworks, `127.0.0.0/8 ${lab.address('mon1')}/32`);
-    const relayEnv = { MAIL_MODE: 'relay', MAIL_HOSTNAME: 'mail1', MAIL_ALLOWED_NETWORKS: mynetworks, MAIL_RELAYHOST: relayhost, MAIL_RELAY_USER: relayUser, MAIL_RELAY_PASSWORD: relayPassword };
-    const imageMainCf = await inImage(mailImage, relayEnv, 'mail-entrypoint --no-run 2>/dev/null && cat /etc/postfix/main.cf');
+    const relayEnv = {
+      MAIL_MODE: 'relay',
+      MAIL_HOSTNAME: 'mail1',
+      MAIL_ALLOWED_NETWORKS: mynetworks,
+      MAIL_RELAYHOST: relayhost,
+      MAIL_RELAY_USER: relayUser,
+      MAIL_RELAY_PASSWORD: relayPassword,
+    };
+    const imageMainCf = await inImage(
+      mailImage,
+      relayEnv,
+      'mail-entrypoint --no-run 2>/dev/null && cat /etc/postfix/main.cf',
+    );
     assert.equal(mainCf, imageMainCf.replace(/^maillog_file = \/dev\/stdout$/m, 'maillog_file = '));
     // As in the image, Debian's default site is gone.
     assert.notEqual((await lab.exec('web1', ['test', '-e', '/etc/nginx/sites-enabled/default'])).exitCode, 0);
@@ -181,11 +241,18 @@ describe('provisioning the web, bastion and mail roles through the bastion', () 
 
   it('when the relay credentials come from the vault, then sasl_passwd is root-only and indexed for Postfix', async () => {
     assert.equal((await ok('mail1', ['stat', '-c', '%U:%G %a', '/etc/postfix/sasl_passwd'])).trim(), 'root:root 600');
-    assert.equal((await ok('mail1', ['postmap', '-q', relayhost, 'hash:/etc/postfix/sasl_passwd'])).trim(), `${relayUser}:${relayPassword}`);
+    assert.equal(
+      (await ok('mail1', ['postmap', '-q', relayhost, 'hash:/etc/postfix/sasl_passwd'])).trim(),
+      `${relayUser}:${relayPassword}`,
+    );
   });
 
   it('when a mail is submitted on the mail host, then it is queued for the relayhost (nothing leaves: there is no relay)', async () => {
-    await ok('mail1', ['bash', '-c', 'printf "Subject: local\\n\\nhello\\n" | sendmail -f alerts@mail1 oncall@example.com']);
+    await ok('mail1', [
+      'bash',
+      '-c',
+      'printf "Subject: local\\n\\nhello\\n" | sendmail -f alerts@mail1 oncall@example.com',
+    ]);
     let queue = '';
     for (let attempt = 0; attempt < 60 && !/relay\.invalid/.test(queue); attempt++) {
       await sleep(500);
@@ -203,7 +270,10 @@ describe('provisioning the web, bastion and mail roles through the bastion', () 
       assert.equal(await connects('web1', 'mail1', 25), false, 'web1 reaches mail1:25 through the firewall');
     } else {
       const refused = await smtpFrom('web1', 'mail1');
-      assert.ok(refused.some((line) => /^554 .*Access denied/.test(line)), refused.join('\n'));
+      assert.ok(
+        refused.some((line) => /^554 .*Access denied/.test(line)),
+        refused.join('\n'),
+      );
     }
   });
 
@@ -225,20 +295,27 @@ describe('provisioning the web, bastion and mail roles through the bastion', () 
     assert.equal(await connects('mail1', 'web1', 80), true, 'web1:80 is open to anyone');
   });
 
-  it('when converged, then the bastion lets the jump user in with the operators\' key to jump, and to nothing else: no shell, no sftp, only the hosts\' SSH', async () => {
+  it("when converged, then the bastion lets the jump user in with the operators' key to jump, and to nothing else: no shell, no sftp, only the hosts' SSH", async () => {
     assert.match(await ok('bastion', ['id', '-nG', 'ops']), /\bssh-users\b.*\bssh-jump\b|\bssh-jump\b.*\bssh-users\b/);
     assert.equal((await ok('bastion', ['getent', 'passwd', 'ops'])).trim().split(':').at(-1), '/usr/sbin/nologin');
     assert.equal((await ok('bastion', ['cat', '/home/ops/.ssh/authorized_keys'])).trim(), lab.publicKey.trim());
     const client = new ssh2.Client();
     const ready = new Promise<void>((resolve, reject) => client.once('ready', resolve).once('error', reject));
-    client.connect({ ...lab.bastionEndpoint, username: 'ops', privateKey: readFileSync(lab.identityFile), readyTimeout: 15_000 });
+    client.connect({
+      ...lab.bastionEndpoint,
+      username: 'ops',
+      privateKey: readFileSync(lab.identityFile),
+      readyTimeout: 15_000,
+    });
     await ready;
     try {
       const session = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
         client.exec('id -un; sudo -n true', (error, stream) => {
           if (error) return reject(error);
           let text = '';
-          stream.on('data', (chunk: Buffer) => (text += chunk.toString())).on('close', (code: number | null) => resolve({ code, output: text }));
+          stream
+            .on('data', (chunk: Buffer) => (text += chunk.toString()))
+            .on('close', (code: number | null) => resolve({ code, output: text }));
           stream.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
         });
       });
@@ -257,7 +334,8 @@ describe('provisioning the web, bastion and mail roles through the bastion', () 
       const forward = (host: string, port: number) =>
         new Promise<string>((resolve) => {
           client.forwardOut('127.0.0.1', 0, lab.address(host), port, (error, stream) => {
-            if (error) return resolve((error as Error & { reason?: number }).reason === 1 ? 'prohibited' : error.message);
+            if (error)
+              return resolve((error as Error & { reason?: number }).reason === 1 ? 'prohibited' : error.message);
             stream.once('data', (chunk: Buffer) => {
               stream.destroy();
               resolve(chunk.toString().split('\r\n')[0] ?? '');
@@ -284,10 +362,15 @@ describe('the WAF on a provisioned web host (compose/web/modsecurity through the
     const body = JSON.parse(blocked.body) as { error: { code: string; requestId: string } };
     assert.equal(body.error.code, 'waf_blocked');
     assert.match(blocked.headers, new RegExp(`^X-Request-Id: ${body.error.requestId}\r?$`, 'm'));
-    const ecs = (await ok('web1', ['cat', '/var/log/nginx/waf.log'])).split('\n').filter((line) => line.includes(body.error.requestId));
+    const ecs = (await ok('web1', ['cat', '/var/log/nginx/waf.log']))
+      .split('\n')
+      .filter((line) => line.includes(body.error.requestId));
     assert.equal(ecs.length, 1, 'one ECS line for the request');
     assert.equal((JSON.parse(ecs[0] ?? '{}') as Record<string, unknown>)['event.action'], 'waf-blocked');
-    assert.match(await ok('web1', ['grep', '-F', `"unique_id":"${body.error.requestId}"`, '/var/log/nginx/modsec_audit.log']), /"ruleId":"949110"/);
+    assert.match(
+      await ok('web1', ['grep', '-F', `"unique_id":"${body.error.requestId}"`, '/var/log/nginx/modsec_audit.log']),
+      /"ruleId":"949110"/,
+    );
     assert.equal(count((await httpFrom('mon1', 'web1', 9145, '/metrics')).body), count(before.body) + 1);
     // The web app and its assets still pass (the other tests above fetched them before this one).
     assert.equal((await httpFrom('mon1', 'web1', 80, '/assets/app.js')).status, 200);
@@ -295,7 +378,10 @@ describe('the WAF on a provisioned web host (compose/web/modsecurity through the
 
   it('when the security audit runs lynis on web1 and ssh-audit on it from the bastion, then web1 passes the SSH policy and lynis reports its hardening index', async () => {
     const image = await buildToolsImage();
-    const lynis = await lynisCheck(image, { containerName: lab.containerName('web1'), exec: (argv) => lab.exec('web1', argv) });
+    const lynis = await lynisCheck(image, {
+      containerName: lab.containerName('web1'),
+      exec: (argv) => lab.exec('web1', argv),
+    });
     console.log(`lynis on web1: ${lynis.status}: ${lynis.reason}`);
     // The index is the audit's figure; its verdict (pass at 60) is the report's, printed above.
     assert.ok(Number.isFinite(lynis.figures.hardening_index), lynis.reason);
@@ -324,11 +410,24 @@ describe('runbook: docs/runbooks/ssh-access.md', () => {
     const askpass = path.join(dir, 'askpass');
     writeFileSync(askpass, `#!/bin/sh\ncat ${JSON.stringify(passphraseFile)}\n`, { mode: 0o700 });
     const { host, port } = lab.bastionEndpoint;
-    const bastionKeys = readFileSync(lab.knownHostsFile, 'utf8').split('\n').filter((line) => line.startsWith(`[${host}]:${port} `) || line.startsWith(`${lab.address('bastion')} `));
+    const bastionKeys = readFileSync(lab.knownHostsFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith(`[${host}]:${port} `) || line.startsWith(`${lab.address('bastion')} `));
     const knownHosts = path.join(dir, 'known_hosts');
     writeFileSync(knownHosts, `${bastionKeys.join('\n')}\n`, { mode: 0o600 });
     // Prometheus's stand-in on mon1 (the roles run here give it no Prometheus): an HTTP answer on 9090.
-    await ok('mon1', ['systemd-run', '--unit=runbook-stand-in', 'python3', '-m', 'http.server', '--bind', '0.0.0.0', '--directory', '/tmp', '9090']);
+    await ok('mon1', [
+      'systemd-run',
+      '--unit=runbook-stand-in',
+      'python3',
+      '-m',
+      'http.server',
+      '--bind',
+      '0.0.0.0',
+      '--directory',
+      '/tmp',
+      '9090',
+    ]);
     env = {
       ...(process.env as Record<string, string>),
       ...lab.cliEnv(),
@@ -358,27 +457,43 @@ describe('runbook: docs/runbooks/ssh-access.md', () => {
   async function runBlock(block: string): Promise<string> {
     const script = `${block}\n`;
     const trap = 'trap \'[ -n "${SSH_AGENT_PID:-}" ] && kill "$SSH_AGENT_PID" 2>/dev/null || true\' EXIT\n';
-    const { stdout, stderr } = await run('bash', ['-euo', 'pipefail', '-c', trap + script], { cwd: repoRoot, env, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await run('bash', ['-euo', 'pipefail', '-c', trap + script], {
+      cwd: repoRoot,
+      env,
+      timeout: 180_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return stdout + stderr;
   }
 
   it('when its commands run in order, then each succeeds', async () => {
-    assert.equal(blocks.length, 5, 'the runbook\'s sh lab blocks');
+    assert.equal(blocks.length, 5, "the runbook's sh lab blocks");
     for (const [index, block] of blocks.entries()) {
       try {
         outputs.push(await runBlock(block));
       } catch (error) {
         const failed = error as { stdout?: string; stderr?: string; message: string };
-        assert.fail(`block ${index + 1} failed: ${failed.message}\n${block}\n${failed.stdout ?? ''}${failed.stderr ?? ''}`);
+        assert.fail(
+          `block ${index + 1} failed: ${failed.message}\n${block}\n${failed.stdout ?? ''}${failed.stderr ?? ''}`,
+        );
       }
     }
   });
 
   it('when a host is pinned, then known_hosts holds the fingerprint the host itself shows', async () => {
-    const fingerprint = (await ok('web1', ['ssh-keygen', '-lf', '/etc/ssh/ssh_host_ed25519_key.pub'])).split(' ')[1] ?? '';
+    const fingerprint =
+      (await ok('web1', ['ssh-keygen', '-lf', '/etc/ssh/ssh_host_ed25519_key.pub'])).split(' ')[1] ?? '';
     assert.match(fingerprint, /^SHA256:/);
-    assert.match(outputs[0] ?? '', new RegExp(`pinned the new host key of ${lab.address('web1').replaceAll('.', '\\.')}: ${fingerprint.replaceAll('+', '\\+')}`));
-    assert.ok((outputs[0] ?? '').split('\n').some((line) => line.includes(fingerprint) && line.includes('ED25519')), outputs[0]);
+    assert.match(
+      outputs[0] ?? '',
+      new RegExp(
+        `pinned the new host key of ${lab.address('web1').replaceAll('.', '\\.')}: ${fingerprint.replaceAll('+', '\\+')}`,
+      ),
+    );
+    assert.ok(
+      (outputs[0] ?? '').split('\n').some((line) => line.includes(fingerprint) && line.includes('ED25519')),
+      outputs[0],
+    );
   });
 
   it('when the operator jumps, then the host and the monitoring UI answer, and the jump user gets neither a command nor another port', () => {

@@ -25,7 +25,19 @@ const roles = ['--tags', 'common,cloudwatch,monitoring,mail'];
 // mon1's metrics go to the emulator (no instance role, no metadata service in the lab: a key and an id).
 const cloudwatchEndpoint = 'http://aws-emulator:5000';
 const instanceId = 'i-lab-mon1';
-const awsOnMon1 = ['env', 'AWS_ACCESS_KEY_ID=testing', 'AWS_SECRET_ACCESS_KEY=testing', 'aws', '--region', 'eu-west-1', '--endpoint-url', cloudwatchEndpoint, '--output', 'json', 'cloudwatch'];
+const awsOnMon1 = [
+  'env',
+  'AWS_ACCESS_KEY_ID=testing',
+  'AWS_SECRET_ACCESS_KEY=testing',
+  'aws',
+  '--region',
+  'eu-west-1',
+  '--endpoint-url',
+  cloudwatchEndpoint,
+  '--output',
+  'json',
+  'cloudwatch',
+];
 const scope = ['--limit', 'mon1,web1,mail1', ...roles];
 
 let lab: StartedProvisionLab | undefined;
@@ -43,7 +55,11 @@ function recapOf(result: ProvisionRun, host: string): HostRecap {
 
 /** Tasks that did not end ok, each with its reason (and diff): what a failing assertion should show. */
 const notOk = (result: ProvisionRun) =>
-  result.recap.hosts.flatMap((recap) => recap.tasks.filter((task) => task.status !== 'ok').map((task) => `${task.host} ${task.task}: ${task.status}: ${task.reason}\n${task.diff ?? ''}`));
+  result.recap.hosts.flatMap((recap) =>
+    recap.tasks
+      .filter((task) => task.status !== 'ok')
+      .map((task) => `${task.host} ${task.task}: ${task.status}: ${task.reason}\n${task.diff ?? ''}`),
+  );
 
 /**
  * GET on mon1 itself, as an operator's tunnel lands there: bash's /dev/tcp and HTTP/1.0 (the EC2
@@ -90,13 +106,16 @@ interface ActiveTarget {
   health: 'up' | 'down' | 'unknown';
 }
 
-const activeTargets = async () => ((await getOnMon1(9090, '/api/v1/targets')) as { data: { activeTargets: ActiveTarget[] } }).data.activeTargets;
+const activeTargets = async () =>
+  ((await getOnMon1(9090, '/api/v1/targets')) as { data: { activeTargets: ActiveTarget[] } }).data.activeTargets;
 
 /** Waits (bounded) until a target has been scraped: `unknown` only means not yet. */
 async function targetHealth(job: string, instance: string, timeoutMs = 60_000): Promise<ActiveTarget> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const target = (await activeTargets()).find((candidate) => candidate.labels.job === job && candidate.labels.instance === instance);
+    const target = (await activeTargets()).find(
+      (candidate) => candidate.labels.job === job && candidate.labels.instance === instance,
+    );
     assert.ok(target, `no ${job} target ${instance}`);
     if (target.health !== 'unknown' || Date.now() > deadline) return target;
     await sleep(1_000);
@@ -118,7 +137,13 @@ before(async () => {
     hosts: {
       mon1: {
         groups: ['monitoring'],
-        vars: { cloudwatch_region: 'eu-west-1', cloudwatch_endpoint_url: cloudwatchEndpoint, cloudwatch_instance_id: instanceId, cloudwatch_access_key_id: 'testing', cloudwatch_secret_access_key: 'testing' },
+        vars: {
+          cloudwatch_region: 'eu-west-1',
+          cloudwatch_endpoint_url: cloudwatchEndpoint,
+          cloudwatch_instance_id: instanceId,
+          cloudwatch_access_key_id: 'testing',
+          cloudwatch_secret_access_key: 'testing',
+        },
       },
       web1: { groups: ['web'] },
       mail1: { groups: ['mail'] },
@@ -126,7 +151,13 @@ before(async () => {
     services: { 'aws-emulator': { image: await buildAwsEmulatorImage() } },
     groups: {
       // No alert_smtp_smarthost: alert mail and the report go to the inventory's mail host.
-      monitoring: { alert_email_to: alertEmail, alert_smtp_from: 'alertmanager@refereezy.test', sms_provider: 'outbox', daily_report_from: reportFrom, daily_report_at: '05:30' },
+      monitoring: {
+        alert_email_to: alertEmail,
+        alert_smtp_from: 'alertmanager@refereezy.test',
+        sms_provider: 'outbox',
+        daily_report_from: reportFrom,
+        daily_report_at: '05:30',
+      },
       mail: { mail_relayhost: '[relay.invalid]:587' },
     },
     // The on-call numbers come from the vault, as in production.
@@ -139,29 +170,34 @@ after(async () => {
 });
 
 describe('provisioning the monitoring role', () => {
-  it(
-    'when converged from scratch, then mon1 gets Prometheus, Alertmanager, the blackbox exporter and the SMS notifier, and every host converges',
-    async (t) => {
-      const result = await started().provision(scope);
-      t.diagnostic(`converged in ${result.recap.seconds.toFixed(1)} s`);
-      assert.equal(result.code, 0, `${notOk(result).join('\n')}\n${result.stderr}`);
-      const mon1 = recapOf(result, 'mon1');
-      assert.equal(mon1.status, 'changed');
-      const handlers = mon1.tasks.filter((task) => task.role === 'monitoring' && task.task.startsWith('handler: '));
-      assert.deepEqual(handlers.map((task) => `${task.task} ${task.status}`).sort(), [
-        'handler: reload alertmanager changed',
-        'handler: reload blackbox exporter changed',
-        'handler: reload prometheus changed',
-        'handler: restart alertmanager changed',
-        'handler: restart blackbox exporter changed',
-        'handler: restart sms-notifier changed',
-      ]);
-      for (const unit of ['prometheus', 'prometheus-alertmanager', 'prometheus-blackbox-exporter', 'sms-notifier']) {
-        assert.equal((await started().exec('mon1', ['systemctl', 'is-active', `${unit}.service`])).output.trim(), 'active', unit);
-        assert.equal((await started().exec('mon1', ['systemctl', 'is-enabled', `${unit}.service`])).output.trim(), 'enabled', unit);
-      }
-    },
-  );
+  it('when converged from scratch, then mon1 gets Prometheus, Alertmanager, the blackbox exporter and the SMS notifier, and every host converges', async (t) => {
+    const result = await started().provision(scope);
+    t.diagnostic(`converged in ${result.recap.seconds.toFixed(1)} s`);
+    assert.equal(result.code, 0, `${notOk(result).join('\n')}\n${result.stderr}`);
+    const mon1 = recapOf(result, 'mon1');
+    assert.equal(mon1.status, 'changed');
+    const handlers = mon1.tasks.filter((task) => task.role === 'monitoring' && task.task.startsWith('handler: '));
+    assert.deepEqual(handlers.map((task) => `${task.task} ${task.status}`).sort(), [
+      'handler: reload alertmanager changed',
+      'handler: reload blackbox exporter changed',
+      'handler: reload prometheus changed',
+      'handler: restart alertmanager changed',
+      'handler: restart blackbox exporter changed',
+      'handler: restart sms-notifier changed',
+    ]);
+    for (const unit of ['prometheus', 'prometheus-alertmanager', 'prometheus-blackbox-exporter', 'sms-notifier']) {
+      assert.equal(
+        (await started().exec('mon1', ['systemctl', 'is-active', `${unit}.service`])).output.trim(),
+        'active',
+        unit,
+      );
+      assert.equal(
+        (await started().exec('mon1', ['systemctl', 'is-enabled', `${unit}.service`])).output.trim(),
+        'enabled',
+        unit,
+      );
+    }
+  });
 
   it('when converged again, then nothing changes (any change is printed with its diff)', async (t) => {
     const result = await started().provision(scope);
@@ -177,8 +213,11 @@ describe('provisioning the monitoring role', () => {
   });
 
   it("when Prometheus is asked for its rules, then it has loaded every group of the repo's rule file", async () => {
-    const repoGroups = (parse(readFileSync(alertRulesSource, 'utf8')) as { groups: { name: string }[] }).groups.map((group) => group.name);
-    const loaded = ((await getOnMon1(9090, '/api/v1/rules')) as { data: { groups: { name: string; file: string }[] } }).data.groups;
+    const repoGroups = (parse(readFileSync(alertRulesSource, 'utf8')) as { groups: { name: string }[] }).groups.map(
+      (group) => group.name,
+    );
+    const loaded = ((await getOnMon1(9090, '/api/v1/rules')) as { data: { groups: { name: string; file: string }[] } })
+      .data.groups;
     assert.deepEqual(loaded.map((group) => group.name).sort(), repoGroups.sort());
     assert.ok(loaded.every((group) => group.file === '/etc/prometheus/rules/alerts.yml'));
   });
@@ -209,8 +248,13 @@ describe('provisioning the monitoring role', () => {
     ] as const) {
       assert.equal((await targetHealth(job, instance)).health, 'up', `${job} ${instance}`);
     }
-    const alertmanagers = ((await getOnMon1(9090, '/api/v1/alertmanagers')) as { data: { activeAlertmanagers: { url: string }[] } }).data.activeAlertmanagers;
-    assert.deepEqual(alertmanagers.map((am) => am.url), ['http://127.0.0.1:9093/api/v2/alerts']);
+    const alertmanagers = (
+      (await getOnMon1(9090, '/api/v1/alertmanagers')) as { data: { activeAlertmanagers: { url: string }[] } }
+    ).data.activeAlertmanagers;
+    assert.deepEqual(
+      alertmanagers.map((am) => am.url),
+      ['http://127.0.0.1:9093/api/v2/alerts'],
+    );
   });
 
   it("when web1 runs node_exporter, then Prometheus scrapes it from mon1 (web1's node target is up)", async (t) => {
@@ -241,9 +285,15 @@ describe('provisioning the monitoring role', () => {
     assert.equal(config.route.group_interval, '5m');
     assert.equal(config.global.smtp_smarthost, `${started().address('mail1')}:25`);
     const critical = config.receivers.find((receiver) => receiver.name === 'critical-sms-and-email');
-    assert.deepEqual(critical?.email_configs?.map((mail) => mail.to), [alertEmail]);
+    assert.deepEqual(
+      critical?.email_configs?.map((mail) => mail.to),
+      [alertEmail],
+    );
     // The API masks webhook URLs (they may carry credentials): the rendered file shows it.
-    assert.deepEqual(critical.webhook_configs?.map((hook) => hook.url), ['<secret>']);
+    assert.deepEqual(
+      critical.webhook_configs?.map((hook) => hook.url),
+      ['<secret>'],
+    );
     const { output } = await started().exec('mon1', ['cat', '/etc/prometheus/alertmanager.yml']);
     assert.match(output, /^\s+- url: 'http:\/\/127\.0\.0\.1:9095\/alert'$/m);
   });
@@ -255,7 +305,8 @@ describe('provisioning the monitoring role', () => {
   });
 
   it("when the UIs are reached from the network, then the bastion gets through (operators' tunnels) and web1 does not", async () => {
-    const connect = (from: string, port: number) => started().exec(from, ['timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${started().address('mon1')}/${port}`]);
+    const connect = (from: string, port: number) =>
+      started().exec(from, ['timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${started().address('mon1')}/${port}`]);
     for (const port of [9090, 9093]) {
       assert.equal((await connect('bastion', port)).exitCode, 0, `bastion → mon1:${port}`);
       // Never answered: web1's own egress refuses it (no route to host), and mon1 would drop it (no reset).
@@ -267,7 +318,13 @@ describe('provisioning the monitoring role', () => {
 
   it('when another host tries the SMS notifier, then the firewall drops it: only Alertmanager on mon1 calls it', async () => {
     for (const from of ['web1', 'bastion']) {
-      const probe = await started().exec(from, ['timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${started().address('mon1')}/9095`]);
+      const probe = await started().exec(from, [
+        'timeout',
+        '3',
+        'bash',
+        '-c',
+        `exec 3<>/dev/tcp/${started().address('mon1')}/9095`,
+      ]);
       // Dropped (a time-out) by mon1, or refused by the sender's own egress rules (no route to host): never answered.
       assert.notEqual(probe.exitCode, 0, `${from} → mon1:9095: ${probe.output}`);
       assert.doesNotMatch(probe.output, /Connection refused/, `${from} → mon1:9095`);
@@ -276,8 +333,13 @@ describe('provisioning the monitoring role', () => {
 
   it('when converged, then the SMS notifier runs sandboxed as notifier, its environment readable by root only', async () => {
     assert.equal((await ok('mon1', ['systemctl', 'is-active', 'sms-notifier.service'])).trim(), 'active');
-    assert.equal((await ok('mon1', ['stat', '-c', '%U:%G %a', '/etc/refereezy/sms-notifier.env'])).trim(), 'root:root 600');
-    const pid = (await ok('mon1', ['systemctl', 'show', '--property=MainPID', '--value', 'sms-notifier.service'])).trim();
+    assert.equal(
+      (await ok('mon1', ['stat', '-c', '%U:%G %a', '/etc/refereezy/sms-notifier.env'])).trim(),
+      'root:root 600',
+    );
+    const pid = (
+      await ok('mon1', ['systemctl', 'show', '--property=MainPID', '--value', 'sms-notifier.service'])
+    ).trim();
     assert.equal((await ok('mon1', ['stat', '-c', '%U', `/proc/${pid}`])).trim(), 'notifier');
     const status = await ok('mon1', ['cat', `/proc/${pid}/status`]);
     assert.match(status, /^NoNewPrivs:\s+1$/m);
@@ -289,7 +351,10 @@ describe('provisioning the monitoring role', () => {
     const alertname = `LabPage${Date.now()}`;
     const fired = Date.now();
     const status = await postOnMon1(9093, '/api/v2/alerts', [
-      { labels: { alertname, severity: 'critical', instance: 'mon1:9095' }, annotations: { summary: 'the provisioning lab pages its on-call' } },
+      {
+        labels: { alertname, severity: 'critical', instance: 'mon1:9095' },
+        annotations: { summary: 'the provisioning lab pages its on-call' },
+      },
     ]);
     assert.match(status, /^HTTP\/1\.[01] 200 /);
     // The critical route's group_wait is 10 s.
@@ -303,7 +368,12 @@ describe('provisioning the monitoring role', () => {
   });
 
   it('when converged, then the daily report is a timer, active, next due at the configured time (UTC)', async () => {
-    const show = await ok('mon1', ['systemctl', 'show', '--property=ActiveState,UnitFileState,NextElapseUSecRealtime,TimersCalendar', 'refereezy-daily-report.timer']);
+    const show = await ok('mon1', [
+      'systemctl',
+      'show',
+      '--property=ActiveState,UnitFileState,NextElapseUSecRealtime,TimersCalendar',
+      'refereezy-daily-report.timer',
+    ]);
     assert.match(show, /^ActiveState=active$/m);
     assert.match(show, /^UnitFileState=enabled$/m);
     assert.match(show, /OnCalendar=\*-\*-\* 05:30:00 UTC/);
@@ -316,10 +386,24 @@ describe('provisioning the monitoring role', () => {
   it("when the daily report's service is started, then it runs to success and its mail is queued on mail1 for the admins", async (t) => {
     const begun = Date.now();
     const run = await started().exec('mon1', ['systemctl', 'start', 'refereezy-daily-report.service']);
-    const journal = (await started().exec('mon1', ['journalctl', '--no-pager', '--unit', 'refereezy-daily-report.service', '--lines', '20'])).output;
+    const journal = (
+      await started().exec('mon1', [
+        'journalctl',
+        '--no-pager',
+        '--unit',
+        'refereezy-daily-report.service',
+        '--lines',
+        '20',
+      ])
+    ).output;
     assert.equal(run.exitCode, 0, `${run.output}\n${journal}`);
     t.diagnostic(`report sent in ${((Date.now() - begun) / 1000).toFixed(1)} s`);
-    assert.equal((await ok('mon1', ['systemctl', 'show', '--property=Result', '--value', 'refereezy-daily-report.service'])).trim(), 'success');
+    assert.equal(
+      (
+        await ok('mon1', ['systemctl', 'show', '--property=Result', '--value', 'refereezy-daily-report.service'])
+      ).trim(),
+      'success',
+    );
     assert.match(journal, /"event":"daily-report"/);
     // Deferred for the relayhost, which does not exist: the queue shows the report's sender and recipient.
     const queued = await eventually("the report in mail1's queue", 30_000, async () => {
@@ -330,31 +414,55 @@ describe('provisioning the monitoring role', () => {
         .map((line) => JSON.parse(line) as { sender: string; recipients: { address: string }[] })
         .find((entry) => entry.sender === reportFrom);
     });
-    assert.deepEqual(queued.recipients.map((recipient) => recipient.address), [alertEmail]);
+    assert.deepEqual(
+      queued.recipients.map((recipient) => recipient.address),
+      [alertEmail],
+    );
   });
 
   it('when mon1 runs the cloudwatch role, then its timer is active and its disk and memory use arrive in CloudWatch with the Terraform alarm’s dimensions', async (t) => {
     assert.equal((await ok('mon1', ['systemctl', 'is-active', 'cloudwatch-metrics.timer'])).trim(), 'active');
     // What the timer runs, now (a oneshot: start returns when it has sent).
     const sent = await started().exec('mon1', ['systemctl', 'start', 'cloudwatch-metrics.service']);
-    assert.equal(sent.exitCode, 0, `${sent.output}\n${(await started().exec('mon1', ['journalctl', '-u', 'cloudwatch-metrics.service', '--no-pager', '-n', '30'])).output}`);
-    const listed = JSON.parse(await ok('mon1', [...awsOnMon1, 'list-metrics', '--namespace', cloudwatchNamespace])) as { Metrics: { MetricName: string; Dimensions: { Name: string; Value: string }[] }[] };
+    assert.equal(
+      sent.exitCode,
+      0,
+      `${sent.output}\n${(await started().exec('mon1', ['journalctl', '-u', 'cloudwatch-metrics.service', '--no-pager', '-n', '30'])).output}`,
+    );
+    const listed = JSON.parse(await ok('mon1', [...awsOnMon1, 'list-metrics', '--namespace', cloudwatchNamespace])) as {
+      Metrics: { MetricName: string; Dimensions: { Name: string; Value: string }[] }[];
+    };
     const disk = listed.Metrics.find((metric) => metric.MetricName === cloudwatchMetrics.disk.name);
-    assert.deepEqual(disk?.Dimensions.map((dimension) => `${dimension.Name}=${dimension.Value}`).sort(), [`InstanceId=${instanceId}`, 'path=/'], JSON.stringify(listed));
-    assert.ok(listed.Metrics.some((metric) => metric.MetricName === cloudwatchMetrics.memory.name), JSON.stringify(listed));
+    assert.deepEqual(
+      disk?.Dimensions.map((dimension) => `${dimension.Name}=${dimension.Value}`).sort(),
+      [`InstanceId=${instanceId}`, 'path=/'],
+      JSON.stringify(listed),
+    );
+    assert.ok(
+      listed.Metrics.some((metric) => metric.MetricName === cloudwatchMetrics.memory.name),
+      JSON.stringify(listed),
+    );
     // The alarm's own query (terraform/modules/alerting "disk": Maximum over 300 s, these dimensions) finds the value df shows.
     const now = Date.now();
     const statistics = JSON.parse(
       await ok('mon1', [
         ...awsOnMon1,
         'get-metric-statistics',
-        '--namespace', cloudwatchNamespace,
-        '--metric-name', cloudwatchMetrics.disk.name,
-        '--dimensions', `Name=InstanceId,Value=${instanceId}`, 'Name=path,Value=/',
-        '--statistics', 'Maximum',
-        '--period', '300',
-        '--start-time', new Date(now - 15 * 60_000).toISOString(),
-        '--end-time', new Date(now + 5 * 60_000).toISOString(),
+        '--namespace',
+        cloudwatchNamespace,
+        '--metric-name',
+        cloudwatchMetrics.disk.name,
+        '--dimensions',
+        `Name=InstanceId,Value=${instanceId}`,
+        'Name=path,Value=/',
+        '--statistics',
+        'Maximum',
+        '--period',
+        '300',
+        '--start-time',
+        new Date(now - 15 * 60_000).toISOString(),
+        '--end-time',
+        new Date(now + 5 * 60_000).toISOString(),
       ]),
     ) as { Datapoints: { Maximum: number }[] };
     const [point] = statistics.Datapoints;
@@ -370,7 +478,11 @@ describe('provisioning the monitoring role', () => {
     const refused = await started().provision(['--limit', 'mon1', ...roles]);
     assert.equal(refused.code, 2);
     const handler = recapOf(refused, 'mon1').tasks.find((task) => task.task === 'handler: reload prometheus');
-    assert.equal(handler?.status, 'failed', JSON.stringify(recapOf(refused, 'mon1').tasks.filter((task) => task.status !== 'ok')));
+    assert.equal(
+      handler?.status,
+      'failed',
+      JSON.stringify(recapOf(refused, 'mon1').tasks.filter((task) => task.status !== 'ok')),
+    );
     assert.match(handler.reason, /scrape timeout greater than scrape interval/);
     const running = ((await getOnMon1(9090, '/api/v1/status/config')) as { data: { yaml: string } }).data.yaml;
     assert.match(running, /scrape_timeout: 10s/);
@@ -378,6 +490,9 @@ describe('provisioning the monitoring role', () => {
     setMon1Vars({ prometheus_scrape_timeout: '10s' });
     const restored = await started().provision(['--limit', 'mon1', ...roles]);
     assert.equal(restored.code, 0, notOk(restored).join('\n'));
-    assert.equal((await started().exec('mon1', ['systemctl', 'is-active', 'prometheus.service'])).output.trim(), 'active');
+    assert.equal(
+      (await started().exec('mon1', ['systemctl', 'is-active', 'prometheus.service'])).output.trim(),
+      'active',
+    );
   });
 });

@@ -38,8 +38,14 @@ let container: StartedTestContainer | undefined;
  */
 async function connect(through?: TcpProxy): Promise<{ jump: Bastion; connection: HostConnection }> {
   assert.ok(container);
-  const options = { auth: { privateKey: key.private, description: 'the test key' }, knownHostsFile: path.join(dir, 'known_hosts'), trustNewHostKeys: true };
-  const [address = '', port = ''] = through ? through.address.split(':') : [container.getHost(), String(container.getMappedPort(22))];
+  const options = {
+    auth: { privateKey: key.private, description: 'the test key' },
+    knownHostsFile: path.join(dir, 'known_hosts'),
+    trustNewHostKeys: true,
+  };
+  const [address = '', port = ''] = through
+    ? through.address.split(':')
+    : [container.getHost(), String(container.getMappedPort(22))];
   const jump = await Bastion.connect({ name: 'jump', address, port: Number(port), user: 'admin' }, options);
   return { jump, connection: await jump.host({ name: host.name, address: '127.0.0.1', port: 22, user: 'admin' }) };
 }
@@ -63,15 +69,35 @@ WantedBy=multi-user.target
 const subject: Role = {
   name: 'subject',
   tasks: () => [],
-  handlers: { 'restart hello': { name: 'restart hello', commands: [run('systemctl', 'restart', 'refereezy-hello.service'), run('touch', '/run/hello-restarted')] } },
+  handlers: {
+    'restart hello': {
+      name: 'restart hello',
+      commands: [run('systemctl', 'restart', 'refereezy-hello.service'), run('touch', '/run/hello-restarted')],
+    },
+  },
 };
 const subjectTasks = [
-  { name: 'Write the mail relay password', operation: file({ path: '/etc/refereezy-secret.env', content: `${secret}\n`, mode: '0600', sensitive: true }) },
-  { name: 'Install the hello unit', operation: unitFile({ name: 'refereezy-hello.service', content: helloUnit }), notify: ['restart hello'] },
+  {
+    name: 'Write the mail relay password',
+    operation: file({ path: '/etc/refereezy-secret.env', content: `${secret}\n`, mode: '0600', sensitive: true }),
+  },
+  {
+    name: 'Install the hello unit',
+    operation: unitFile({ name: 'refereezy-hello.service', content: helloUnit }),
+    notify: ['restart hello'],
+  },
   { name: 'Keep hello running', operation: service({ unit: 'refereezy-hello.service', enabled: true, running: true }) },
   {
     name: 'Stamp the time every day',
-    operation: timer({ name: 'refereezy-stamp', description: 'Stamp the time', command: ['/bin/sh', '-c', 'date +%s > "$HOME/stamp"'], user: 'admin', onCalendar: '*-*-* 04:00:00', persistent: true, randomizedDelaySec: 60 }),
+    operation: timer({
+      name: 'refereezy-stamp',
+      description: 'Stamp the time',
+      command: ['/bin/sh', '-c', 'date +%s > "$HOME/stamp"'],
+      user: 'admin',
+      onCalendar: '*-*-* 04:00:00',
+      persistent: true,
+      randomizedDelaySec: 60,
+    }),
   },
   { name: 'Install chrony', operation: packages({ packages: ['chrony'], present: true }) },
   { name: 'Keep chrony running', operation: service({ unit: 'chrony.service', enabled: true, running: true }) },
@@ -79,14 +105,32 @@ const subjectTasks = [
 
 /** A role whose handler fails until /etc/refereezy-ready exists. */
 const flaky = (content: string): PlannedRole => ({
-  role: { name: 'flaky', tasks: () => [], handlers: { 'check ready': { name: 'check ready', commands: [run('test', '-e', '/etc/refereezy-ready')] } } },
-  tasks: [{ name: 'Write the flaky file', operation: file({ path: '/etc/refereezy-flaky', content }), notify: ['check ready'] }],
+  role: {
+    name: 'flaky',
+    tasks: () => [],
+    handlers: { 'check ready': { name: 'check ready', commands: [run('test', '-e', '/etc/refereezy-ready')] } },
+  },
+  tasks: [
+    {
+      name: 'Write the flaky file',
+      operation: file({ path: '/etc/refereezy-flaky', content }),
+      notify: ['check ready'],
+    },
+  ],
 });
 
-async function converged(plan: PlannedRole[], check: boolean, onTask?: (report: TaskReport, connection: HostConnection) => void, through?: TcpProxy): Promise<HostRecap> {
+async function converged(
+  plan: PlannedRole[],
+  check: boolean,
+  onTask?: (report: TaskReport, connection: HostConnection) => void,
+  through?: TcpProxy,
+): Promise<HostRecap> {
   const { jump, connection } = await connect(through);
   try {
-    return await converge(connection, host, plan, { check, ...(onTask ? { onTask: (report) => onTask(report, connection) } : {}) });
+    return await converge(connection, host, plan, {
+      check,
+      ...(onTask ? { onTask: (report) => onTask(report, connection) } : {}),
+    });
   } finally {
     connection.close();
     jump.close();
@@ -94,7 +138,10 @@ async function converged(plan: PlannedRole[], check: boolean, onTask?: (report: 
 }
 
 const task = (recap: HostRecap, name: string) => recap.tasks.find((report) => report.task === name);
-const changes = (recap: HostRecap) => recap.tasks.filter((report) => report.status !== 'ok').map((report) => `${report.task}: ${report.status} ${report.reason}`);
+const changes = (recap: HostRecap) =>
+  recap.tasks
+    .filter((report) => report.status !== 'ok')
+    .map((report) => `${report.task}: ${report.status} ${report.reason}`);
 
 before(async () => {
   await useRyukOnlyWhereAvailable();
@@ -124,8 +171,16 @@ describe('the runner on a real host', () => {
     assert.equal(recap.failed, 0, JSON.stringify(recap.error));
     assert.deepEqual(recap.handlers, ['restart hello']);
     assert.equal(task(recap, 'handler: restart hello')?.reason, 'would run restart hello');
-    assert.match(task(recap, 'Stamp the time every day')?.reason ?? '', /create .*refereezy-stamp\.service, create .*refereezy-stamp\.timer, reload systemd, enable refereezy-stamp\.timer, start refereezy-stamp\.timer/);
-    for (const path of ['/etc/refereezy-secret.env', '/etc/systemd/system/refereezy-hello.service', '/etc/systemd/system/refereezy-stamp.timer', '/var/lib/refereezy-provision']) {
+    assert.match(
+      task(recap, 'Stamp the time every day')?.reason ?? '',
+      /create .*refereezy-stamp\.service, create .*refereezy-stamp\.timer, reload systemd, enable refereezy-stamp\.timer, start refereezy-stamp\.timer/,
+    );
+    for (const path of [
+      '/etc/refereezy-secret.env',
+      '/etc/systemd/system/refereezy-hello.service',
+      '/etc/systemd/system/refereezy-stamp.timer',
+      '/var/lib/refereezy-provision',
+    ]) {
       assert.notEqual((await exec('test', '-e', path)).exitCode, 0, `${path} was written under --check`);
     }
   });
@@ -144,14 +199,21 @@ describe('the runner on a real host', () => {
     assert.equal(next.failed, 0, `${JSON.stringify(next.error)}\n${changes(next).join('\n')}`);
     assert.equal(task(next, 'handler: restart hello')?.reason, 'ran restart hello (pending from an earlier run)');
     assert.equal((await exec('test', '-e', '/run/hello-restarted')).exitCode, 0);
-    assert.notEqual((await exec('test', '-e', pendingHandlersFile)).exitCode, 0, 'the handler left the file once it ran');
+    assert.notEqual(
+      (await exec('test', '-e', pendingHandlersFile)).exitCode,
+      0,
+      'the handler left the file once it ran',
+    );
   });
 
   it('when converged, then the unit installed in the same run runs, the timer waits, the secret is in place and chrony is left to its condition', async () => {
     assert.equal((await exec('systemctl', 'is-active', 'refereezy-hello.service')).output.trim(), 'active');
     assert.equal((await exec('systemctl', 'is-active', 'refereezy-stamp.timer')).output.trim(), 'active');
     assert.equal((await exec('systemctl', 'is-enabled', 'refereezy-stamp.timer')).output.trim(), 'enabled');
-    assert.match((await exec('systemctl', 'show', '--property=NextElapseUSecRealtime', 'refereezy-stamp.timer')).output, /04:0\d:\d\d|04:00/);
+    assert.match(
+      (await exec('systemctl', 'show', '--property=NextElapseUSecRealtime', 'refereezy-stamp.timer')).output,
+      /04:0\d:\d\d|04:00/,
+    );
     // What the timer starts runs as its user, the command as written.
     assert.equal((await exec('systemctl', 'start', 'refereezy-stamp.service')).exitCode, 0);
     assert.match((await exec('stat', '-c', '%U %n', '/home/admin/stamp')).output, /^admin /);
@@ -163,27 +225,61 @@ describe('the runner on a real host', () => {
   it('when converged again, then nothing changes, chrony included, and no report shows the secret', async () => {
     const recap = await converged([{ role: subject, tasks: subjectTasks }], false);
     assert.deepEqual(changes(recap), []);
-    assert.match(task(recap, 'Keep chrony running')?.reason ?? '', /^service chrony\.service is enabled and not running: its start condition is unmet on this host \(ConditionCapability=CAP_SYS_TIME\)$/);
+    assert.match(
+      task(recap, 'Keep chrony running')?.reason ?? '',
+      /^service chrony\.service is enabled and not running: its start condition is unmet on this host \(ConditionCapability=CAP_SYS_TIME\)$/,
+    );
     assert.doesNotMatch(JSON.stringify(recap), new RegExp(secret.split('=')[1] ?? secret));
   });
 
   it('when the secret changes, then the report says so by its sha256 only', async () => {
-    const changed = subjectTasks.map((entry) => (entry.name === 'Write the mail relay password' ? { ...entry, operation: file({ path: '/etc/refereezy-secret.env', content: 'smtp_password=rotated\n', mode: '0600', sensitive: true }) } : entry));
+    const changed = subjectTasks.map((entry) =>
+      entry.name === 'Write the mail relay password'
+        ? {
+            ...entry,
+            operation: file({
+              path: '/etc/refereezy-secret.env',
+              content: 'smtp_password=rotated\n',
+              mode: '0600',
+              sensitive: true,
+            }),
+          }
+        : entry,
+    );
     const recap = await converged([{ role: subject, tasks: changed }], false);
     const report = task(recap, 'Write the mail relay password');
-    assert.match(report?.reason ?? '', /^update the content of \/etc\/refereezy-secret\.env: content changed \(sensitive, sha256 [0-9a-f]{12}…→[0-9a-f]{12}…\)$/);
+    assert.match(
+      report?.reason ?? '',
+      /^update the content of \/etc\/refereezy-secret\.env: content changed \(sensitive, sha256 [0-9a-f]{12}…→[0-9a-f]{12}…\)$/,
+    );
     assert.doesNotMatch(JSON.stringify(recap), /rotated|smtp_password/);
   });
 
   it('when the schedule changes, then the timer file is rewritten, systemd reloaded, and the next run is the new time', async () => {
     const moved = subjectTasks.map((entry) =>
       entry.name === 'Stamp the time every day'
-        ? { ...entry, operation: timer({ name: 'refereezy-stamp', description: 'Stamp the time', command: ['/bin/sh', '-c', 'date +%s > "$HOME/stamp"'], user: 'admin', onCalendar: '*-*-* 05:30:00', persistent: true }) }
+        ? {
+            ...entry,
+            operation: timer({
+              name: 'refereezy-stamp',
+              description: 'Stamp the time',
+              command: ['/bin/sh', '-c', 'date +%s > "$HOME/stamp"'],
+              user: 'admin',
+              onCalendar: '*-*-* 05:30:00',
+              persistent: true,
+            }),
+          }
         : entry,
     );
     const recap = await converged([{ role: subject, tasks: moved }], false);
-    assert.equal(task(recap, 'Stamp the time every day')?.reason, 'update the content of /etc/systemd/system/refereezy-stamp.timer, reload systemd');
-    assert.match((await exec('systemctl', 'show', '--property=NextElapseUSecRealtime', 'refereezy-stamp.timer')).output, /05:30:00/);
+    assert.equal(
+      task(recap, 'Stamp the time every day')?.reason,
+      'update the content of /etc/systemd/system/refereezy-stamp.timer, reload systemd',
+    );
+    assert.match(
+      (await exec('systemctl', 'show', '--property=NextElapseUSecRealtime', 'refereezy-stamp.timer')).output,
+      /05:30:00/,
+    );
   });
 
   it('when a handler fails, then it stays pending: --check says it would run, and the next run that succeeds clears it', async () => {
@@ -212,14 +308,23 @@ describe('the runner on a real host', () => {
     const before = (await exec('sha256sum', config)).output;
     const rendered = (content: string): PlannedRole => ({
       role: { name: 'sshd', tasks: () => [], handlers: {} },
-      tasks: [{ name: 'Render sshd_config', operation: file({ path: config, content, mode: '0600', validate: 'sshd -t -f %s' }) }],
+      tasks: [
+        {
+          name: 'Render sshd_config',
+          operation: file({ path: config, content, mode: '0600', validate: 'sshd -t -f %s' }),
+        },
+      ],
     });
     const rejected = await converged([rendered('Port 22\nNoSuchKeyword yes\n')], false);
     assert.equal(rejected.status, 'failed');
     assert.equal(rejected.error?.kind, 'command');
     assert.match(rejected.error.message, /Bad configuration option: NoSuchKeyword|NoSuchKeyword/);
     assert.equal((await exec('sha256sum', config)).output, before, 'the rejected config replaced the running one');
-    assert.equal((await exec('sh', '-c', 'ls -A /etc/ssh | grep "^\\.sshd_config\\.refereezy-" || true')).output.trim(), '', 'the temporary file was left behind');
+    assert.equal(
+      (await exec('sh', '-c', 'ls -A /etc/ssh | grep "^\\.sshd_config\\.refereezy-" || true')).output.trim(),
+      '',
+      'the temporary file was left behind',
+    );
 
     const current = (await exec('cat', config)).output;
     const accepted = await converged([rendered(`${current}# checked by sshd -t first\n`)], false);
@@ -232,7 +337,10 @@ describe('the runner on a real host', () => {
     const target = '/etc/refereezy-large.conf';
     const sha = (text: string) => createHash('sha256').update(text).digest('hex');
     const old = 'the previous, complete version\n';
-    const roleWith = (content: string): PlannedRole => ({ role: { name: 'large', tasks: () => [], handlers: {} }, tasks: [{ name: 'Write the large file', operation: file({ path: target, content }) }] });
+    const roleWith = (content: string): PlannedRole => ({
+      role: { name: 'large', tasks: () => [], handlers: {} },
+      tasks: [{ name: 'Write the large file', operation: file({ path: target, content }) }],
+    });
     assert.equal((await converged([roleWith(old)], false)).failed, 0);
     // One line of 12 MB: long enough to be cut half-way, cheap to diff.
     const large = `${randomBytes(9 * 1024 * 1024).toString('base64')}\n`;
@@ -246,8 +354,12 @@ describe('the runner on a real host', () => {
       await sleep(1_000);
       // Cut with the upload part-way: the new content sits in a temporary file beside the old one, which is untouched.
       assert.equal(await hashOnHost(), sha(old), 'the file changed while its write was cut off');
-      const temporary = (await exec('sh', '-c', 'ls -A /etc | grep "^\\.refereezy-large\\.conf\\.refereezy-" || true')).output.trim();
-      t.diagnostic(`during the cut: ${temporary || 'no temporary file'}; ${target} still sha256 ${sha(old).slice(0, 12)}…`);
+      const temporary = (
+        await exec('sh', '-c', 'ls -A /etc | grep "^\\.refereezy-large\\.conf\\.refereezy-" || true')
+      ).output.trim();
+      t.diagnostic(
+        `during the cut: ${temporary || 'no temporary file'}; ${target} still sha256 ${sha(old).slice(0, 12)}…`,
+      );
       assert.notEqual(temporary, '', 'no write was in progress when the path was cut');
       // The path comes back: the session is gone, the host's shell sees its input end early and keeps the old file.
       proxy.reconnect();
@@ -258,7 +370,9 @@ describe('the runner on a real host', () => {
       let left = temporary;
       for (let tries = 0; tries < 50 && left !== ''; tries += 1) {
         await sleep(200);
-        left = (await exec('sh', '-c', 'ls -A /etc | grep "^\\.refereezy-large\\.conf\\.refereezy-" || true')).output.trim();
+        left = (
+          await exec('sh', '-c', 'ls -A /etc | grep "^\\.refereezy-large\\.conf\\.refereezy-" || true')
+        ).output.trim();
       }
       assert.equal(left, '', 'the temporary file was left behind');
       assert.equal(await hashOnHost(), sha(old));
@@ -276,11 +390,22 @@ describe('the runner on a real host', () => {
   it('when a sudoers file fails visudo, then it is not installed and sudo keeps working; a valid one is', async () => {
     const sudoers = (content: string): PlannedRole => ({
       role: { name: 'sudo', tasks: () => [], handlers: {} },
-      tasks: [{ name: 'Let the deploy user restart the API', operation: file({ path: '/etc/sudoers.d/50-deploy', content, mode: '0440', validate: 'visudo -cf %s' }) }],
+      tasks: [
+        {
+          name: 'Let the deploy user restart the API',
+          operation: file({ path: '/etc/sudoers.d/50-deploy', content, mode: '0440', validate: 'visudo -cf %s' }),
+        },
+      ],
     });
-    const broken = await converged([sudoers('deploy ALL=(ALL) NOPASSWD: /bin/systemctl restart api.service,\n')], false);
+    const broken = await converged(
+      [sudoers('deploy ALL=(ALL) NOPASSWD: /bin/systemctl restart api.service,\n')],
+      false,
+    );
     assert.equal(broken.status, 'failed');
-    assert.match(broken.error?.message ?? '', /50-deploy: the new content fails the check \(visudo -cf \/etc\/sudoers\.d\/\.50-deploy\.refereezy-\w+\)/);
+    assert.match(
+      broken.error?.message ?? '',
+      /50-deploy: the new content fails the check \(visudo -cf \/etc\/sudoers\.d\/\.50-deploy\.refereezy-\w+\)/,
+    );
     assert.notEqual((await exec('test', '-e', '/etc/sudoers.d/50-deploy')).exitCode, 0);
     assert.equal((await exec('runuser', '-u', 'admin', '--', 'sudo', '-n', 'true')).exitCode, 0, 'sudo broke');
     const fixed = await converged([sudoers('Cmnd_Alias API = /bin/systemctl restart api.service\n')], false);
@@ -302,15 +427,22 @@ describe('the runner on a real host', () => {
       'rm -f /run/refereezy-slow-postinst',
     ].join('\n');
     assert.equal((await exec('sh', '-c', build)).exitCode, 0);
-    const status = async () => (await exec('dpkg-query', '--show', '--showformat=${db:Status-Status}', 'refereezy-lab-slow')).output.trim();
+    const status = async () =>
+      (await exec('dpkg-query', '--show', '--showformat=${db:Status-Status}', 'refereezy-lab-slow')).output.trim();
     assert.equal(await status(), 'half-configured');
     const refused = await exec('apt-get', 'install', '-y', '-s', 'sudo');
     t.diagnostic(`apt before the recovery: exit ${refused.exitCode}`);
 
-    const role: PlannedRole = { role: { name: 'base', tasks: () => [], handlers: {} }, tasks: [{ name: 'Install sudo', operation: packages({ packages: ['sudo'], present: true }) }] };
+    const role: PlannedRole = {
+      role: { name: 'base', tasks: () => [], handlers: {} },
+      tasks: [{ name: 'Install sudo', operation: packages({ packages: ['sudo'], present: true }) }],
+    };
     const recovered = await converged([role], false);
     assert.equal(recovered.failed, 0, JSON.stringify(recovered.error));
-    assert.match(task(recovered, 'Install sudo')?.reason ?? '', /^recover: dpkg was interrupted: .*refereezy-lab-slow.* \(dpkg --configure -a\); package sudo installed$/);
+    assert.match(
+      task(recovered, 'Install sudo')?.reason ?? '',
+      /^recover: dpkg was interrupted: .*refereezy-lab-slow.* \(dpkg --configure -a\); package sudo installed$/,
+    );
     assert.equal(await status(), 'installed');
     assert.equal((await exec('dpkg', '--audit')).output.trim(), '');
     assert.equal((await exec('apt-get', 'install', '-y', '-s', 'sudo')).exitCode, 0);

@@ -8,7 +8,11 @@ import { describe, it } from 'node:test';
 import { repoRoot } from '../../support/paths.js';
 
 const provision = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'provision/main.ts', ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: '', PROVISION_SSH_KEY: '' } });
+  spawnSync(process.execPath, ['--import', 'tsx', 'provision/main.ts', ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, SSH_AUTH_SOCK: '', PROVISION_SSH_KEY: '' },
+  });
 
 describe('provision CLI', () => {
   it('when run with --help, then it prints the usage on stdout and exits 0', () => {
@@ -17,7 +21,7 @@ describe('provision CLI', () => {
     assert.match(run.stdout, /^usage: npm run provision -- <inventory name\|path> \[options\]/);
   });
 
-  it('when both the inventory is bad and the key is missing, then the inventory\'s errors are reported (exit 1)', () => {
+  it("when both the inventory is bad and the key is missing, then the inventory's errors are reported (exit 1)", () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'provision-cli-'));
     try {
       const inventory = path.join(dir, 'bad.yaml');

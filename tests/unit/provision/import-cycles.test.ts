@@ -18,7 +18,13 @@ describe('provision/ imports', () => {
     const modules = Object.keys(graph.obj());
     // The graph must be whole: a resolver that missed every `.js` → `.ts` import would find no cycle either.
     assert.ok(modules.length > 60, `madge read only ${modules.length} modules`);
-    assert.ok((graph.obj()['provision/main.ts'] ?? []).length > 5, `provision/main.ts's imports were not resolved: ${JSON.stringify(graph.obj()['provision/main.ts'])}`);
-    assert.deepEqual(graph.circular().map((cycle) => cycle.join(' → ')), []);
+    assert.ok(
+      (graph.obj()['provision/main.ts'] ?? []).length > 5,
+      `provision/main.ts's imports were not resolved: ${JSON.stringify(graph.obj()['provision/main.ts'])}`,
+    );
+    assert.deepEqual(
+      graph.circular().map((cycle) => cycle.join(' → ')),
+      [],
+    );
   });
 });

@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { NodePackage } from '../../../provision/releases/node-release.js';
-import { archiveContents, buildSteps, inputFiles, inputKey, repoRoot } from '../../../provision/releases/node-release.js';
+import {
+  archiveContents,
+  buildSteps,
+  inputFiles,
+  inputKey,
+  repoRoot,
+} from '../../../provision/releases/node-release.js';
 import { apiPackage } from '../../../provision/roles/api/release.js';
 import { notifierPackage } from '../../../provision/roles/monitoring/notifier.js';
 
@@ -19,14 +25,21 @@ describe('Node package releases', () => {
       const dockerfile = readFileSync(path.join(repoRoot, pkg.dockerfile), 'utf8');
       assert.match(dockerfile, new RegExp(`^WORKDIR /src/${pkg.dir}$`, 'm'));
       // The same npm commands in the same order; the release adds only flags about the operator's machine (offline cache, audit).
-      const commands = buildSteps.map((step) => step.filter((arg) => !arg.startsWith('--') || arg === '--omit=dev').join(' '));
+      const commands = buildSteps.map((step) =>
+        step.filter((arg) => !arg.startsWith('--') || arg === '--omit=dev').join(' '),
+      );
       assert.deepEqual(commands, ['npm ci', 'npm run build', 'npm prune --omit=dev']);
       const at = commands.map((command) => dockerfile.indexOf(command));
-      assert.ok(at.every((index, i) => index > (at[i - 1] ?? 0)), `${pkg.dockerfile} does not run ${commands.join(', ')} in this order`);
+      assert.ok(
+        at.every((index, i) => index > (at[i - 1] ?? 0)),
+        `${pkg.dockerfile} does not run ${commands.join(', ')} in this order`,
+      );
     });
 
     it(`when the image of ${pkg.dir} is assembled, then it copies what the release holds, no more, no less`, () => {
-      const copied = [...finalStage(pkg).matchAll(/^COPY (?:--from=build \/src\/\S+\/|\S+\/)(\S+) \.\/(\S*)$/gm)].map((match) => match[2] || match[1]);
+      const copied = [...finalStage(pkg).matchAll(/^COPY (?:--from=build \/src\/\S+\/|\S+\/)(\S+) \.\/(\S*)$/gm)].map(
+        (match) => match[2] || match[1],
+      );
       assert.deepEqual(copied.sort(), archiveContents(pkg).sort());
     });
   }

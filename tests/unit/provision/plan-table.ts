@@ -20,7 +20,10 @@ export function planTable(rows: PlanRow[]): void {
   for (const row of rows) {
     it(`when ${row.when}, then ${row.commands.length === 0 ? 'nothing is needed' : row.commands.map(shortLine).join(' ; ')}`, () => {
       const plan = row.plan();
-      assert.deepEqual(plan.commands.map((command) => commandLine(command.argv)), row.commands);
+      assert.deepEqual(
+        plan.commands.map((command) => commandLine(command.argv)),
+        row.commands,
+      );
       assert.equal(plan.changed, row.commands.length > 0);
       assert.match(plan.reason, row.reason);
     });
@@ -34,8 +37,14 @@ export function shortLine(line: string): string {
 }
 
 /** The command line of an atomic write of this file (files.ts's atomicWrite). */
-export const writeLine = (path: string, content: string, mode = '0644', owner = 'root', group = 'root', validate?: string): string =>
-  commandLine(atomicWrite({ path, content, mode, owner, group, validate }).argv);
+export const writeLine = (
+  path: string,
+  content: string,
+  mode = '0644',
+  owner = 'root',
+  group = 'root',
+  validate?: string,
+): string => commandLine(atomicWrite({ path, content, mode, owner, group, validate }).argv);
 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 

@@ -40,6 +40,7 @@ describe('probeScript', () => {
     const batches = probeBatches(long);
     assert.ok(batches.length > 1);
     assert.deepEqual(batches.flat(), long);
-    for (const batch of batches) assert.ok(Buffer.byteLength(probeScript(batch).argv[2] ?? '') < maxScriptBytes + 10_000);
+    for (const batch of batches)
+      assert.ok(Buffer.byteLength(probeScript(batch).argv[2] ?? '') < maxScriptBytes + 10_000);
   });
 });

@@ -8,11 +8,22 @@ import type { Plan } from '../../../provision/operations/operation.js';
 import { clientCidrs, db, exporterDataSource } from '../../../provision/roles/db/index.js';
 import { hostCidr, pgHbaTemplate, renderPgHba } from '../../../provision/roles/db/pg-hba.js';
 import { literal, pgRoleFact } from '../../../provision/facts/postgres.js';
-import { planPgDatabase, planPgRole, planPublicSchema, scramVerifierMatches } from '../../../provision/operations/postgres.js';
+import {
+  planPgDatabase,
+  planPgRole,
+  planPublicSchema,
+  scramVerifierMatches,
+} from '../../../provision/operations/postgres.js';
 import type { UnitServiceFact } from '../../../provision/facts/systemd.js';
 import { planUnitService } from '../../../provision/operations/systemd.js';
 
-const host = (name: string, groups: string[], address: string, vars: Record<string, unknown> = {}): Host => ({ name, address, port: 22, groups, vars });
+const host = (name: string, groups: string[], address: string, vars: Record<string, unknown> = {}): Host => ({
+  name,
+  address,
+  port: 22,
+  groups,
+  vars,
+});
 const secrets = { db_password: 'app password 1234', db_monitor_password: 'monitor-password-1234', db_backups: false };
 const db1 = host('db1', ['db'], '10.0.3.10', secrets);
 const api1 = host('api1', ['api'], '10.0.2.10');
@@ -20,10 +31,13 @@ const api2 = host('api2', ['api'], '10.0.2.11');
 const web1 = host('web1', ['web'], '10.0.1.10');
 
 const lines = (plan: Plan) => plan.commands.map((command) => commandLine(command.argv));
-const psql = (database: string) => `runuser -u postgres -- psql --no-psqlrc --quiet --no-align --tuples-only --set=ON_ERROR_STOP=1 --dbname=${database}`;
+const psql = (database: string) =>
+  `runuser -u postgres -- psql --no-psqlrc --quiet --no-align --tuples-only --set=ON_ERROR_STOP=1 --dbname=${database}`;
 /** Verifiers PostgreSQL 17 wrote (the replica image, password_encryption = scram-sha-256). */
-const pencil = 'SCRAM-SHA-256$4096:VDOsIHHlbhKvfBNTdFcs/Q==$aQnt+P4EP/ER31GjrfUJsza7AOBGw+Y2lnJrkrqpnUg=:lL2853Sb39aOuoRxh4ry2nFIjS1Rw8hjbU/P7vfBn+E=';
-const accented = 'SCRAM-SHA-256$4096:m1642+O1YDI4DpeNswH06Q==$JLKdjMq2OXOXosvDNtRZp2t/n0/7KdKrVnq5bMzwq3Y=:hriH3SGmUs0o5kbBJVsm3jMXWQkj5zR2lmgTHocFSps=';
+const pencil =
+  'SCRAM-SHA-256$4096:VDOsIHHlbhKvfBNTdFcs/Q==$aQnt+P4EP/ER31GjrfUJsza7AOBGw+Y2lnJrkrqpnUg=:lL2853Sb39aOuoRxh4ry2nFIjS1Rw8hjbU/P7vfBn+E=';
+const accented =
+  'SCRAM-SHA-256$4096:m1642+O1YDI4DpeNswH06Q==$JLKdjMq2OXOXosvDNtRZp2t/n0/7KdKrVnq5bMzwq3Y=:hriH3SGmUs0o5kbBJVsm3jMXWQkj5zR2lmgTHocFSps=';
 
 describe('db role: pg_hba from the replica image’s template', () => {
   const values = { APP_DB_NAME: 'refereezy', APP_DB_USER: 'refereezy', MONITOR_DB_USER: 'monitor' };
@@ -39,7 +53,10 @@ describe('db role: pg_hba from the replica image’s template', () => {
 
   it('when there are several api hosts, then each gets its own host lines (/32) and the rest is rendered once', () => {
     const rendered = renderPgHba(template, values, clientCidrs(db1, { hosts: [db1, api1, api2, web1] }));
-    const rules = rendered.split('\n').filter((line) => line !== '' && !line.startsWith('#')).map((line) => line.split(/\s+/).join(' '));
+    const rules = rendered
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .map((line) => line.split(/\s+/).join(' '));
     assert.deepEqual(rules, [
       'local all postgres peer',
       'host refereezy refereezy 10.0.2.10/32 scram-sha-256',
@@ -57,18 +74,30 @@ describe('db role: pg_hba from the replica image’s template', () => {
     assert.equal(hostCidr('fd00::10'), 'fd00::10/128');
     assert.equal(hostCidr('10.0.2.0/24'), '10.0.2.0/24');
     assert.throws(() => hostCidr('api1.internal'), /"api1\.internal" is neither an IP address nor a CIDR/);
-    assert.throws(() => clientCidrs(db1, { hosts: [db1, host('api3', ['api'], 'api3.internal')] }), /^Error: host db1: role db: api host api3: /);
+    assert.throws(
+      () => clientCidrs(db1, { hosts: [db1, host('api3', ['api'], 'api3.internal')] }),
+      /^Error: host db1: role db: api host api3: /,
+    );
   });
 
   it('when the vault lacks a password, then the error names the host, the role and the var (never a value)', () => {
-    assert.throws(() => db.tasks(host('db1', ['db'], '10.0.3.10', { db_password: 'short' }), { hosts: [] }), /^Error: host db1: role db: vars\.db_password: at least 12 characters; vars\.db_monitor_password: /);
+    assert.throws(
+      () => db.tasks(host('db1', ['db'], '10.0.3.10', { db_password: 'short' }), { hosts: [] }),
+      /^Error: host db1: role db: vars\.db_password: at least 12 characters; vars\.db_monitor_password: /,
+    );
   });
 
   it('when the exporter’s password has whitespace, then the role refuses it (postgres_exporter could not connect)', () => {
-    assert.throws(() => db.tasks(host('db1', ['db'], '10.0.3.10', { ...secrets, db_monitor_password: 'monitor password 1234' }), { hosts: [] }), /^Error: host db1: role db: vars\.db_monitor_password: no whitespace/);
+    assert.throws(
+      () =>
+        db.tasks(host('db1', ['db'], '10.0.3.10', { ...secrets, db_monitor_password: 'monitor password 1234' }), {
+          hosts: [],
+        }),
+      /^Error: host db1: role db: vars\.db_monitor_password: no whitespace/,
+    );
   });
 
-  it('then the role serves 5432 to the api group, Patroni\'s REST API to the api group and its peers, and the exporter to monitoring', () => {
+  it("then the role serves 5432 to the api group, Patroni's REST API to the api group and its peers, and the exporter to monitoring", () => {
     assert.deepEqual(
       db.ingress?.map((rule) => [rule.port, rule.from]),
       [
@@ -80,7 +109,10 @@ describe('db role: pg_hba from the replica image’s template', () => {
   });
 
   it('when the exporter’s password has URL characters, then every byte is percent-encoded, as the image’s entrypoint does', () => {
-    assert.equal(exporterDataSource('monitor', "a@b/c'", 'refereezy'), 'postgresql://monitor:%61%40%62%2f%63%27@127.0.0.1:5432/refereezy?sslmode=disable');
+    assert.equal(
+      exporterDataSource('monitor', "a@b/c'", 'refereezy'),
+      'postgresql://monitor:%61%40%62%2f%63%27@127.0.0.1:5432/refereezy?sslmode=disable',
+    );
   });
 });
 
@@ -105,11 +137,17 @@ describe('db role: roles, database and schema as tables', () => {
     },
     {
       when: 'PostgreSQL does not answer yet (a --check on a fresh host)',
-      plan: () => planPgRole({ name: 'monitor', password: 'pencil', memberOf: ['pg_monitor'] }, { answered: false, value: null }),
+      plan: () =>
+        planPgRole({ name: 'monitor', password: 'pencil', memberOf: ['pg_monitor'] }, { answered: false, value: null }),
       sql: [`CREATE ROLE "monitor" LOGIN PASSWORD 'pencil' IN ROLE "pg_monitor";`],
       reason: /^create login role monitor in pg_monitor \(PostgreSQL does not answer yet\)$/,
     },
-    { when: 'the role has the password', plan: () => planPgRole({ name: 'refereezy', password: 'pencil' }, { answered: true, value: role }), sql: [], reason: /^role refereezy can log in with the desired password$/ },
+    {
+      when: 'the role has the password',
+      plan: () => planPgRole({ name: 'refereezy', password: 'pencil' }, { answered: true, value: role }),
+      sql: [],
+      reason: /^role refereezy can log in with the desired password$/,
+    },
     {
       when: 'the password differs',
       plan: () => planPgRole({ name: 'refereezy', password: 'crayon' }, { answered: true, value: role }),
@@ -118,7 +156,8 @@ describe('db role: roles, database and schema as tables', () => {
     },
     {
       when: 'a membership is missing',
-      plan: () => planPgRole({ name: 'monitor', password: 'pencil', memberOf: ['pg_monitor'] }, { answered: true, value: role }),
+      plan: () =>
+        planPgRole({ name: 'monitor', password: 'pencil', memberOf: ['pg_monitor'] }, { answered: true, value: role }),
       sql: ['GRANT "pg_monitor" TO "monitor";'],
       reason: /^role monitor: grant pg_monitor$/,
     },
@@ -128,7 +167,12 @@ describe('db role: roles, database and schema as tables', () => {
       sql: ['CREATE DATABASE "refereezy" OWNER "refereezy";'],
       reason: /^create database refereezy owned by refereezy$/,
     },
-    { when: 'the database has its owner', plan: () => planPgDatabase({ name: 'refereezy', owner: 'refereezy' }, { answered: true, value: 'refereezy' }), sql: [], reason: /exists, owned by refereezy/ },
+    {
+      when: 'the database has its owner',
+      plan: () => planPgDatabase({ name: 'refereezy', owner: 'refereezy' }, { answered: true, value: 'refereezy' }),
+      sql: [],
+      reason: /exists, owned by refereezy/,
+    },
     {
       when: 'the database has another owner',
       plan: () => planPgDatabase({ name: 'refereezy', owner: 'refereezy' }, { answered: true, value: 'postgres' }),
@@ -137,13 +181,21 @@ describe('db role: roles, database and schema as tables', () => {
     },
     {
       when: 'PUBLIC may still use the public schema (PostgreSQL’s default)',
-      plan: () => planPublicSchema({ database: 'refereezy', user: 'refereezy' }, { answered: true, value: ['pg_database_owner=UC/pg_database_owner', '=U/pg_database_owner'] }),
+      plan: () =>
+        planPublicSchema(
+          { database: 'refereezy', user: 'refereezy' },
+          { answered: true, value: ['pg_database_owner=UC/pg_database_owner', '=U/pg_database_owner'] },
+        ),
       sql: ['REVOKE ALL ON SCHEMA public FROM PUBLIC;', 'GRANT ALL ON SCHEMA public TO "refereezy";'],
       reason: /revoke it from PUBLIC, grant it to refereezy/,
     },
     {
       when: 'only the owner and the application role may use it',
-      plan: () => planPublicSchema({ database: 'refereezy', user: 'refereezy' }, { answered: true, value: ['pg_database_owner=UC/pg_database_owner', 'refereezy=UC/pg_database_owner'] }),
+      plan: () =>
+        planPublicSchema(
+          { database: 'refereezy', user: 'refereezy' },
+          { answered: true, value: ['pg_database_owner=UC/pg_database_owner', 'refereezy=UC/pg_database_owner'] },
+        ),
       sql: [],
       reason: /only refereezy \(and its owner\) may use it/,
     },
@@ -159,21 +211,33 @@ describe('db role: roles, database and schema as tables', () => {
       assert.ok(command);
       // The SQL (a password with it) is psql's stdin; the argument vector is the same for every statement.
       assert.equal(commandLine(command.argv), psql(/SCHEMA/.test(row.sql[0] ?? '') ? 'refereezy' : 'postgres'));
-      assert.equal(command.stdin, ['SET log_statement = none;', 'SET log_min_duration_statement = -1;', ...row.sql, ''].join('\n'));
+      assert.equal(
+        command.stdin,
+        ['SET log_statement = none;', 'SET log_min_duration_statement = -1;', ...row.sql, ''].join('\n'),
+      );
     });
   }
 
   it('when a password is planned, then neither the reason nor the command line carries it', () => {
-    for (const plan of [planPgRole({ name: 'refereezy', password: 'hunter2hunter2' }, { answered: true, value: null }), planPgRole({ name: 'refereezy', password: 'hunter2hunter2' }, { answered: true, value: role })]) {
+    for (const plan of [
+      planPgRole({ name: 'refereezy', password: 'hunter2hunter2' }, { answered: true, value: null }),
+      planPgRole({ name: 'refereezy', password: 'hunter2hunter2' }, { answered: true, value: role }),
+    ]) {
       assert.doesNotMatch(`${plan.reason}\n${lines(plan).join('\n')}`, /hunter2/);
     }
   });
 
   it('when pg_authid answers, then the role is parsed; when PostgreSQL does not, then it is unknown', () => {
     const fact = pgRoleFact('monitor');
-    assert.deepEqual(fact.parse({ code: 0, stdout: `t|${pencil}|pg_monitor\n`, stderr: '' }), { answered: true, value: { login: true, verifier: pencil, memberOf: ['pg_monitor'] } });
+    assert.deepEqual(fact.parse({ code: 0, stdout: `t|${pencil}|pg_monitor\n`, stderr: '' }), {
+      answered: true,
+      value: { login: true, verifier: pencil, memberOf: ['pg_monitor'] },
+    });
     assert.deepEqual(fact.parse({ code: 0, stdout: '', stderr: '' }), { answered: true, value: null });
-    assert.deepEqual(fact.parse({ code: 2, stdout: '', stderr: 'psql: error: connection to server on socket …' }), { answered: false, value: null });
+    assert.deepEqual(fact.parse({ code: 2, stdout: '', stderr: 'psql: error: connection to server on socket …' }), {
+      answered: false,
+      value: null,
+    });
     assert.throws(() => pgRoleFact('x"; DROP'), /not a plain PostgreSQL identifier/);
   });
 
@@ -184,9 +248,22 @@ describe('db role: roles, database and schema as tables', () => {
 
 describe('db role: PostgreSQL running from the role’s unit', () => {
   const fragment = '/etc/systemd/system/postgresql.service';
-  const fact = (extra: Partial<UnitServiceFact>): UnitServiceFact => ({ load: 'loaded', enabled: 'enabled', active: 'active', sub: 'running', fragment, needDaemonReload: false, ...extra });
+  const fact = (extra: Partial<UnitServiceFact>): UnitServiceFact => ({
+    load: 'loaded',
+    enabled: 'enabled',
+    active: 'active',
+    sub: 'running',
+    fragment,
+    needDaemonReload: false,
+    ...extra,
+  });
   const rows: { when: string; current: UnitServiceFact; commands: string[]; reason: RegExp }[] = [
-    { when: 'the server runs from the unit', current: fact({}), commands: [], reason: /^service postgresql\.service is enabled and running from \/etc\/systemd\/system\/postgresql\.service$/ },
+    {
+      when: 'the server runs from the unit',
+      current: fact({}),
+      commands: [],
+      reason: /^service postgresql\.service is enabled and running from \/etc\/systemd\/system\/postgresql\.service$/,
+    },
     {
       when: 'Debian’s umbrella unit "runs" (a oneshot that exited)',
       current: fact({ sub: 'exited' }),
@@ -205,7 +282,12 @@ describe('db role: PostgreSQL running from the role’s unit', () => {
       commands: ['systemctl daemon-reload', 'systemctl restart -- postgresql.service'],
       reason: /restart with the new unit/,
     },
-    { when: 'it is disabled and stopped', current: fact({ enabled: 'disabled', active: 'inactive', sub: 'dead' }), commands: ['systemctl enable -- postgresql.service', 'systemctl restart -- postgresql.service'], reason: /enable, start/ },
+    {
+      when: 'it is disabled and stopped',
+      current: fact({ enabled: 'disabled', active: 'inactive', sub: 'dead' }),
+      commands: ['systemctl enable -- postgresql.service', 'systemctl restart -- postgresql.service'],
+      reason: /enable, start/,
+    },
   ];
   for (const row of rows) {
     it(`when ${row.when}, then ${row.commands.length === 0 ? 'nothing is needed' : row.commands.join(' ; ')}`, () => {
@@ -221,8 +303,13 @@ describe('db role: restarts are the operator’s choice', () => {
   const planned = db.tasks(db1, { hosts: [db1, api1] });
 
   it('when postgresql.conf or the unit changes, then the reload and the restart are notified, the reload first', () => {
-    assert.deepEqual(planned.find((task) => task.name.startsWith('Install postgresql.conf'))?.notify, ['reload postgresql', 'restart postgresql']);
-    assert.deepEqual(planned.find((task) => task.name.startsWith('Install the postgresql unit'))?.notify, ['restart postgresql']);
+    assert.deepEqual(planned.find((task) => task.name.startsWith('Install postgresql.conf'))?.notify, [
+      'reload postgresql',
+      'restart postgresql',
+    ]);
+    assert.deepEqual(planned.find((task) => task.name.startsWith('Install the postgresql unit'))?.notify, [
+      'restart postgresql',
+    ]);
   });
 
   it('when the restart handler is declared, then it is disruptive and asks PostgreSQL whether it is needed; the reload never restarts', () => {
@@ -234,17 +321,38 @@ describe('db role: restarts are the operator’s choice', () => {
   });
 
   const rows: { when: string; stdout: string; needed: boolean; why: string }[] = [
-    { when: 'a start-only setting changed', stdout: 'yes: settings that apply at start only changed: max_connections, shared_buffers\n', needed: true, why: 'settings that apply at start only changed: max_connections, shared_buffers' },
-    { when: 'the unit changed after the start', stdout: 'yes: its unit file changed after it started\n', needed: true, why: 'its unit file changed after it started' },
-    { when: 'only reload-time settings changed', stdout: 'no: PostgreSQL runs its current unit and settings\n', needed: false, why: 'PostgreSQL runs its current unit and settings' },
+    {
+      when: 'a start-only setting changed',
+      stdout: 'yes: settings that apply at start only changed: max_connections, shared_buffers\n',
+      needed: true,
+      why: 'settings that apply at start only changed: max_connections, shared_buffers',
+    },
+    {
+      when: 'the unit changed after the start',
+      stdout: 'yes: its unit file changed after it started\n',
+      needed: true,
+      why: 'its unit file changed after it started',
+    },
+    {
+      when: 'only reload-time settings changed',
+      stdout: 'no: PostgreSQL runs its current unit and settings\n',
+      needed: false,
+      why: 'PostgreSQL runs its current unit and settings',
+    },
   ];
   for (const row of rows) {
     it(`when ${row.when}, then a restart is ${row.needed ? '' : 'not '}needed`, () => {
-      assert.deepEqual(restart?.needed?.parse({ code: 0, stdout: row.stdout, stderr: '' }), { needed: row.needed, why: row.why });
+      assert.deepEqual(restart?.needed?.parse({ code: 0, stdout: row.stdout, stderr: '' }), {
+        needed: row.needed,
+        why: row.why,
+      });
     });
   }
 
   it('when the probe fails, then the handler fails naming the cause (never a silent restart or skip)', () => {
-    assert.throws(() => restart?.needed?.parse({ code: 2, stdout: '', stderr: 'psql: error: connection refused\n' }), /cannot tell whether PostgreSQL needs a restart \(exit 2\): psql: error: connection refused/);
+    assert.throws(
+      () => restart?.needed?.parse({ code: 2, stdout: '', stderr: 'psql: error: connection refused\n' }),
+      /cannot tell whether PostgreSQL needs a restart \(exit 2\): psql: error: connection refused/,
+    );
   });
 });

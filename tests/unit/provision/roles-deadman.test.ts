@@ -24,7 +24,13 @@ const vars = {
   deadman_to: ['admins@refereezy.example'],
   notifier_release_file: releaseFile,
 };
-const host = (name: string, address: string, groups: string[], extra: Record<string, unknown> = {}): Host => ({ name, address, port: 22, groups, vars: { ...vars, ...extra } });
+const host = (name: string, address: string, groups: string[], extra: Record<string, unknown> = {}): Host => ({
+  name,
+  address,
+  port: 22,
+  groups,
+  vars: { ...vars, ...extra },
+});
 const mail1 = host('mail1', '10.0.2.20', ['mail', 'deadman']);
 const mon1 = host('mon1', '10.0.2.30', ['monitoring']);
 const play = { hosts: [mail1, mon1] };
@@ -43,16 +49,28 @@ describe("deadman role: the dead man's switch on a second host", () => {
 
   it('when it runs elsewhere, then it mails through the inventory mail host', () => {
     const other = host('ops1', '10.0.0.20', ['deadman']);
-    assert.equal(deadmanEnvironment(other, { hosts: [other, host('mail1', '10.0.2.20', ['mail'])] })['SMTP_HOST'], '10.0.2.20');
+    assert.equal(
+      deadmanEnvironment(other, { hosts: [other, host('mail1', '10.0.2.20', ['mail'])] })['SMTP_HOST'],
+      '10.0.2.20',
+    );
   });
 
   it('when its host is also the monitoring host, or a setting is wrong, then it refuses, naming host, role and cause', () => {
     const same = host('mon1', '10.0.2.30', ['monitoring', 'deadman']);
-    assert.throws(() => deadman.tasks(same, { hosts: [same, mail1] }), /^Error: host mon1: role deadman: .*outside the monitoring host's failure domain/);
+    assert.throws(
+      () => deadman.tasks(same, { hosts: [same, mail1] }),
+      /^Error: host mon1: role deadman: .*outside the monitoring host's failure domain/,
+    );
     const noRegion = host('mail1', '10.0.2.20', ['mail', 'deadman'], { sms_aws_region: undefined });
-    assert.throws(() => deadmanEnvironment(noRegion, { hosts: [noRegion] }), /host mail1: role deadman: .*sms_aws_region/);
+    assert.throws(
+      () => deadmanEnvironment(noRegion, { hosts: [noRegion] }),
+      /host mail1: role deadman: .*sms_aws_region/,
+    );
     const badTimeout = host('mail1', '10.0.2.20', ['mail', 'deadman'], { deadman_timeout: 'soon' });
-    assert.throws(() => deadmanEnvironment(badTimeout, { hosts: [badTimeout] }), /host mail1: role deadman: .*DEADMAN_TIMEOUT/);
+    assert.throws(
+      () => deadmanEnvironment(badTimeout, { hosts: [badTimeout] }),
+      /host mail1: role deadman: .*DEADMAN_TIMEOUT/,
+    );
   });
 
   it('when planned, then it installs its hardened unit and a 0600 environment, admits only the monitoring hosts, and the mail host gets the role', () => {
@@ -64,12 +82,20 @@ describe("deadman role: the dead man's switch on a second host", () => {
     assert.match(String(unitStdin), /ExecStart=\/usr\/bin\/node --enable-source-maps dist\/main\.js deadman/);
     assert.match(String(unitStdin), /NoNewPrivileges=yes/);
     assert.ok(tasks.some((task) => /deadman\.env/.test(task.name)));
-    assert.deepEqual(deadman.ingress, [{ port: 9096, from: ['monitoring'], why: "the dead man's switch: Alertmanager's Watchdog heartbeat" }]);
-    assert.deepEqual(rolesOf(mail1, undefined).map((role) => role.name), ['common', 'mail', 'deadman']);
+    assert.deepEqual(deadman.ingress, [
+      { port: 9096, from: ['monitoring'], why: "the dead man's switch: Alertmanager's Watchdog heartbeat" },
+    ]);
+    assert.deepEqual(
+      rolesOf(mail1, undefined).map((role) => role.name),
+      ['common', 'mail', 'deadman'],
+    );
   });
 
   it("when the inventory has a switch, then Alertmanager's Watchdog goes to it; without one, to the local notifier", () => {
     assert.equal(templateValues(mon1, play).alertmanager.ALERT_DEADMAN_URL, 'http://10.0.2.20:9096');
-    assert.equal(templateValues(mon1, { hosts: [mon1, host('mail1', '10.0.2.20', ['mail'])] }).alertmanager.ALERT_DEADMAN_URL, 'http://127.0.0.1:9095');
+    assert.equal(
+      templateValues(mon1, { hosts: [mon1, host('mail1', '10.0.2.20', ['mail'])] }).alertmanager.ALERT_DEADMAN_URL,
+      'http://127.0.0.1:9095',
+    );
   });
 });

@@ -5,8 +5,18 @@ import type { FileFact } from '../../../provision/facts/files.js';
 import type { Host } from '../../../provision/inventories/schema.js';
 import { allowedNetworks, mail, relayValues } from '../../../provision/roles/mail/index.js';
 
-const host = (name: string, groups: string[], vars: Record<string, unknown> = {}, address = '10.0.5.10'): Host => ({ name, address, port: 22, groups, vars });
-const relay = { mail_relayhost: '[email-smtp.eu-west-1.amazonaws.com]:587', mail_relay_user: 'AKIAEXAMPLE', mail_relay_password: 'pass word' };
+const host = (name: string, groups: string[], vars: Record<string, unknown> = {}, address = '10.0.5.10'): Host => ({
+  name,
+  address,
+  port: 22,
+  groups,
+  vars,
+});
+const relay = {
+  mail_relayhost: '[email-smtp.eu-west-1.amazonaws.com]:587',
+  mail_relay_user: 'AKIAEXAMPLE',
+  mail_relay_password: 'pass word',
+};
 const mail1 = host('mail1', ['mail'], relay);
 const api1 = host('api1', ['api'], {}, '10.0.2.10');
 const mon1 = host('mon1', ['monitoring'], {}, '10.0.4.10');
@@ -17,8 +27,16 @@ const play = { hosts: [web1, api1, mon1, mail1] };
 function mainCf(target: Host = mail1): Map<string, string> {
   const task = mail.tasks(target, play).find((candidate) => candidate.name.startsWith('Render main.cf'));
   assert.ok(task);
-  const content = (task.operation.plan(null).diff ?? '').split('\n').slice(3).filter((line) => line.startsWith('+')).map((line) => line.slice(1));
-  return new Map(content.filter((line) => /^[a-z_]+ =/.test(line)).map((line) => [line.slice(0, line.indexOf(' =')), line.slice(line.indexOf('=') + 1).trim()]));
+  const content = (task.operation.plan(null).diff ?? '')
+    .split('\n')
+    .slice(3)
+    .filter((line) => line.startsWith('+'))
+    .map((line) => line.slice(1));
+  return new Map(
+    content
+      .filter((line) => /^[a-z_]+ =/.test(line))
+      .map((line) => [line.slice(0, line.indexOf(' =')), line.slice(line.indexOf('=') + 1).trim()]),
+  );
 }
 
 describe('mail role: main.cf in relay mode, from the image template', () => {
@@ -46,7 +64,10 @@ describe('mail role: main.cf in relay mode, from the image template', () => {
 
   it('when the senders are api and monitoring hosts, then mynetworks is loopback and their addresses, and port 25 admits those groups', () => {
     assert.equal(mainCf().get('mynetworks'), '127.0.0.0/8 10.0.2.10/32 10.0.4.10/32');
-    assert.deepEqual(mail.ingress?.map((rule) => [rule.port, rule.from]), [[25, ['api', 'monitoring']]]);
+    assert.deepEqual(
+      mail.ingress?.map((rule) => [rule.port, rule.from]),
+      [[25, ['api', 'monitoring']]],
+    );
   });
 
   it('when mail_allowed_networks is set, then it wins; when a sender has only a name, then it is required', () => {
@@ -58,10 +79,22 @@ describe('mail role: main.cf in relay mode, from the image template', () => {
   });
 
   it('when a var is missing or does not fit, then the error names the host, the role and the var', () => {
-    assert.throws(() => mail.tasks(host('mail2', ['mail']), play), /^Error: host mail2: role mail: vars\.mail_relayhost: required: the SMTP relay to send through/);
-    assert.throws(() => mail.tasks(host('mail2', ['mail'], { mail_relayhost: 'relay.example; rm' }), play), /host mail2: role mail: vars\.mail_relayhost: a Postfix relayhost/);
-    assert.throws(() => mail.tasks(host('mail2', ['mail'], { mail_relayhost: '[r]:587', mail_relay_user: 'u' }), play), /host mail2: role mail: vars\.mail_relay_password: required with mail_relay_user \(keep it in the vault\)/);
-    assert.throws(() => mail.tasks(host('mail2', ['mail'], { mail_relayhost: '[r]:587', mail_relay_password: 'p' }), play), /host mail2: role mail: vars\.mail_relay_user: required with mail_relay_password/);
+    assert.throws(
+      () => mail.tasks(host('mail2', ['mail']), play),
+      /^Error: host mail2: role mail: vars\.mail_relayhost: required: the SMTP relay to send through/,
+    );
+    assert.throws(
+      () => mail.tasks(host('mail2', ['mail'], { mail_relayhost: 'relay.example; rm' }), play),
+      /host mail2: role mail: vars\.mail_relayhost: a Postfix relayhost/,
+    );
+    assert.throws(
+      () => mail.tasks(host('mail2', ['mail'], { mail_relayhost: '[r]:587', mail_relay_user: 'u' }), play),
+      /host mail2: role mail: vars\.mail_relay_password: required with mail_relay_user \(keep it in the vault\)/,
+    );
+    assert.throws(
+      () => mail.tasks(host('mail2', ['mail'], { mail_relayhost: '[r]:587', mail_relay_password: 'p' }), play),
+      /host mail2: role mail: vars\.mail_relay_user: required with mail_relay_password/,
+    );
   });
 });
 
@@ -78,14 +111,25 @@ describe('mail role: the relay credentials', () => {
     const write = plan.commands[0];
     assert.deepEqual(write?.argv.slice(5, 8), ['0600', 'root', 'root']);
     assert.equal(write.stdin, '[email-smtp.eu-west-1.amazonaws.com]:587 AKIAEXAMPLE:pass word\n');
-    for (const text of [plan.reason, plan.diff ?? '', write.argv.join(' ')]) assert.ok(!text.includes('pass word'), text);
+    for (const text of [plan.reason, plan.diff ?? '', write.argv.join(' ')])
+      assert.ok(!text.includes('pass word'), text);
     assert.deepEqual(credentials().notify, ['reload postfix']);
   });
 
   it('when the file is up to date, then nothing is written (its hash is compared: the content is not read back)', () => {
     const written = credentials().operation.plan(null).commands[0]?.stdin;
     assert.equal(typeof written, 'string');
-    const current: FileFact = { type: 'regular file', owner: 'root', group: 'root', mode: 0o600, size: 1, sha256: createHash('sha256').update(written as string).digest('hex'), content: null };
+    const current: FileFact = {
+      type: 'regular file',
+      owner: 'root',
+      group: 'root',
+      mode: 0o600,
+      size: 1,
+      sha256: createHash('sha256')
+        .update(written as string)
+        .digest('hex'),
+      content: null,
+    };
     assert.equal(credentials().operation.plan(current).changed, false);
   });
 
@@ -94,11 +138,17 @@ describe('mail role: the relay credentials', () => {
     assert.ok(index);
     assert.deepEqual(index.operation.fact.command.slice(0, 2), ['sh', '-c']);
     assert.ok(!index.operation.fact.command.join(' ').includes('pass word'));
-    assert.deepEqual(index.operation.plan(false).commands.map((command) => command.argv.join(' ')), ['postmap /etc/postfix/sasl_passwd']);
+    assert.deepEqual(
+      index.operation.plan(false).commands.map((command) => command.argv.join(' ')),
+      ['postmap /etc/postfix/sasl_passwd'],
+    );
     assert.equal(index.operation.plan(true).changed, false);
   });
 
   it('when main.cf changes, then the handler runs postfix check before reloading', () => {
-    assert.deepEqual(mail.handlers['reload postfix']?.commands.map((command) => command.argv.join(' ')), ['postfix check', 'systemctl reload postfix.service']);
+    assert.deepEqual(
+      mail.handlers['reload postfix']?.commands.map((command) => command.argv.join(' ')),
+      ['postfix check', 'systemctl reload postfix.service'],
+    );
   });
 });

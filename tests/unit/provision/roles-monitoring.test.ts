@@ -6,8 +6,19 @@ import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { TimerFact } from '../../../provision/facts/timer.js';
 import type { Host } from '../../../provision/inventories/schema.js';
-import { alertRulesSource, monitoring, notifierEnvironments, paths, prometheusTemplate, templateValues } from '../../../provision/roles/monitoring/index.js';
-import { dailyAt, dailyReportDropInSource, smsNotifierUnitSource } from '../../../provision/roles/monitoring/notifier.js';
+import {
+  alertRulesSource,
+  monitoring,
+  notifierEnvironments,
+  paths,
+  prometheusTemplate,
+  templateValues,
+} from '../../../provision/roles/monitoring/index.js';
+import {
+  dailyAt,
+  dailyReportDropInSource,
+  smsNotifierUnitSource,
+} from '../../../provision/roles/monitoring/notifier.js';
 import { jobs, scrapeTargets, targetFile, type TargetGroup } from '../../../provision/roles/monitoring/targets.js';
 import type { Task } from '../../../provision/roles/role.js';
 
@@ -25,7 +36,13 @@ const alertVars = {
   sms_aws_region: 'eu-west-1',
   notifier_release_file: releaseFile,
 };
-const host = (name: string, address: string, groups: string[], vars: Record<string, unknown> = {}): Host => ({ name, address, port: 22, groups, vars: { ...alertVars, ...vars } });
+const host = (name: string, address: string, groups: string[], vars: Record<string, unknown> = {}): Host => ({
+  name,
+  address,
+  port: 22,
+  groups,
+  vars: { ...alertVars, ...vars },
+});
 
 // Production's shape: two web, two api, a db, a mail relay, the bastion, the monitoring host.
 const prod = [
@@ -52,10 +69,14 @@ const taskNamed = (tasks: Task[], name: RegExp) => tasks.find((task) => name.tes
 
 describe('monitoring role: scrape targets from the inventory', () => {
   const targets = scrapeTargets(mon1, prod, { probeUrls: ['https://refereezy.example/'] });
-  const instances = (groups: TargetGroup[]) => groups.map((group) => `${group.targets.join(',')} as ${group.labels?.instance ?? '(probed)'}`);
+  const instances = (groups: TargetGroup[]) =>
+    groups.map((group) => `${group.targets.join(',')} as ${group.labels?.instance ?? '(probed)'}`);
 
   it('when rendered, then node_exporter is scraped on every host, by address, named after the host', () => {
-    assert.deepEqual(instances(targets.node), prod.map((h) => `${h.address}:9100 as ${h.name}:9100`));
+    assert.deepEqual(
+      instances(targets.node),
+      prod.map((h) => `${h.address}:9100 as ${h.name}:9100`),
+    );
   });
 
   it('when rendered, then each group has its exporter: api :9464, web nginx :9113, db postgres :9187, and no lb group gives no lb target', () => {
@@ -96,16 +117,24 @@ describe('monitoring role: one source with the replica', () => {
   it("when the template's file_sd files are listed, then they are the role's jobs, and the replica image ships one file per job", () => {
     const referenced = new Set([...template.matchAll(/files: \[targets\/([a-z-]+)\.yml\]/g)].map((match) => match[1]));
     assert.deepEqual([...referenced].sort(), [...jobs].sort());
-    const replica = readdirSync(new URL('../../../compose/prometheus/targets/', import.meta.url)).map((name) => name.replace(/\.yml$/, ''));
+    const replica = readdirSync(new URL('../../../compose/prometheus/targets/', import.meta.url)).map((name) =>
+      name.replace(/\.yml$/, ''),
+    );
     assert.deepEqual(replica.sort(), [...jobs].sort());
   });
 
   it('when the role renders prometheus.yml, then it is the template with production intervals and the local blackbox exporter', () => {
     const rendered = contentOf(taskNamed(monitoring.tasks(mon1, { hosts: prod }), /^Render prometheus\.yml/));
-    const config = parse(rendered) as { global: Record<string, string>; scrape_configs: { job_name: string; relabel_configs?: { replacement?: string }[] }[] };
+    const config = parse(rendered) as {
+      global: Record<string, string>;
+      scrape_configs: { job_name: string; relabel_configs?: { replacement?: string }[] }[];
+    };
     assert.deepEqual(config.global, { scrape_interval: '15s', scrape_timeout: '10s', evaluation_interval: '15s' });
     assert.deepEqual(config.scrape_configs.map((job) => job.job_name).sort(), [...jobs].sort());
-    assert.equal(config.scrape_configs.find((job) => job.job_name === 'blackbox-ssh')?.relabel_configs?.at(-1)?.replacement, '127.0.0.1:9115');
+    assert.equal(
+      config.scrape_configs.find((job) => job.job_name === 'blackbox-ssh')?.relabel_configs?.at(-1)?.replacement,
+      '127.0.0.1:9115',
+    );
     assert.doesNotMatch(rendered, /\$\{/);
   });
 
@@ -119,12 +148,30 @@ describe('monitoring role: one source with the replica', () => {
 
   it("when the role renders Alertmanager's routing, then the mail relay is the inventory's mail host and the rest comes from vars", () => {
     const rendered = contentOf(taskNamed(monitoring.tasks(mon1, { hosts: prod }), /Alertmanager's routing/));
-    const config = parse(rendered) as { global: Record<string, unknown>; route: Record<string, unknown>; receivers: { name: string; webhook_configs?: { url: string }[]; email_configs?: { to: string }[] }[] };
-    assert.deepEqual(config.global, { smtp_smarthost: '10.0.4.10:25', smtp_from: 'alertmanager@refereezy.example', smtp_require_tls: false, resolve_timeout: '5m' });
+    const config = parse(rendered) as {
+      global: Record<string, unknown>;
+      route: Record<string, unknown>;
+      receivers: { name: string; webhook_configs?: { url: string }[]; email_configs?: { to: string }[] }[];
+    };
+    assert.deepEqual(config.global, {
+      smtp_smarthost: '10.0.4.10:25',
+      smtp_from: 'alertmanager@refereezy.example',
+      smtp_require_tls: false,
+      resolve_timeout: '5m',
+    });
     assert.equal(config.route.group_interval, '5m');
-    assert.deepEqual(config.receivers.map((receiver) => receiver.name), ['critical-sms-and-email', 'warning-email', 'deadmans-switch']);
-    assert.deepEqual(config.receivers[0]?.webhook_configs?.map((hook) => hook.url), ['http://127.0.0.1:9095/alert']);
-    assert.deepEqual(config.receivers[1]?.email_configs?.map((mail) => mail.to), ['admins@refereezy.example']);
+    assert.deepEqual(
+      config.receivers.map((receiver) => receiver.name),
+      ['critical-sms-and-email', 'warning-email', 'deadmans-switch'],
+    );
+    assert.deepEqual(
+      config.receivers[0]?.webhook_configs?.map((hook) => hook.url),
+      ['http://127.0.0.1:9095/alert'],
+    );
+    assert.deepEqual(
+      config.receivers[1]?.email_configs?.map((mail) => mail.to),
+      ['admins@refereezy.example'],
+    );
   });
 
   it('when vars set the relay, the notifier and the intervals, then those are rendered', () => {
@@ -145,12 +192,21 @@ describe('monitoring role: one source with the replica', () => {
 
   it('when no mail host relays and no relay is set, then the role refuses, naming the host, the role and the variable', () => {
     const alone = host('mon1', '10.0.4.20', ['monitoring']);
-    assert.throws(() => monitoring.tasks(alone, { hosts: [alone] }), /^Error: host mon1: role monitoring: vars\.alert_smtp_smarthost: no host in group mail/);
+    assert.throws(
+      () => monitoring.tasks(alone, { hosts: [alone] }),
+      /^Error: host mon1: role monitoring: vars\.alert_smtp_smarthost: no host in group mail/,
+    );
   });
 
   it('when a var is malformed or missing, then the role refuses before anything connects', () => {
-    const bad = host('mon1', '10.0.4.20', ['monitoring'], { alert_email_to: "x' y", prometheus_scrape_interval: 'often' });
-    assert.throws(() => monitoring.tasks(bad, { hosts: prod }), /role monitoring: vars\.alert_email_to: an email address; vars\.prometheus_scrape_interval: a Prometheus duration/);
+    const bad = host('mon1', '10.0.4.20', ['monitoring'], {
+      alert_email_to: "x' y",
+      prometheus_scrape_interval: 'often',
+    });
+    assert.throws(
+      () => monitoring.tasks(bad, { hosts: prod }),
+      /role monitoring: vars\.alert_email_to: an email address; vars\.prometheus_scrape_interval: a Prometheus duration/,
+    );
     const missing: Host = { ...mon1, vars: {} };
     assert.throws(() => monitoring.tasks(missing, { hosts: prod }), /vars\.alert_email_to: .*vars\.alert_smtp_from/);
   });
@@ -163,11 +219,18 @@ describe('monitoring role: handlers and security group', () => {
     assert.deepEqual([...notified].sort(), Object.keys(monitoring.handlers).sort());
     // The notifier's configuration is its environment, checked with its own schema when planned: restarted, then awaited.
     const { 'restart sms-notifier': notifier, ...checked } = monitoring.handlers;
-    assert.deepEqual(notifier?.commands.map((command) => command.argv.slice(0, 3).join(' ')), ['systemctl restart sms-notifier.service', 'node --input-type=module --eval']);
+    assert.deepEqual(
+      notifier?.commands.map((command) => command.argv.slice(0, 3).join(' ')),
+      ['systemctl restart sms-notifier.service', 'node --input-type=module --eval'],
+    );
     assert.match(notifier.commands[1]?.argv[3] ?? '', /127\.0\.0\.1:9095\/healthz/);
     for (const [name, handler] of Object.entries(checked)) {
       const [check, act] = handler.commands.map((command) => command.argv.join(' '));
-      assert.match(check ?? '', /^(promtool check config|amtool check-config|prometheus-blackbox-exporter .*--config\.check)/, name);
+      assert.match(
+        check ?? '',
+        /^(promtool check config|amtool check-config|prometheus-blackbox-exporter .*--config\.check)/,
+        name,
+      );
       assert.match(act ?? '', /^systemctl (reload|restart) /, name);
     }
   });
@@ -184,7 +247,11 @@ describe('monitoring role: handlers and security group', () => {
 });
 
 describe('monitoring role: the SMS notifier and the daily report', () => {
-  const freshTimer: TimerFact = { service: null, timer: null, unit: { load: 'not-found', enabled: '', active: 'inactive', condition: null } };
+  const freshTimer: TimerFact = {
+    service: null,
+    timer: null,
+    unit: { load: 'not-found', enabled: '', active: 'inactive', condition: null },
+  };
   const mail1 = prod.find((candidate) => candidate.name === 'mail1');
   const withVars = (vars: Record<string, unknown>) => host('mon1', '10.0.4.20', ['monitoring'], vars);
 
@@ -199,7 +266,10 @@ describe('monitoring role: the SMS notifier and the daily report', () => {
   });
 
   it('when the outbox provider is chosen (a lab), then messages go to a file in the unit’s state directory', () => {
-    const { smsNotifier } = notifierEnvironments(withVars({ sms_provider: 'outbox', sms_aws_region: undefined, sms_sender_id: 'Refereezy' }), { hosts: prod });
+    const { smsNotifier } = notifierEnvironments(
+      withVars({ sms_provider: 'outbox', sms_aws_region: undefined, sms_sender_id: 'Refereezy' }),
+      { hosts: prod },
+    );
     assert.equal(smsNotifier.SMS_PROVIDER, 'outbox');
     assert.equal(smsNotifier.SMS_OUTBOX_FILE, '/var/lib/sms-notifier/outbox.jsonl');
     assert.equal(smsNotifier.AWS_REGION, undefined);
@@ -225,7 +295,14 @@ describe('monitoring role: the SMS notifier and the daily report', () => {
   });
 
   it('when the relay, the time and the addresses are set, then the report uses them (an IPv6 relay without its brackets)', () => {
-    const custom = withVars({ alert_smtp_smarthost: '[fd00::25]:587', alert_smtp_require_tls: true, daily_report_at: '05:30', daily_report_from: 'reports@refereezy.example', daily_report_to: ['a@refereezy.example', 'b@refereezy.example'], daily_report_environment: 'staging' });
+    const custom = withVars({
+      alert_smtp_smarthost: '[fd00::25]:587',
+      alert_smtp_require_tls: true,
+      daily_report_at: '05:30',
+      daily_report_from: 'reports@refereezy.example',
+      daily_report_to: ['a@refereezy.example', 'b@refereezy.example'],
+      daily_report_environment: 'staging',
+    });
     const { dailyReport, reportAt } = notifierEnvironments(custom, { hosts: [custom] });
     assert.equal(dailyReport.SMTP_HOST, 'fd00::25');
     assert.equal(dailyReport.SMTP_PORT, '587');
@@ -237,12 +314,30 @@ describe('monitoring role: the SMS notifier and the daily report', () => {
   });
 
   it('when a value breaks the notifier’s own config schema, then the role refuses before anything connects, naming the variable', () => {
-    assert.throws(() => monitoring.tasks(withVars({ sms_recipients: ['600 000 001'] }), { hosts: prod }), /^Error: host mon1: role monitoring: invalid SMS notifier environment: SMS_RECIPIENTS\.0: an E\.164 number/);
-    assert.throws(() => monitoring.tasks(withVars({ sms_aws_region: 'Ireland' }), { hosts: prod }), /^Error: host mon1: role monitoring: invalid SMS notifier environment: AWS_REGION: /);
-    assert.throws(() => monitoring.tasks(withVars({ daily_report_at: '7am' }), { hosts: prod }), /^Error: host mon1: role monitoring: invalid daily report environment: REPORT_AT: /);
-    assert.throws(() => monitoring.tasks(withVars({ daily_report_from: 'reports' }), { hosts: prod }), /invalid daily report environment: REPORT_FROM: /);
-    assert.throws(() => monitoring.tasks(withVars({ sms_aws_region: undefined }), { hosts: prod }), /^Error: host mon1: role monitoring: vars\.sms_aws_region: required with sms_provider sns/);
-    assert.throws(() => monitoring.tasks(withVars({ sms_recipients: undefined }), { hosts: prod }), /^Error: host mon1: role monitoring: vars\.sms_recipients: required: the on-call admins' E\.164 numbers \(keep them in the vault\)/);
+    assert.throws(
+      () => monitoring.tasks(withVars({ sms_recipients: ['600 000 001'] }), { hosts: prod }),
+      /^Error: host mon1: role monitoring: invalid SMS notifier environment: SMS_RECIPIENTS\.0: an E\.164 number/,
+    );
+    assert.throws(
+      () => monitoring.tasks(withVars({ sms_aws_region: 'Ireland' }), { hosts: prod }),
+      /^Error: host mon1: role monitoring: invalid SMS notifier environment: AWS_REGION: /,
+    );
+    assert.throws(
+      () => monitoring.tasks(withVars({ daily_report_at: '7am' }), { hosts: prod }),
+      /^Error: host mon1: role monitoring: invalid daily report environment: REPORT_AT: /,
+    );
+    assert.throws(
+      () => monitoring.tasks(withVars({ daily_report_from: 'reports' }), { hosts: prod }),
+      /invalid daily report environment: REPORT_FROM: /,
+    );
+    assert.throws(
+      () => monitoring.tasks(withVars({ sms_aws_region: undefined }), { hosts: prod }),
+      /^Error: host mon1: role monitoring: vars\.sms_aws_region: required with sms_provider sns/,
+    );
+    assert.throws(
+      () => monitoring.tasks(withVars({ sms_recipients: undefined }), { hosts: prod }),
+      /^Error: host mon1: role monitoring: vars\.sms_recipients: required: the on-call admins' E\.164 numbers \(keep them in the vault\)/,
+    );
   });
 
   it('when the tasks are planned on a fresh host, then the notifier’s environment is a secret file of root’s, its unit the repo’s, and the report a daily timer', () => {
@@ -258,18 +353,29 @@ describe('monitoring role: the SMS notifier and the daily report', () => {
     const timerTask = taskNamed(tasks, /daily health report/);
     assert.ok(timerTask);
     assert.equal(timerTask.name, 'Send the daily health report every day at 07:00 UTC');
-    const [service = '', timer = ''] = timerTask.operation.plan(freshTimer).commands.map((command) => String(command.stdin ?? ''));
+    const [service = '', timer = ''] = timerTask.operation
+      .plan(freshTimer)
+      .commands.map((command) => String(command.stdin ?? ''));
     assert.match(service, /^User=notifier$/m);
-    assert.match(service, /^ExecStart=\/usr\/bin\/node --enable-source-maps \/opt\/refereezy\/notifier\/current\/dist\/main\.js daily-report --now$/m);
+    assert.match(
+      service,
+      /^ExecStart=\/usr\/bin\/node --enable-source-maps \/opt\/refereezy\/notifier\/current\/dist\/main\.js daily-report --now$/m,
+    );
     assert.match(timer, /^OnCalendar=\*-\*-\* 07:00:00 UTC$/m);
     assert.match(timer, /^Persistent=true$/m);
   });
 
   it('when the daily report runs, then its sandbox is the SMS notifier’s (the same hardening directives)', () => {
-    const hardening = (unit: string) => (unit.slice(unit.indexOf('# Hardening')).split(/^\[/m)[0] ?? '').split('\n').filter((line) => /^[A-Z]\w+=/.test(line));
+    const hardening = (unit: string) =>
+      (unit.slice(unit.indexOf('# Hardening')).split(/^\[/m)[0] ?? '')
+        .split('\n')
+        .filter((line) => /^[A-Z]\w+=/.test(line));
     const notifierUnit = readFileSync(smsNotifierUnitSource, 'utf8');
     assert.ok(hardening(notifierUnit).length > 20);
     assert.deepEqual(hardening(readFileSync(dailyReportDropInSource, 'utf8')), hardening(notifierUnit));
-    assert.match(readFileSync(dailyReportDropInSource, 'utf8'), /^EnvironmentFile=\/etc\/refereezy\/daily-report\.env$/m);
+    assert.match(
+      readFileSync(dailyReportDropInSource, 'utf8'),
+      /^EnvironmentFile=\/etc\/refereezy\/daily-report\.env$/m,
+    );
   });
 });

@@ -3,14 +3,29 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { Host } from '../../../provision/inventories/schema.js';
-import { patroniTemplate, renderPatroniConfig, renderPatroniHba, scopeOf } from '../../../provision/roles/patroni/index.js';
+import {
+  patroniTemplate,
+  renderPatroniConfig,
+  renderPatroniHba,
+  scopeOf,
+} from '../../../provision/roles/patroni/index.js';
 
 const secrets = { db_replication_password: 'replication-secret-1', db_rewind_password: 'rewind-secret-12' };
-const host = (name: string, address: string, groups: string[], region: string, extra: Record<string, unknown> = {}): Host => ({ name, address, port: 22, groups, vars: { region, ...secrets, ...extra } });
+const host = (
+  name: string,
+  address: string,
+  groups: string[],
+  region: string,
+  extra: Record<string, unknown> = {},
+): Host => ({ name, address, port: 22, groups, vars: { region, ...secrets, ...extra } });
 const db1 = host('db1', '10.0.3.10', ['patroni'], 'eu-west-1');
 const db2 = host('db2', '10.0.7.10', ['patroni'], 'eu-west-1');
-const dbDr = host('db-dr1', '10.1.3.10', ['patroni'], 'eu-central-1', { patroni_standby_source: 'db.internal.refereezy.example' });
-const etcds = ['10.0.3.21', '10.0.7.21', '10.0.3.22'].map((address, index) => host(`etcd${index + 1}`, address, ['etcd'], 'eu-west-1'));
+const dbDr = host('db-dr1', '10.1.3.10', ['patroni'], 'eu-central-1', {
+  patroni_standby_source: 'db.internal.refereezy.example',
+});
+const etcds = ['10.0.3.21', '10.0.7.21', '10.0.3.22'].map((address, index) =>
+  host(`etcd${index + 1}`, address, ['etcd'], 'eu-west-1'),
+);
 const etcdDr = host('etcd-dr1', '10.1.3.21', ['etcd'], 'eu-central-1');
 const api1 = host('api1', '10.0.2.10', ['api'], 'eu-west-1');
 const play = { hosts: [db1, db2, dbDr, ...etcds, etcdDr, api1] };
@@ -21,7 +36,10 @@ interface PatroniConfig {
   name: string;
   etcd3: { hosts: string };
   restapi: { connect_address: string };
-  bootstrap: { dcs: { synchronous_mode: boolean; standby_cluster?: { host: string }; postgresql: { use_pg_rewind: boolean } }; post_bootstrap?: string };
+  bootstrap: {
+    dcs: { synchronous_mode: boolean; standby_cluster?: { host: string }; postgresql: { use_pg_rewind: boolean } };
+    post_bootstrap?: string;
+  };
   postgresql: { authentication: { replication: { password: string } } };
 }
 
@@ -54,6 +72,14 @@ describe('patroni role: the image template rendered for a host', () => {
   });
 
   it('when a secret is missing, then the role names the host and the var', () => {
-    assert.throws(() => renderPatroniConfig(template, host('db3', '10.0.3.11', ['patroni'], 'eu-west-1', { db_rewind_password: undefined }), play), /host db3: role patroni: vars\.db_rewind_password/);
+    assert.throws(
+      () =>
+        renderPatroniConfig(
+          template,
+          host('db3', '10.0.3.11', ['patroni'], 'eu-west-1', { db_rewind_password: undefined }),
+          play,
+        ),
+      /host db3: role patroni: vars\.db_rewind_password/,
+    );
   });
 });

@@ -6,11 +6,26 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Host } from '../../../provision/inventories/schema.js';
-import { apiHost, exporterDefaults, nginxConfSource, siteValues, wafFiles, wafSource, web, webAppSource } from '../../../provision/roles/web/index.js';
+import {
+  apiHost,
+  exporterDefaults,
+  nginxConfSource,
+  siteValues,
+  wafFiles,
+  wafSource,
+  web,
+  webAppSource,
+} from '../../../provision/roles/web/index.js';
 import { treeFact } from '../../../provision/facts/tree.js';
 import { manifest, planTree, readTree, tarball, type TreeFile } from '../../../provision/operations/tree.js';
 
-const host = (name: string, groups: string[], vars: Record<string, unknown> = {}, address = '10.0.1.10'): Host => ({ name, address, port: 22, groups, vars });
+const host = (name: string, groups: string[], vars: Record<string, unknown> = {}, address = '10.0.1.10'): Host => ({
+  name,
+  address,
+  port: 22,
+  groups,
+  vars,
+});
 const lb = { load_balancer_cidrs: ['10.0.10.0/24'] };
 const web1 = host('web1', ['web'], lb);
 const api1 = host('api1', ['api'], {}, '10.0.2.10');
@@ -21,12 +36,21 @@ function rendered(name: RegExp, target: Host, hosts: Host[]): string {
   const task = web.tasks(target, { hosts }).find((candidate) => name.test(candidate.name));
   assert.ok(task, `no task ${String(name)}`);
   const plan = task.operation.plan(null);
-  return (plan.diff ?? '').split('\n').slice(3).filter((line) => line.startsWith('+')).map((line) => `${line.slice(1)}\n`).join('');
+  return (plan.diff ?? '')
+    .split('\n')
+    .slice(3)
+    .filter((line) => line.startsWith('+'))
+    .map((line) => `${line.slice(1)}\n`)
+    .join('');
 }
 
 describe('web role: vars and the site it renders', () => {
   it('when the inventory has one api host, then /api/ goes to its address on port 3000, over kept-alive connections', () => {
-    assert.deepEqual(siteValues(web1, { hosts: [web1, api1] }), { API_HOST: '10.0.2.10', API_PORT: '3000', DNS_RESOLVER: '169.254.169.253' });
+    assert.deepEqual(siteValues(web1, { hosts: [web1, api1] }), {
+      API_HOST: '10.0.2.10',
+      API_PORT: '3000',
+      DNS_RESOLVER: '169.254.169.253',
+    });
     const site = rendered(/^Render the site/, web1, [web1, api1]);
     assert.match(site, /^ {2}server 10\.0\.2\.10:3000;$/m);
     assert.match(site, /^ {2}keepalive \d+;$/m);
@@ -36,19 +60,43 @@ describe('web role: vars and the site it renders', () => {
   });
 
   it('when api_host, api_port and dns_resolver are set, then they win', () => {
-    const configured = host('web1', ['web'], { ...lb, api_host: 'api.internal.refereezy.example', api_port: 8080, dns_resolver: '10.0.0.2' });
-    assert.deepEqual(siteValues(configured, { hosts: [configured, api1, api2] }), { API_HOST: 'api.internal.refereezy.example', API_PORT: '8080', DNS_RESOLVER: '10.0.0.2' });
+    const configured = host('web1', ['web'], {
+      ...lb,
+      api_host: 'api.internal.refereezy.example',
+      api_port: 8080,
+      dns_resolver: '10.0.0.2',
+    });
+    assert.deepEqual(siteValues(configured, { hosts: [configured, api1, api2] }), {
+      API_HOST: 'api.internal.refereezy.example',
+      API_PORT: '8080',
+      DNS_RESOLVER: '10.0.0.2',
+    });
   });
 
   it('when the api group has several hosts and no api_host is set, then the error names the host, the var and the hosts', () => {
-    assert.throws(() => web.tasks(web1, { hosts: [web1, api1, api2] }), /^Error: host web1: role web: vars\.api_host: required, since group api has 2 hosts \(api1, api2\)/);
-    assert.throws(() => apiHost(web1, { hosts: [web1] }, undefined), /host web1: role web: vars\.api_host: required, since the inventory has no host in group api/);
+    assert.throws(
+      () => web.tasks(web1, { hosts: [web1, api1, api2] }),
+      /^Error: host web1: role web: vars\.api_host: required, since group api has 2 hosts \(api1, api2\)/,
+    );
+    assert.throws(
+      () => apiHost(web1, { hosts: [web1] }, undefined),
+      /host web1: role web: vars\.api_host: required, since the inventory has no host in group api/,
+    );
   });
 
   it('when a var does not fit, then the error names the host, the role and the var', () => {
-    assert.throws(() => web.tasks(host('web2', ['web'], { api_port: 70000 }), { hosts: [api1] }), /^Error: host web2: role web: vars\.api_port: /);
-    assert.throws(() => web.tasks(host('web2', ['web'], { dns_resolver: 'resolver.example' }), { hosts: [api1] }), /host web2: role web: vars\.dns_resolver: an IPv4 address/);
-    assert.throws(() => web.tasks(host('web2', ['web'], { api_host: 'api; rm -rf /' }), { hosts: [api1] }), /host web2: role web: vars\.api_host: a host name or an IPv4 address/);
+    assert.throws(
+      () => web.tasks(host('web2', ['web'], { api_port: 70000 }), { hosts: [api1] }),
+      /^Error: host web2: role web: vars\.api_port: /,
+    );
+    assert.throws(
+      () => web.tasks(host('web2', ['web'], { dns_resolver: 'resolver.example' }), { hosts: [api1] }),
+      /host web2: role web: vars\.dns_resolver: an IPv4 address/,
+    );
+    assert.throws(
+      () => web.tasks(host('web2', ['web'], { api_host: 'api; rm -rf /' }), { hosts: [api1] }),
+      /host web2: role web: vars\.api_host: a host name or an IPv4 address/,
+    );
   });
 
   it('when rendered, then nginx.conf is compose/web/nginx.conf byte for byte', () => {
@@ -58,12 +106,21 @@ describe('web role: vars and the site it renders', () => {
   it('when rendered, then every WAF file is compose/web/modsecurity/ byte for byte, where the image puts it, and the site includes it', () => {
     for (const waf of wafFiles) {
       const escaped = waf.path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-      assert.equal(rendered(new RegExp(`^Render ${escaped} `), web1, [web1, api1]), readFileSync(new URL(waf.source, wafSource), 'utf8'), waf.path);
+      assert.equal(
+        rendered(new RegExp(`^Render ${escaped} `), web1, [web1, api1]),
+        readFileSync(new URL(waf.source, wafSource), 'utf8'),
+        waf.path,
+      );
       const dockerfile = readFileSync(new URL('../../../compose/web/Dockerfile', import.meta.url), 'utf8');
-      const copied = waf.path.startsWith('/etc/nginx/modsecurity/') ? /^COPY compose\/web\/modsecurity\/ \/etc\/nginx\/modsecurity\/$/m : /^COPY compose\/web\/modsecurity\/00-waf\.conf \/etc\/nginx\/conf\.d\/00-waf\.conf$/m;
+      const copied = waf.path.startsWith('/etc/nginx/modsecurity/')
+        ? /^COPY compose\/web\/modsecurity\/ \/etc\/nginx\/modsecurity\/$/m
+        : /^COPY compose\/web\/modsecurity\/00-waf\.conf \/etc\/nginx\/conf\.d\/00-waf\.conf$/m;
       assert.match(dockerfile, copied, waf.path);
     }
-    assert.match(rendered(/^Render the site/, web1, [web1, api1]), /^ {2}include \/etc\/nginx\/modsecurity\/site\.conf;$/m);
+    assert.match(
+      rendered(/^Render the site/, web1, [web1, api1]),
+      /^ {2}include \/etc\/nginx\/modsecurity\/site\.conf;$/m,
+    );
     const main = readFileSync(new URL('main.conf', wafSource), 'utf8');
     // Blocking (the engine's default is detection only), and the CRS by an Include nginx -t accepts.
     assert.match(main, /^SecRuleEngine On$/m);
@@ -84,24 +141,42 @@ describe('web role: vars and the site it renders', () => {
   });
 
   it('when load_balancer_cidrs is missing or not a network, then the role refuses the host, naming the var', () => {
-    assert.throws(() => web.tasks(host('web1', ['web']), { hosts: [api1] }), /host web1: role web: vars\.load_balancer_cidrs: required: the load balancer's addresses or subnets/);
-    assert.throws(() => web.tasks(host('web1', ['web'], { load_balancer_cidrs: ['alb.example'] }), { hosts: [api1] }), /vars\.load_balancer_cidrs\.0: an IP address or network/);
+    assert.throws(
+      () => web.tasks(host('web1', ['web']), { hosts: [api1] }),
+      /host web1: role web: vars\.load_balancer_cidrs: required: the load balancer's addresses or subnets/,
+    );
+    assert.throws(
+      () => web.tasks(host('web1', ['web'], { load_balancer_cidrs: ['alb.example'] }), { hosts: [api1] }),
+      /vars\.load_balancer_cidrs\.0: an IP address or network/,
+    );
   });
 
   it('when the exporter is configured, then it listens where Prometheus scrapes and reads stub_status over loopback', () => {
     const defaults = rendered(/^Point the nginx exporter/, web1, [web1, api1]);
     assert.equal(defaults, exporterDefaults);
-    assert.match(defaults, /^ARGS="--web\.listen-address=:9113 --nginx\.scrape-uri=http:\/\/127\.0\.0\.1:8081\/stub_status"$/m);
+    assert.match(
+      defaults,
+      /^ARGS="--web\.listen-address=:9113 --nginx\.scrape-uri=http:\/\/127\.0\.0\.1:8081\/stub_status"$/m,
+    );
     // The site's stub_status server: port 8081, loopback admitted.
     const site = rendered(/^Render the site/, web1, [web1, api1]);
     assert.match(site, /listen 8081;[\s\S]*location = \/stub_status \{[\s\S]*allow 127\.0\.0\.1;/);
   });
 
   it('when the config changes, then the handler checks it with nginx -t before reloading', () => {
-    assert.deepEqual(web.handlers['reload nginx']?.commands.map((command) => command.argv.join(' ')), ['nginx -t -q', 'systemctl reload nginx.service']);
+    assert.deepEqual(
+      web.handlers['reload nginx']?.commands.map((command) => command.argv.join(' ')),
+      ['nginx -t -q', 'systemctl reload nginx.service'],
+    );
     const notifying = web.tasks(web1, { hosts: [api1] }).filter((task) => task.notify?.includes('reload nginx'));
-    assert.deepEqual(notifying.map((task) => task.name.split(' ')[0]), Array.from({ length: 2 + wafFiles.length }, () => 'Render'));
-    assert.deepEqual(web.handlers['restart nginx exporter']?.commands.map((command) => command.argv.join(' ')), ['systemctl restart prometheus-nginx-exporter.service']);
+    assert.deepEqual(
+      notifying.map((task) => task.name.split(' ')[0]),
+      Array.from({ length: 2 + wafFiles.length }, () => 'Render'),
+    );
+    assert.deepEqual(
+      web.handlers['restart nginx exporter']?.commands.map((command) => command.argv.join(' ')),
+      ['systemctl restart prometheus-nginx-exporter.service'],
+    );
   });
 });
 
@@ -114,13 +189,25 @@ describe('web role: the web app as a tree', () => {
 
   it('when read from web/, then every file is there, in byte order, with its content', () => {
     const tree = readTree(webAppSource);
-    assert.deepEqual(tree.map((entry) => entry.path), ['assets/app.css', 'assets/app.js', 'index.html']);
+    assert.deepEqual(
+      tree.map((entry) => entry.path),
+      ['assets/app.css', 'assets/app.js', 'index.html'],
+    );
     for (const entry of tree) assert.deepEqual(entry.content, readFileSync(new URL(entry.path, webAppSource)));
   });
 
   it('when the manifest is built, then it is what sha256sum prints for the sorted `find .` on the host', () => {
     assert.equal(manifest(files), `${sha('body{}\n')}  ./assets/app.css\n${sha('<html>\n')}  ./index.html\n`);
-    const onThisMachine = execFileSync('sh', ['-c', 'cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum', 'sh', new URL(webAppSource).pathname], { encoding: 'utf8' });
+    const onThisMachine = execFileSync(
+      'sh',
+      [
+        '-c',
+        'cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum',
+        'sh',
+        new URL(webAppSource).pathname,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(manifest(readTree(webAppSource)), onThisMachine);
   });
 
@@ -142,12 +229,17 @@ describe('web role: the web app as a tree', () => {
 
   it('when a long path is archived, then ustar splits it at a slash', () => {
     const long = `${'d'.repeat(80)}/${'e'.repeat(60)}/file.js`;
-    const listing = execFileSync('tar', ['-tzf', '-'], { input: tarball([{ path: long, content: Buffer.from('x'), mtime: 0 }]), encoding: 'utf8' });
+    const listing = execFileSync('tar', ['-tzf', '-'], {
+      input: tarball([{ path: long, content: Buffer.from('x'), mtime: 0 }]),
+      encoding: 'utf8',
+    });
     assert.ok(listing.split('\n').includes(long), listing);
   });
 
   it('when the host has the same manifest, then nothing is needed', () => {
-    const plan = planTree({ path: '/srv/refereezy/web', files }, manifest(files), () => assert.fail('no archive needed'));
+    const plan = planTree({ path: '/srv/refereezy/web', files }, manifest(files), () =>
+      assert.fail('no archive needed'),
+    );
     assert.equal(plan.changed, false);
     assert.equal(plan.reason, '/srv/refereezy/web holds the 2 files (sha256 of each matches)');
   });
@@ -165,7 +257,10 @@ describe('web role: the web app as a tree', () => {
   });
 
   it('when the directory is absent, then it is created; the probe tells absent from empty', () => {
-    assert.equal(planTree({ path: '/srv/refereezy/web', files }, null, () => Buffer.alloc(0)).reason, 'create /srv/refereezy/web with 2 files');
+    assert.equal(
+      planTree({ path: '/srv/refereezy/web', files }, null, () => Buffer.alloc(0)).reason,
+      'create /srv/refereezy/web with 2 files',
+    );
     const fact = treeFact('/srv/refereezy/web');
     assert.equal(fact.parse({ code: 0, stdout: '', stderr: '' }), null);
     assert.equal(fact.parse({ code: 0, stdout: 'directory\n', stderr: '' }), '');

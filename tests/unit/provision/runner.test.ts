@@ -25,12 +25,15 @@ class FakeHost implements Connector {
 
   probe(commands: readonly (readonly string[])[]): Promise<RunResult[]> {
     this.probes.push(commands.map((argv) => [...argv]));
-    return Promise.resolve(commands.map((argv) => {
-      if (argv.join(' ') === pendingHandlersFact.command.join(' ')) return { code: 0, stdout: this.pending, stderr: '' };
-      if (argv[0] !== 'get' || argv[1] === undefined) throw new Error(`the fake host cannot probe ${argv.join(' ')}`);
-      const value = this.values.get(argv[1]);
-      return value === undefined ? { code: 1, stdout: '', stderr: '' } : { code: 0, stdout: value, stderr: '' };
-    }));
+    return Promise.resolve(
+      commands.map((argv) => {
+        if (argv.join(' ') === pendingHandlersFact.command.join(' '))
+          return { code: 0, stdout: this.pending, stderr: '' };
+        if (argv[0] !== 'get' || argv[1] === undefined) throw new Error(`the fake host cannot probe ${argv.join(' ')}`);
+        const value = this.values.get(argv[1]);
+        return value === undefined ? { code: 1, stdout: '', stderr: '' } : { code: 0, stdout: value, stderr: '' };
+      }),
+    );
   }
 
   run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
@@ -53,7 +56,9 @@ class FakeHost implements Connector {
 
   /** Commands run, the pending-handlers bookkeeping left out. */
   changes(): string[] {
-    return this.runs.filter((argv) => !argv.includes(pendingHandlersFile) && !argv.some((arg) => arg.includes('refereezy-provision'))).map((argv) => argv.join(' '));
+    return this.runs
+      .filter((argv) => !argv.includes(pendingHandlersFile) && !argv.some((arg) => arg.includes('refereezy-provision')))
+      .map((argv) => argv.join(' '));
   }
 }
 
@@ -61,17 +66,34 @@ class FakeHost implements Connector {
 function value(key: string, desired: string): Operation<string | null> {
   return {
     fact: { name: `value ${key}`, command: ['get', key], parse: ({ code, stdout }) => (code === 0 ? stdout : null) },
-    plan: (current) => (current === desired ? noop(`${key} is ${desired}`) : change(`${key}: ${current ?? 'absent'} → ${desired}`, [{ argv: ['set', key, desired] }])),
+    plan: (current) =>
+      current === desired
+        ? noop(`${key} is ${desired}`)
+        : change(`${key}: ${current ?? 'absent'} → ${desired}`, [{ argv: ['set', key, desired] }]),
   };
 }
 
 const host: Host = { name: 'web1', address: '10.0.1.10', port: 22, groups: ['web'], vars: {} };
-const role = (tasks: Task[], handlers: Role['handlers'] = {}): PlannedRole[] => [{ role: { name: 'web', tasks: () => tasks, handlers }, tasks }];
+const role = (tasks: Task[], handlers: Role['handlers'] = {}): PlannedRole[] => [
+  { role: { name: 'web', tasks: () => tasks, handlers }, tasks },
+];
 const reload: Role['handlers'] = { reload: { name: 'reload', commands: [{ argv: ['set', 'reloaded', 'yes'] }] } };
-const tasks = (...pairs: [string, string, string[]?][]): Task[] => pairs.map(([key, desired, notify]) => ({ name: `Set ${key}`, operation: value(key, desired), ...(notify ? { notify } : {}) }));
+const tasks = (...pairs: [string, string, string[]?][]): Task[] =>
+  pairs.map(([key, desired, notify]) => ({
+    name: `Set ${key}`,
+    operation: value(key, desired),
+    ...(notify ? { notify } : {}),
+  }));
 
 describe('converge (a fake connector)', () => {
-  const cases: { when: string; values: Record<string, string>; tasks: Task[]; check?: boolean; failing?: string[]; then: { probeRounds: number; changes: string[]; statuses: string[]; status: string } }[] = [
+  const cases: {
+    when: string;
+    values: Record<string, string>;
+    tasks: Task[];
+    check?: boolean;
+    failing?: string[];
+    then: { probeRounds: number; changes: string[]; statuses: string[]; status: string };
+  }[] = [
     {
       when: 'nothing differs',
       values: { a: '1', b: '2', c: '3' },
@@ -83,7 +105,12 @@ describe('converge (a fake connector)', () => {
       values: { b: '2', c: '3' },
       tasks: tasks(['a', '1', ['reload']], ['b', '2'], ['c', '3']),
       // The facts read before the change are read again, after it: b alone, then c (twice as many: all that is left).
-      then: { probeRounds: 3, changes: ['set a 1', 'set reloaded yes'], statuses: ['changed', 'ok', 'ok', 'changed'], status: 'changed' },
+      then: {
+        probeRounds: 3,
+        changes: ['set a 1', 'set reloaded yes'],
+        statuses: ['changed', 'ok', 'ok', 'changed'],
+        status: 'changed',
+      },
     },
     {
       when: 'checking, with every task to change',
@@ -98,7 +125,12 @@ describe('converge (a fake connector)', () => {
       tasks: tasks(['a', '1', ['reload']], ['b', '2'], ['c', '3']),
       failing: ['set b 2'],
       // c never runs; the handler still does.
-      then: { probeRounds: 2, changes: ['set a 1', 'set b 2', 'set reloaded yes'], statuses: ['changed', 'failed', 'changed'], status: 'failed' },
+      then: {
+        probeRounds: 2,
+        changes: ['set a 1', 'set b 2', 'set reloaded yes'],
+        statuses: ['changed', 'failed', 'changed'],
+        status: 'failed',
+      },
     },
   ];
   for (const { when, values, tasks: planned, check = false, failing, then } of cases) {
@@ -107,13 +139,16 @@ describe('converge (a fake connector)', () => {
       const recap = await converge(fake, host, role(planned, reload), { check });
       assert.equal(fake.probes.length, then.probeRounds, `probes: ${JSON.stringify(fake.probes)}`);
       assert.deepEqual(fake.changes(), then.changes);
-      assert.deepEqual(recap.tasks.map((report) => report.status), then.statuses);
+      assert.deepEqual(
+        recap.tasks.map((report) => report.status),
+        then.statuses,
+      );
       assert.equal(recap.status, then.status);
       assert.equal(recap.probes, then.probeRounds);
     });
   }
 
-  it('when a handler is pending from an earlier run, then it runs and leaves the host\'s pending file', async () => {
+  it("when a handler is pending from an earlier run, then it runs and leaves the host's pending file", async () => {
     const fake = new FakeHost({ a: '1' });
     fake.pending = 'web/reload\n';
     const recap = await converge(fake, host, role(tasks(['a', '1']), reload), { check: false });
@@ -133,10 +168,18 @@ describe('converge (a fake connector)', () => {
   it('when a host has many tasks and none changes, then every fact is read in the one round trip, the pending handlers included', async () => {
     const keys = Array.from({ length: 60 }, (_, index) => `k${index}`);
     const fake = new FakeHost(Object.fromEntries(keys.map((key) => [key, 'v'])));
-    const recap = await converge(fake, host, role(tasks(...keys.map((key): [string, string] => [key, 'v']))), { check: false });
+    const recap = await converge(fake, host, role(tasks(...keys.map((key): [string, string] => [key, 'v']))), {
+      check: false,
+    });
     assert.equal(fake.probes.length, 1);
     assert.equal(fake.probes[0]?.length, 61);
     assert.equal(recap.ok, 60);
-    assert.deepEqual(Object.keys(recap.phases ?? assert.fail('no phases')), ['connect', 'probe', 'plan', 'apply', 'handlers']);
+    assert.deepEqual(Object.keys(recap.phases ?? assert.fail('no phases')), [
+      'connect',
+      'probe',
+      'plan',
+      'apply',
+      'handlers',
+    ]);
   });
 });

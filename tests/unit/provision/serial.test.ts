@@ -25,18 +25,31 @@ describe('serial batches (Ansible serial)', () => {
   });
 
   it('when serial is not a count or a percentage, then the option is refused naming the word', () => {
-    for (const bad of ['0', '1,,2', 'x', '150%', '-1', '']) assert.throws(() => parseSerial(bad), /host count|list of host counts/, bad);
+    for (const bad of ['0', '1,,2', 'x', '150%', '-1', ''])
+      assert.throws(() => parseSerial(bad), /host count|list of host counts/, bad);
   });
 });
 
 describe('max_fail_percentage', () => {
   const rows: { when: string; failed: number; size: number; max: number | undefined; stops: RegExp | null }[] = [
     { when: 'nothing failed', failed: 0, size: 2, max: 0, stops: null },
-    { when: 'one of two failed with 0%', failed: 1, size: 2, max: 0, stops: /^1 of 2 hosts failed \(50% > max_fail_percentage 0%\)$/ },
+    {
+      when: 'one of two failed with 0%',
+      failed: 1,
+      size: 2,
+      max: 0,
+      stops: /^1 of 2 hosts failed \(50% > max_fail_percentage 0%\)$/,
+    },
     { when: 'one of two failed with 50% (not above it)', failed: 1, size: 2, max: 50, stops: null },
     { when: 'two of three failed with 50%', failed: 2, size: 3, max: 50, stops: /67% > max_fail_percentage 50%/ },
     { when: 'one of two failed and no percentage is set', failed: 1, size: 2, max: undefined, stops: null },
-    { when: 'every host of the batch failed and no percentage is set', failed: 2, size: 2, max: undefined, stops: /^every host of the batch failed \(2 of 2\)$/ },
+    {
+      when: 'every host of the batch failed and no percentage is set',
+      failed: 2,
+      size: 2,
+      max: undefined,
+      stops: /^every host of the batch failed \(2 of 2\)$/,
+    },
   ];
   for (const row of rows) {
     it(`when ${row.when}, then the play ${row.stops ? 'stops' : 'goes on'}`, () => {

@@ -29,7 +29,8 @@ describe('shell quoting', () => {
     ['line\nbreak', "'line\nbreak'"],
   ];
   for (const [argument, quoted] of rows) {
-    it(`when the argument is ${JSON.stringify(argument)}, then it is one word: ${quoted}`, () => assert.equal(quote(argument), quoted));
+    it(`when the argument is ${JSON.stringify(argument)}, then it is one word: ${quoted}`, () =>
+      assert.equal(quote(argument), quoted));
   }
   it('when a vector is quoted, then each argument stays one word and NUL is refused', () => {
     assert.equal(commandLine(['sh', '-c', 'echo "$1"', 'sh', 'x y']), "sh -c 'echo \"$1\"' sh 'x y'");
@@ -68,16 +69,33 @@ describe('known_hosts', () => {
   });
 
   it('when a host has pinned key types, then the connector asks for those first (no SHA-1 RSA)', () => {
-    assert.deepEqual(preferredHostKeyAlgorithms(['ecdsa-sha2-nistp256']).slice(0, 2), ['ecdsa-sha2-nistp256', 'ssh-ed25519']);
-    assert.deepEqual(preferredHostKeyAlgorithms(['ssh-rsa']).slice(0, 3), ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-ed25519']);
-    assert.deepEqual(preferredHostKeyAlgorithms([]), ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256']);
+    assert.deepEqual(preferredHostKeyAlgorithms(['ecdsa-sha2-nistp256']).slice(0, 2), [
+      'ecdsa-sha2-nistp256',
+      'ssh-ed25519',
+    ]);
+    assert.deepEqual(preferredHostKeyAlgorithms(['ssh-rsa']).slice(0, 3), [
+      'rsa-sha2-512',
+      'rsa-sha2-256',
+      'ssh-ed25519',
+    ]);
+    assert.deepEqual(preferredHostKeyAlgorithms([]), [
+      'ssh-ed25519',
+      'ecdsa-sha2-nistp256',
+      'ecdsa-sha2-nistp384',
+      'ecdsa-sha2-nistp521',
+      'rsa-sha2-512',
+      'rsa-sha2-256',
+    ]);
   });
 
   it('when entries are hashed or use patterns, then they match as OpenSSH matches them', () => {
     const salt = randomBytes(20);
     const hash = createHmac('sha1', salt).update('10.0.1.10').digest('base64');
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'known-hosts-')), 'known_hosts');
-    writeFileSync(file, `# comment\n|1|${salt.toString('base64')}|${hash} ssh-ed25519 ${key.toString('base64')}\n10.0.2.*,!10.0.2.9 ssh-ed25519 ${other.toString('base64')}\n`);
+    writeFileSync(
+      file,
+      `# comment\n|1|${salt.toString('base64')}|${hash} ssh-ed25519 ${key.toString('base64')}\n10.0.2.*,!10.0.2.9 ssh-ed25519 ${other.toString('base64')}\n`,
+    );
     const knownHosts = new KnownHosts(file);
     assert.equal(knownHosts.verdict('10.0.1.10', key), 'known');
     assert.equal(knownHosts.verdict('10.0.1.11', key), 'unknown');

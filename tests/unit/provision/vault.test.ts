@@ -75,16 +75,37 @@ describe('Ansible Vault format', () => {
   });
 
   const refusals: { when: string; text: string; password: string; message: RegExp }[] = [
-    { when: 'the password is wrong', text: byAnsible11, password: 'not it', message: /^cannot decrypt s\.vault\.yaml: wrong password or the file was altered$/ },
-    { when: 'one digit of the ciphertext was changed', text: tampered(byAnsible11), password: testPassword, message: /^cannot decrypt s\.vault\.yaml: wrong password or the file was altered$/ },
-    { when: 'the file is plain text', text: plaintext, password: testPassword, message: /^s\.vault\.yaml is not encrypted .*npm run vault -- encrypt s\.vault\.yaml$/ },
-    { when: 'the header names another cipher', text: byAnsible11.replace('AES256', 'AES'), password: testPassword, message: /not an Ansible Vault 1\.1 or 1\.2 AES256 header/ },
+    {
+      when: 'the password is wrong',
+      text: byAnsible11,
+      password: 'not it',
+      message: /^cannot decrypt s\.vault\.yaml: wrong password or the file was altered$/,
+    },
+    {
+      when: 'one digit of the ciphertext was changed',
+      text: tampered(byAnsible11),
+      password: testPassword,
+      message: /^cannot decrypt s\.vault\.yaml: wrong password or the file was altered$/,
+    },
+    {
+      when: 'the file is plain text',
+      text: plaintext,
+      password: testPassword,
+      message: /^s\.vault\.yaml is not encrypted .*npm run vault -- encrypt s\.vault\.yaml$/,
+    },
+    {
+      when: 'the header names another cipher',
+      text: byAnsible11.replace('AES256', 'AES'),
+      password: testPassword,
+      message: /not an Ansible Vault 1\.1 or 1\.2 AES256 header/,
+    },
   ];
   for (const { when, text, password, message } of refusals) {
     it(`when ${when}, then decryption is refused naming the file`, () => {
       assert.throws(
         () => decryptVault(text, password, 's.vault.yaml'),
-        (error: unknown) => error instanceof VaultError && message.test(error.message) && !error.message.includes('abc123'),
+        (error: unknown) =>
+          error instanceof VaultError && message.test(error.message) && !error.message.includes('abc123'),
       );
     });
   }
@@ -95,11 +116,20 @@ describe('vault password', () => {
   const script = write('pw.sh', `#!/bin/sh\necho ${testPassword}-from-a-script\n`, 0o700);
 
   it('when --vault-password-file is given, then it wins over the environment; a file is stripped as ansible-vault strips it', () => {
-    assert.equal(vaultPassword('s.yaml', { passwordFile: plainFile, env: { PROVISION_VAULT_PASSWORD_FILE: script, PROVISION_VAULT_PASSWORD: 'env' } }), testPassword);
+    assert.equal(
+      vaultPassword('s.yaml', {
+        passwordFile: plainFile,
+        env: { PROVISION_VAULT_PASSWORD_FILE: script, PROVISION_VAULT_PASSWORD: 'env' },
+      }),
+      testPassword,
+    );
   });
 
   it('when PROVISION_VAULT_PASSWORD_FILE names an executable, then its output is the password', () => {
-    assert.equal(vaultPassword('s.yaml', { env: { PROVISION_VAULT_PASSWORD_FILE: script, PROVISION_VAULT_PASSWORD: 'env' } }), `${testPassword}-from-a-script`);
+    assert.equal(
+      vaultPassword('s.yaml', { env: { PROVISION_VAULT_PASSWORD_FILE: script, PROVISION_VAULT_PASSWORD: 'env' } }),
+      `${testPassword}-from-a-script`,
+    );
   });
 
   it('when only PROVISION_VAULT_PASSWORD is set, then it is the password', () => {
@@ -107,9 +137,18 @@ describe('vault password', () => {
   });
 
   it('when no password is given, then the message names the vault file and where a password can come from', () => {
-    assert.throws(() => vaultPassword('prod.vault.yaml', { env: {} }), /^VaultError: prod\.vault\.yaml is encrypted and no vault password was given: set PROVISION_VAULT_PASSWORD, or PROVISION_VAULT_PASSWORD_FILE \(or --vault-password-file\)/);
-    assert.throws(() => vaultPassword('prod.vault.yaml', { env: { PROVISION_VAULT_PASSWORD_FILE: write('empty', '\n') } }), /password file .*empty is empty/);
-    assert.throws(() => vaultPassword('prod.vault.yaml', { passwordFile: path.join(dir, 'missing') }), /password file .*missing cannot be read/);
+    assert.throws(
+      () => vaultPassword('prod.vault.yaml', { env: {} }),
+      /^VaultError: prod\.vault\.yaml is encrypted and no vault password was given: set PROVISION_VAULT_PASSWORD, or PROVISION_VAULT_PASSWORD_FILE \(or --vault-password-file\)/,
+    );
+    assert.throws(
+      () => vaultPassword('prod.vault.yaml', { env: { PROVISION_VAULT_PASSWORD_FILE: write('empty', '\n') } }),
+      /password file .*empty is empty/,
+    );
+    assert.throws(
+      () => vaultPassword('prod.vault.yaml', { passwordFile: path.join(dir, 'missing') }),
+      /password file .*missing cannot be read/,
+    );
   });
 });
 
@@ -137,29 +176,57 @@ hosts:
   });
 
   it('when the vault password is wrong, then loading fails naming the vault file', () => {
-    assert.throws(() => loadInventory(inventory, { vaultPassword: () => 'wrong' }), (error: unknown) => error instanceof VaultError && error.message === `cannot decrypt ${path.join(dir, 'secrets.vault.yaml')}: wrong password or the file was altered`);
+    assert.throws(
+      () => loadInventory(inventory, { vaultPassword: () => 'wrong' }),
+      (error: unknown) =>
+        error instanceof VaultError &&
+        error.message ===
+          `cannot decrypt ${path.join(dir, 'secrets.vault.yaml')}: wrong password or the file was altered`,
+    );
   });
 
   it('when the vault holds something else than vars, then the decrypted line and the rule are named, never a value', () => {
     write('bad.vault.yaml', encryptVault('good_name: 1\nBad-Name: hunter2\n', testPassword));
-    const bad = write('bad-inventory.yaml', readFileSync(inventory, 'utf8').replace('secrets.vault.yaml', 'bad.vault.yaml'));
+    const bad = write(
+      'bad-inventory.yaml',
+      readFileSync(inventory, 'utf8').replace('secrets.vault.yaml', 'bad.vault.yaml'),
+    );
     assert.throws(
       () => loadInventory(bad, withPassword),
-      (error: unknown) => error instanceof InventoryError && /bad\.vault\.yaml \(decrypted\):2: Bad-Name: a variable name is snake_case/.test(error.message) && !error.message.includes('hunter2'),
+      (error: unknown) =>
+        error instanceof InventoryError &&
+        /bad\.vault\.yaml \(decrypted\):2: Bad-Name: a variable name is snake_case/.test(error.message) &&
+        !error.message.includes('hunter2'),
     );
   });
 
   it('when the vault file does not exist or is named by an absolute path, then the inventory is rejected', () => {
-    const missing = write('missing-inventory.yaml', readFileSync(inventory, 'utf8').replace('secrets.vault.yaml', 'nowhere.vault.yaml'));
-    assert.throws(() => loadInventory(missing, withPassword), (error: unknown) => error instanceof InventoryError && /vault: .*nowhere\.vault\.yaml cannot be read/.test(error.message));
-    const absolute = write('absolute-inventory.yaml', readFileSync(inventory, 'utf8').replace('secrets.vault.yaml', '/etc/secrets.vault.yaml'));
-    assert.throws(() => loadInventory(absolute, withPassword), /vault: a vault file is named relative to the inventory/);
+    const missing = write(
+      'missing-inventory.yaml',
+      readFileSync(inventory, 'utf8').replace('secrets.vault.yaml', 'nowhere.vault.yaml'),
+    );
+    assert.throws(
+      () => loadInventory(missing, withPassword),
+      (error: unknown) =>
+        error instanceof InventoryError && /vault: .*nowhere\.vault\.yaml cannot be read/.test(error.message),
+    );
+    const absolute = write(
+      'absolute-inventory.yaml',
+      readFileSync(inventory, 'utf8').replace('secrets.vault.yaml', '/etc/secrets.vault.yaml'),
+    );
+    assert.throws(
+      () => loadInventory(absolute, withPassword),
+      /vault: a vault file is named relative to the inventory/,
+    );
   });
 });
 
 describe('npm run vault', () => {
   /** provision/vault/cli.ts as an operator runs it, $EDITOR a script. */
-  async function vault(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function vault(
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
       const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'provision/vault/cli.ts', ...args], {
         cwd: repoRoot,
@@ -201,7 +268,10 @@ describe('npm run vault', () => {
     assert.match((await vault(['encrypt', file])).stderr, /is already encrypted/);
     const missing = await vault(['view', file], { PROVISION_VAULT_PASSWORD: '' });
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /cli\.vault\.yaml is encrypted and no vault password was given: set PROVISION_VAULT_PASSWORD/);
+    assert.match(
+      missing.stderr,
+      /cli\.vault\.yaml is encrypted and no vault password was given: set PROVISION_VAULT_PASSWORD/,
+    );
   });
 
   it('when a plain vars file is encrypted and decrypted in place, then it round-trips', async () => {

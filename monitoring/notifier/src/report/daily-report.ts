@@ -21,7 +21,12 @@ export async function sendDailyReport(config: ReportConfig, log: (entry: object)
     text: reportText(report),
     html: reportHtml(report),
   });
-  log({ event: 'daily-report', messageId: info.messageId, to: config.REPORT_TO, firingAlerts: report.firingAlerts.length });
+  log({
+    event: 'daily-report',
+    messageId: info.messageId,
+    to: config.REPORT_TO,
+    firingAlerts: report.firingAlerts.length,
+  });
 }
 
 /** Milliseconds from `now` to the next HH:MM (UTC). */

@@ -20,7 +20,8 @@ export class PrometheusClient {
   async query(promql: string): Promise<Sample[]> {
     const url = `${this.baseUrl}/api/v1/query?${new URLSearchParams({ query: promql }).toString()}`;
     const response = await fetch(url, { signal: AbortSignal.timeout(15_000) });
-    if (!response.ok) throw new Error(`Prometheus answered ${response.status} to ${promql}: ${(await response.text()).slice(0, 200)}`);
+    if (!response.ok)
+      throw new Error(`Prometheus answered ${response.status} to ${promql}: ${(await response.text()).slice(0, 200)}`);
     const answer = VectorAnswerSchema.parse(await response.json());
     return answer.data.result.map((sample) => ({ labels: sample.metric, value: Number(sample.value[1]) }));
   }

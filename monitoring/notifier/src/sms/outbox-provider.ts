@@ -23,7 +23,10 @@ export class OutboxProvider implements SmsProvider {
   async messages(): Promise<OutboxMessage[]> {
     try {
       const content = await readFile(this.file, 'utf8');
-      return content.split('\n').filter(Boolean).map((line) => JSON.parse(line) as OutboxMessage);
+      return content
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as OutboxMessage);
     } catch (error) {
       if ((error as { code?: string }).code === 'ENOENT') return [];
       throw error;
