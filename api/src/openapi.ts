@@ -64,7 +64,12 @@ export const operations: Operation[] = [
     operationId: 'liveness',
     summary: 'The process answers',
     tag: 'operations',
-    responses: { 200: { description: 'Alive', schema: z.strictObject({ status: z.literal('ok') }) } },
+    responses: {
+      200: {
+        description: 'Alive; version: the release this process runs (APP_VERSION), which deploys check',
+        schema: z.strictObject({ status: z.literal('ok'), version: z.string() }),
+      },
+    },
   },
   {
     method: 'get',

@@ -80,8 +80,15 @@ export class TcpProxy {
     for (const socket of this.sockets) socket.destroy();
   }
 
+  /**
+   * Stops listening first, then drops the open connections: a client that reconnected in between
+   * (gRPC does at once) would hold the server open, and its process with it, while the service
+   * behind lives on (a shared container).
+   */
   async stop(): Promise<void> {
+    this.cut = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closed;
   }
 }

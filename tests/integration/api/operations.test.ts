@@ -242,18 +242,23 @@ describe('the per-user write limit (API_WRITE_LIMIT_*)', () => {
           }),
       });
       const admin = as(api.admin);
-      const season = `limit-${Date.now()}`;
+      // A season is a year; the run's own names tell its competitions apart.
+      const run = `limit-${Date.now()}`;
+      const season = '2026';
       const statuses = [];
       for (let i = 0; i < 4; i += 1)
-        statuses.push((await admin.post('/api/competitions', { name: `Limit Cup ${i}`, season })).status);
+        statuses.push((await admin.post('/api/competitions', { name: `Limit Cup ${run} ${i}`, season })).status);
       assert.deepEqual(statuses, [201, 201, 201, 429]);
-      const refused = await admin.post('/api/competitions', { name: 'Limit Cup refused', season });
+      const refused = await admin.post('/api/competitions', { name: `Limit Cup ${run} refused`, season });
       assert.equal(refused.status, 429);
       const retryAfter = Number(refused.headers.get('retry-after'));
       assert.ok(retryAfter >= 1 && retryAfter <= 2, `Retry-After: ${refused.headers.get('retry-after')}`);
       assert.equal(json<{ error: { code: string } }>(refused).error.code, 'write_rate_limited');
       // Nothing of the refused writes reached the database.
-      assert.equal((await api.psql(`SELECT count(*) FROM competition WHERE season = '${season}'`)).output, '3');
+      assert.equal(
+        (await api.psql(`SELECT count(*) FROM competition WHERE name LIKE 'Limit Cup ${run}%'`)).output,
+        '3',
+      );
       // Reads are not limited; another user's writes are not either.
       assert.equal(
         (await request(`${url}/api/competitions`, { headers: { authorization: `Bearer ${api.admin.idToken ?? ''}` } }))
@@ -269,7 +274,10 @@ describe('the per-user write limit (API_WRITE_LIMIT_*)', () => {
         /^api_write_rate_limited_total\{service="refereezy-api"\} 2$/m,
       );
       await sleep(retryAfter * 1000);
-      assert.equal((await admin.post('/api/competitions', { name: 'Limit Cup after the wait', season })).status, 201);
+      assert.equal(
+        (await admin.post('/api/competitions', { name: `Limit Cup ${run} after the wait`, season })).status,
+        201,
+      );
     } finally {
       await limited.stop();
     }
