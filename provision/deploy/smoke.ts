@@ -113,7 +113,8 @@ export async function smokeTest(probe: Prober, version: string, token: string): 
   checks.push(await contract('contract: read (GET /api/competitions)', 'GET', '/api/competitions'));
   checks.push(
     await contract('contract: write (POST /api/competitions)', 'POST', '/api/competitions', {
-      name: `Deploy smoke ${version}`.slice(0, 120),
+      // One per smoke run: deploying a version again must not meet its own earlier record (409).
+      name: `Deploy smoke ${version} ${new Date().toISOString()}`.slice(0, 120),
       season: '2026',
     }),
   );

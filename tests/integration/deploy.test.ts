@@ -165,6 +165,8 @@ after(async () => {
   if (!started) return;
   try {
     for (const report of await replica.unhealthyServiceLogs()) console.error(report);
+    // The deploy target runs Compose with this process's environment: it needs the replica's variables.
+    Object.assign(process.env, env);
     await new ReplicaTarget(undefined, replica.projectName)
       .removeColours()
       .catch((error: unknown) => console.error(error));
