@@ -4,7 +4,7 @@
 // working against the expanded schema; the runbook's replica blocks run as written.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -262,7 +262,11 @@ describe('blue-green deploys on the replica', () => {
             method: 'POST',
             path: '/api/competitions',
             headers,
-            body: JSON.stringify({ name: 'Load during deploy', season: '2026' }),
+            // A new competition each time: the same name twice is a 409 (competition_exists).
+            setupRequest: (request) => ({
+              ...request,
+              body: JSON.stringify({ name: `Load during deploy ${randomUUID()}`, season: '2026' }),
+            }),
           },
           { method: 'GET', path: '/', headers },
         ],
