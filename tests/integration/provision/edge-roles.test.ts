@@ -113,6 +113,9 @@ async function inImage(image: string, env: Record<string, string>, script: strin
     '--rm',
     '--network',
     'none',
+    // nginx resolves an upstream block's host when it checks the config: any address will do here.
+    '--add-host',
+    'apt-proxy:127.0.0.1',
     '--entrypoint',
     'bash',
     ...Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
