@@ -103,16 +103,20 @@ export function attackCorpus(token: string): ProbeRequest[] {
         category: 'traversal',
         label: `traversal in path: ${payload}`,
         method: 'GET',
-        path: `/assets/${rawPath(payload)}`,
+        // Under a path the web servers answer (the single page's routes): /assets/ goes to the
+        // assets bucket's origin at the CDN, which refuses any name that is not a published key.
+        path: `/app/${rawPath(payload)}`,
         headers: {},
       });
   }
-  for (const agent of lines('scanner-user-agents.txt')) {
+  for (const [index, agent] of lines('scanner-user-agents.txt').entries()) {
     requests.push({
       category: 'scanner',
       label: `scanner: ${agent}`,
       method: 'GET',
-      path: '/',
+      // A page the CDN has not cached: a cached one is served without asking the web servers,
+      // whoever the client says it is (and gives away nothing the public page does not).
+      path: `/?scan=${index}`,
       headers: { 'user-agent': agent },
     });
   }

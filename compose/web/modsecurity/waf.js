@@ -8,6 +8,35 @@ function blocked() {
   return String(ngx.shared.waf.incr('blocked', 1, 0));
 }
 
+/** The WAF's own 403: nginx answered it (no upstream was asked), as $waf_blocked in 00-waf.conf. */
+function isWafAnswer(r) {
+  return r.status === 403 && !r.variables.upstream_status;
+}
+
+/** js_header_filter: a blocked request's answer is JSON, never cached, and names its request id. */
+function blockedHeaders(r) {
+  if (!isWafAnswer(r)) return;
+  r.headersOut['Content-Type'] = 'application/json';
+  r.headersOut['Cache-Control'] = 'no-store';
+  r.headersOut['X-Request-Id'] = r.variables.waf_request_id;
+  delete r.headersOut['Content-Length'];
+}
+
+/** js_body_filter: nginx's HTML error page becomes the API's error shape; other bodies pass as they are. */
+function blockedBody(r, data, flags) {
+  if (!isWafAnswer(r)) {
+    r.sendBuffer(data, flags);
+    return;
+  }
+  if (!flags.last) return;
+  const error = {
+    code: 'waf_blocked',
+    message: 'the request was refused by the web application firewall; quote its request id to support',
+    requestId: r.variables.waf_request_id,
+  };
+  r.sendBuffer(JSON.stringify({ error }) + '\n', flags);
+}
+
 /** GET /metrics on the waf-metrics server: the counter in Prometheus' text format. */
 function metrics(r) {
   const total = ngx.shared.waf.get('blocked') || 0;
@@ -20,4 +49,4 @@ function metrics(r) {
   );
 }
 
-export default { blocked, metrics };
+export default { blocked, blockedHeaders, blockedBody, metrics };

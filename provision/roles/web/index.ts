@@ -28,6 +28,7 @@ export const wafFiles = [
   { source: 'exclusions-after-crs.conf', path: '/etc/nginx/modsecurity/exclusions-after-crs.conf' },
   { source: 'refereezy-rules.conf', path: '/etc/nginx/modsecurity/refereezy-rules.conf' },
   { source: 'site.conf', path: '/etc/nginx/modsecurity/site.conf' },
+  { source: 'answer.conf', path: '/etc/nginx/modsecurity/answer.conf' },
   { source: 'waf.js', path: '/etc/nginx/modsecurity/waf.js' },
   { source: '00-waf.conf', path: '/etc/nginx/conf.d/00-waf.conf' },
 ] as const;

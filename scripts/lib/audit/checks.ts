@@ -165,12 +165,26 @@ export async function sqlmapCheck(
   token: string,
   { timeoutSeconds = 300 } = {},
 ): Promise<Outcome> {
+  // The path parameter is tested on a match that exists (a 404 page gives sqlmap nothing to compare).
+  const listing = await inTools(
+    image,
+    network,
+    [
+      'sh',
+      '-c',
+      'exec curl -fsS -H "Authorization: Bearer $AUDIT_TOKEN" "$0"',
+      `${apiBase}/api/matches?limit=1&offset=0`,
+    ],
+    { env: { AUDIT_TOKEN: token }, timeoutMs: 60_000 },
+  );
+  const matchId = /"id":(\d+)/.exec(listing.output)?.[1];
   const targets = [
     `${apiBase}/api/referees?limit=10&offset=0`,
     `${apiBase}/api/matches?status=live&limit=10&offset=0`,
-    `${apiBase}/api/matches/1*`,
+    ...(matchId === undefined ? [] : [`${apiBase}/api/matches/${matchId}*`]),
   ];
-  const verdicts: string[] = [];
+  const verdicts: string[] =
+    matchId === undefined ? [`${apiBase}/api/matches/{id}: not tested (the replica has no match yet)`] : [];
   let injectable = 0;
   for (const url of targets) {
     const script =
@@ -196,7 +210,7 @@ export async function sqlmapCheck(
       );
     }
   }
-  const clean = verdicts.every((verdict) => verdict.endsWith('not injectable'));
+  const clean = verdicts.every((verdict) => /not (?:injectable|tested)/.test(verdict));
   return {
     status: clean && injectable === 0 ? 'pass' : 'fail',
     reason: verdicts.join('; '),
@@ -253,13 +267,13 @@ export async function lynisCheck(image: string, host: LynisHost, { minimumIndex 
     await run('docker', ['cp', `${id}:/usr/share/lynis`, path.join(local, 'lynis')]);
     await run('docker', ['cp', `${id}:/usr/sbin/lynis`, path.join(local, 'lynis', 'lynis')]);
     await run('docker', ['cp', `${id}:/etc/lynis/default.prf`, path.join(local, 'lynis', 'default.prf')]);
-    await host.exec(['rm', '-rf', '/tmp/lynis-audit']);
-    await run('docker', ['cp', path.join(local, 'lynis'), `${host.containerName}:/tmp/lynis-audit`]);
-    await host.exec(['chown', '-R', 'root:root', '/tmp/lynis-audit']);
+    await host.exec(['rm', '-rf', '/var/tmp/lynis-audit']);
+    await run('docker', ['cp', path.join(local, 'lynis'), `${host.containerName}:/var/tmp/lynis-audit`]);
+    await host.exec(['chown', '-R', 'root:root', '/var/tmp/lynis-audit']);
     const audit = await host.exec([
       'sh',
       '-c',
-      'cd /tmp/lynis-audit && timeout 600 sh ./lynis audit system --quick --no-colors --profile ./default.prf --logfile /tmp/lynis-audit/lynis.log --report-file /tmp/lynis-audit/report.dat >/tmp/lynis-audit/out.txt 2>&1; grep -E "^(hardening_index|warning\\[\\])=" /tmp/lynis-audit/report.dat',
+      'cd /var/tmp/lynis-audit && timeout 600 sh ./lynis audit system --quick --no-colors --profile ./default.prf --logfile /var/tmp/lynis-audit/lynis.log --report-file /var/tmp/lynis-audit/report.dat >/var/tmp/lynis-audit/out.txt 2>&1; grep -E "^(hardening_index|warning\\[\\])=" /var/tmp/lynis-audit/report.dat',
     ]);
     const index = Number(/^hardening_index=(\d+)/m.exec(audit.output)?.[1]);
     const warnings = [...audit.output.matchAll(/^warning\[\]=([^|]*)\|([^|]*)/gm)].map(
