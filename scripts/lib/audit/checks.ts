@@ -267,13 +267,15 @@ export async function lynisCheck(image: string, host: LynisHost, { minimumIndex 
     await run('docker', ['cp', `${id}:/usr/share/lynis`, path.join(local, 'lynis')]);
     await run('docker', ['cp', `${id}:/usr/sbin/lynis`, path.join(local, 'lynis', 'lynis')]);
     await run('docker', ['cp', `${id}:/etc/lynis/default.prf`, path.join(local, 'lynis', 'default.prf')]);
+    // Debian keeps lynis' plugins in /etc; it refuses to run without a plugin directory.
+    await run('docker', ['cp', `${id}:/etc/lynis/plugins`, path.join(local, 'lynis', 'plugins')]);
     await host.exec(['rm', '-rf', '/var/tmp/lynis-audit']);
     await run('docker', ['cp', path.join(local, 'lynis'), `${host.containerName}:/var/tmp/lynis-audit`]);
     await host.exec(['chown', '-R', 'root:root', '/var/tmp/lynis-audit']);
     const audit = await host.exec([
       'sh',
       '-c',
-      'cd /var/tmp/lynis-audit && timeout 600 sh ./lynis audit system --quick --no-colors --profile ./default.prf --logfile /var/tmp/lynis-audit/lynis.log --report-file /var/tmp/lynis-audit/report.dat >/var/tmp/lynis-audit/out.txt 2>&1; grep -E "^(hardening_index|warning\\[\\])=" /var/tmp/lynis-audit/report.dat',
+      'cd /var/tmp/lynis-audit && timeout 600 sh ./lynis audit system --quick --no-colors --profile ./default.prf --logfile /var/tmp/lynis-audit/lynis.log --report-file /var/tmp/lynis-audit/report.dat >/var/tmp/lynis-audit/out.txt 2>&1; grep -E "^(hardening_index|warning\\[\\])=" /var/tmp/lynis-audit/report.dat || tail -3 /var/tmp/lynis-audit/out.txt',
     ]);
     const index = Number(/^hardening_index=(\d+)/m.exec(audit.output)?.[1]);
     const warnings = [...audit.output.matchAll(/^warning\[\]=([^|]*)\|([^|]*)/gm)].map(
