@@ -120,7 +120,9 @@ function aptProxyTask(proxy: string | undefined): Task {
     name: `Fetch packages through the apt proxy ${proxy}`,
     operation: file({
       path: aptProxyFile,
-      content: `// The hosts' way to the Debian mirror (provisioning common role, var apt_proxy).\nAcquire::http::Proxy "${proxy}";\n`,
+      // Retries: a proxy answers 503 when the mirror closes a connection mid-download; apt gives up
+      // on the whole install at the first such file otherwise.
+      content: `// The hosts' way to the Debian mirror (provisioning common role, var apt_proxy).\nAcquire::http::Proxy "${proxy}";\nAcquire::Retries "5";\n`,
       mode: '0644',
     }),
   };
