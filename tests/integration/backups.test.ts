@@ -108,11 +108,11 @@ describe('backups (pgBackRest to S3, the backup CLI)', { timeout: 1_200_000 }, (
   });
 
   it('when the store restarts, then the backups are still there and restorable', async () => {
-    const listing = await backupsListing();
     // What the archiver still had in flight is in the store first (pgbackrest check): s3rver writes an
     // object in place, so one cut by the restart is left half-written, which real S3 never does. The
     // previous test's in-place restore started a timeline whose history file was still being pushed.
     await stack.exec('db', ['db-backup', 'flush']);
+    const listing = await backupsListing();
     await stack.compose(['restart', 's3']);
     await stack.compose(['up', '--detach', '--wait', '--no-deps', 's3']);
     assert.equal(await backupsListing(), listing);
