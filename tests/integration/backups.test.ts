@@ -67,10 +67,19 @@ describe('backups (pgBackRest to S3, the backup CLI)', { timeout: 1_200_000 }, (
     }
     assert.match(listing, /repo1 \(eu-west-1\): ok[\s\S]*full[\s\S]*recoverable from/, listing);
     assert.match(listing, /repo2 \(eu-central-1\): ok[\s\S]*full[\s\S]*recoverable from/, listing);
-    // What Prometheus scrapes: node_exporter's textfile collector, one series per repo.
-    const metrics = await stack.exec('node-exporter', ['curl', '-fsS', 'http://127.0.0.1:9100/metrics']);
-    assert.match(metrics, /refereezy_backup_last_success_timestamp_seconds\{region="eu-west-1",repo="1"\} \d/);
-    assert.match(metrics, /refereezy_backup_last_success_timestamp_seconds\{region="eu-central-1",repo="2"\} \d/);
+    // What Prometheus scrapes: node_exporter's textfile collector, one series per repo. The scheduler
+    // writes it once both backups are done, a moment after the listing can show them.
+    const published = [
+      /refereezy_backup_last_success_timestamp_seconds\{region="eu-west-1",repo="1"\} \d/,
+      /refereezy_backup_last_success_timestamp_seconds\{region="eu-central-1",repo="2"\} \d/,
+    ];
+    let metrics = '';
+    for (const until = Date.now() + 60_000; ;) {
+      metrics = await stack.exec('node-exporter', ['curl', '-fsS', 'http://127.0.0.1:9100/metrics']);
+      if (published.every((series) => series.test(metrics)) || Date.now() > until) break;
+      await sleep(2000);
+    }
+    for (const series of published) assert.match(metrics, series);
   });
 
   it('when restored to a time between the commits of t2 and t3, then exactly the rows up to t2 are there', async () => {
