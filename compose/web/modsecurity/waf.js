@@ -8,9 +8,9 @@ function blocked() {
   return String(ngx.shared.waf.incr('blocked', 1, 0));
 }
 
-/** The WAF's own 403: nginx answered it (no upstream was asked), as $waf_blocked in 00-waf.conf. */
+/** The WAF's own 403: $waf_blocked (00-waf.conf), the one definition the ECS log line uses too. */
 function isWafAnswer(r) {
-  return r.status === 403 && !r.variables.upstream_status;
+  return r.variables.waf_blocked === '1';
 }
 
 /** js_header_filter: a blocked request's answer is JSON, never cached, and names its request id. */

@@ -259,6 +259,9 @@ export interface LynisHost {
  * lynis on a provisioned host: copied there from the tools image (nothing installed by apt on the
  * audited host), run as root, its hardening index read from its report. Passes at `minimumIndex`.
  */
+/** Where lynis runs on the audited host: not /tmp, which systemd mounts as a tmpfs that hides what `docker cp` puts there. */
+const lynisDir = '/var/tmp/lynis-audit';
+
 export async function lynisCheck(image: string, host: LynisHost, { minimumIndex = 60 } = {}): Promise<Outcome> {
   const local = mkdtempSync(path.join(tmpdir(), 'lynis-'));
   const { stdout: created } = await run('docker', ['create', image]);
@@ -269,13 +272,13 @@ export async function lynisCheck(image: string, host: LynisHost, { minimumIndex 
     await run('docker', ['cp', `${id}:/etc/lynis/default.prf`, path.join(local, 'lynis', 'default.prf')]);
     // Debian keeps lynis' plugins in /etc; it refuses to run without a plugin directory.
     await run('docker', ['cp', `${id}:/etc/lynis/plugins`, path.join(local, 'lynis', 'plugins')]);
-    await host.exec(['rm', '-rf', '/var/tmp/lynis-audit']);
-    await run('docker', ['cp', path.join(local, 'lynis'), `${host.containerName}:/var/tmp/lynis-audit`]);
-    await host.exec(['chown', '-R', 'root:root', '/var/tmp/lynis-audit']);
+    await host.exec(['rm', '-rf', lynisDir]);
+    await run('docker', ['cp', path.join(local, 'lynis'), `${host.containerName}:${lynisDir}`]);
+    await host.exec(['chown', '-R', 'root:root', lynisDir]);
     const audit = await host.exec([
       'sh',
       '-c',
-      'cd /var/tmp/lynis-audit && timeout 600 sh ./lynis audit system --quick --no-colors --profile ./default.prf --logfile /var/tmp/lynis-audit/lynis.log --report-file /var/tmp/lynis-audit/report.dat >/var/tmp/lynis-audit/out.txt 2>&1; grep -E "^(hardening_index|warning\\[\\])=" /var/tmp/lynis-audit/report.dat || tail -3 /var/tmp/lynis-audit/out.txt',
+      `cd ${lynisDir} && timeout 600 sh ./lynis audit system --quick --no-colors --profile ./default.prf --logfile ${lynisDir}/lynis.log --report-file ${lynisDir}/report.dat >${lynisDir}/out.txt 2>&1; grep -E "^(hardening_index|warning\\[\\])=" ${lynisDir}/report.dat || tail -3 ${lynisDir}/out.txt`,
     ]);
     const index = Number(/^hardening_index=(\d+)/m.exec(audit.output)?.[1]);
     const warnings = [...audit.output.matchAll(/^warning\[\]=([^|]*)\|([^|]*)/gm)].map(
