@@ -43,6 +43,8 @@ export interface IngressRule {
   from: 'anywhere' | readonly string[];
   /** Why the port is open, written into the ruleset as a comment. */
   why: string;
+  /** The Prometheus job that scrapes this port: the monitoring role takes its targets' port from here. */
+  scrape?: string;
 }
 
 /** Addresses or CIDRs (or 'anywhere') a rule computes from its host's vars; throws naming the var when they do not fit. */

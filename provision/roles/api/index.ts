@@ -176,7 +176,7 @@ export const api: Role = {
   serial: 1,
   ingress: [
     { port: apiPort, from: ['web'], why: 'the API, behind the web tier' },
-    { port: metricsPort, from: ['monitoring'], why: 'the API’s /metrics for Prometheus' },
+    { port: metricsPort, from: ['monitoring'], why: 'the API’s /metrics for Prometheus', scrape: 'api' },
   ],
   // The database, the mail relay and the web tier are peers (their ingress admits api). Google's
   // APIs (Firebase Auth's keys, Firestore) have no fixed addresses: HTTPS to anywhere.

@@ -58,7 +58,7 @@ const chronySources = '/etc/chrony/sources.d/refereezy.sources';
 /** What the common role serves on every host. The bastion's own role opens 22 to the world. */
 const ingress: IngressRule[] = [
   { port: 22, from: ['bastion'], why: 'SSH, from the bastion only' },
-  { port: 9100, from: ['monitoring'], why: 'node_exporter, for Prometheus on the monitoring hosts' },
+  { port: 9100, from: ['monitoring'], why: 'node_exporter, for Prometheus on the monitoring hosts', scrape: 'node' },
 ];
 
 /**

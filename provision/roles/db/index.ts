@@ -272,7 +272,7 @@ export const db: Role = {
       from: ['api', 'db'],
       why: "Patroni's REST API: the API-side HAProxy's /primary checks, the peers' member checks",
     },
-    { port: 9187, from: ['monitoring'], why: 'postgres_exporter for Prometheus' },
+    { port: 9187, from: ['monitoring'], why: 'postgres_exporter for Prometheus', scrape: 'postgres' },
   ],
   // WAL archiving and backups: HTTPS to the repos' S3 endpoints (none with db_backups: false).
   egress: backupEgress,

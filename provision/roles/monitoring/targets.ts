@@ -1,5 +1,10 @@
 import { stringify } from 'yaml';
 import type { Host } from '../../inventories/schema.js';
+import { api } from '../api/index.js';
+import { common } from '../common/index.js';
+import { db } from '../db/index.js';
+import type { Role } from '../role.js';
+import { web } from '../web/index.js';
 
 /**
  * The jobs of compose/prometheus/prometheus.yml.template, each reading its targets from
@@ -28,8 +33,25 @@ export interface TargetGroup {
   labels?: Record<string, string>;
 }
 
-/** The exporters' ports (the replica's): every host runs node_exporter, each group its own. */
-export const exporterPorts = { node: 9100, api: 9464, postgres: 9187, lb: 8404, web: 9113, waf: 9145 } as const;
+/** The port of the role's ingress rule that `job` scrapes: one source for the firewall and the scrape target. */
+export function scrapedPort(role: Pick<Role, 'name' | 'ingress'>, job: Job): number {
+  const rules = (role.ingress ?? []).filter((rule) => rule.scrape === job);
+  const [rule] = rules;
+  if (rule === undefined || rules.length > 1)
+    throw new Error(`role ${role.name}: ${rules.length} ingress rules say scrape: '${job}' (one is needed)`);
+  return rule.port;
+}
+
+/** The exporters' ports, from the owning roles' ingress: every host runs node_exporter, each group its own. */
+export const exporterPorts = {
+  node: scrapedPort(common, 'node'),
+  api: scrapedPort(api, 'api'),
+  postgres: scrapedPort(db, 'postgres'),
+  // HAProxy's stats: no role of this repo owns the load balancer (the replica's lb; an ALB in production).
+  lb: 8404,
+  web: scrapedPort(web, 'web'),
+  waf: scrapedPort(web, 'waf'),
+} as const;
 
 /** Jobs scraped on every host of a group. */
 const groupJobs = [

@@ -96,12 +96,15 @@ export function siteValues(host: Host, play: Play, settings: WebVars = parseVars
   };
 }
 
+/** Where nginx's exporter listens: its ingress rule and its arguments. */
+const exporterPort = 9113;
+
 /**
  * compose/nginx-exporter's arguments, with the stub_status it reads on this host (the site template's
- * port 8081, which admits loopback): Prometheus scrapes the exporter (9113), never nginx itself.
+ * port 8081, which admits loopback): Prometheus scrapes the exporter, never nginx itself.
  */
 export const exporterDefaults = `# The provisioning role web: the exporter of compose/nginx-exporter, beside nginx.
-ARGS="--web.listen-address=:9113 --nginx.scrape-uri=http://127.0.0.1:8081/stub_status"
+ARGS="--web.listen-address=:${exporterPort} --nginx.scrape-uri=http://127.0.0.1:8081/stub_status"
 `;
 
 // Read once per run: every web host gets the same files (and the same mtimes, so the same ETags behind the LB).
@@ -177,8 +180,18 @@ const ingress: IngressRule[] = [
   // load_balancer_cidrs); a load balancer of the inventory is in group edge. Nothing else reaches nginx.
   { port: 80, from: ['edge'], why: 'HTTP from the load balancer' },
   // stub_status (8081) is read by the exporter on the host itself: loopback, no rule.
-  { port: 9113, from: ['monitoring'], why: "nginx's exporter, for Prometheus on the monitoring hosts" },
-  { port: 9145, from: ['monitoring'], why: "the WAF's counter of blocked requests (nginx itself), for Prometheus" },
+  {
+    port: exporterPort,
+    from: ['monitoring'],
+    why: "nginx's exporter, for Prometheus on the monitoring hosts",
+    scrape: 'web',
+  },
+  {
+    port: 9145,
+    from: ['monitoring'],
+    why: "the WAF's counter of blocked requests (nginx itself), for Prometheus",
+    scrape: 'waf',
+  },
 ];
 
 /** A web server: nginx as the replica's web image runs it (the web app, /api/ proxied), with its exporter. */

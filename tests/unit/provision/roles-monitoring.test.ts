@@ -19,7 +19,14 @@ import {
   dailyReportDropInSource,
   smsNotifierUnitSource,
 } from '../../../provision/roles/monitoring/notifier.js';
-import { jobs, scrapeTargets, targetFile, type TargetGroup } from '../../../provision/roles/monitoring/targets.js';
+import {
+  exporterPorts,
+  jobs,
+  scrapedPort,
+  scrapeTargets,
+  targetFile,
+  type TargetGroup,
+} from '../../../provision/roles/monitoring/targets.js';
 import type { Task } from '../../../provision/roles/role.js';
 
 // A stand-in for the notifier's release (the role would otherwise build one from monitoring/notifier).
@@ -97,6 +104,25 @@ describe('monitoring role: scrape targets from the inventory', () => {
     assert.deepEqual(targets['blackbox-http'], [{ targets: ['https://refereezy.example/'] }]);
     assert.deepEqual(targets['blackbox-ssh'], [{ targets: ['10.0.0.5:22'] }]);
     assert.deepEqual(scrapeTargets(mon1, [mon1], { probeUrls: [] })['blackbox-http'], []);
+  });
+
+  it("when a role's ingress says which job scrapes a port, then the targets take that port; none or two is an error", () => {
+    const cases = [
+      { ingress: [{ port: 9999, from: ['monitoring'], why: 'exporter', scrape: 'web' }], expected: 9999 },
+      { ingress: [{ port: 80, from: ['edge'], why: 'HTTP' }], expected: /role r: 0 ingress rules say scrape: 'web'/ },
+      {
+        ingress: [
+          { port: 1, from: ['monitoring'], why: 'a', scrape: 'web' },
+          { port: 2, from: ['monitoring'], why: 'b', scrape: 'web' },
+        ],
+        expected: /role r: 2 ingress rules say scrape: 'web'/,
+      },
+    ];
+    for (const { ingress, expected } of cases) {
+      if (typeof expected === 'number') assert.equal(scrapedPort({ name: 'r', ingress }, 'web'), expected);
+      else assert.throws(() => scrapedPort({ name: 'r', ingress }, 'web'), expected);
+    }
+    assert.deepEqual(exporterPorts, { node: 9100, api: 9464, postgres: 9187, lb: 8404, web: 9113, waf: 9145 });
   });
 
   it('when a host has an IPv6 address, then its target is bracketed', () => {
