@@ -2,7 +2,12 @@
 # Creates the cluster, the application role and its database on first start (an empty volume),
 # renders pg_hba.conf from the environment on every start, then runs PostgreSQL.
 set -euo pipefail
-: "${APP_DB_PASSWORD:?APP_DB_PASSWORD must be set (the password of the API role)}"
+# One name for the API role's password everywhere (.env, the API's config, the vault's db_password).
+if [ -n "${APP_DB_PASSWORD+set}" ]; then
+  echo "APP_DB_PASSWORD is now DB_PASSWORD (the API role's password has one name): rename it" >&2
+  exit 1
+fi
+: "${DB_PASSWORD:?DB_PASSWORD must be set (the password of the API role)}"
 : "${MONITOR_DB_PASSWORD:?MONITOR_DB_PASSWORD must be set (the password of the exporter role)}"
 log() { echo "db-entrypoint: $*" >&2; }
 
@@ -13,7 +18,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   # A first start on the socket only: nothing can connect over the network until the role exists.
   pg_ctl --pgdata="$PGDATA" --silent --wait --options="-c listen_addresses='' -c config_file=/etc/refereezy/postgresql/postgresql.conf" start
   psql --quiet --no-psqlrc -v ON_ERROR_STOP=1 --username=postgres --dbname=postgres \
-    -v app_user="$APP_DB_USER" -v app_db="$APP_DB_NAME" -v app_password="$APP_DB_PASSWORD" \
+    -v app_user="$APP_DB_USER" -v app_db="$APP_DB_NAME" -v app_password="$DB_PASSWORD" \
     -v monitor_user="$MONITOR_DB_USER" -v monitor_password="$MONITOR_DB_PASSWORD" <<'SQL'
 CREATE ROLE :"app_user" LOGIN PASSWORD :'app_password';
 -- postgres_exporter's role: reads statistics (pg_monitor), nothing else.

@@ -3,7 +3,12 @@
 # (compose/db's template) and patroni.yml (this image's template) from the environment, then runs
 # Patroni, which bootstraps, clones or rewinds PostgreSQL as the DCS says.
 set -euo pipefail
-: "${APP_DB_PASSWORD:?APP_DB_PASSWORD must be set (the password of the API role)}"
+# One name for the API role's password everywhere (.env, the API's config, the vault's db_password).
+if [ -n "${APP_DB_PASSWORD+set}" ]; then
+  echo "APP_DB_PASSWORD is now DB_PASSWORD (the API role's password has one name): rename it" >&2
+  exit 1
+fi
+: "${DB_PASSWORD:?DB_PASSWORD must be set (the password of the API role)}"
 : "${MONITOR_DB_PASSWORD:?MONITOR_DB_PASSWORD must be set (the password of the exporter role)}"
 : "${PATRONI_REPLICATION_PASSWORD:?PATRONI_REPLICATION_PASSWORD must be set (the role standbys stream with)}"
 : "${PATRONI_REWIND_PASSWORD:?PATRONI_REWIND_PASSWORD must be set (the role pg_rewind connects as)}"

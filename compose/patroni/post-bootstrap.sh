@@ -4,7 +4,7 @@
 # pgBackRest stanza in the background (WAL archiving waits for it; a bootstrap must not).
 set -euo pipefail
 psql --quiet --no-psqlrc -v ON_ERROR_STOP=1 --username=postgres --dbname=postgres \
-  -v app_user="$APP_DB_USER" -v app_db="$APP_DB_NAME" -v app_password="$APP_DB_PASSWORD" \
+  -v app_user="$APP_DB_USER" -v app_db="$APP_DB_NAME" -v app_password="$DB_PASSWORD" \
   -v monitor_user="$MONITOR_DB_USER" -v monitor_password="$MONITOR_DB_PASSWORD" <<'SQL'
 CREATE ROLE :"app_user" LOGIN PASSWORD :'app_password';
 CREATE ROLE :"monitor_user" LOGIN PASSWORD :'monitor_password' IN ROLE pg_monitor;

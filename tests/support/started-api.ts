@@ -152,7 +152,7 @@ export class StartedApi implements AsyncDisposable {
     const starting = await Promise.allSettled([
       buildServiceImage('db').then((image) =>
         new GenericContainer(image)
-          .withEnvironment({ APP_DB_PASSWORD: password, MONITOR_DB_PASSWORD: randomBytes(18).toString('base64url') })
+          .withEnvironment({ DB_PASSWORD: password, MONITOR_DB_PASSWORD: randomBytes(18).toString('base64url') })
           .withExposedPorts(5432)
           .withWaitStrategy(Wait.forHealthCheck())
           .withStartupTimeout(120_000)

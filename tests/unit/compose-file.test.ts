@@ -151,6 +151,14 @@ describe('docker-compose.yml', () => {
     assert.equal(healthyDependency('web1', 'api'), 'service_healthy');
   });
 
+  it("gives the API and the database the API role's password under one name, DB_PASSWORD", () => {
+    for (const service of ['api', 'db']) {
+      const environment = model.services[service]?.environment ?? {};
+      assert.equal(environment['DB_PASSWORD'], 'x', service);
+      assert.ok(!('APP_DB_PASSWORD' in environment), service);
+    }
+  });
+
   it('gives the API an environment its own config accepts: emulators, so not NODE_ENV=production (which its image sets)', () => {
     const environment = { NODE_ENV: 'production', ...model.services.api?.environment };
     assert.notEqual(environment.NODE_ENV, 'production');

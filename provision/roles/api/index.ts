@@ -9,7 +9,7 @@ import { run } from '../../operations/operation.js';
 import { service, unitFile } from '../../operations/systemd.js';
 import { releaseTasks } from '../../releases/deploy.js';
 import { renderEnvironmentFile } from '../../templates/environment-file.js';
-import { dbVars } from '../db/index.js';
+import { dbVars, oldPasswordNames } from '../db/index.js';
 import { endpoint, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 import { address, port } from '../../validation/validators.js';
@@ -26,6 +26,7 @@ const keptReleases = 3;
 
 const hostPort = z.string().regex(/^[\w.-]+:\d+$/, 'host:port');
 const vars = dbVars.pick({ db_name: true, db_user: true, db_password: true }).extend({
+  ...oldPasswordNames,
   /** The database's address: RDS's endpoint in production; by default the inventory's db host. */
   db_host: address.optional(),
   db_port: port.default(5432),

@@ -46,8 +46,18 @@ const exporterUnit = 'prometheus-postgres-exporter.service';
 const exporterEnv = '/etc/refereezy/postgres-exporter.env';
 
 const name = z.string().regex(identifier, 'a plain PostgreSQL identifier ([a-z_][a-z0-9_]*)');
+
+const oldPasswordName = z.undefined({ error: "renamed db_password (the API role's password has one name)" }).optional();
+/** Other names the API role's password went by (the images' env, .env): refused in an inventory, never silently ignored. */
+export const oldPasswordNames = {
+  APP_DB_PASSWORD: oldPasswordName,
+  DB_PASSWORD: oldPasswordName,
+  app_db_password: oldPasswordName,
+};
+
 /** The inventory's (vault's) vars this role reads; the api role reads the same db_* names. */
 export const dbVars = z.object({
+  ...oldPasswordNames,
   db_name: name.default('refereezy'),
   db_user: name.default('refereezy'),
   db_password: z

@@ -6,6 +6,7 @@ import { commandLine } from '../../../provision/core/shell.js';
 import type { Host } from '../../../provision/inventories/schema.js';
 import type { Plan } from '../../../provision/operations/operation.js';
 import { clientCidrs, db, exporterDataSource } from '../../../provision/roles/db/index.js';
+import { api } from '../../../provision/roles/api/index.js';
 import { hostCidr, pgHbaTemplate, renderPgHba } from '../../../provision/roles/db/pg-hba.js';
 import { literal, pgRoleFact } from '../../../provision/facts/postgres.js';
 import {
@@ -85,6 +86,15 @@ describe('db role: pg_hba from the replica image’s template', () => {
       () => db.tasks(host('db1', ['db'], '10.0.3.10', { db_password: 'short' }), { hosts: [] }),
       /^Error: host db1: role db: vars\.db_password: at least 12 characters; vars\.db_monitor_password: /,
     );
+  });
+
+  it("when the inventory names the API role's password otherwise than db_password, then the db and api roles say it was renamed", () => {
+    for (const old of ['APP_DB_PASSWORD', 'DB_PASSWORD', 'app_db_password']) {
+      const target = host('db1', ['db'], '10.0.3.10', { ...secrets, [old]: 'app password 1234' });
+      const expected = new RegExp(`^Error: host db1: role (db|api): vars\\.${old}: renamed db_password`);
+      assert.throws(() => db.tasks(target, { hosts: [] }), expected);
+      assert.throws(() => api.tasks({ ...target, groups: ['api'] }, { hosts: [target] }), expected);
+    }
   });
 
   it('when the exporter’s password has whitespace, then the role refuses it (postgres_exporter could not connect)', () => {
