@@ -7,7 +7,7 @@ import path from 'node:path';
 import { HelpRequested, parseOptions, UsageError } from './cli/options.js';
 import { IdentityError, promptHidden, resolveIdentity } from './connectors/identity.js';
 import { recapLines, taskLine } from './cli/report.js';
-import { planPlay, PlayError, runPlay } from './core/play.js';
+import { planPlay, PlayError, preparePlay, runPlay } from './core/play.js';
 import { InventoryError } from './validation/yaml-file.js';
 import { limitHosts } from './inventories/limit.js';
 import { loadInventory, resolveInventoryPath } from './inventories/load.js';
@@ -41,7 +41,13 @@ async function main(): Promise<number> {
   } catch (error) {
     throw new UsageError(`${inventory.file}: ${(error as Error).message}`);
   }
-  const plans = planPlay({ inventory, hosts, allHosts, tags: options.tags });
+  const plans = planPlay({
+    inventory,
+    hosts,
+    allHosts,
+    tags: options.tags,
+    inputs: await preparePlay({ inventory, hosts, allHosts, tags: options.tags }),
+  });
   // Decided (and an encrypted key opened) before anything connects.
   const auth = await resolveIdentity({
     identityFile: options.identity,

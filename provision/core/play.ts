@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { Bastion, type HostConnection, type SshOptions } from '../connectors/ssh.js';
 import type { Host, LoadedInventory } from '../inventories/schema.js';
+import { PlanInputs, neededInputs } from '../roles/inputs.js';
 import { playOf, rolesOf } from '../roles/index.js';
 import { pool } from './pool.js';
 import { converge, skipped, unreachable, type HostRecap, type PlannedRole, type TaskReport } from './runner.js';
@@ -45,11 +46,19 @@ export function hostAllowsRestart(host: Host): string[] {
   return parsed.data;
 }
 
-/** Every host's roles and tasks, built (and their vars checked) before anything connects. */
-export function planPlay(
-  options: Pick<PlayOptions, 'inventory' | 'hosts' | 'allHosts' | 'tags'>,
-): Map<string, PlannedRole[]> {
+type PlanOptions = Pick<PlayOptions, 'inventory' | 'hosts' | 'allHosts' | 'tags'>;
+
+const selectedRoles = (tags: PlanOptions['tags']) => (host: Host) => rolesOf(host, tags ? [...tags] : undefined);
+
+/** What the hosts' roles read (repo files, trees, releases), read (and built) before planning. */
+export function preparePlay(options: PlanOptions): Promise<PlanInputs> {
   const play = playOf(options.allHosts, options.inventory.bastion);
+  return PlanInputs.prepare(neededInputs(options.hosts, play, selectedRoles(options.tags)));
+}
+
+/** Every host's roles and tasks, built (and their vars checked) from the prepared inputs, before anything connects. */
+export function planPlay(options: PlanOptions & { inputs: PlanInputs }): Map<string, PlannedRole[]> {
+  const play = { ...playOf(options.allHosts, options.inventory.bastion), inputs: options.inputs };
   const problems: string[] = [];
   const plans = new Map<string, PlannedRole[]>();
   for (const host of options.hosts) {
@@ -59,7 +68,7 @@ export function planPlay(
     } catch (error) {
       problems.push((error as Error).message);
     }
-    for (const role of rolesOf(host, options.tags ? [...options.tags] : undefined)) {
+    for (const role of selectedRoles(options.tags)(host)) {
       try {
         planned.push({ role, tasks: role.tasks(host, play) });
       } catch (error) {

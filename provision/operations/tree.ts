@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
 import { PlanError } from '../core/errors.js';
 import { isAbsolutePath } from '../validation/validators.js';
 import { lines } from '../facts/fact.js';
@@ -23,6 +24,19 @@ export interface TreeDesired {
   /** The directory on the host, replaced as a whole when any file differs. */
   path: string;
   files: readonly TreeFile[];
+}
+
+/** A directory of the repo read before planning: its files, and the archive that deploys them. */
+export interface PreparedTree {
+  files: readonly TreeFile[];
+  /** tarball(files). */
+  archive: Buffer;
+}
+
+/** Reads a directory of the repo and archives it: before planning, once per run. */
+export async function prepareTree(root: URL): Promise<PreparedTree> {
+  const files = readTree(root);
+  return { files, archive: await tarball(files) };
 }
 
 // Names a manifest line, a tar header and a URL all carry as they are.
@@ -55,57 +69,32 @@ export function manifest(files: readonly TreeFile[]): string {
     .join('');
 }
 
-function tarHeader(name: string, type: 'file' | 'directory', size: number, mtime: number): Buffer {
-  const block = Buffer.alloc(512);
-  const put = (value: string, offset: number, length: number) => block.write(value, offset, length, 'ascii');
-  const octal = (value: number, length: number) => `${value.toString(8).padStart(length - 1, '0')}\0`;
-  // ustar splits a long name at a slash: up to 155 bytes of prefix, up to 100 of name.
-  let prefix = '';
-  let rest = name;
-  if (name.length > 100) {
-    const cut = name.lastIndexOf('/', 155);
-    if (cut < 0 || name.length - cut - 1 > 100) throw new PlanError('', `${name}: path too long for a tar header`);
-    prefix = name.slice(0, cut);
-    rest = name.slice(cut + 1);
-  }
-  put(rest, 0, 100);
-  put(octal(type === 'file' ? 0o644 : 0o755, 8), 100, 8);
-  put(octal(0, 8), 108, 8);
-  put(octal(0, 8), 116, 8);
-  put(octal(size, 12), 124, 12);
-  put(octal(mtime, 12), 136, 12);
-  put(' '.repeat(8), 148, 8);
-  put(type === 'file' ? '0' : '5', 156, 1);
-  put('ustar\0', 257, 6);
-  put('00', 263, 2);
-  put('root', 265, 32);
-  put('root', 297, 32);
-  put(prefix, 345, 155);
-  const checksum = block.reduce((sum, byte) => sum + byte, 0);
-  put(`${checksum.toString(8).padStart(6, '0')}\0 `, 148, 8);
-  return block;
-}
-
-/** The tree as a gzipped ustar archive: directories 0755, files 0644, owned by root. */
-export function tarball(files: readonly TreeFile[]): Buffer {
-  const blocks: Buffer[] = [];
+/** The tree as a gzipped tar archive: directories 0755, files 0644, owned by root; the same files give the same bytes. */
+export async function tarball(files: readonly TreeFile[]): Promise<Buffer> {
+  const archive = pack();
+  const owner = { uid: 0, gid: 0, uname: 'root', gname: 'root' };
   const directories = new Set<string>();
+  const chunks: Buffer[] = [];
+  const read = (async () => {
+    for await (const chunk of archive) chunks.push(chunk as Buffer);
+  })();
   for (const entry of files) {
+    const mtime = new Date(entry.mtime * 1000);
     const parts = entry.path.split('/');
     for (let depth = 1; depth < parts.length; depth++) {
       const directory = parts.slice(0, depth).join('/');
       if (directories.has(directory)) continue;
       directories.add(directory);
-      blocks.push(tarHeader(`${directory}/`, 'directory', 0, entry.mtime));
+      archive.entry({ name: `${directory}/`, type: 'directory', mode: 0o755, mtime, ...owner });
     }
-    blocks.push(
-      tarHeader(entry.path, 'file', entry.content.length, entry.mtime),
+    archive.entry(
+      { name: entry.path, type: 'file', mode: 0o644, size: entry.content.length, mtime, ...owner },
       entry.content,
-      Buffer.alloc((512 - (entry.content.length % 512)) % 512),
     );
   }
-  blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
+  archive.finalize();
+  await read;
+  return gzipSync(Buffer.concat(chunks));
 }
 
 /**
@@ -146,13 +135,9 @@ export function planTree(desired: TreeDesired, current: string | null, archive: 
 }
 
 /** A directory holding exactly these files (content compared by sha256), replaced as a whole when any differs. */
-export function tree(desired: TreeDesired): Operation<string | null> {
+export function tree(desired: TreeDesired & { archive: Buffer }): Operation<string | null> {
   if (!isAbsolutePath(desired.path)) {
     throw new PlanError('', `"${desired.path}" is not an absolute, normalised path`);
   }
-  let archive: Buffer | undefined;
-  return {
-    fact: treeFact(desired.path),
-    plan: (current) => planTree(desired, current, () => (archive ??= tarball(desired.files))),
-  };
+  return { fact: treeFact(desired.path), plan: (current) => planTree(desired, current, () => desired.archive) };
 }

@@ -1,6 +1,7 @@
 import type { Host, Inventory } from '../inventories/schema.js';
 import { isIP } from 'node:net';
 import type { Handler, Task } from '../core/task.js';
+import type { InputNeeds, PlanInputs } from './inputs.js';
 
 // Tasks and handlers are the runner's: roles build them.
 export type { Handler, Task } from '../core/task.js';
@@ -20,6 +21,15 @@ export interface Play {
    * the common role.
    */
   rolesOf?: (host: Host) => readonly Role[];
+  /** The files, trees and releases the roles read, read before planning (PlanInputs.prepare). */
+  inputs?: PlanInputs;
+}
+
+/** The play's inputs, or an error saying they were not prepared before planning. */
+export function playInputs(play: Play): PlanInputs {
+  if (play.inputs === undefined)
+    throw new Error("the play carries no inputs: prepare the roles' inputs (PlanInputs.prepare) before planning");
+  return play.inputs;
 }
 
 /** The play's rolesOf, or an error saying the play was built without one. */
@@ -91,7 +101,16 @@ export interface Role {
    * are not started. For a service behind a load balancer whose restart takes a host out.
    */
   serial?: number;
-  /** The role's tasks for one host; throws (before anything connects) when the host's vars do not fit. */
+  /**
+   * What the role's tasks read beyond the host's facts (repo files, trees, releases), for the play to
+   * read before planning. Throws when the host's vars do not fit: then nothing is built for it, and
+   * planning says why.
+   */
+  inputs?: (host: Host, play: Play) => InputNeeds;
+  /**
+   * The role's tasks for one host, from the host, the play and the play's inputs alone: reads no file,
+   * builds nothing. Throws (before anything connects) when the host's vars do not fit.
+   */
   tasks(host: Host, play: Play): Task[];
   handlers: Record<string, Handler>;
 }

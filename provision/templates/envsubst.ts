@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-
 /**
  * Renders a template the way the images render it at start-up with `envsubst '${A} ${B}'`: only the
  * named `${VAR}`s are replaced, everything else (nginx's `$host`, shell's `$1`) stays as written.
@@ -18,11 +16,7 @@ export function renderEnvsubst(
   return template.replace(/\$\{([A-Z][A-Z0-9_]*)\}/g, (_whole, name: string) => values[name] ?? '');
 }
 
-/** Reads a template of the repo (a URL relative to the caller's module) and renders it. */
-export function renderTemplateFile(file: URL, values: Readonly<Record<string, string>>): string {
-  return renderEnvsubst(
-    readFileSync(file, 'utf8'),
-    values,
-    file.pathname.replace(/^.*?\/(compose|monitoring|web|api)\//, '$1/'),
-  );
+/** Renders a template of the repo, read before planning; errors name it by its path in the repo. */
+export function renderTemplate(file: URL, template: string, values: Readonly<Record<string, string>>): string {
+  return renderEnvsubst(template, values, file.pathname.replace(/^.*?\/(compose|monitoring|web|api)\//, '$1/'));
 }

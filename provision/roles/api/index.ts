@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../../../api/src/config.js';
 import type { Host } from '../../inventories/schema.js';
@@ -10,10 +9,11 @@ import { service, unitFile } from '../../operations/systemd.js';
 import { releaseTasks } from '../../releases/deploy.js';
 import { renderEnvironmentFile } from '../../templates/environment-file.js';
 import { dbVars, oldPasswordNames } from '../db/index.js';
-import { endpoint, type Play, type Role, type Task } from '../role.js';
+import type { InputNeeds } from '../inputs.js';
+import { endpoint, playInputs, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 import { address, port } from '../../validation/validators.js';
-import { apiRelease } from './release.js';
+import { apiPackage } from './release.js';
 
 const unitSource = new URL('./api.service', import.meta.url);
 export const root = '/opt/refereezy/api';
@@ -109,10 +109,21 @@ for (;;) {
   await new Promise((resolve) => setTimeout(resolve, 1_000));
 }`;
 
+/**
+ * The unit and the API's release (the vars' file, or built from api/): read (or built) before
+ * planning, once the host's vars and environment are known good.
+ */
+function inputs(host: Host, play: Play): InputNeeds {
+  const v = roleVars(vars, host, 'api');
+  apiEnvironment(host, play);
+  return { files: [unitSource], releases: [{ pkg: apiPackage, file: v.api_release_file }] };
+}
+
 function tasks(host: Host, play: Play): Task[] {
   const v = roleVars(vars, host, 'api');
   const environment = apiEnvironment(host, play);
-  const release = apiRelease(v.api_release_file);
+  const read = playInputs(play);
+  const release = read.release({ pkg: apiPackage, file: v.api_release_file });
   return [
     { name: 'Install Node.js', operation: packages({ packages: ['nodejs'], present: true }) },
     {
@@ -160,7 +171,7 @@ function tasks(host: Host, play: Play): Task[] {
     },
     {
       name: 'Install the api unit (hardened)',
-      operation: unitFile({ name: 'api.service', content: readFileSync(unitSource, 'utf8') }),
+      operation: unitFile({ name: 'api.service', content: read.text(unitSource) }),
       notify: ['restart api'],
     },
     {
@@ -175,6 +186,7 @@ export const api: Role = {
   name: 'api',
   // Rolled one host at a time: a host's restart (which waits for /readyz) ends before the next host starts, so the load balancer always has one.
   serial: 1,
+  inputs,
   ingress: [
     { port: apiPort, from: ['web'], why: 'the API, behind the web tier' },
     { port: metricsPort, from: ['monitoring'], why: 'the API’s /metrics for Prometheus', scrape: 'api' },

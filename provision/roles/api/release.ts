@@ -1,5 +1,5 @@
-import type { NodePackage, NodeRelease } from '../../releases/node-release.js';
-import { inputKey as packageInputKey, nodeRelease } from '../../releases/node-release.js';
+import type { NodePackage } from '../../releases/node-release.js';
+import { inputKey as packageInputKey } from '../../releases/node-release.js';
 
 /** The API as compose/api/Dockerfile builds it: dist/, the production node_modules, package.json and the migrations. */
 export const apiPackage: NodePackage = {
@@ -12,6 +12,3 @@ export const apiPackage: NodePackage = {
 
 /** The key of the API's sources (the cached artifact's name). */
 export const inputKey = (): string => packageInputKey(apiPackage);
-
-/** The API's release: built from api/ (cached), or the tar.gz `file` built elsewhere (CI). */
-export const apiRelease = (file?: string): NodeRelease => nodeRelease(apiPackage, file);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Host } from '../../inventories/schema.js';
 import { packages } from '../../operations/apt.js';
@@ -6,7 +5,7 @@ import { command } from '../../operations/command.js';
 import { directory, file } from '../../operations/files.js';
 import { timer } from '../../operations/timer.js';
 import { renderEnvironmentFile } from '../../templates/environment-file.js';
-import { endpoint, type EgressRule, type Role, type Task } from '../role.js';
+import { endpoint, playInputs, type EgressRule, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 
 /** The namespace and metrics the CloudWatch agent would publish, and the Terraform alarms read (terraform/modules/alerting). */
@@ -80,7 +79,7 @@ function cloudwatchEnvironment(settings: Settings): Record<string, string> {
   };
 }
 
-function tasks(host: Host): Task[] {
+function tasks(host: Host, play: Play): Task[] {
   const settings = roleVars(vars, host, 'cloudwatch');
   return [
     // Debian has no amazon-cloudwatch-agent; awscli (Debian's) sends what the agent would.
@@ -103,7 +102,7 @@ function tasks(host: Host): Task[] {
     },
     {
       name: 'Install cloudwatch-metrics (disk and memory use for CloudWatch)',
-      operation: file({ path: cloudwatchScript, content: readFileSync(cloudwatchScriptSource, 'utf8'), mode: '0755' }),
+      operation: file({ path: cloudwatchScript, content: playInputs(play).text(cloudwatchScriptSource), mode: '0755' }),
     },
     { name: 'Create /etc/refereezy', operation: directory({ path: '/etc/refereezy' }) },
     {
@@ -153,4 +152,11 @@ function egress(host: Host): EgressRule[] {
  * disk alarms (a second path for alerts, outside the monitoring host) have data. A timer, not a
  * daemon: one put-metric-data a minute.
  */
-export const cloudwatch: Role = { name: 'cloudwatch', egress, tasks, handlers: {} };
+export const cloudwatch: Role = {
+  name: 'cloudwatch',
+  egress,
+  // The script, read before planning.
+  inputs: () => ({ files: [cloudwatchScriptSource] }),
+  tasks,
+  handlers: {},
+};

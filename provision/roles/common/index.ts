@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { Host } from '../../inventories/schema.js';
@@ -18,6 +17,7 @@ import {
   playRoles,
   type EgressRule,
   type IngressRule,
+  playInputs,
   type Play,
   type Role,
   type Task,
@@ -139,6 +139,7 @@ function tasks(host: Host, play: Play): Task[] {
   const rolesOf = playRoles(play);
   const ruleset = renderRuleset(firewallRuleset(host, play, rolesOf(host)));
   const forwarding = sshdForwarding(host, play, rolesOf);
+  const read = playInputs(play);
   return [
     // First: a release the roles were not written for fails here, before anything changes.
     { name: 'Check that the host runs a supported Debian release', operation: supportedRelease },
@@ -187,7 +188,7 @@ function tasks(host: Host, play: Play): Task[] {
     },
     {
       name: `Render sshd_config (keys only, no root, hardened algorithms, ${forwarding.tcpForwarding === 'no' ? 'no forwarding' : "forwarding to the bastion's destinations only"}), checked by sshd -t first`,
-      operation: sshdConfig(forwarding),
+      operation: sshdConfig(read.text(sshdConfigSource), forwarding),
       notify: ['reload sshd'],
     },
     {
@@ -205,7 +206,7 @@ function tasks(host: Host, play: Play): Task[] {
       name: 'Refresh the package lists and run unattended-upgrade daily',
       operation: file({
         path: '/etc/apt/apt.conf.d/20auto-upgrades',
-        content: readFileSync(autoUpgradesSource, 'utf8'),
+        content: read.text(autoUpgradesSource),
         mode: '0644',
       }),
     },
@@ -213,7 +214,7 @@ function tasks(host: Host, play: Play): Task[] {
       name: 'Let unattended-upgrade install security updates only',
       operation: file({
         path: '/etc/apt/apt.conf.d/52refereezy-unattended-upgrades',
-        content: readFileSync(unattendedUpgradesSource, 'utf8'),
+        content: read.text(unattendedUpgradesSource),
         mode: '0644',
       }),
     },
@@ -247,7 +248,7 @@ function tasks(host: Host, play: Play): Task[] {
       name: 'Harden the network stack (sysctl)',
       operation: sysctl({
         path: '/etc/sysctl.d/60-refereezy-hardening.conf',
-        content: readFileSync(sysctlHardeningSource, 'utf8'),
+        content: read.text(sysctlHardeningSource),
       }),
     },
     {
@@ -271,6 +272,8 @@ export const common: Role = {
   name: 'common',
   ingress,
   egress,
+  // Its files and the one sshd_config, read before planning.
+  inputs: () => ({ files: [sshdConfigSource, autoUpgradesSource, unattendedUpgradesSource, sysctlHardeningSource] }),
   tasks,
   handlers: {
     // Checked before the reload: a config sshd rejects never replaces the running one.

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Fact } from '../../facts/fact.js';
 import { combineFacts, lines } from '../../facts/fact.js';
 import type { FileFact } from '../../facts/files.js';
@@ -8,7 +7,6 @@ import { planFile } from '../../operations/files.js';
 import type { Operation } from '../../operations/operation.js';
 import { renderEnvsubst } from '../../templates/envsubst.js';
 import type { Play, Role } from '../role.js';
-import { sshdConfigSource } from './files.js';
 
 export const sshdConfigPath = '/etc/ssh/sshd_config';
 
@@ -84,12 +82,11 @@ interface SshdConfigFact {
 }
 
 /**
- * /etc/ssh/sshd_config from the one source, for this host's OpenSSH; written to a temporary file,
+ * /etc/ssh/sshd_config from the one source (its text, read before planning), for this host's OpenSSH; written to a temporary file,
  * checked by `sshd -t -f` and only then renamed over the running one (a config sshd rejects never
  * replaces it). Root-only (dev-sec baseline).
  */
-export function sshdConfig(forwarding: SshdForwarding): Operation<SshdConfigFact> {
-  const template = readFileSync(sshdConfigSource, 'utf8');
+export function sshdConfig(template: string, forwarding: SshdForwarding): Operation<SshdConfigFact> {
   return {
     fact: combineFacts<SshdConfigFact>(`sshd_config ${sshdConfigPath}`, {
       file: fileFact(sshdConfigPath),

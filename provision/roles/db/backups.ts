@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Host } from '../../inventories/schema.js';
 import { packages } from '../../operations/apt.js';
@@ -6,12 +5,15 @@ import { command } from '../../operations/command.js';
 import { directory, file } from '../../operations/files.js';
 import { timer } from '../../operations/timer.js';
 import { renderEnvsubst } from '../../templates/envsubst.js';
+import type { PlanInputs } from '../inputs.js';
 import { endpoint, type EgressRule, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 
 /** The db image's pgBackRest template and job script: one source for the image and this role. */
 export const pgbackrestTemplate = new URL('../../../compose/db/pgbackrest.conf.template', import.meta.url);
 export const dbBackupScript = new URL('../../../compose/db/db-backup', import.meta.url);
+/** The files backupTasks reads (from the play's inputs). */
+export const backupSources: readonly URL[] = [pgbackrestTemplate, dbBackupScript];
 
 const secret = z
   .string()
@@ -62,6 +64,7 @@ const systemCaFile = '/etc/ssl/certs/ca-certificates.crt';
 export const s3CaPath = '/etc/pgbackrest/s3-ca.crt';
 
 export function renderPgbackrestConf(
+  template: string,
   vars: z.output<typeof backupVars> & {
     db_backup_cipher_pass: string;
     db_backup_s3_key: string;
@@ -69,7 +72,7 @@ export function renderPgbackrestConf(
   },
 ): string {
   return renderEnvsubst(
-    readFileSync(pgbackrestTemplate, 'utf8'),
+    template,
     {
       BACKUP_REPO1_ENDPOINT: vars.db_backup_repo1_endpoint,
       BACKUP_REPO1_REGION: vars.db_backup_repo1_region,
@@ -129,8 +132,8 @@ export function backupEgress(host: Host): EgressRule[] {
  * pgBackRest, its config and its directories from the first segment on (and the unit's sandbox
  * only opens directories that exist when it starts); `afterStart` needs the cluster running.
  */
-export function backupTasks(host: Host): { beforeStart: Task[]; afterStart: Task[] } {
-  const parts = backupTaskList(host);
+export function backupTasks(host: Host, read: PlanInputs): { beforeStart: Task[]; afterStart: Task[] } {
+  const parts = backupTaskList(host, read);
   const at = parts.findIndex((task) => task.name === stanzaTaskName);
   return at === -1
     ? { beforeStart: [], afterStart: [] }
@@ -145,7 +148,7 @@ fi
 echo 'archive_mode is not on yet (PostgreSQL restarts at the end of the run with --allow-restart db): creating the stanza without pgbackrest check' >&2
 exec runuser -u postgres -- pgbackrest --stanza=refereezy --log-level-console=warn stanza-create`;
 
-function backupTaskList(host: Host): Task[] {
+function backupTaskList(host: Host, read: PlanInputs): Task[] {
   if (!backupsEnabled(host)) return [];
   const vars = roleVars(backupVars, host, 'db');
   const { db_backup_cipher_pass: cipher, db_backup_s3_key: key, db_backup_s3_key_secret: keySecret } = vars;
@@ -158,7 +161,7 @@ function backupTaskList(host: Host): Task[] {
     throw new Error(
       `host ${host.name}: role db: db_backup_s3_ca and db_backup_s3_ca_file are both set: give one (the certificate, or the path of a bundle already on the host)`,
     );
-  const conf = renderPgbackrestConf({
+  const conf = renderPgbackrestConf(read.text(pgbackrestTemplate), {
     ...vars,
     db_backup_cipher_pass: cipher,
     db_backup_s3_key: key,
@@ -235,7 +238,7 @@ function backupTaskList(host: Host): Task[] {
       name: 'Install db-backup (the image’s)',
       operation: file({
         path: '/usr/local/bin/db-backup',
-        content: readFileSync(dbBackupScript, 'utf8'),
+        content: read.text(dbBackupScript),
         mode: '0755',
       }),
     },

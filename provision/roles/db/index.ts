@@ -1,18 +1,18 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Fact } from '../../facts/fact.js';
 import type { Host } from '../../inventories/schema.js';
 import { packages } from '../../operations/apt.js';
 import { command } from '../../operations/command.js';
 import { run } from '../../operations/operation.js';
-import type { Play, Role, Task } from '../role.js';
+import type { InputNeeds } from '../inputs.js';
+import { playInputs, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 import { directory, file } from '../../operations/files.js';
 import { service, unitFile, unitService } from '../../operations/systemd.js';
-import { hostCidr, renderPgHbaFile } from './pg-hba.js';
+import { hostCidr, pgHbaTemplate, renderPgHba } from './pg-hba.js';
 import { identifier, psql } from '../../facts/postgres.js';
 import { pgDatabase, pgRole, publicSchema } from '../../operations/postgres.js';
-import { backupEgress, backupsEnabled, backupTasks } from './backups.js';
+import { backupEgress, backupsEnabled, backupSources, backupTasks } from './backups.js';
 
 /** The replica image's postgresql.conf, installed as it is (no second copy) but for archive_mode. */
 export const postgresqlConfSource = new URL('../../../compose/db/postgresql.conf', import.meta.url);
@@ -93,12 +93,17 @@ export function exporterDataSource(user: string, password: string, database: str
   return `postgresql://${user}:${encoded}@127.0.0.1:5432/${database}?sslmode=disable`;
 }
 
+/** The image's files this role installs or renders: read before planning. */
+const inputs: InputNeeds = { files: [postgresqlConfSource, unitSource, pgHbaTemplate, ...backupSources] };
+
 function tasks(host: Host, play: Play): Task[] {
   const vars = roleVars(dbVars, host, 'db');
   // First: a db host with neither backup vars nor db_backups: false is refused before anything changes.
   const archive = backupsEnabled(host);
-  const backups = backupTasks(host);
-  const hba = renderPgHbaFile(
+  const read = playInputs(play);
+  const backups = backupTasks(host, read);
+  const hba = renderPgHba(
+    read.text(pgHbaTemplate),
     { APP_DB_NAME: vars.db_name, APP_DB_USER: vars.db_user, MONITOR_DB_USER: vars.db_monitor_user },
     clientCidrs(host, play),
   );
@@ -118,7 +123,7 @@ function tasks(host: Host, play: Play): Task[] {
       name: `Install postgresql.conf (the replica image’s${archive ? '' : ', WAL archiving off: db_backups is false'})`,
       operation: file({
         path: `${configDir}/postgresql.conf`,
-        content: renderPostgresqlConf(readFileSync(postgresqlConfSource, 'utf8'), archive),
+        content: renderPostgresqlConf(read.text(postgresqlConfSource), archive),
       }),
       // The restart only when a changed setting applies at start only (PostgreSQL says which), and only when allowed.
       notify: ['reload postgresql', 'restart postgresql'],
@@ -162,7 +167,7 @@ function tasks(host: Host, play: Play): Task[] {
     ...backups.beforeStart,
     {
       name: 'Install the postgresql unit (the image’s command, hardened) over Debian’s umbrella unit',
-      operation: unitFile({ name: 'postgresql.service', content: readFileSync(unitSource, 'utf8') }),
+      operation: unitFile({ name: 'postgresql.service', content: read.text(unitSource) }),
       notify: ['restart postgresql'],
     },
     {
@@ -275,6 +280,7 @@ const restartNeeded: Fact<{ needed: boolean; why: string }> = {
 /** PostgreSQL 17 for self-managed environments (RDS in production): the replica image's config, the app and monitor roles. */
 export const db: Role = {
   name: 'db',
+  inputs: () => inputs,
   ingress: [
     { port: 5432, from: ['api'], why: 'PostgreSQL for the API' },
     {

@@ -1,5 +1,4 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { renderEnvsubst } from '../../templates/envsubst.js';
 
 /** The replica image's pg_hba template: one source for the image's entrypoint and this role. */
@@ -44,8 +43,4 @@ export function renderPgHba(
         : [render(line, clientCidrs[0] ?? '')],
     )
     .join('\n');
-}
-
-export function renderPgHbaFile(values: PgHbaValues, clientCidrs: readonly string[]): string {
-  return renderPgHba(readFileSync(pgHbaTemplate, 'utf8'), values, clientCidrs);
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, loadDeadmanConfig } from '../../../monitoring/notifier/src/config.js';
 import type { Host } from '../../inventories/schema.js';
@@ -8,10 +7,10 @@ import { directory, file } from '../../operations/files.js';
 import { run } from '../../operations/operation.js';
 import { service, unitFile } from '../../operations/systemd.js';
 import { releaseTasks } from '../../releases/deploy.js';
-import { nodeRelease } from '../../releases/node-release.js';
 import { renderEnvironmentFile } from '../../templates/environment-file.js';
 import { notifierPackage, notifierRoot, notifierUser } from '../monitoring/notifier.js';
-import type { Handler, Play, Role, Task } from '../role.js';
+import type { InputNeeds, ReleaseNeed } from '../inputs.js';
+import { playInputs, type Handler, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 
 /** The switch's port: Alertmanager's deadmans-switch receiver posts the Watchdog here (the replica's too). */
@@ -112,9 +111,21 @@ export function deadmanEnvironment(host: Host, play: Play): Record<string, strin
   return environment;
 }
 
+const releaseNeed = (host: Host): ReleaseNeed => ({
+  pkg: notifierPackage,
+  file: roleVars(vars, host, 'deadman').notifier_release_file,
+});
+
+/** The unit and the notifier's release: read (or built) before planning, once the host's vars are known good. */
+function inputs(host: Host, play: Play): InputNeeds {
+  deadmanEnvironment(host, play);
+  return { files: [deadmanUnitSource], releases: [releaseNeed(host)] };
+}
+
 function tasks(host: Host, play: Play): Task[] {
   const environment = deadmanEnvironment(host, play);
-  const release = nodeRelease(notifierPackage, roleVars(vars, host, 'deadman').notifier_release_file);
+  const read = playInputs(play);
+  const release = read.release(releaseNeed(host));
   const restart = ['restart deadman'];
   return [
     { name: "Install Node.js for the dead man's switch", operation: packages({ packages: ['nodejs'], present: true }) },
@@ -148,7 +159,7 @@ function tasks(host: Host, play: Play): Task[] {
     },
     {
       name: 'Install the deadman unit (hardened)',
-      operation: unitFile({ name: deadmanUnit, content: readFileSync(deadmanUnitSource, 'utf8') }),
+      operation: unitFile({ name: deadmanUnit, content: read.text(deadmanUnitSource) }),
       notify: restart,
     },
     {
@@ -183,6 +194,7 @@ const restartDeadman: Handler = {
  */
 export const deadman: Role = {
   name: 'deadman',
+  inputs,
   ingress: [
     { port: deadmanPort, from: ['monitoring'], why: "the dead man's switch: Alertmanager's Watchdog heartbeat" },
   ],

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Host } from '../../inventories/schema.js';
 import { packages } from '../../operations/apt.js';
 import { directory, file } from '../../operations/files.js';
 import { run } from '../../operations/operation.js';
 import { service } from '../../operations/systemd.js';
-import type { Play, Role, Task } from '../role.js';
+import { playInputs, type Play, type Role, type Task } from '../role.js';
 
 /** The image's template (compose/etcd), rendered here into Debian's /etc/default/etcd. */
 export const etcdEnvSource = new URL('../../../compose/etcd/etcd.env.template', import.meta.url);
@@ -64,7 +63,7 @@ function tasks(host: Host, play: Play): Task[] {
       name: `Write etcd's settings ${etcdEnvironmentFile} (the image's template)`,
       operation: file({
         path: etcdEnvironmentFile,
-        content: renderEtcdEnvironment(readFileSync(etcdEnvSource, 'utf8'), host, play),
+        content: renderEtcdEnvironment(playInputs(play).text(etcdEnvSource), host, play),
         mode: '0644',
       }),
       notify: restart,
@@ -83,6 +82,8 @@ export const etcd: Role = {
     { port: 2379, from: ['db', 'etcd'], why: 'etcd clients: Patroni on the database hosts' },
     { port: 2380, from: ['etcd'], why: 'etcd peers (raft)' },
   ],
+  // The image's template, read before planning.
+  inputs: () => ({ files: [etcdEnvSource] }),
   tasks,
   handlers: {
     // One member at a time is safe (a quorum remains); a changed ETCD_INITIAL_* applies to a new member only.

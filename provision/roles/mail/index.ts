@@ -5,8 +5,8 @@ import { command } from '../../operations/command.js';
 import { file } from '../../operations/files.js';
 import { run } from '../../operations/operation.js';
 import { service } from '../../operations/systemd.js';
-import { renderTemplateFile } from '../../templates/envsubst.js';
-import { endpoint, type IngressRule, type Play, type Role, type Task } from '../role.js';
+import { renderTemplate } from '../../templates/envsubst.js';
+import { endpoint, playInputs, type IngressRule, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 
 /** The one main.cf of the platform: the mail image's template, rendered here in relay mode. */
@@ -160,7 +160,7 @@ function tasks(host: Host, play: Play): Task[] {
       name: `Render main.cf from compose/mail/main.cf.template (relay through ${settings.mail_relayhost})`,
       operation: file({
         path: '/etc/postfix/main.cf',
-        content: renderTemplateFile(mainCfTemplate, values),
+        content: renderTemplate(mainCfTemplate, playInputs(play).text(mainCfTemplate), values),
         mode: '0644',
       }),
       notify: ['reload postfix'],
@@ -181,6 +181,8 @@ const ingress: IngressRule[] = [
 export const mail: Role = {
   name: 'mail',
   ingress,
+  // The image's template, read before planning.
+  inputs: () => ({ files: [mainCfTemplate] }),
   // The provider's relay, by name (its addresses are the provider's): its port, anywhere.
   egress: (host) => {
     const relayhost = host.vars.mail_relayhost;

@@ -1,18 +1,18 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Host } from '../../inventories/schema.js';
 import { packages } from '../../operations/apt.js';
 import { directory, file } from '../../operations/files.js';
 import { run } from '../../operations/operation.js';
 import { service } from '../../operations/systemd.js';
-import { renderTemplateFile } from '../../templates/envsubst.js';
+import { renderTemplate } from '../../templates/envsubst.js';
 import { ConfigError } from '../../../monitoring/notifier/src/config.js';
-import { nodeRelease } from '../../releases/node-release.js';
-import type { Play, Role, Task } from '../role.js';
+import type { InputNeeds } from '../inputs.js';
+import { playInputs, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 import {
   dailyReportEnvironment,
   notifierPackage,
+  notifierSources,
   notifierTasks,
   notifierVars,
   restartSmsNotifier,
@@ -169,12 +169,25 @@ export function notifierEnvironments(
   }
 }
 
+/**
+ * The files the tasks install or render, and the notifier's release: read (or built) before
+ * planning, once every var is known good.
+ */
+function inputs(host: Host, play: Play): InputNeeds {
+  templateValues(host, play);
+  notifierEnvironments(host, play);
+  return {
+    files: [alertRulesSource, prometheusTemplate, alertmanagerTemplate, blackboxModulesSource, ...notifierSources],
+    releases: [{ pkg: notifierPackage, file: settingsOf(host).notifier_release_file }],
+  };
+}
+
 function tasks(host: Host, play: Play): Task[] {
   const values = templateValues(host, play);
   const targets = scrapeTargets(host, play.hosts, { probeUrls: values.probeUrls });
   const environments = notifierEnvironments(host, play);
-  // Built (or read from the cache) only once every var is known good.
-  const release = nodeRelease(notifierPackage, settingsOf(host).notifier_release_file);
+  const read = playInputs(play);
+  const release = read.release({ pkg: notifierPackage, file: settingsOf(host).notifier_release_file });
   return [
     {
       name: 'Install Prometheus, Alertmanager and the blackbox exporter',
@@ -186,7 +199,7 @@ function tasks(host: Host, play: Play): Task[] {
     { name: 'Create the directory of the alert rules', operation: directory({ path: '/etc/prometheus/rules' }) },
     {
       name: 'Install the alert rules of monitoring/prometheus/alerts.yml',
-      operation: file({ path: paths.rules, content: readFileSync(alertRulesSource, 'utf8') }),
+      operation: file({ path: paths.rules, content: read.text(alertRulesSource) }),
       notify: ['reload prometheus'],
     },
     { name: 'Create the directory of the scrape targets', operation: directory({ path: paths.targets }) },
@@ -199,7 +212,7 @@ function tasks(host: Host, play: Play): Task[] {
       name: 'Render prometheus.yml from compose/prometheus/prometheus.yml.template',
       operation: file({
         path: paths.prometheusConfig,
-        content: renderTemplateFile(prometheusTemplate, values.prometheus),
+        content: renderTemplate(prometheusTemplate, read.text(prometheusTemplate), values.prometheus),
       }),
       notify: ['reload prometheus'],
     },
@@ -207,7 +220,7 @@ function tasks(host: Host, play: Play): Task[] {
       name: "Render Alertmanager's routing from monitoring/alertmanager/alertmanager.yml.template",
       operation: file({
         path: paths.alertmanagerConfig,
-        content: renderTemplateFile(alertmanagerTemplate, values.alertmanager),
+        content: renderTemplate(alertmanagerTemplate, read.text(alertmanagerTemplate), values.alertmanager),
         group: 'prometheus',
         mode: '0640',
       }),
@@ -224,7 +237,7 @@ function tasks(host: Host, play: Play): Task[] {
     },
     {
       name: 'Install the probe modules of compose/blackbox-exporter/blackbox.yml',
-      operation: file({ path: paths.blackboxConfig, content: readFileSync(blackboxModulesSource, 'utf8') }),
+      operation: file({ path: paths.blackboxConfig, content: read.text(blackboxModulesSource) }),
       notify: ['reload blackbox exporter'],
     },
     {
@@ -247,7 +260,7 @@ function tasks(host: Host, play: Play): Task[] {
       name: 'Keep the blackbox exporter enabled and running',
       operation: service({ unit: 'prometheus-blackbox-exporter.service', enabled: true, running: true }),
     },
-    ...notifierTasks({ release, ...environments }),
+    ...notifierTasks({ release, read, ...environments }),
   ];
 }
 
@@ -264,6 +277,7 @@ const checkBlackbox = run('prometheus-blackbox-exporter', `--config.file=${paths
  */
 export const monitoring: Role = {
   name: 'monitoring',
+  inputs,
   ingress: [
     {
       port: localPorts.prometheus,

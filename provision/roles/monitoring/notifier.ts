@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, loadNotifierConfig, loadReportConfig } from '../../../monitoring/notifier/src/config.js';
 import { packages } from '../../operations/apt.js';
@@ -10,6 +9,7 @@ import { timer } from '../../operations/timer.js';
 import { releaseTasks } from '../../releases/deploy.js';
 import type { NodePackage, NodeRelease } from '../../releases/node-release.js';
 import { renderEnvironmentFile } from '../../templates/environment-file.js';
+import type { PlanInputs } from '../inputs.js';
 import type { Handler, Task } from '../role.js';
 
 /**
@@ -37,6 +37,8 @@ export const environmentFiles = {
 export const outboxFile = '/var/lib/sms-notifier/outbox.jsonl';
 export const smsNotifierUnitSource = new URL('./sms-notifier.service', import.meta.url);
 export const dailyReportDropInSource = new URL('./daily-report.conf', import.meta.url);
+/** The files notifierTasks reads (from the play's inputs). */
+export const notifierSources: readonly URL[] = [smsNotifierUnitSource, dailyReportDropInSource];
 /** Releases kept on the host (the current one always): room to roll back. */
 const keptReleases = 3;
 
@@ -129,6 +131,8 @@ export const dailyAt = (at: string): string => `*-*-* ${at}:00 UTC`;
 /** The notifier's tasks: Node.js, its user, the release, the SMS notifier service and the daily report's timer. */
 export function notifierTasks(options: {
   release: NodeRelease;
+  /** The play's inputs: the units below. */
+  read: PlanInputs;
   smsNotifier: Record<string, string>;
   dailyReport: Record<string, string>;
   reportAt: string;
@@ -167,7 +171,7 @@ export function notifierTasks(options: {
     },
     {
       name: 'Install the sms-notifier unit (hardened)',
-      operation: unitFile({ name: smsNotifierUnit, content: readFileSync(smsNotifierUnitSource, 'utf8') }),
+      operation: unitFile({ name: smsNotifierUnit, content: options.read.text(smsNotifierUnitSource) }),
       notify: restart,
     },
     {
@@ -190,7 +194,7 @@ export function notifierTasks(options: {
       name: "Install the daily report's environment and sandbox (a drop-in)",
       operation: unitFile({
         name: `${dailyReportTimer}.service.d/10-refereezy.conf`,
-        content: readFileSync(dailyReportDropInSource, 'utf8'),
+        content: options.read.text(dailyReportDropInSource),
       }),
     },
     {

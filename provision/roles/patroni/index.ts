@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Host } from '../../inventories/schema.js';
 import { packages } from '../../operations/apt.js';
@@ -6,9 +5,11 @@ import { directory, file } from '../../operations/files.js';
 import { run } from '../../operations/operation.js';
 import { service } from '../../operations/systemd.js';
 import { renderEnvsubst } from '../../templates/envsubst.js';
-import { hostCidr, renderPgHba } from '../db/pg-hba.js';
+import { postgresqlConfSource } from '../db/index.js';
+import { hostCidr, pgHbaTemplate, renderPgHba } from '../db/pg-hba.js';
 import { etcdMembers, regionOf } from '../etcd/index.js';
-import type { Play, Role, Task } from '../role.js';
+import type { InputNeeds } from '../inputs.js';
+import { playInputs, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 
 /** The image's templates (compose/patroni, compose/db), rendered here for a host: one source each. */
@@ -17,7 +18,8 @@ export const replicationHbaTemplate = new URL(
   '../../../compose/patroni/pg_hba.replication.conf.template',
   import.meta.url,
 );
-export const pgHbaTemplate = new URL('../../../compose/db/pg_hba.conf.template', import.meta.url);
+/** The templates and files the tasks render or install: read before planning. */
+const inputs: InputNeeds = { files: [patroniTemplate, replicationHbaTemplate, pgHbaTemplate, postgresqlConfSource] };
 /** Debian's patroni.service reads /etc/patroni/config.yml. */
 export const patroniConfigFile = '/etc/patroni/config.yml';
 export const pgHbaFile = '/var/lib/postgresql/pg_hba.conf';
@@ -87,9 +89,10 @@ export function renderPatroniHba(host: Host, play: Play): string {
   const apiCidrs = play.hosts.filter((peer) => peer.groups.includes('api')).map((peer) => hostCidr(peer.address));
   const peers = play.hosts.filter((peer) => peer.groups.includes('patroni')).map((peer) => hostCidr(peer.address));
   const values = { APP_DB_NAME: vars.db_name, APP_DB_USER: vars.db_user, MONITOR_DB_USER: vars.db_monitor_user };
-  const replication = readFileSync(replicationHbaTemplate, 'utf8');
+  const read = playInputs(play);
+  const replication = read.text(replicationHbaTemplate);
   return [
-    renderPgHba(readFileSync(pgHbaTemplate, 'utf8'), values, [...apiCidrs, '127.0.0.1/32']),
+    renderPgHba(read.text(pgHbaTemplate), values, [...apiCidrs, '127.0.0.1/32']),
     ...peers.map((cidr) =>
       renderEnvsubst(
         replication
@@ -110,6 +113,7 @@ function tasks(host: Host, play: Play): Task[] {
       'it is in group db too: under Patroni, PostgreSQL is started, promoted and rewound by Patroni, not by the db role’s postgresql.service',
     );
   const restart = ['reload patroni'];
+  const read = playInputs(play);
   return [
     {
       name: 'Install PostgreSQL 17, Patroni and its etcd client',
@@ -123,7 +127,7 @@ function tasks(host: Host, play: Play): Task[] {
       name: `Write Patroni's configuration ${patroniConfigFile} (the image's template)`,
       operation: file({
         path: patroniConfigFile,
-        content: renderPatroniConfig(readFileSync(patroniTemplate, 'utf8'), host, play),
+        content: renderPatroniConfig(read.text(patroniTemplate), host, play),
         owner: 'postgres',
         group: 'postgres',
         mode: '0600',
@@ -135,7 +139,7 @@ function tasks(host: Host, play: Play): Task[] {
       name: 'Install the house postgresql.conf Patroni builds on',
       operation: file({
         path: '/etc/refereezy/postgresql/postgresql.conf',
-        content: readFileSync(new URL('../../../compose/db/postgresql.conf', import.meta.url), 'utf8'),
+        content: read.text(postgresqlConfSource),
         mode: '0644',
       }),
       notify: restart,
@@ -164,6 +168,7 @@ function tasks(host: Host, play: Play): Task[] {
  */
 export const patroni: Role = {
   name: 'patroni',
+  inputs: () => inputs,
   tasks,
   handlers: {
     // A reload, never a restart: Patroni applies what it can and reports pending restarts itself.

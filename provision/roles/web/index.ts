@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Host } from '../../inventories/schema.js';
 import { packages } from '../../operations/apt.js';
@@ -7,12 +6,12 @@ import { directory, file } from '../../operations/files.js';
 import { addressFamily } from '../../operations/nftables.js';
 import { run } from '../../operations/operation.js';
 import { service } from '../../operations/systemd.js';
-import { renderTemplateFile } from '../../templates/envsubst.js';
-import { addresses, type IngressRule, type Play, type Role, type Task } from '../role.js';
+import { renderTemplate } from '../../templates/envsubst.js';
+import type { InputNeeds } from '../inputs.js';
+import { addresses, playInputs, type IngressRule, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 import { port } from '../../validation/validators.js';
-import type { TreeFile } from '../../operations/tree.js';
-import { readTree, tree } from '../../operations/tree.js';
+import { tree } from '../../operations/tree.js';
 
 /** The web image's nginx.conf and site template, and the web app it serves: one source for both. */
 export const nginxConfSource = new URL('../../../compose/web/nginx.conf', import.meta.url);
@@ -107,13 +106,17 @@ export const exporterDefaults = `# The provisioning role web: the exporter of co
 ARGS="--web.listen-address=:${exporterPort} --nginx.scrape-uri=http://127.0.0.1:8081/stub_status"
 `;
 
-// Read once per run: every web host gets the same files (and the same mtimes, so the same ETags behind the LB).
-let webApp: TreeFile[] | undefined;
+// Read once per run, before planning: every web host gets the same files (and the same mtimes, so the same ETags behind the LB).
+const inputs: InputNeeds = {
+  files: [...wafFiles.map((waf) => new URL(waf.source, wafSource)), nginxConfSource, siteTemplate],
+  trees: [webAppSource],
+};
 
 function tasks(host: Host, play: Play): Task[] {
   const settings = parseVars(host);
   const values = siteValues(host, play, settings);
-  webApp ??= readTree(webAppSource);
+  const read = playInputs(play);
+  const webApp = read.tree(webAppSource);
   const defaultSite = '/etc/nginx/sites-enabled/default';
   return [
     {
@@ -132,19 +135,19 @@ function tasks(host: Host, play: Play): Task[] {
     { name: 'Create /etc/nginx/modsecurity', operation: directory({ path: '/etc/nginx/modsecurity', mode: '0755' }) },
     ...wafFiles.map((waf): Task => ({
       name: `Render ${waf.path} (compose/web/modsecurity/${waf.source} as it is)`,
-      operation: file({ path: waf.path, content: readFileSync(new URL(waf.source, wafSource), 'utf8'), mode: '0644' }),
+      operation: file({ path: waf.path, content: read.text(new URL(waf.source, wafSource)), mode: '0644' }),
       notify: ['reload nginx'],
     })),
     {
       name: 'Render nginx.conf (compose/web/nginx.conf as it is)',
-      operation: file({ path: '/etc/nginx/nginx.conf', content: readFileSync(nginxConfSource, 'utf8'), mode: '0644' }),
+      operation: file({ path: '/etc/nginx/nginx.conf', content: read.text(nginxConfSource), mode: '0644' }),
       notify: ['reload nginx'],
     },
     {
       name: `Render the site from compose/web/refereezy.conf.template (/api/ → ${values.API_HOST}:${values.API_PORT})`,
       operation: file({
         path: '/etc/nginx/conf.d/refereezy.conf',
-        content: renderTemplateFile(siteTemplate, values),
+        content: renderTemplate(siteTemplate, read.text(siteTemplate), values),
         mode: '0644',
       }),
       notify: ['reload nginx'],
@@ -158,7 +161,7 @@ function tasks(host: Host, play: Play): Task[] {
       }),
     },
     { name: 'Create /srv/refereezy', operation: directory({ path: '/srv/refereezy', mode: '0755' }) },
-    { name: `Deploy the web app (web/) to ${webRoot}`, operation: tree({ path: webRoot, files: webApp }) },
+    { name: `Deploy the web app (web/) to ${webRoot}`, operation: tree({ path: webRoot, ...webApp }) },
     {
       name: 'Keep nginx enabled and running',
       operation: service({ unit: 'nginx.service', enabled: true, running: true }),
@@ -198,6 +201,7 @@ const ingress: IngressRule[] = [
 export const web: Role = {
   name: 'web',
   ingress,
+  inputs: () => inputs,
   // The API is a peer (its ingress admits web); nginx resolves api_host through dns_resolver.
   egress: (host) => {
     const resolver = vars.shape.dns_resolver.catch('169.254.169.253').parse(host.vars.dns_resolver);

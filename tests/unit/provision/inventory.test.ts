@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { planPlay } from '../../../provision/core/play.js';
+import { planPlay, preparePlay } from '../../../provision/core/play.js';
 import { limitHosts } from '../../../provision/inventories/limit.js';
 import { loadInventory, parseInventory, resolveInventoryPath } from '../../../provision/inventories/load.js';
 import { hostsOf } from '../../../provision/inventories/merge.js';
@@ -31,7 +31,7 @@ function rejection(text: string): InventoryError {
 }
 
 describe('inventory schema', () => {
-  it('when the shipped inventories are planned with the example vault, then every host of every role plans', () => {
+  it('when the shipped inventories are planned with the example vault, then every host of every role plans', async () => {
     // The real vaults are not in the repo: vault.example.yaml lists the same keys with placeholders.
     const secrets = parseYaml(
       readFileSync(resolveInventoryPath('prod').replace(/prod\.yaml$/, 'vault.example.yaml'), 'utf8'),
@@ -47,7 +47,12 @@ describe('inventory schema', () => {
       assert.ok(parsed.vault, `${name} names its vault`);
       const inventory = { ...parsed, vars: { ...parsed.vars, ...secrets } };
       const hosts = hostsOf(inventory);
-      const plans = planPlay({ inventory, hosts, allHosts: hosts });
+      const plans = planPlay({
+        inventory,
+        hosts,
+        allHosts: hosts,
+        inputs: await preparePlay({ inventory, hosts, allHosts: hosts }),
+      });
       for (const host of hosts)
         assert.ok(
           (plans.get(host.name) ?? []).some((planned) => planned.tasks.length > 0),

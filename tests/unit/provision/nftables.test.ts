@@ -12,6 +12,10 @@ import { planNftables, renderRuleset, type FirewallRule } from '../../../provisi
 import { firewallRuleset } from '../../../provision/roles/common/firewall.js';
 import { writeLine } from './plan-table.js';
 import type { Play, Role } from '../../../provision/roles/role.js';
+import { common } from '../../../provision/roles/common/index.js';
+import { roleInputs } from '../../support/role-inputs.js';
+
+const commonInputs = await roleInputs(common, [{ name: 'any', address: '10.0.0.1', port: 22, groups: [], vars: {} }]);
 
 /** The rule lines of a rendered ruleset's input chain (after the fixed ones). */
 function ruleLinesOf(rules: FirewallRule[]): string[] {
@@ -346,7 +350,7 @@ describe("a host's firewall from its roles' ingress rules", () => {
             ],
           },
         },
-        play,
+        { ...play, inputs: commonInputs },
       )
       .find((candidate) => candidate.name.startsWith('Render the firewall'));
     assert.ok(task);

@@ -13,6 +13,7 @@ import {
 import { rolesOf } from '../../../provision/roles/index.js';
 import type { EgressRule } from '../../../provision/roles/role.js';
 import { blocksOf, parseDirectory, terraformRoot } from '../../../scripts/lib/terraform-model.js';
+import { roleInputs } from '../../support/role-inputs.js';
 
 const host = (vars: Record<string, unknown>, groups = ['web']): Host => ({
   name: 'web1',
@@ -21,7 +22,8 @@ const host = (vars: Record<string, unknown>, groups = ['web']): Host => ({
   groups,
   vars,
 });
-const play = (target: Host) => ({ hosts: [target] });
+const inputs = await roleInputs(cloudwatch, [host({ cloudwatch_region: 'eu-west-1' })]);
+const play = (target: Host) => ({ hosts: [target], inputs });
 const egressOf = (target: Host): readonly EgressRule[] =>
   typeof cloudwatch.egress === 'function' ? cloudwatch.egress(target, play(target)) : (cloudwatch.egress ?? []);
 

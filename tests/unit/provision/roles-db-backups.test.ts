@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { Host } from '../../../provision/inventories/schema.js';
 import { db, postgresqlConfSource } from '../../../provision/roles/db/index.js';
 import { backupEgress, backupTasks, pgbackrestTemplate } from '../../../provision/roles/db/backups.js';
+import { roleInputs } from '../../support/role-inputs.js';
 
 const host = (vars: Record<string, unknown> = {}): Host => ({
   name: 'db1',
@@ -18,17 +19,18 @@ const secrets = {
   db_backup_s3_key: 'AKIAEXAMPLE',
   db_backup_s3_key_secret: 'secret-key-of-forty-characters-or-so',
 };
+const inputs = await roleInputs(db, [host()]);
 /** Both halves of the backup tasks (before PostgreSQL starts, after). */
 const allBackupTasks = (target: Host) => {
-  const { beforeStart, afterStart } = backupTasks(target);
+  const { beforeStart, afterStart } = backupTasks(target, inputs);
   return [...beforeStart, ...afterStart];
 };
-const taskNames = (target: Host) => db.tasks(target, { hosts: [target] }).map((task) => task.name);
+const taskNames = (target: Host) => db.tasks(target, { hosts: [target], inputs }).map((task) => task.name);
 
 describe('db role: backups (pgBackRest, db-backup, timers)', () => {
   it('when the host has no backup vars and no db_backups: false, then the role refuses it before anything, naming what to set', () => {
     assert.throws(
-      () => db.tasks(host(), { hosts: [] }),
+      () => db.tasks(host(), { hosts: [], inputs }),
       /^Error: host db1: role db: no backups configured: set db_backup_cipher_pass, db_backup_s3_key and db_backup_s3_key_secret \(the vault\), or db_backups: false/,
     );
   });
@@ -36,7 +38,9 @@ describe('db role: backups (pgBackRest, db-backup, timers)', () => {
   it('when db_backups is false, then the role configures no backups and postgresql.conf is the image’s with WAL archiving off', () => {
     const target = host({ db_backups: false });
     assert.deepEqual(allBackupTasks(target), []);
-    const conf = db.tasks(target, { hosts: [target] }).find((task) => task.name.startsWith('Install postgresql.conf'));
+    const conf = db
+      .tasks(target, { hosts: [target], inputs })
+      .find((task) => task.name.startsWith('Install postgresql.conf'));
     assert.ok(conf);
     const written = String(conf.operation.plan(null).commands[0]?.stdin ?? '');
     const source = readFileSync(postgresqlConfSource, 'utf8');
@@ -51,7 +55,9 @@ describe('db role: backups (pgBackRest, db-backup, timers)', () => {
 
   it('when the backup vars are set, then postgresql.conf is the image’s as it is (archiving on)', () => {
     const target = host(secrets);
-    const conf = db.tasks(target, { hosts: [target] }).find((task) => task.name.startsWith('Install postgresql.conf'));
+    const conf = db
+      .tasks(target, { hosts: [target], inputs })
+      .find((task) => task.name.startsWith('Install postgresql.conf'));
     assert.equal(conf?.operation.plan(null).commands[0]?.stdin, readFileSync(postgresqlConfSource, 'utf8'));
   });
 

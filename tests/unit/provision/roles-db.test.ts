@@ -17,6 +17,7 @@ import {
 } from '../../../provision/operations/postgres.js';
 import type { UnitServiceFact } from '../../../provision/facts/systemd.js';
 import { planUnitService } from '../../../provision/operations/systemd.js';
+import { roleInputs } from '../../support/role-inputs.js';
 
 const host = (name: string, groups: string[], address: string, vars: Record<string, unknown> = {}): Host => ({
   name,
@@ -30,6 +31,7 @@ const db1 = host('db1', ['db'], '10.0.3.10', secrets);
 const api1 = host('api1', ['api'], '10.0.2.10');
 const api2 = host('api2', ['api'], '10.0.2.11');
 const web1 = host('web1', ['web'], '10.0.1.10');
+const inputs = await roleInputs(db, [db1]);
 
 const lines = (plan: Plan) => plan.commands.map((command) => commandLine(command.argv));
 const psql = (database: string) =>
@@ -83,7 +85,7 @@ describe('db role: pg_hba from the replica image’s template', () => {
 
   it('when the vault lacks a password, then the error names the host, the role and the var (never a value)', () => {
     assert.throws(
-      () => db.tasks(host('db1', ['db'], '10.0.3.10', { db_password: 'short' }), { hosts: [] }),
+      () => db.tasks(host('db1', ['db'], '10.0.3.10', { db_password: 'short' }), { hosts: [], inputs }),
       /^Error: host db1: role db: vars\.db_password: at least 12 characters; vars\.db_monitor_password: /,
     );
   });
@@ -92,7 +94,7 @@ describe('db role: pg_hba from the replica image’s template', () => {
     for (const old of ['APP_DB_PASSWORD', 'DB_PASSWORD', 'app_db_password']) {
       const target = host('db1', ['db'], '10.0.3.10', { ...secrets, [old]: 'app password 1234' });
       const expected = new RegExp(`^Error: host db1: role (db|api): vars\\.${old}: renamed db_password`);
-      assert.throws(() => db.tasks(target, { hosts: [] }), expected);
+      assert.throws(() => db.tasks(target, { hosts: [], inputs }), expected);
       assert.throws(() => api.tasks({ ...target, groups: ['api'] }, { hosts: [target] }), expected);
     }
   });
@@ -310,7 +312,7 @@ describe('db role: PostgreSQL running from the role’s unit', () => {
 
 describe('db role: restarts are the operator’s choice', () => {
   const restart = db.handlers['restart postgresql'];
-  const planned = db.tasks(db1, { hosts: [db1, api1] });
+  const planned = db.tasks(db1, { hosts: [db1, api1], inputs });
 
   it('when postgresql.conf or the unit changes, then the reload and the restart are notified, the reload first', () => {
     assert.deepEqual(planned.find((task) => task.name.startsWith('Install postgresql.conf'))?.notify, [

@@ -7,6 +7,7 @@ import type { Host } from '../../../provision/inventories/schema.js';
 import { deadman, deadmanEnvironment, deadmanUnitSource } from '../../../provision/roles/deadman/index.js';
 import { rolesOf } from '../../../provision/roles/index.js';
 import { templateValues } from '../../../provision/roles/monitoring/index.js';
+import { roleInputs } from '../../support/role-inputs.js';
 
 // A stand-in for the notifier's release (the role would otherwise build one from monitoring/notifier).
 const scratch = mkdtempSync(path.join(tmpdir(), 'roles-deadman-'));
@@ -33,7 +34,8 @@ const host = (name: string, address: string, groups: string[], extra: Record<str
 });
 const mail1 = host('mail1', '10.0.2.20', ['mail', 'deadman']);
 const mon1 = host('mon1', '10.0.2.30', ['monitoring']);
-const play = { hosts: [mail1, mon1] };
+const inputs = await roleInputs(deadman, [mail1], { hosts: [mail1, mon1] });
+const play = { hosts: [mail1, mon1], inputs };
 
 describe("deadman role: the dead man's switch on a second host", () => {
   it('when it runs on the mail host, then it pages through SNS and mails through the relay on that host', () => {
@@ -58,7 +60,7 @@ describe("deadman role: the dead man's switch on a second host", () => {
   it('when its host is also the monitoring host, or a setting is wrong, then it refuses, naming host, role and cause', () => {
     const same = host('mon1', '10.0.2.30', ['monitoring', 'deadman']);
     assert.throws(
-      () => deadman.tasks(same, { hosts: [same, mail1] }),
+      () => deadman.tasks(same, { hosts: [same, mail1], inputs }),
       /^Error: host mon1: role deadman: .*outside the monitoring host's failure domain/,
     );
     const noRegion = host('mail1', '10.0.2.20', ['mail', 'deadman'], { sms_aws_region: undefined });

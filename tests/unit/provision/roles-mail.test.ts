@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import type { FileFact } from '../../../provision/facts/files.js';
 import type { Host } from '../../../provision/inventories/schema.js';
 import { allowedNetworks, mail, relayValues } from '../../../provision/roles/mail/index.js';
+import { roleInputs } from '../../support/role-inputs.js';
 
 const host = (name: string, groups: string[], vars: Record<string, unknown> = {}, address = '10.0.5.10'): Host => ({
   name,
@@ -21,7 +22,7 @@ const mail1 = host('mail1', ['mail'], relay);
 const api1 = host('api1', ['api'], {}, '10.0.2.10');
 const mon1 = host('mon1', ['monitoring'], {}, '10.0.4.10');
 const web1 = host('web1', ['web'], {}, '10.0.1.10');
-const play = { hosts: [web1, api1, mon1, mail1] };
+const play = { hosts: [web1, api1, mon1, mail1], inputs: await roleInputs(mail, [mail1]) };
 
 /** main.cf as the role would write it on a host that has none, parsed into name → value. */
 function mainCf(target: Host = mail1): Map<string, string> {

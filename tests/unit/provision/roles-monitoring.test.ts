@@ -28,6 +28,7 @@ import {
   type TargetGroup,
 } from '../../../provision/roles/monitoring/targets.js';
 import type { Task } from '../../../provision/roles/role.js';
+import { roleInputs } from '../../support/role-inputs.js';
 
 // A stand-in for the notifier's release (the role would otherwise build one from monitoring/notifier).
 const scratch = mkdtempSync(path.join(tmpdir(), 'roles-monitoring-'));
@@ -63,6 +64,7 @@ const prod = [
   host('mon1', '10.0.4.20', ['monitoring']),
 ];
 const mon1 = prod.at(-1) as Host;
+const inputs = await roleInputs(monitoring, [mon1], { hosts: prod });
 
 /** What a file task writes: the content its plan installs on a host that has no such file. */
 function contentOf(task: Task | undefined): string {
@@ -150,7 +152,7 @@ describe('monitoring role: one source with the replica', () => {
   });
 
   it('when the role renders prometheus.yml, then it is the template with production intervals and the local blackbox exporter', () => {
-    const rendered = contentOf(taskNamed(monitoring.tasks(mon1, { hosts: prod }), /^Render prometheus\.yml/));
+    const rendered = contentOf(taskNamed(monitoring.tasks(mon1, { hosts: prod, inputs }), /^Render prometheus\.yml/));
     const config = parse(rendered) as {
       global: Record<string, string>;
       scrape_configs: { job_name: string; relabel_configs?: { replacement?: string }[] }[];
@@ -165,7 +167,7 @@ describe('monitoring role: one source with the replica', () => {
   });
 
   it("when the role installs the rules, then they are monitoring/prometheus/alerts.yml byte for byte, at the path prometheus.yml's rule_files reads", () => {
-    const tasks = monitoring.tasks(mon1, { hosts: prod });
+    const tasks = monitoring.tasks(mon1, { hosts: prod, inputs });
     const rules = taskNamed(tasks, /alert rules of monitoring/);
     assert.equal(contentOf(rules), readFileSync(alertRulesSource, 'utf8'));
     assert.equal(paths.rules, '/etc/prometheus/rules/alerts.yml');
@@ -173,7 +175,7 @@ describe('monitoring role: one source with the replica', () => {
   });
 
   it("when the role renders Alertmanager's routing, then the mail relay is the inventory's mail host and the rest comes from vars", () => {
-    const rendered = contentOf(taskNamed(monitoring.tasks(mon1, { hosts: prod }), /Alertmanager's routing/));
+    const rendered = contentOf(taskNamed(monitoring.tasks(mon1, { hosts: prod, inputs }), /Alertmanager's routing/));
     const config = parse(rendered) as {
       global: Record<string, unknown>;
       route: Record<string, unknown>;
@@ -219,7 +221,7 @@ describe('monitoring role: one source with the replica', () => {
   it('when no mail host relays and no relay is set, then the role refuses, naming the host, the role and the variable', () => {
     const alone = host('mon1', '10.0.4.20', ['monitoring']);
     assert.throws(
-      () => monitoring.tasks(alone, { hosts: [alone] }),
+      () => monitoring.tasks(alone, { hosts: [alone], inputs }),
       /^Error: host mon1: role monitoring: vars\.alert_smtp_smarthost: no host in group mail/,
     );
   });
@@ -230,17 +232,20 @@ describe('monitoring role: one source with the replica', () => {
       prometheus_scrape_interval: 'often',
     });
     assert.throws(
-      () => monitoring.tasks(bad, { hosts: prod }),
+      () => monitoring.tasks(bad, { hosts: prod, inputs }),
       /role monitoring: vars\.alert_email_to: an email address; vars\.prometheus_scrape_interval: a Prometheus duration/,
     );
     const missing: Host = { ...mon1, vars: {} };
-    assert.throws(() => monitoring.tasks(missing, { hosts: prod }), /vars\.alert_email_to: .*vars\.alert_smtp_from/);
+    assert.throws(
+      () => monitoring.tasks(missing, { hosts: prod, inputs }),
+      /vars\.alert_email_to: .*vars\.alert_smtp_from/,
+    );
   });
 });
 
 describe('monitoring role: handlers and security group', () => {
   it('when a handler reloads or restarts a service, then it first checks the configuration with the tool of that service', () => {
-    const tasks = monitoring.tasks(mon1, { hosts: prod });
+    const tasks = monitoring.tasks(mon1, { hosts: prod, inputs });
     const notified = new Set(tasks.flatMap((task) => task.notify ?? []));
     assert.deepEqual([...notified].sort(), Object.keys(monitoring.handlers).sort());
     // The notifier's configuration is its environment, checked with its own schema when planned: restarted, then awaited.
@@ -341,33 +346,33 @@ describe('monitoring role: the SMS notifier and the daily report', () => {
 
   it('when a value breaks the notifier’s own config schema, then the role refuses before anything connects, naming the variable', () => {
     assert.throws(
-      () => monitoring.tasks(withVars({ sms_recipients: ['600 000 001'] }), { hosts: prod }),
+      () => monitoring.tasks(withVars({ sms_recipients: ['600 000 001'] }), { hosts: prod, inputs }),
       /^Error: host mon1: role monitoring: invalid SMS notifier environment: SMS_RECIPIENTS\.0: an E\.164 number/,
     );
     assert.throws(
-      () => monitoring.tasks(withVars({ sms_aws_region: 'Ireland' }), { hosts: prod }),
+      () => monitoring.tasks(withVars({ sms_aws_region: 'Ireland' }), { hosts: prod, inputs }),
       /^Error: host mon1: role monitoring: invalid SMS notifier environment: AWS_REGION: /,
     );
     assert.throws(
-      () => monitoring.tasks(withVars({ daily_report_at: '7am' }), { hosts: prod }),
+      () => monitoring.tasks(withVars({ daily_report_at: '7am' }), { hosts: prod, inputs }),
       /^Error: host mon1: role monitoring: invalid daily report environment: REPORT_AT: /,
     );
     assert.throws(
-      () => monitoring.tasks(withVars({ daily_report_from: 'reports' }), { hosts: prod }),
+      () => monitoring.tasks(withVars({ daily_report_from: 'reports' }), { hosts: prod, inputs }),
       /invalid daily report environment: REPORT_FROM: /,
     );
     assert.throws(
-      () => monitoring.tasks(withVars({ sms_aws_region: undefined }), { hosts: prod }),
+      () => monitoring.tasks(withVars({ sms_aws_region: undefined }), { hosts: prod, inputs }),
       /^Error: host mon1: role monitoring: vars\.sms_aws_region: required with sms_provider sns/,
     );
     assert.throws(
-      () => monitoring.tasks(withVars({ sms_recipients: undefined }), { hosts: prod }),
+      () => monitoring.tasks(withVars({ sms_recipients: undefined }), { hosts: prod, inputs }),
       /^Error: host mon1: role monitoring: vars\.sms_recipients: required: the on-call admins' E\.164 numbers \(keep them in the vault\)/,
     );
   });
 
   it('when the tasks are planned on a fresh host, then the notifier’s environment is a secret file of root’s, its unit the repo’s, and the report a daily timer', () => {
-    const tasks = monitoring.tasks(mon1, { hosts: prod });
+    const tasks = monitoring.tasks(mon1, { hosts: prod, inputs });
     const environment = taskNamed(tasks, /SMS notifier's environment/);
     assert.ok(environment);
     const plan = environment.operation.plan(null);

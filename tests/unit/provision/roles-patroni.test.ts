@@ -4,11 +4,13 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { Host } from '../../../provision/inventories/schema.js';
 import {
+  patroni,
   patroniTemplate,
   renderPatroniConfig,
   renderPatroniHba,
   scopeOf,
 } from '../../../provision/roles/patroni/index.js';
+import { roleInputs } from '../../support/role-inputs.js';
 
 const secrets = { db_replication_password: 'replication-secret-1', db_rewind_password: 'rewind-secret-12' };
 const host = (
@@ -28,7 +30,8 @@ const etcds = ['10.0.3.21', '10.0.7.21', '10.0.3.22'].map((address, index) =>
 );
 const etcdDr = host('etcd-dr1', '10.1.3.21', ['etcd'], 'eu-central-1');
 const api1 = host('api1', '10.0.2.10', ['api'], 'eu-west-1');
-const play = { hosts: [db1, db2, dbDr, ...etcds, etcdDr, api1] };
+const hosts = [db1, db2, dbDr, ...etcds, etcdDr, api1];
+const play = { hosts, inputs: await roleInputs(patroni, hosts) };
 const template = readFileSync(patroniTemplate, 'utf8');
 
 interface PatroniConfig {

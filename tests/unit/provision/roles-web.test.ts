@@ -18,6 +18,7 @@ import {
 } from '../../../provision/roles/web/index.js';
 import { treeFact } from '../../../provision/facts/tree.js';
 import { manifest, planTree, readTree, tarball, type TreeFile } from '../../../provision/operations/tree.js';
+import { roleInputs } from '../../support/role-inputs.js';
 
 const host = (name: string, groups: string[], vars: Record<string, unknown> = {}, address = '10.0.1.10'): Host => ({
   name,
@@ -30,10 +31,11 @@ const lb = { load_balancer_cidrs: ['10.0.10.0/24'] };
 const web1 = host('web1', ['web'], lb);
 const api1 = host('api1', ['api'], {}, '10.0.2.10');
 const api2 = host('api2', ['api'], {}, '10.0.2.11');
+const inputs = await roleInputs(web, [web1]);
 
 /** What a task would write for a file nobody has yet: the plan's diff, minus its headers and "+" marks. */
 function rendered(name: RegExp, target: Host, hosts: Host[]): string {
-  const task = web.tasks(target, { hosts }).find((candidate) => name.test(candidate.name));
+  const task = web.tasks(target, { hosts, inputs }).find((candidate) => name.test(candidate.name));
   assert.ok(task, `no task ${String(name)}`);
   const plan = task.operation.plan(null);
   return (plan.diff ?? '')
@@ -75,7 +77,7 @@ describe('web role: vars and the site it renders', () => {
 
   it('when the api group has several hosts and no api_host is set, then the error names the host, the var and the hosts', () => {
     assert.throws(
-      () => web.tasks(web1, { hosts: [web1, api1, api2] }),
+      () => web.tasks(web1, { hosts: [web1, api1, api2], inputs }),
       /^Error: host web1: role web: vars\.api_host: required, since group api has 2 hosts \(api1, api2\)/,
     );
     assert.throws(
@@ -86,15 +88,15 @@ describe('web role: vars and the site it renders', () => {
 
   it('when a var does not fit, then the error names the host, the role and the var', () => {
     assert.throws(
-      () => web.tasks(host('web2', ['web'], { api_port: 70000 }), { hosts: [api1] }),
+      () => web.tasks(host('web2', ['web'], { api_port: 70000 }), { hosts: [api1], inputs }),
       /^Error: host web2: role web: vars\.api_port: /,
     );
     assert.throws(
-      () => web.tasks(host('web2', ['web'], { dns_resolver: 'resolver.example' }), { hosts: [api1] }),
+      () => web.tasks(host('web2', ['web'], { dns_resolver: 'resolver.example' }), { hosts: [api1], inputs }),
       /host web2: role web: vars\.dns_resolver: an IPv4 address/,
     );
     assert.throws(
-      () => web.tasks(host('web2', ['web'], { api_host: 'api; rm -rf /' }), { hosts: [api1] }),
+      () => web.tasks(host('web2', ['web'], { api_host: 'api; rm -rf /' }), { hosts: [api1], inputs }),
       /host web2: role web: vars\.api_host: a host name or an IPv4 address/,
     );
   });
@@ -142,11 +144,11 @@ describe('web role: vars and the site it renders', () => {
 
   it('when load_balancer_cidrs is missing or not a network, then the role refuses the host, naming the var', () => {
     assert.throws(
-      () => web.tasks(host('web1', ['web']), { hosts: [api1] }),
+      () => web.tasks(host('web1', ['web']), { hosts: [api1], inputs }),
       /host web1: role web: vars\.load_balancer_cidrs: required: the load balancer's addresses or subnets/,
     );
     assert.throws(
-      () => web.tasks(host('web1', ['web'], { load_balancer_cidrs: ['alb.example'] }), { hosts: [api1] }),
+      () => web.tasks(host('web1', ['web'], { load_balancer_cidrs: ['alb.example'] }), { hosts: [api1], inputs }),
       /vars\.load_balancer_cidrs\.0: an IP address or network/,
     );
   });
@@ -168,7 +170,9 @@ describe('web role: vars and the site it renders', () => {
       web.handlers['reload nginx']?.commands.map((command) => command.argv.join(' ')),
       ['nginx -t -q', 'systemctl reload nginx.service'],
     );
-    const notifying = web.tasks(web1, { hosts: [api1] }).filter((task) => task.notify?.includes('reload nginx'));
+    const notifying = web
+      .tasks(web1, { hosts: [api1], inputs })
+      .filter((task) => task.notify?.includes('reload nginx'));
     assert.deepEqual(
       notifying.map((task) => task.name.split(' ')[0]),
       Array.from({ length: 2 + wafFiles.length }, () => 'Render'),
@@ -211,26 +215,40 @@ describe('web role: the web app as a tree', () => {
     assert.equal(manifest(readTree(webAppSource)), onThisMachine);
   });
 
-  it('when the archive is unpacked by tar, then it holds the files, their mtimes, 0644 files and 0755 directories', () => {
+  it('when the archive is unpacked by tar, then it holds the files, their mtimes, 0644 files and 0755 directories', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'web-tree-'));
+    const archive = await tarball(files);
     try {
-      execFileSync('tar', ['-xzf', '-', '-C', dir], { input: tarball(files) });
+      execFileSync('tar', ['-xzf', '-', '-C', dir], { input: archive });
       assert.equal(readFileSync(path.join(dir, 'assets/app.css'), 'utf8'), 'body{}\n');
       assert.equal(readFileSync(path.join(dir, 'index.html'), 'utf8'), '<html>\n');
       assert.equal(statSync(path.join(dir, 'index.html')).mtimeMs, 1_700_000_000_000);
       assert.equal(statSync(path.join(dir, 'index.html')).mode & 0o7777, 0o644);
       assert.equal(statSync(path.join(dir, 'assets')).mode & 0o7777, 0o755);
-      const listing = execFileSync('tar', ['-tvzf', '-'], { input: tarball(files), encoding: 'utf8' });
+      const listing = execFileSync('tar', ['-tvzf', '-'], { input: archive, encoding: 'utf8' });
       assert.match(listing, /root\/root .* assets\/app\.css/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('when a long path is archived, then ustar splits it at a slash', () => {
+  it('when the same files are archived twice, then the archives are the same bytes', async () => {
+    assert.deepEqual(await tarball(files), await tarball(files));
+    assert.deepEqual(await tarball(readTree(webAppSource)), await tarball(readTree(webAppSource)));
+    assert.notDeepEqual(await tarball(files), await tarball(files.map((entry) => ({ ...entry, mtime: 1 }))));
+  });
+
+  it('when the web app is deployed, then the archive sent is the one prepared before planning, from web/', async () => {
+    const task = web.tasks(web1, { hosts: [api1], inputs }).find((candidate) => candidate.name.startsWith('Deploy'));
+    assert.ok(task);
+    const [deploy] = task.operation.plan(null).commands;
+    assert.deepEqual(deploy?.stdin, await tarball(readTree(webAppSource)));
+  });
+
+  it('when a long path is archived, then tar splits it at a slash', async () => {
     const long = `${'d'.repeat(80)}/${'e'.repeat(60)}/file.js`;
     const listing = execFileSync('tar', ['-tzf', '-'], {
-      input: tarball([{ path: long, content: Buffer.from('x'), mtime: 0 }]),
+      input: await tarball([{ path: long, content: Buffer.from('x'), mtime: 0 }]),
       encoding: 'utf8',
     });
     assert.ok(listing.split('\n').includes(long), listing);
