@@ -24,6 +24,8 @@ export interface TreeDesired {
   /** The directory on the host, replaced as a whole when any file differs. */
   path: string;
   files: readonly TreeFile[];
+  /** tarball(files), built before planning: what is sent when the tree differs. */
+  archive: Buffer;
 }
 
 /** A directory of the repo read before planning: its files, and the archive that deploys them. */
@@ -113,7 +115,7 @@ else
   rm -rf -- "$1.old"
 fi`;
 
-export function planTree(desired: TreeDesired, current: string | null, archive: () => Buffer): Plan {
+export function planTree(desired: TreeDesired, current: string | null): Plan {
   const wanted = manifest(desired.files);
   const count = `${desired.files.length} ${desired.files.length === 1 ? 'file' : 'files'}`;
   if (current === wanted) return noop(`${desired.path} holds the ${count} (sha256 of each matches)`);
@@ -129,15 +131,15 @@ export function planTree(desired: TreeDesired, current: string | null, archive: 
       : `replace ${desired.path}: ${added} new, ${updated} changed, ${removed} removed`;
   return change(
     reason,
-    [{ argv: ['sh', '-c', deployScript, 'sh', desired.path], stdin: archive() }],
+    [{ argv: ['sh', '-c', deployScript, 'sh', desired.path], stdin: desired.archive }],
     unifiedDiff(`${desired.path} (sha256 manifest)`, current ?? '', wanted),
   );
 }
 
 /** A directory holding exactly these files (content compared by sha256), replaced as a whole when any differs. */
-export function tree(desired: TreeDesired & { archive: Buffer }): Operation<string | null> {
+export function tree(desired: TreeDesired): Operation<string | null> {
   if (!isAbsolutePath(desired.path)) {
     throw new PlanError('', `"${desired.path}" is not an absolute, normalised path`);
   }
-  return { fact: treeFact(desired.path), plan: (current) => planTree(desired, current, () => desired.archive) };
+  return { fact: treeFact(desired.path), plan: (current) => planTree(desired, current) };
 }

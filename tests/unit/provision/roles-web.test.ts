@@ -255,16 +255,14 @@ describe('web role: the web app as a tree', () => {
   });
 
   it('when the host has the same manifest, then nothing is needed', () => {
-    const plan = planTree({ path: '/srv/refereezy/web', files }, manifest(files), () =>
-      assert.fail('no archive needed'),
-    );
+    const plan = planTree({ path: '/srv/refereezy/web', files, archive: Buffer.from('archive') }, manifest(files));
     assert.equal(plan.changed, false);
     assert.equal(plan.reason, '/srv/refereezy/web holds the 2 files (sha256 of each matches)');
   });
 
   it('when a file differs, one is new and one is gone, then the tree is replaced and the manifest diff says which', () => {
     const current = `${sha('old')}  ./assets/app.css\n${sha('gone')}  ./old.html\n`;
-    const plan = planTree({ path: '/srv/refereezy/web', files }, current, () => Buffer.from('archive'));
+    const plan = planTree({ path: '/srv/refereezy/web', files, archive: Buffer.from('archive') }, current);
     assert.equal(plan.changed, true);
     assert.equal(plan.reason, 'replace /srv/refereezy/web: 1 new, 1 changed, 1 removed');
     assert.equal(plan.commands.length, 1);
@@ -276,7 +274,7 @@ describe('web role: the web app as a tree', () => {
 
   it('when the directory is absent, then it is created; the probe tells absent from empty', () => {
     assert.equal(
-      planTree({ path: '/srv/refereezy/web', files }, null, () => Buffer.alloc(0)).reason,
+      planTree({ path: '/srv/refereezy/web', files, archive: Buffer.alloc(0) }, null).reason,
       'create /srv/refereezy/web with 2 files',
     );
     const fact = treeFact('/srv/refereezy/web');
