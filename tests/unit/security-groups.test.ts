@@ -94,7 +94,7 @@ describe('the security groups’ one source', () => {
       name: 'db',
       ingress: [
         { port: 5432, from: ['api', 'web'], why: 'PostgreSQL' },
-        { port: 8008, from: ['api', 'db'], why: 'Patroni' },
+        { port: 8008, from: ['api', 'db', 'monitoring'], why: 'Patroni' },
         { port: 9187, from: ['monitoring'], why: 'exporter' },
       ],
     };

@@ -50,6 +50,17 @@ export function scopeOf(host: Host): string {
   return roleVars(patroniVars, host, 'patroni').patroni_standby_source === undefined ? 'refereezy' : 'refereezy-dr';
 }
 
+/**
+ * The scope of a Patroni node as another host's role sees it (the monitoring role labels its
+ * targets with it): the same rule as scopeOf, without the node's secrets, which only its own play needs.
+ */
+export function clusterOf(host: Host): string {
+  return host.vars.patroni_standby_source === undefined ? 'refereezy' : 'refereezy-dr';
+}
+
+/** Patroni's REST API: /primary for the proxies, the peers' member checks, /metrics for Prometheus. */
+export const patroniRestPort = 8008;
+
 /** /etc/patroni/config.yml for a host: the image's template with the host's name, address, region's etcd and secrets. */
 export function renderPatroniConfig(template: string, host: Host, play: Play): string {
   const vars = roleVars(patroniVars, host, 'patroni');
