@@ -79,14 +79,29 @@ interface ComposeModel {
   services?: Record<string, { networks?: string[] | Record<string, unknown> | null } | null>;
 }
 
-/** Each service's networks as docker-compose.yml declares them (merge keys resolved). */
-export function composeNetworks(composeText: string): Map<string, string[]> {
-  const model = parseDocument(composeText, { merge: true }).toJS({ maxAliasCount: -1 }) as ComposeModel;
+/**
+ * Each service's networks as the compose files declare them (merge keys resolved), each file after
+ * the first an overlay merged as `docker compose -f … -f …` merges it: a service's declared networks
+ * add to the ones it had, and replace the default network it had by declaring none.
+ */
+export function composeNetworks(...composeTexts: string[]): Map<string, string[]> {
   const networks = new Map<string, string[]>();
-  for (const [service, definition] of Object.entries(model.services ?? {})) {
-    const declared = definition?.networks;
-    // A service with no networks: is on the project's default network.
-    networks.set(service, declared ? (Array.isArray(declared) ? declared : Object.keys(declared)) : ['default']);
+  const implicit = new Set<string>();
+  for (const composeText of composeTexts) {
+    const model = parseDocument(composeText, { merge: true }).toJS({ maxAliasCount: -1 }) as ComposeModel;
+    for (const [service, definition] of Object.entries(model.services ?? {})) {
+      const declared = definition?.networks;
+      if (declared) {
+        const names = Array.isArray(declared) ? declared : Object.keys(declared);
+        const before = implicit.has(service) ? [] : (networks.get(service) ?? []);
+        networks.set(service, [...new Set([...before, ...names])]);
+        implicit.delete(service);
+      } else if (!networks.has(service)) {
+        // A service with no networks: is on the project's default network.
+        networks.set(service, ['default']);
+        implicit.add(service);
+      }
+    }
   }
   return networks;
 }
@@ -94,11 +109,12 @@ export function composeNetworks(composeText: string): Map<string, string[]> {
 /**
  * The replica's networks against the rules: a rule between two groups that both have services in
  * the replica needs a network they share; two groups on one network must be listed for it
- * (replica.networks), and every service belongs to a group or an external stand-in.
+ * (replica.networks), and every service belongs to a group or an external stand-in. The compose
+ * files are docker-compose.yml and its overlays (docker-compose.ha.yml), merged.
  */
-export function checkCompose(source: SecurityGroups, composeText: string): string[] {
+export function checkCompose(source: SecurityGroups, ...composeTexts: string[]): string[] {
   const problems: string[] = [];
-  const networks = composeNetworks(composeText);
+  const networks = composeNetworks(...composeTexts);
   const groupOf = new Map<string, string>(Object.entries(source.replica.external));
   for (const [group, g] of Object.entries(source.groups)) for (const service of g.replica) groupOf.set(service, group);
 
@@ -112,7 +128,7 @@ export function checkCompose(source: SecurityGroups, composeText: string): strin
     for (const service of g.replica)
       if (!networks.has(service))
         problems.push(
-          `security group ${group} lists replica service ${service}, which docker-compose.yml does not have`,
+          `security group ${group} lists replica service ${service}, which neither docker-compose.yml nor its overlays have`,
         );
   }
 
