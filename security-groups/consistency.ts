@@ -1,5 +1,5 @@
 import { parseDocument } from 'yaml';
-import { externalSources, ruleLabel, type SecurityGroups } from './schema.js';
+import { externalSources, groupRoles, ruleLabel, type SecurityGroups } from './schema.js';
 import { renderTerraform, terraformRules } from './terraform.js';
 
 /**
@@ -27,43 +27,46 @@ function hostSources(source: SecurityGroups, from: readonly string[]): 'anywhere
 
 const describeFrom = (from: 'anywhere' | readonly string[]) => (from === 'anywhere' ? 'anywhere' : from.join(', '));
 
+/** One role of a group against the group's rules: each rule a matching ingress, and nothing more. */
+function checkRole(source: SecurityGroups, group: string, roleName: string, role: RoleIngress | undefined): string[] {
+  if (!role) return [`security group ${group} names role ${roleName}, which provision/roles does not have`];
+  const problems: string[] = [];
+  const g = source.groups[group];
+  const declared = new Map((role.ingress ?? []).map((rule) => [`${rule.port}/${rule.protocol ?? 'tcp'}`, rule]));
+  for (const rule of g?.rules ?? []) {
+    const key = `${rule.port}/${rule.protocol}`;
+    const expected = hostSources(source, rule.from);
+    const actual = declared.get(key);
+    if (!actual) {
+      problems.push(
+        `${ruleLabel(group, rule)}: role ${roleName} (${roleFile(roleName)}) has no ingress for port ${key}; the host's firewall would drop what the security group admits`,
+      );
+      continue;
+    }
+    const actualFrom = actual.from === 'anywhere' ? 'anywhere' : [...actual.from].sort();
+    if (JSON.stringify(actualFrom) !== JSON.stringify(expected)) {
+      problems.push(
+        `${ruleLabel(group, rule)}: role ${roleName} (${roleFile(roleName)}) admits port ${key} from ${describeFrom(actualFrom)}, the security group from ${describeFrom(expected)} on the host`,
+      );
+    }
+    declared.delete(key);
+  }
+  for (const [key, rule] of declared) {
+    problems.push(
+      `role ${roleName} (${roleFile(roleName)}) opens port ${key} from ${describeFrom(rule.from)} ("${rule.why}"), which security group ${group} in security-groups/security-groups.yaml does not have`,
+    );
+  }
+  return problems;
+}
+
 /** Every group with a role against that role's `ingress` (what the common role renders into nftables). */
 export function checkRoles(source: SecurityGroups, roles: Readonly<Record<string, RoleIngress>>): string[] {
   const problems: string[] = [];
   const groupOfRole = new Map(
-    Object.entries(source.groups).flatMap(([group, g]) => (g.role ? [[g.role, group] as const] : [])),
+    Object.entries(source.groups).flatMap(([group, g]) => groupRoles(g).map((role) => [role, group] as const)),
   );
   for (const [group, g] of Object.entries(source.groups)) {
-    if (!g.role) continue;
-    const role = roles[g.role];
-    if (!role) {
-      problems.push(`security group ${group} names role ${g.role}, which provision/roles does not have`);
-      continue;
-    }
-    const declared = new Map((role.ingress ?? []).map((rule) => [`${rule.port}/${rule.protocol ?? 'tcp'}`, rule]));
-    for (const rule of g.rules) {
-      const key = `${rule.port}/${rule.protocol}`;
-      const expected = hostSources(source, rule.from);
-      const actual = declared.get(key);
-      if (!actual) {
-        problems.push(
-          `${ruleLabel(group, rule)}: role ${g.role} (${roleFile(g.role)}) has no ingress for port ${key}; the host's firewall would drop what the security group admits`,
-        );
-        continue;
-      }
-      const actualFrom = actual.from === 'anywhere' ? 'anywhere' : [...actual.from].sort();
-      if (JSON.stringify(actualFrom) !== JSON.stringify(expected)) {
-        problems.push(
-          `${ruleLabel(group, rule)}: role ${g.role} (${roleFile(g.role)}) admits port ${key} from ${describeFrom(actualFrom)}, the security group from ${describeFrom(expected)} on the host`,
-        );
-      }
-      declared.delete(key);
-    }
-    for (const [key, rule] of declared) {
-      problems.push(
-        `role ${g.role} (${roleFile(g.role)}) opens port ${key} from ${describeFrom(rule.from)} ("${rule.why}"), which security group ${group} in security-groups/security-groups.yaml does not have`,
-      );
-    }
+    for (const roleName of groupRoles(g)) problems.push(...checkRole(source, group, roleName, roles[roleName]));
   }
   for (const [name, role] of Object.entries(roles)) {
     if (!groupOfRole.has(name) && (role.ingress ?? []).length > 0) {

@@ -6,6 +6,7 @@ import { directory, file } from '../../operations/files.js';
 import { run } from '../../operations/operation.js';
 import { service } from '../../operations/systemd.js';
 import { renderEnvsubst } from '../../templates/envsubst.js';
+import { db } from '../db/index.js';
 import { hostCidr, renderPgHba } from '../db/pg-hba.js';
 import { etcdMembers, regionOf } from '../etcd/index.js';
 import type { Play, Role, Task } from '../role.js';
@@ -175,6 +176,9 @@ function tasks(host: Host, play: Play): Task[] {
  */
 export const patroni: Role = {
   name: 'patroni',
+  // A Patroni node is a member of the db security group (security-groups.yaml: role [db, patroni]):
+  // its firewall admits what the group admits (the API, Patroni's REST API, Prometheus).
+  ingress: db.ingress,
   tasks,
   handlers: {
     // A reload, never a restart: Patroni applies what it can and reports pending restarts itself.
