@@ -112,7 +112,9 @@ describe('high availability (Patroni, etcd, HAProxy; npm run dr)', { timeout: 1_
 
   it('when the pair is up, then Prometheus scrapes Patroni (primary 1, replica 0) and every etcd member (with a leader), and no HA alert is pending', async () => {
     const primary = await waitForOnePrimary(60_000);
+    const started = Date.now();
     const { reading, expected } = await waitForPrometheus(primary, 90_000);
+    console.log(`prometheus: the pair and etcd as expected after ${Date.now() - started} ms`);
     assert.deepEqual(reading.patroni, expected, JSON.stringify(reading));
     assert.deepEqual(reading.etcd, { 'etcd1:2381': 1, 'etcd2:2381': 1, 'etcd3:2381': 1 }, JSON.stringify(reading));
     assert.deepEqual(
@@ -124,6 +126,7 @@ describe('high availability (Patroni, etcd, HAProxy; npm run dr)', { timeout: 1_
     const deadline = Date.now() + 60_000;
     let states = await alertStates(stack, 'database-ha');
     while (Object.values(states).some((state) => state !== 'inactive') && Date.now() < deadline) {
+      console.log(`prometheus: database-ha not yet inactive: ${JSON.stringify(states)}`);
       await sleep(2000);
       states = await alertStates(stack, 'database-ha');
     }
