@@ -8,6 +8,8 @@ import { renderTerraform, renderedFile } from './terraform.js';
 
 const readmeFile = new URL('../README.md', import.meta.url);
 const composeFile = new URL('../docker-compose.yml', import.meta.url);
+/** The overlays whose services and networks the replica also runs (the HA database). */
+export const composeOverlays = [new URL('../docker-compose.ha.yml', import.meta.url)];
 
 /** Every disagreement between the source and the Terraform rules, the roles, the replica and the README. */
 export function checkAll(): string[] {
@@ -15,7 +17,7 @@ export function checkAll(): string[] {
   return [
     ...checkTerraform(source, readFileSync(renderedFile, 'utf8')),
     ...checkRoles(source, roleRegistry()),
-    ...checkCompose(source, readFileSync(composeFile, 'utf8')),
+    ...checkCompose(source, ...[composeFile, ...composeOverlays].map((file) => readFileSync(file, 'utf8'))),
     ...checkReadme(source, readFileSync(readmeFile, 'utf8')),
   ];
 }
@@ -33,7 +35,7 @@ function main(command: string | undefined): number {
     for (const problem of problems) console.error(`security-groups: ${problem}`);
     if (problems.length === 0)
       console.log(
-        'security-groups: Terraform, the roles, docker-compose.yml and the README agree with security-groups/security-groups.yaml',
+        'security-groups: Terraform, the roles, docker-compose.yml (with docker-compose.ha.yml) and the README agree with security-groups/security-groups.yaml',
       );
     return problems.length === 0 ? 0 : 1;
   }

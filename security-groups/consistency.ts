@@ -1,5 +1,5 @@
 import { parseDocument } from 'yaml';
-import { externalSources, ruleLabel, type SecurityGroups } from './schema.js';
+import { externalSources, groupRoles, ruleLabel, type SecurityGroups } from './schema.js';
 import { renderTerraform, terraformRules } from './terraform.js';
 
 /**
@@ -27,43 +27,46 @@ function hostSources(source: SecurityGroups, from: readonly string[]): 'anywhere
 
 const describeFrom = (from: 'anywhere' | readonly string[]) => (from === 'anywhere' ? 'anywhere' : from.join(', '));
 
+/** One role of a group against the group's rules: each rule a matching ingress, and nothing more. */
+function checkRole(source: SecurityGroups, group: string, roleName: string, role: RoleIngress | undefined): string[] {
+  if (!role) return [`security group ${group} names role ${roleName}, which provision/roles does not have`];
+  const problems: string[] = [];
+  const g = source.groups[group];
+  const declared = new Map((role.ingress ?? []).map((rule) => [`${rule.port}/${rule.protocol ?? 'tcp'}`, rule]));
+  for (const rule of g?.rules ?? []) {
+    const key = `${rule.port}/${rule.protocol}`;
+    const expected = hostSources(source, rule.from);
+    const actual = declared.get(key);
+    if (!actual) {
+      problems.push(
+        `${ruleLabel(group, rule)}: role ${roleName} (${roleFile(roleName)}) has no ingress for port ${key}; the host's firewall would drop what the security group admits`,
+      );
+      continue;
+    }
+    const actualFrom = actual.from === 'anywhere' ? 'anywhere' : [...actual.from].sort();
+    if (JSON.stringify(actualFrom) !== JSON.stringify(expected)) {
+      problems.push(
+        `${ruleLabel(group, rule)}: role ${roleName} (${roleFile(roleName)}) admits port ${key} from ${describeFrom(actualFrom)}, the security group from ${describeFrom(expected)} on the host`,
+      );
+    }
+    declared.delete(key);
+  }
+  for (const [key, rule] of declared) {
+    problems.push(
+      `role ${roleName} (${roleFile(roleName)}) opens port ${key} from ${describeFrom(rule.from)} ("${rule.why}"), which security group ${group} in security-groups/security-groups.yaml does not have`,
+    );
+  }
+  return problems;
+}
+
 /** Every group with a role against that role's `ingress` (what the common role renders into nftables). */
 export function checkRoles(source: SecurityGroups, roles: Readonly<Record<string, RoleIngress>>): string[] {
   const problems: string[] = [];
   const groupOfRole = new Map(
-    Object.entries(source.groups).flatMap(([group, g]) => (g.role ? [[g.role, group] as const] : [])),
+    Object.entries(source.groups).flatMap(([group, g]) => groupRoles(g).map((role) => [role, group] as const)),
   );
   for (const [group, g] of Object.entries(source.groups)) {
-    if (!g.role) continue;
-    const role = roles[g.role];
-    if (!role) {
-      problems.push(`security group ${group} names role ${g.role}, which provision/roles does not have`);
-      continue;
-    }
-    const declared = new Map((role.ingress ?? []).map((rule) => [`${rule.port}/${rule.protocol ?? 'tcp'}`, rule]));
-    for (const rule of g.rules) {
-      const key = `${rule.port}/${rule.protocol}`;
-      const expected = hostSources(source, rule.from);
-      const actual = declared.get(key);
-      if (!actual) {
-        problems.push(
-          `${ruleLabel(group, rule)}: role ${g.role} (${roleFile(g.role)}) has no ingress for port ${key}; the host's firewall would drop what the security group admits`,
-        );
-        continue;
-      }
-      const actualFrom = actual.from === 'anywhere' ? 'anywhere' : [...actual.from].sort();
-      if (JSON.stringify(actualFrom) !== JSON.stringify(expected)) {
-        problems.push(
-          `${ruleLabel(group, rule)}: role ${g.role} (${roleFile(g.role)}) admits port ${key} from ${describeFrom(actualFrom)}, the security group from ${describeFrom(expected)} on the host`,
-        );
-      }
-      declared.delete(key);
-    }
-    for (const [key, rule] of declared) {
-      problems.push(
-        `role ${g.role} (${roleFile(g.role)}) opens port ${key} from ${describeFrom(rule.from)} ("${rule.why}"), which security group ${group} in security-groups/security-groups.yaml does not have`,
-      );
-    }
+    for (const roleName of groupRoles(g)) problems.push(...checkRole(source, group, roleName, roles[roleName]));
   }
   for (const [name, role] of Object.entries(roles)) {
     if (!groupOfRole.has(name) && (role.ingress ?? []).length > 0) {
@@ -79,14 +82,29 @@ interface ComposeModel {
   services?: Record<string, { networks?: string[] | Record<string, unknown> | null } | null>;
 }
 
-/** Each service's networks as docker-compose.yml declares them (merge keys resolved). */
-export function composeNetworks(composeText: string): Map<string, string[]> {
-  const model = parseDocument(composeText, { merge: true }).toJS({ maxAliasCount: -1 }) as ComposeModel;
+/**
+ * Each service's networks as the compose files declare them (merge keys resolved), each file after
+ * the first an overlay merged as `docker compose -f … -f …` merges it: a service's declared networks
+ * add to the ones it had, and replace the default network it had by declaring none.
+ */
+export function composeNetworks(...composeTexts: string[]): Map<string, string[]> {
   const networks = new Map<string, string[]>();
-  for (const [service, definition] of Object.entries(model.services ?? {})) {
-    const declared = definition?.networks;
-    // A service with no networks: is on the project's default network.
-    networks.set(service, declared ? (Array.isArray(declared) ? declared : Object.keys(declared)) : ['default']);
+  const implicit = new Set<string>();
+  for (const composeText of composeTexts) {
+    const model = parseDocument(composeText, { merge: true }).toJS({ maxAliasCount: -1 }) as ComposeModel;
+    for (const [service, definition] of Object.entries(model.services ?? {})) {
+      const declared = definition?.networks;
+      if (declared) {
+        const names = Array.isArray(declared) ? declared : Object.keys(declared);
+        const before = implicit.has(service) ? [] : (networks.get(service) ?? []);
+        networks.set(service, [...new Set([...before, ...names])]);
+        implicit.delete(service);
+      } else if (!networks.has(service)) {
+        // A service with no networks: is on the project's default network.
+        networks.set(service, ['default']);
+        implicit.add(service);
+      }
+    }
   }
   return networks;
 }
@@ -94,11 +112,12 @@ export function composeNetworks(composeText: string): Map<string, string[]> {
 /**
  * The replica's networks against the rules: a rule between two groups that both have services in
  * the replica needs a network they share; two groups on one network must be listed for it
- * (replica.networks), and every service belongs to a group or an external stand-in.
+ * (replica.networks), and every service belongs to a group or an external stand-in. The compose
+ * files are docker-compose.yml and its overlays (docker-compose.ha.yml), merged.
  */
-export function checkCompose(source: SecurityGroups, composeText: string): string[] {
+export function checkCompose(source: SecurityGroups, ...composeTexts: string[]): string[] {
   const problems: string[] = [];
-  const networks = composeNetworks(composeText);
+  const networks = composeNetworks(...composeTexts);
   const groupOf = new Map<string, string>(Object.entries(source.replica.external));
   for (const [group, g] of Object.entries(source.groups)) for (const service of g.replica) groupOf.set(service, group);
 
@@ -112,7 +131,7 @@ export function checkCompose(source: SecurityGroups, composeText: string): strin
     for (const service of g.replica)
       if (!networks.has(service))
         problems.push(
-          `security group ${group} lists replica service ${service}, which docker-compose.yml does not have`,
+          `security group ${group} lists replica service ${service}, which neither docker-compose.yml nor its overlays have`,
         );
   }
 

@@ -33,8 +33,11 @@ const group = z.strictObject({
       awsDescription,
       'AWS takes only a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$* in a security group description',
     ),
-  /** The provisioning role whose `ingress` is this group's rules on the host (nftables). */
-  role: name.optional(),
+  /**
+   * The provisioning role whose `ingress` is this group's rules on the host (nftables); a list when
+   * hosts of several roles are the group's members (the database: db, and Patroni's nodes).
+   */
+  role: z.union([name, z.array(name).min(1)]).optional(),
   /** every-host: attached to every instance besides its own group (management). */
   attach: z.enum(['every-host']).optional(),
   /**
@@ -144,3 +147,7 @@ export function parseSecurityGroups(text: string, file = 'security-groups/securi
 export function loadSecurityGroups(): SecurityGroups {
   return parseSecurityGroups(readFileSync(sourceFile, 'utf8'));
 }
+
+/** The provisioning roles whose ingress renders a group's rules (none, one or several). */
+export const groupRoles = (group: { role?: string | readonly string[] | undefined }): readonly string[] =>
+  group.role === undefined ? [] : typeof group.role === 'string' ? [group.role] : group.role;

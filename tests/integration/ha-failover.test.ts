@@ -2,13 +2,14 @@
 // (docker-compose.ha.yml) with the API writing through them: a switchover and the zone drill
 // (kill the primary under write load: RTO, RPO, rejoin, split brain) through the operators' CLI
 // (npm run dr -- replica …) and the runbooks' replica blocks; a failover refused while the
-// primary is healthy, and nothing promoted when etcd loses its quorum.
+// primary is healthy, and nothing promoted when etcd loses its quorum. Prometheus scrapes Patroni
+// and etcd throughout, and sees the primary move.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackupStack, CliResult } from '../support/backup-stack.js';
-import { drCli, startHaStack } from '../support/ha-stack.js';
+import { alertStates, drCli, promQuery, startHaStack, type Sample } from '../support/ha-stack.js';
 import { repoRoot } from '../support/paths.js';
 import { runBlocks, runbookBlocks } from '../support/runbook-commands.js';
 import type { DrillReport } from '../../provision/dr/drill.js';
@@ -62,6 +63,32 @@ async function waitForOnePrimary(timeoutMs: number): Promise<string> {
   );
 }
 
+/** Each series' value by one of its labels. */
+const byLabel = (samples: Sample[], label: string) =>
+  Object.fromEntries(samples.map((sample) => [sample.labels[label] ?? '', sample.value]));
+
+/**
+ * Waits until Prometheus reports `primary` as the one Patroni primary (1, the other node 0) and
+ * every etcd member with a leader; returns the last readings either way, for the assertions.
+ */
+async function waitForPrometheus(primary: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  const expected = { patroni: { db1: primary === 'db1' ? 1 : 0, db2: primary === 'db2' ? 1 : 0 } };
+  for (;;) {
+    const reading = {
+      patroni: byLabel(await promQuery(stack, 'patroni_primary{job="patroni"}'), 'name'),
+      etcd: byLabel(await promQuery(stack, 'etcd_server_has_leader{job="etcd"}'), 'instance'),
+      up: byLabel(await promQuery(stack, 'up{job=~"patroni|etcd"}'), 'instance'),
+    };
+    const settled =
+      JSON.stringify(reading.patroni) === JSON.stringify(expected.patroni) &&
+      Object.keys(reading.etcd).length === 3 &&
+      Object.values(reading.etcd).every((value) => value === 1);
+    if (settled || Date.now() > deadline) return { reading, expected: expected.patroni };
+    await sleep(2000);
+  }
+}
+
 describe('high availability (Patroni, etcd, HAProxy; npm run dr)', { timeout: 1_200_000 }, () => {
   before(async () => {
     stack = await startHaStack();
@@ -81,6 +108,34 @@ describe('high availability (Patroni, etcd, HAProxy; npm run dr)', { timeout: 1_
     assert.match(status, /sync_standby +streaming/, status);
     assert.match(status, /etcd: quorum/, status);
     assert.match(status, /writes go to db[12]/, status);
+  });
+
+  it('when the pair is up, then Prometheus scrapes Patroni (primary 1, replica 0) and every etcd member (with a leader), and no HA alert is pending', async () => {
+    const primary = await waitForOnePrimary(60_000);
+    const started = Date.now();
+    const { reading, expected } = await waitForPrometheus(primary, 90_000);
+    console.log(`prometheus: the pair and etcd as expected after ${Date.now() - started} ms`);
+    assert.deepEqual(reading.patroni, expected, JSON.stringify(reading));
+    assert.deepEqual(reading.etcd, { 'etcd1:2381': 1, 'etcd2:2381': 1, 'etcd3:2381': 1 }, JSON.stringify(reading));
+    assert.deepEqual(
+      reading.up,
+      { 'db1:8008': 1, 'db2:8008': 1, 'etcd1:2381': 1, 'etcd2:2381': 1, 'etcd3:2381': 1 },
+      'the targets are the clusters that run (no DR member), all up',
+    );
+    // The rules read what is scraped: each is evaluated without error and none is pending or firing.
+    const deadline = Date.now() + 60_000;
+    let states = await alertStates(stack, 'database-ha');
+    while (Object.values(states).some((state) => state !== 'inactive') && Date.now() < deadline) {
+      console.log(`prometheus: database-ha not yet inactive: ${JSON.stringify(states)}`);
+      await sleep(2000);
+      states = await alertStates(stack, 'database-ha');
+    }
+    assert.ok(Object.keys(states).length > 0);
+    assert.deepEqual(
+      Object.entries(states).filter(([, state]) => state !== 'inactive'),
+      [],
+      JSON.stringify(states),
+    );
   });
 
   it('when the switchover runbook is followed, then the standby becomes the primary and the old primary streams from it', async () => {
@@ -113,6 +168,9 @@ describe('high availability (Patroni, etcd, HAProxy; npm run dr)', { timeout: 1_
     assert.ok(report.rejoinMs !== undefined, `${report.oldPrimary} did not rejoin as a standby`);
     assert.deepEqual(report.splitBrain, { ok: true, primaries: [report.newPrimary] });
     assert.notEqual(report.newPrimary, report.oldPrimary);
+    // Prometheus follows: the new primary reports 1, the old one (now a standby) 0.
+    const { reading, expected } = await waitForPrometheus(report.newPrimary, 60_000);
+    assert.deepEqual(reading.patroni, expected, JSON.stringify(reading));
   });
 
   it('when etcd loses its quorum, then no standby is promoted and the failover command refuses', async () => {

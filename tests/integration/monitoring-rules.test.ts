@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { parse } from 'yaml';
 import { imageTag, repoRoot } from '../support/paths.js';
 import { useRyukOnlyWhereAvailable } from '../support/ryuk.js';
 
@@ -153,6 +154,46 @@ describe('Prometheus: the alert rules (monitoring/prometheus)', () => {
     const output = await execOk(prometheus, ['promtool', 'check', 'rules', '/etc/prometheus/rules/alerts.yml']);
     assert.match(output, /SUCCESS: \d+ rules found/);
   });
+
+  check(
+    'when PROMETHEUS_HA_TARGETS names the HA clusters, then the entrypoint renders the patroni and etcd targets labelled per cluster; a malformed entry is refused; unset, there are none',
+    async () => {
+      assert.ok(prometheus);
+      const targets = '/etc/prometheus/targets';
+      const render = (value: string) =>
+        execOk(prometheus as StartedTestContainer, [
+          'env',
+          `PROMETHEUS_HA_TARGETS=${value}`,
+          'prometheus-entrypoint',
+          'sh',
+          '-c',
+          `cat ${targets}/patroni.yml; echo ---; cat ${targets}/etcd.yml`,
+        ]).then((output) => output.split('---\n').map((file) => parse(file) as unknown));
+      const clusters =
+        'patroni/refereezy=db1:8008,db2:8008 etcd/refereezy=etcd1:2381,etcd2:2381,etcd3:2381 ' +
+        'patroni/refereezy-dr=db-dr1:8008 etcd/refereezy-dr=etcd-dr1:2381';
+      assert.deepEqual(await render(clusters), [
+        [
+          { targets: ['db1:8008', 'db2:8008'], labels: { cluster: 'refereezy' } },
+          { targets: ['db-dr1:8008'], labels: { cluster: 'refereezy-dr' } },
+        ],
+        [
+          { targets: ['etcd1:2381', 'etcd2:2381', 'etcd3:2381'], labels: { cluster: 'refereezy' } },
+          { targets: ['etcd-dr1:2381'], labels: { cluster: 'refereezy-dr' } },
+        ],
+      ]);
+      const refused = await prometheus.exec([
+        'env',
+        'PROMETHEUS_HA_TARGETS=patroni/refereezy=db1',
+        'prometheus-entrypoint',
+        'true',
+      ]);
+      assert.notEqual(refused.exitCode, 0);
+      assert.match(refused.output, /"patroni\/refereezy=db1" is not <patroni\|etcd>\/<cluster>=<host:port>/);
+      // Unset (the stack without HA): no targets, as the image was started.
+      assert.deepEqual(await render(''), [[], []]);
+    },
+  );
 
   check(
     'when promtool runs the unit tests, then each alert fires when it should, with its labels and annotations, and not otherwise',

@@ -23,13 +23,14 @@ import { renderTerraform, renderedFile, terraformRules } from '../../security-gr
 const source = loadSecurityGroups();
 const sourceText = readFileSync(sourceFile, 'utf8');
 const compose = readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8');
+const composeHa = readFileSync(new URL('../../docker-compose.ha.yml', import.meta.url), 'utf8');
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 describe('the security groups’ one source', () => {
   it('when the repo is as committed, then Terraform, the roles, the replica and the README agree with it', () => {
     assert.deepEqual(checkTerraform(source, readFileSync(renderedFile, 'utf8')), []);
     assert.deepEqual(checkRoles(source, roleRegistry()), []);
-    assert.deepEqual(checkCompose(source, compose), []);
+    assert.deepEqual(checkCompose(source, compose, composeHa), []);
     assert.deepEqual(checkReadme(source, readme), []);
   });
 
@@ -94,7 +95,7 @@ describe('the security groups’ one source', () => {
       name: 'db',
       ingress: [
         { port: 5432, from: ['api', 'web'], why: 'PostgreSQL' },
-        { port: 8008, from: ['api', 'db'], why: 'Patroni' },
+        { port: 8008, from: ['api', 'db', 'monitoring'], why: 'Patroni' },
         { port: 9187, from: ['monitoring'], why: 'exporter' },
       ],
     };
@@ -133,7 +134,7 @@ describe('the security groups’ one source', () => {
       '    networks: [private, public]\n    shm_size',
     );
     assert.notEqual(exposed, compose);
-    assert.deepEqual(checkCompose(source, exposed), [
+    assert.deepEqual(checkCompose(source, exposed, composeHa), [
       'docker-compose.yml: network public joins db (db), which replica.networks.public in security-groups/security-groups.yaml does not admit (it admits cloudfront, edge, web, bastion, monitoring): every member of a network reaches every other',
     ]);
   });
@@ -141,10 +142,32 @@ describe('the security groups’ one source', () => {
   it('when the replica loses the network a rule needs, then the check names the rule', () => {
     const cut = compose.replace('    networks: [public, app]\n', '    networks: [public]\n');
     assert.ok(
-      checkCompose(source, cut).includes(
+      checkCompose(source, cut, composeHa).includes(
         'security-group rule api 3000/tcp from web ("the API, behind the web tier"): no network in docker-compose.yml joins web (web1, web2, web1-exporter, web2-exporter) and api (api)',
       ),
     );
+  });
+
+  it('when the HA overlay takes etcd off the network Prometheus scrapes, then the check names the metrics rule', () => {
+    const cut = composeHa.replace(
+      '    DCS_MEMBERS: etcd1 etcd2 etcd3\n  networks: [private, ha-metrics]\n',
+      '    DCS_MEMBERS: etcd1 etcd2 etcd3\n  networks: [private]\n',
+    );
+    assert.notEqual(cut, composeHa);
+    assert.deepEqual(checkCompose(source, compose, cut), [
+      'security-group rule etcd 2381/tcp from monitoring ("etcd\'s metrics listener, for Prometheus (never the client port)"): no network in docker-compose.yml joins monitoring (prometheus, alertmanager, sms-notifier, daily-report, node-exporter, blackbox-exporter, grafana, elasticsearch, elk-setup, kibana, filebeat) and etcd (etcd1, etcd2, etcd3, etcd-dr1)',
+    ]);
+  });
+
+  it("when the HA overlay puts Prometheus on the database's private network, then the check names the network", () => {
+    const exposed = composeHa.replace(
+      '    networks: [monitoring, metrics, edge-metrics, ops, ha-metrics]\n',
+      '    networks: [monitoring, metrics, edge-metrics, ops, ha-metrics, private]\n',
+    );
+    assert.notEqual(exposed, composeHa);
+    assert.deepEqual(checkCompose(source, compose, exposed), [
+      'docker-compose.yml: network private joins monitoring (prometheus), which replica.networks.private in security-groups/security-groups.yaml does not admit (it admits api, db, mail, google, aws-s3, etcd): every member of a network reaches every other',
+    ]);
   });
 
   it('when the replica gains a service no group plays, then the check names it', () => {
@@ -153,7 +176,7 @@ describe('the security groups’ one source', () => {
       '  redis:\n    image: redis\n    networks: [private]\n\nnetworks:\n  public: {}',
     );
     assert.ok(
-      checkCompose(source, added).some((problem) =>
+      checkCompose(source, added, composeHa).some((problem) =>
         problem.startsWith('docker-compose.yml: service redis plays no security group'),
       ),
     );

@@ -285,8 +285,8 @@ export const db: Role = {
     { port: 5432, from: ['api'], why: 'PostgreSQL for the API' },
     {
       port: 8008,
-      from: ['api', 'db'],
-      why: "Patroni's REST API: the API-side HAProxy's /primary checks, the peers' member checks",
+      from: ['api', 'db', 'monitoring'],
+      why: "Patroni's REST API: the API-side HAProxy's /primary checks, the peers' member checks, Prometheus' /metrics",
     },
     { port: 9187, from: ['monitoring'], why: 'postgres_exporter for Prometheus', scrape: 'postgres' },
   ],

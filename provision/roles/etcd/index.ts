@@ -9,6 +9,8 @@ import { playInputs, type Play, type Role, type Task } from '../role.js';
 export const etcdEnvSource = new URL('../../../compose/etcd/etcd.env.template', import.meta.url);
 export const etcdEnvironmentFile = '/etc/default/etcd';
 const dataDir = '/var/lib/etcd/data';
+/** etcd's metrics listener (ETCD_LISTEN_METRICS_URLS of the template): Prometheus' port, apart from the clients'. */
+export const etcdMetricsPort = 2381;
 
 function fail(host: Host, message: string): never {
   throw new Error(`host ${host.name}: role etcd: ${message}`);
@@ -81,6 +83,8 @@ export const etcd: Role = {
   ingress: [
     { port: 2379, from: ['db', 'etcd'], why: 'etcd clients: Patroni on the database hosts' },
     { port: 2380, from: ['etcd'], why: 'etcd peers (raft)' },
+    // Never 2379: the client API has no authentication.
+    { port: etcdMetricsPort, from: ['monitoring'], why: "etcd's metrics listener, for Prometheus" },
   ],
   // The image's template, read before planning.
   inputs: () => ({ files: [etcdEnvSource] }),

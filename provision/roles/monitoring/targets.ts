@@ -5,6 +5,8 @@ import { common } from '../common/index.js';
 import { db } from '../db/index.js';
 import type { Role } from '../role.js';
 import { web } from '../web/index.js';
+import { etcdMetricsPort, regionOf } from '../etcd/index.js';
+import { clusterOf, patroniRestPort } from '../patroni/index.js';
 
 /**
  * The jobs of compose/prometheus/prometheus.yml.template, each reading its targets from
@@ -24,8 +26,16 @@ export const jobs = [
   'blackbox-http',
   'blackbox-ssh',
   'waf',
+  'patroni',
+  'etcd',
 ] as const;
 export type Job = (typeof jobs)[number];
+
+/**
+ * The HA database's jobs: the replica image renders their targets from PROMETHEUS_HA_TARGETS at
+ * start (the clusters docker-compose.ha.yml runs), not from a file of compose/prometheus/targets/.
+ */
+export const haJobs = ['patroni', 'etcd'] as const satisfies readonly Job[];
 
 /** One target group of a file_sd file. */
 export interface TargetGroup {
@@ -79,6 +89,17 @@ export interface TargetOptions {
 const hostPort = (address: string, port: number) =>
   address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 
+const withCluster = (group: TargetGroup, cluster: string): TargetGroup => ({
+  ...group,
+  labels: { ...group.labels, cluster },
+});
+
+/** The Patroni cluster whose state an etcd member holds: that of the Patroni nodes of its region (refereezy if none). */
+function etcdCluster(member: Host, hosts: readonly Host[]): string {
+  const node = hosts.find((host) => host.groups.includes('patroni') && regionOf(host) === regionOf(member));
+  return node === undefined ? 'refereezy' : clusterOf(node);
+}
+
 /**
  * What the Prometheus of `self` scrapes, job by job, from every host of the inventory. Each host is
  * its own target group with `instance` = "<host name>:<port>", so alerts name web1, not 10.0.1.10.
@@ -106,6 +127,9 @@ export function scrapeTargets(self: Host, hosts: readonly Host[], options: Targe
     // Probes: `instance` becomes the probed target (prometheus.yml's relabelling).
     'blackbox-http': options.probeUrls.length === 0 ? [] : [{ targets: [...options.probeUrls] }],
     'blackbox-ssh': bastions.length === 0 ? [] : [{ targets: bastions.map((host) => hostPort(host.address, 22)) }],
+    // Labelled with their Patroni cluster (as the replica's), so the alerts judge one cluster at a time.
+    patroni: inGroup('patroni').map((host) => withCluster(on(host, patroniRestPort), clusterOf(host))),
+    etcd: inGroup('etcd').map((host) => withCluster(on(host, etcdMetricsPort), etcdCluster(host, hosts))),
   };
 }
 

@@ -5,7 +5,7 @@ import { directory, file } from '../../operations/files.js';
 import { run } from '../../operations/operation.js';
 import { service } from '../../operations/systemd.js';
 import { renderEnvsubst } from '../../templates/envsubst.js';
-import { postgresqlConfSource } from '../db/index.js';
+import { db, postgresqlConfSource } from '../db/index.js';
 import { hostCidr, pgHbaTemplate, renderPgHba } from '../db/pg-hba.js';
 import { etcdMembers, regionOf } from '../etcd/index.js';
 import type { InputNeeds } from '../inputs.js';
@@ -51,6 +51,17 @@ function fail(host: Host, message: string): never {
 export function scopeOf(host: Host): string {
   return roleVars(patroniVars, host, 'patroni').patroni_standby_source === undefined ? 'refereezy' : 'refereezy-dr';
 }
+
+/**
+ * The scope of a Patroni node as another host's role sees it (the monitoring role labels its
+ * targets with it): the same rule as scopeOf, without the node's secrets, which only its own play needs.
+ */
+export function clusterOf(host: Host): string {
+  return host.vars.patroni_standby_source === undefined ? 'refereezy' : 'refereezy-dr';
+}
+
+/** Patroni's REST API: /primary for the proxies, the peers' member checks, /metrics for Prometheus. */
+export const patroniRestPort = 8008;
 
 /** /etc/patroni/config.yml for a host: the image's template with the host's name, address, region's etcd and secrets. */
 export function renderPatroniConfig(template: string, host: Host, play: Play): string {
@@ -169,6 +180,9 @@ function tasks(host: Host, play: Play): Task[] {
 export const patroni: Role = {
   name: 'patroni',
   inputs: () => inputs,
+  // A Patroni node is a member of the db security group (security-groups.yaml: role [db, patroni]):
+  // its firewall admits what the group admits (the API, Patroni's REST API, Prometheus).
+  ingress: db.ingress,
   tasks,
   handlers: {
     // A reload, never a restart: Patroni applies what it can and reports pending restarts itself.

@@ -228,7 +228,7 @@ describe("a host's firewall from its roles' ingress rules", () => {
     const peers = egress(api1, allOf(api1)).filter((rule) => !rule.includes(' common: '));
     assert.deepEqual(peers, [
       'tcp/5432 10.0.3.10 db on db1: PostgreSQL for the API',
-      "tcp/8008 10.0.3.10 db on db1: Patroni's REST API: the API-side HAProxy's /primary checks, the peers' member checks",
+      "tcp/8008 10.0.3.10 db on db1: Patroni's REST API: the API-side HAProxy's /primary checks, the peers' member checks, Prometheus' /metrics",
       'tcp/443 anywhere api: Firebase Auth and Firestore (Google APIs, no fixed addresses)',
     ]);
   });

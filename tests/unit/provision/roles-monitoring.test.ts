@@ -21,6 +21,7 @@ import {
 } from '../../../provision/roles/monitoring/notifier.js';
 import {
   exporterPorts,
+  haJobs,
   jobs,
   scrapedPort,
   scrapeTargets,
@@ -127,6 +128,38 @@ describe('monitoring role: scrape targets from the inventory', () => {
     assert.deepEqual(exporterPorts, { node: 9100, api: 9464, postgres: 9187, lb: 8404, web: 9113, waf: 9145 });
   });
 
+  it('when the inventory has no Patroni or etcd hosts, then their jobs have no targets', () => {
+    assert.deepEqual(targets.patroni, []);
+    assert.deepEqual(targets.etcd, []);
+  });
+
+  it("when the inventory has the HA database and the DR region, then Patroni's REST API :8008 and etcd's metrics :2381 are scraped, each labelled with its cluster", () => {
+    const ha = [
+      ...['db1', 'db2'].map((name, index) => host(name, `10.0.3.1${index}`, ['patroni'], { region: 'eu-west-1' })),
+      ...['etcd1', 'etcd2', 'etcd3'].map((name, index) =>
+        host(name, `10.0.3.2${index}`, ['etcd'], { region: 'eu-west-1' }),
+      ),
+      host('db-dr1', '10.1.3.10', ['patroni'], { region: 'eu-central-1', patroni_standby_source: 'db.example' }),
+      host('etcd-dr1', '10.1.3.20', ['etcd'], { region: 'eu-central-1' }),
+      mon1,
+    ];
+    const rendered = scrapeTargets(mon1, ha, { probeUrls: [] });
+    const withCluster = (groups: TargetGroup[]) =>
+      groups.map((group) => `${group.targets.join(',')} as ${group.labels?.instance} in ${group.labels?.cluster}`);
+    assert.deepEqual(withCluster(rendered.patroni), [
+      '10.0.3.10:8008 as db1:8008 in refereezy',
+      '10.0.3.11:8008 as db2:8008 in refereezy',
+      '10.1.3.10:8008 as db-dr1:8008 in refereezy-dr',
+    ]);
+    // 2381, never the client port 2379 (no authentication).
+    assert.deepEqual(withCluster(rendered.etcd), [
+      '10.0.3.20:2381 as etcd1:2381 in refereezy',
+      '10.0.3.21:2381 as etcd2:2381 in refereezy',
+      '10.0.3.22:2381 as etcd3:2381 in refereezy',
+      '10.1.3.20:2381 as etcd-dr1:2381 in refereezy-dr',
+    ]);
+  });
+
   it('when a host has an IPv6 address, then its target is bracketed', () => {
     const v6 = host('web9', 'fd00::10', ['web']);
     assert.deepEqual(instances(scrapeTargets(mon1, [v6], { probeUrls: [] }).web), ['[fd00::10]:9113 as web9:9113']);
@@ -142,13 +175,15 @@ describe('monitoring role: scrape targets from the inventory', () => {
 describe('monitoring role: one source with the replica', () => {
   const template = readFileSync(prometheusTemplate, 'utf8');
 
-  it("when the template's file_sd files are listed, then they are the role's jobs, and the replica image ships one file per job", () => {
+  it("when the template's file_sd files are listed, then they are the role's jobs, and the replica image ships one file per job but the HA database's", () => {
     const referenced = new Set([...template.matchAll(/files: \[targets\/([a-z-]+)\.yml\]/g)].map((match) => match[1]));
     assert.deepEqual([...referenced].sort(), [...jobs].sort());
     const replica = readdirSync(new URL('../../../compose/prometheus/targets/', import.meta.url)).map((name) =>
       name.replace(/\.yml$/, ''),
     );
-    assert.deepEqual(replica.sort(), [...jobs].sort());
+    // Patroni's and etcd's the image's entrypoint renders from PROMETHEUS_HA_TARGETS (the clusters that run).
+    const rendered: readonly string[] = haJobs;
+    assert.deepEqual(replica.sort(), jobs.filter((job) => !rendered.includes(job)).sort());
   });
 
   it('when the role renders prometheus.yml, then it is the template with production intervals and the local blackbox exporter', () => {

@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { Host } from '../../../provision/inventories/schema.js';
+import { firewallRuleset } from '../../../provision/roles/common/firewall.js';
+import { etcd } from '../../../provision/roles/etcd/index.js';
+import { playOf } from '../../../provision/roles/index.js';
 import {
   patroni,
   patroniTemplate,
@@ -84,5 +87,25 @@ describe('patroni role: the image template rendered for a host', () => {
         ),
       /host db3: role patroni: vars\.db_rewind_password/,
     );
+  });
+
+  it("when a node's and an etcd member's firewalls are rendered, then Prometheus is admitted to Patroni's REST API (8008) and etcd's metrics (2381), never to etcd's client port", () => {
+    const mon1 = host('mon1', '10.0.6.30', ['monitoring'], 'eu-west-1');
+    const withMonitoring = playOf([...play.hosts, mon1], {
+      host: 'bastion.example',
+      port: 22,
+      user: 'ops',
+      private_address: '10.0.0.10',
+    });
+    const admitted = (rules: readonly { port: number; from: 'anywhere' | readonly string[] }[], port: number) =>
+      rules
+        .filter((rule) => rule.port === port)
+        .flatMap((rule) => (rule.from === 'anywhere' ? ['anywhere'] : rule.from));
+    const node = firewallRuleset(db1, withMonitoring, [patroni]).rules;
+    assert.ok(admitted(node, 8008).includes('10.0.6.30'), JSON.stringify(node));
+    assert.ok(admitted(node, 8008).includes('10.0.2.10'), 'the API still reaches /primary');
+    const member = firewallRuleset(etcds[0] as Host, withMonitoring, [etcd]).rules;
+    assert.deepEqual(admitted(member, 2381), ['10.0.6.30']);
+    assert.equal(admitted(member, 2379).includes('10.0.6.30'), false);
   });
 });
