@@ -21,9 +21,12 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const floorPort = 3100;
-// One referee writes hundreds of events a second here: the per-user write limit would answer 429
-// (this reaches a replica the bench starts; a running stack needs API_WRITE_LIMIT_BURST=0 itself).
+// One referee writes hundreds of events a second here: the per-user write limit would answer 429,
+// and so would the edge's per-address limits (this reaches a replica the bench starts; a running
+// stack needs API_WRITE_LIMIT_BURST=0 and EDGE_REQUESTS_PER_10S, EDGE_CONNECTIONS_PER_CLIENT raised itself).
 process.env.API_WRITE_LIMIT_BURST = '0';
+process.env.EDGE_REQUESTS_PER_10S = '10000000';
+process.env.EDGE_CONNECTIONS_PER_CLIENT = '10000';
 
 // The floor: Express and pg from the API image's own node_modules, the API's database settings and
 // pool size, the same query; no auth, logging, metrics or validation. It exits by itself after a

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { ApiClient } from '../tests/support/api-client.js';
 import { json } from '../tests/support/http.js';
+import { trustLocalCa } from '../tests/support/local-ca.js';
 import { StartedReplica } from '../tests/support/started-replica.js';
 
 export const run = promisify(execFile);
@@ -17,10 +18,11 @@ export interface Replica {
 }
 
 export async function runningStack(project: string): Promise<Replica> {
-  const { stdout } = await run('docker', ['compose', '-p', project, 'port', 'cdn', '80']);
+  const { stdout } = await run('docker', ['compose', '-p', project, 'port', 'cdn-tls', '443']);
   const port = stdout.trim().split(':').pop();
+  trustLocalCa();
   return {
-    cdnUrl: `http://127.0.0.1:${port}`,
+    cdnUrl: `https://localhost:${port}`,
     containerId: async (service) =>
       (await run('docker', ['compose', '-p', project, 'ps', '-q', service])).stdout.trim(),
     stop: () => Promise.resolve(),

@@ -1,7 +1,9 @@
-// The cost of the WAF: requests/s and latency through the full path (CDN → LB → web → API →
-// Postgres) with ModSecurity + the OWASP CRS on, then off (`modsecurity off;` in both web servers,
-// reloaded), then on again, in one run on one replica. A read (GET a match) and a write (POST a
-// match event: a JSON body the WAF parses and inspects). Bounded: BENCH_SECONDS (default 10) per run,
+// The cost of TLS and the WAF: requests/s and latency through the full path (CDN → LB → web → API →
+// Postgres), in one run on one replica: over the edge's HTTPS (cdn-tls) and over plain HTTP straight
+// into Varnish (the path before TLS: the host reaches the cdn container's address on the public
+// network), each with ModSecurity + the OWASP CRS on and off (`modsecurity off;` in both web
+// servers, reloaded), and TLS + WAF again at the end. A read (GET a match) and a write (POST a match
+// event: a JSON body the WAF parses and inspects). Bounded: BENCH_SECONDS (default 10) per run,
 // BENCH_CONNECTIONS (default 10) connections, loopback only. Run: npm run bench:waf.
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
@@ -11,11 +13,14 @@ import { StartedReplica } from '../tests/support/started-replica.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
-// One referee writes hundreds of events a second here: the per-user write limit would answer 429.
+// One referee writes hundreds of events a second here: the per-user write limit would answer 429,
+// and the edge's per-address limits would answer the load generator 429 too (this bench's replica only).
 process.env.API_WRITE_LIMIT_BURST = '0';
+process.env.EDGE_REQUESTS_PER_10S = '10000000';
+process.env.EDGE_CONNECTIONS_PER_CLIENT = '10000';
 
 interface Row {
-  waf: string;
+  path: string;
   endpoint: string;
   requestsPerSecond: number;
   p50ms: number;
@@ -24,7 +29,7 @@ interface Row {
   errors: number;
 }
 
-async function load(waf: string, baseUrl: string, token: string, matchId: number): Promise<Row[]> {
+async function load(path: string, baseUrl: string, token: string, matchId: number): Promise<Row[]> {
   const runs = [
     { endpoint: 'GET /api/matches/:id', options: { method: 'GET' as const, path: `/api/matches/${matchId}` } },
     {
@@ -56,7 +61,7 @@ async function load(waf: string, baseUrl: string, token: string, matchId: number
       requests: [run.options],
     });
     rows.push({
-      waf,
+      path,
       endpoint: run.endpoint,
       requestsPerSecond: Math.round(result.requests.average),
       p50ms: result.latency.p50,
@@ -111,26 +116,39 @@ try {
   await admin.put(`/api/matches/${match.id}/officials/referee`, { refereeId: referee.id });
   await new ApiClient(replica.cdnUrl, token).post(`/api/matches/${match.id}/status`, { status: 'live' });
 
-  rows.push(...(await load('on', replica.cdnUrl, token, match.id)));
+  const plainUrl = `http://${(await replica.addressesOf('cdn')).public ?? ''}:80`;
+  rows.push(...(await load('TLS + WAF', replica.cdnUrl, token, match.id)));
+  rows.push(...(await load('plain + WAF', plainUrl, token, match.id)));
   await setWaf(replica, false);
-  rows.push(...(await load('off', replica.cdnUrl, token, match.id)));
+  rows.push(...(await load('TLS, no WAF', replica.cdnUrl, token, match.id)));
+  rows.push(...(await load('plain, no WAF', plainUrl, token, match.id)));
   await setWaf(replica, true);
-  rows.push(...(await load('on (again)', replica.cdnUrl, token, match.id)));
+  rows.push(...(await load('TLS + WAF (again)', replica.cdnUrl, token, match.id)));
 } finally {
   await replica.down();
 }
 
 console.log(
-  `\nThe WAF's cost through CDN → LB → web → API: ${connections} connections, ${seconds} s per run, on this machine (2 cores; the load generator shares them)\n`,
+  `\nThe cost of TLS and the WAF through CDN → LB → web → API: ${connections} connections, ${seconds} s per run, on this machine (2 cores; the load generator shares them)\n`,
 );
 console.table(rows);
+const ratio = (endpoint: string, after: (path: string) => boolean, before: string) => {
+  const afters = rows.filter((row) => row.endpoint === endpoint && after(row.path));
+  const base = rows.find((row) => row.endpoint === endpoint && row.path === before);
+  if (!base || afters.length === 0) return 'n/a';
+  const rps = afters.reduce((sum, row) => sum + row.requestsPerSecond, 0) / afters.length;
+  const p99 = afters.reduce((sum, row) => sum + row.p99ms, 0) / afters.length;
+  return `requests/s ${(rps / base.requestsPerSecond).toFixed(2)}×, p99 ${(p99 / base.p99ms).toFixed(2)}×`;
+};
 for (const endpoint of new Set(rows.map((row) => row.endpoint))) {
-  const on = rows.filter((row) => row.endpoint === endpoint && row.waf.startsWith('on'));
-  const off = rows.find((row) => row.endpoint === endpoint && row.waf === 'off');
-  if (!off || on.length === 0) continue;
-  const rps = on.reduce((sum, row) => sum + row.requestsPerSecond, 0) / on.length;
-  const p99 = on.reduce((sum, row) => sum + row.p99ms, 0) / on.length;
+  console.log(`${endpoint}:`);
   console.log(
-    `${endpoint}: WAF on/off requests/s ${(rps / off.requestsPerSecond).toFixed(2)}×, p99 ${(p99 / off.p99ms).toFixed(2)}×`,
+    `  TLS + WAF against plain, no WAF (after/before): ${ratio(endpoint, (path) => path.startsWith('TLS + WAF'), 'plain, no WAF')}`,
+  );
+  console.log(
+    `  TLS alone (TLS, no WAF against plain, no WAF):   ${ratio(endpoint, (path) => path === 'TLS, no WAF', 'plain, no WAF')}`,
+  );
+  console.log(
+    `  WAF alone (TLS + WAF against TLS, no WAF):      ${ratio(endpoint, (path) => path.startsWith('TLS + WAF'), 'TLS, no WAF')}`,
   );
 }

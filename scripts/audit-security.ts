@@ -1,6 +1,6 @@
 // npm run audit:security [-- --lab] [--only testssl,sqlmap,…] [--out DIR] [--tls-port 443] [--tls-ca FILE]
 //
-// Audits the running replica (`npm run stack`; its project and CDN port from .env): testssl.sh on the
+// Audits the running replica (`npm run stack`; its project and the CDN's HTTPS port from .env): testssl.sh on the
 // edge's TLS, ssh-audit of the bastion, sqlmap on the API's parameters (with a token from the Auth
 // emulator), the WAF probe (tests/fixtures/waf through the CDN); with --lab, also a provisioning lab
 // (a web host converged with the common and web roles): lynis's hardening index and ssh-audit of
@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, parseEnv, promisify } from 'node:util';
 import { repoRoot } from '../tests/support/paths.js';
+import { trustLocalCa } from '../tests/support/local-ca.js';
 import { checkNames, runAudit, type AuditTarget, type CheckName } from './lib/audit/audit.js';
 import { markdown, writeReport } from './lib/audit/report.js';
 
@@ -38,7 +39,7 @@ const env: Record<string, string> = existsSync(envFile)
   ? (parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>)
   : {};
 const project = process.env.COMPOSE_PROJECT_NAME ?? env.COMPOSE_PROJECT_NAME ?? 'refereezy';
-const cdnPort = process.env.CDN_PORT ?? env.CDN_PORT ?? '8080';
+const cdnTlsPort = process.env.CDN_TLS_PORT ?? env.CDN_TLS_PORT ?? '8443';
 
 /** An ID token from the replica's Auth emulator (its id-token.mjs), as the runbooks get one. */
 async function idToken(email: string, role: 'admin' | 'referee'): Promise<string> {
@@ -77,8 +78,8 @@ const stamp = Date.now();
 const target: AuditTarget = {
   label: `replica ${project}`,
   composeProject: project,
-  edgeUrl: `http://127.0.0.1:${cdnPort}`,
-  tls: { host: 'cdn', port: Number(values['tls-port']), ...(values['tls-ca'] ? { caFile: values['tls-ca'] } : {}) },
+  edgeUrl: `https://localhost:${cdnTlsPort}`,
+  tls: { host: 'cdn-tls', port: Number(values['tls-port']), caFile: values['tls-ca'] ?? trustLocalCa() },
   tokens: {
     attacker: await idToken(`audit-attacker-${stamp}@refereezy.local`, 'referee'),
     user: await idToken(`audit-user-${stamp}@refereezy.local`, 'admin'),

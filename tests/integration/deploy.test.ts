@@ -100,6 +100,8 @@ before(async () => {
   // The load below writes as one user, hundreds of times a minute: the per-user write limit (its own
   // test is in api/operations.test.ts) would answer most of those writes 429.
   process.env.API_WRITE_LIMIT_BURST = '0';
+  // And it comes from one address, faster than the edge lets one client (its own test: replica-edge.ts).
+  process.env.EDGE_REQUESTS_PER_10S = '10000000';
   const overlay = subnetsOverlay();
   replica = await StartedReplica.start({ extraComposeFiles: [overlay] });
   started = true;

@@ -25,6 +25,7 @@ import {
   StartedReplica,
   type ServiceName,
 } from '../support/started-replica.js';
+import { describeEdge } from './replica-edge.js';
 import { describeWaf } from './replica-waf.js';
 
 let replica: StartedReplica;
@@ -256,13 +257,17 @@ describe('security groups', () => {
     assert.equal(await replica.canConnect('web2', 'api', 3000), true);
   });
 
-  it('when the host looks at published ports, then only the CDN and the bastion are there, on 127.0.0.1', async () => {
+  it("when the host looks at published ports, then only the CDN's edge and the bastion are there, on 127.0.0.1", async () => {
+    const published: Partial<Record<ServiceName, string[]>> = { 'cdn-tls': ['443/tcp', '80/tcp'], bastion: ['22/tcp'] };
     for (const service of services) {
       const ports = await replica.publishedPorts(service);
-      if (service === 'cdn' || service === 'bastion') {
-        const containerPort = service === 'cdn' ? '80/tcp' : '22/tcp';
-        assert.equal(ports.length, 1, `${service} publishes ${ports.join(', ')}`);
-        assert.match(ports[0] ?? '', new RegExp(`^127\\.0\\.0\\.1:\\d+->${containerPort}$`));
+      const expected = published[service];
+      if (expected) {
+        assert.deepEqual(
+          ports.map((port) => port.replace(/^127\.0\.0\.1:\d+->/, '')).sort(),
+          expected,
+          ports.join(', '),
+        );
       } else {
         assert.deepEqual(ports, [], `${service} publishes ${ports.join(', ')}`);
       }
@@ -490,6 +495,7 @@ describe('bastion', () => {
 
 // After the suites above (their traffic must have passed the WAF untouched), before those that stop services.
 describeWaf(() => replica);
+describeEdge(() => replica);
 
 // Last: it stops the API. Alert timings of the replica: scrape and evaluation every 5 s, TargetDown
 // after 1 minute down, critical group_wait 10 s, warning 30 s, group_interval 15 s.

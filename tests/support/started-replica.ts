@@ -13,6 +13,7 @@ import { NetworkTap } from './network-tap.js';
 import { useRyukOnlyWhereAvailable } from './ryuk.js';
 import { repoRoot } from './paths.js';
 import { buildCaBundle } from './build-ca.js';
+import { trustLocalCa } from './local-ca.js';
 import {
   forgetSharedReplica,
   shareReplica,
@@ -22,6 +23,7 @@ import {
 } from './shared-replica.js';
 
 export type ServiceName =
+  | 'cdn-tls'
   | 'cdn'
   | 'lb'
   | 'web1'
@@ -44,6 +46,7 @@ export type ServiceName =
   | 's3'
   | 'assets-origin';
 export const services: readonly ServiceName[] = [
+  'cdn-tls',
   'cdn',
   'lb',
   'web1',
@@ -66,7 +69,7 @@ export const services: readonly ServiceName[] = [
   's3',
   'assets-origin',
 ];
-export const publicServices: readonly ServiceName[] = ['cdn', 'lb', 'web1', 'web2', 'bastion'];
+export const publicServices: readonly ServiceName[] = ['cdn-tls', 'cdn', 'lb', 'web1', 'web2', 'bastion'];
 
 /** The dead man's switch's timeout in the tests: above Alertmanager's one-minute Watchdog repeat, short enough to wait for. */
 export const deadmanTimeoutSeconds = 100;
@@ -139,6 +142,7 @@ export class StartedReplica implements AsyncDisposable {
       COMPOSE_PROJECT_NAME: projectName,
       // Port 0: Docker picks a free port on 127.0.0.1.
       CDN_PORT: '0',
+      CDN_TLS_PORT: '0',
       BASTION_PORT: '0',
       DB_PASSWORD: randomBytes(18).toString('base64url'),
       MAIL_CATCHALL_PASSWORD: mailCatchallPassword,
@@ -158,6 +162,8 @@ export class StartedReplica implements AsyncDisposable {
     state: SharedReplicaState,
     how: { build: boolean; shared: boolean; extraComposeFiles?: string[] },
   ): Promise<StartedReplica> {
+    // The edge's certificate must exist before compose mounts it.
+    trustLocalCa();
     let compose = new DockerComposeEnvironment(repoRoot, ['docker-compose.yml', ...(how.extraComposeFiles ?? [])])
       .withProjectName(state.projectName)
       .withEnvironment(state.composeEnvironment)
@@ -181,8 +187,14 @@ export class StartedReplica implements AsyncDisposable {
     return this.environment.getContainer(`${service}-1`);
   }
 
+  /** The public edge, as users reach it: HTTPS (this process trusts the local CA: trustLocalCa). */
   get cdnUrl(): string {
-    return `http://127.0.0.1:${this.container('cdn').getMappedPort(80)}`;
+    return `https://localhost:${this.container('cdn-tls').getMappedPort(443)}`;
+  }
+
+  /** The edge's plain HTTP port, which only redirects to HTTPS. */
+  get cdnPlainUrl(): string {
+    return `http://127.0.0.1:${this.container('cdn-tls').getMappedPort(80)}`;
   }
 
   get bastionPort(): number {

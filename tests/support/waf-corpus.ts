@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
+import { trustedCertificates } from './local-ca.js';
 import { repoRoot } from './paths.js';
 
 export type AttackCategory = 'sqli' | 'xss' | 'traversal' | 'rce' | 'ssti' | 'scanner';
@@ -140,7 +141,7 @@ export function sendRaw(baseUrl: string, probe: ProbeRequest, { insecure = false
           ...(probe.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(probe.body)) }),
         },
         timeout: 10_000,
-        ...(insecure ? { rejectUnauthorized: false } : {}),
+        ...(url.protocol !== 'https:' ? {} : insecure ? { rejectUnauthorized: false } : { ca: trustedCertificates() }),
       },
       (response) => {
         let body = '';

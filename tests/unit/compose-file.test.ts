@@ -128,12 +128,17 @@ describe('docker-compose.yml', () => {
     for (const name of readOnly) assert.equal(model.services[name]?.read_only, true, name);
   });
 
-  it('publishes only the CDN and the bastion, on 127.0.0.1', () => {
+  it("publishes only the CDN's edge (HTTPS, and HTTP that redirects) and the bastion, on 127.0.0.1", () => {
+    const published: Record<string, number[]> = { 'cdn-tls': [80, 443], bastion: [22] };
     for (const [name, service] of Object.entries(model.services)) {
       const ports = service.ports ?? [];
-      if (name === 'cdn' || name === 'bastion') {
-        assert.equal(ports.length, 1, name);
-        assert.equal(ports[0]?.host_ip, '127.0.0.1', name);
+      if (published[name]) {
+        assert.deepEqual(
+          ports.map((port) => Number(port.target)).sort((a, b) => a - b),
+          published[name],
+          name,
+        );
+        for (const port of ports) assert.equal(port.host_ip, '127.0.0.1', name);
       } else {
         assert.deepEqual(ports, [], `${name} publishes a port`);
       }

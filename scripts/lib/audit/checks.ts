@@ -67,16 +67,44 @@ async function inTools(
   }
 }
 
-interface TestsslFinding {
+export interface TestsslFinding {
   id: string;
   severity: string;
   finding: string;
 }
 
 /**
- * testssl.sh against the edge's TLS (host:port on `network`), with the local CA when given: fails on
- * any protocol below TLS 1.2, missing forward secrecy or HSTS, a chain that does not validate, or a
- * finding testssl rates HIGH or CRITICAL. No TLS listener at all is a failure that says so.
+ * What testssl.sh's JSON findings (ids as testssl 3.2 writes them) say against Mozilla's intermediate
+ * profile: no protocol below TLS 1.2, TLS 1.2 offered, forward secrecy with AEAD ciphers only (no
+ * cipher without forward secrecy, no CBC), HSTS, a chain of trust that passes, and no HIGH or
+ * CRITICAL finding. A private CA (`localCa`, the replica's) publishes no CRL or OCSP responder:
+ * testssl's HIGH `cert_revocation` is expected there and not counted.
+ */
+export function testsslVerdict(
+  findings: TestsslFinding[],
+  { localCa }: { localCa: boolean },
+): { problems: string[]; severe: TestsslFinding[] } {
+  const finding = (id: string) => findings.find((item) => item.id === id)?.finding ?? '';
+  const offered = (id: string) => /offered/.test(finding(id)) && !/not offered/.test(finding(id));
+  const problems: string[] = [];
+  for (const old of ['SSLv2', 'SSLv3', 'TLS1', 'TLS1_1']) if (offered(old)) problems.push(`${old} offered`);
+  if (!offered('TLS1_2')) problems.push('TLS 1.2 not offered');
+  if (!offered('FS')) problems.push('no forward secrecy');
+  if (offered('cipherlist_STRONG_NOFS')) problems.push('ciphers without forward secrecy offered');
+  if (offered('cipherlist_OBSOLETED')) problems.push('obsolete (CBC) ciphers offered');
+  if (!/\d+ days/.test(finding('HSTS_time'))) problems.push(`no HSTS (${finding('HSTS_time') || 'not reported'})`);
+  const trust = findings.find((item) => item.id.startsWith('cert_chain_of_trust'));
+  if (!trust || !/passed/.test(trust.finding)) problems.push(`chain of trust: ${trust?.finding ?? 'not reported'}`);
+  const severe = findings.filter(
+    (item) => (item.severity === 'HIGH' || item.severity === 'CRITICAL') && !(localCa && item.id === 'cert_revocation'),
+  );
+  problems.push(...severe.map((item) => `${item.id}: ${item.finding} (${item.severity})`));
+  return { problems, severe };
+}
+
+/**
+ * testssl.sh against the edge's TLS (host:port on `network`), with the local CA when given; the
+ * verdict is testsslVerdict's. No TLS listener at all is a failure that says so.
  */
 export async function testsslCheck(
   image: string,
@@ -99,7 +127,8 @@ export async function testsslCheck(
     };
   }
   const mounts = caFile ? [`${path.resolve(caFile)}:/audit/ca.pem:ro`] : [];
-  const script = `testssl.sh --quiet --color 0 --warnings off --ip one --connect-timeout 10 --openssl-timeout 10 ${caFile ? '--add-ca /audit/ca.pem ' : ''}-p -f -s -h -S --jsonfile /tmp/testssl.json "$0" >/dev/null 2>&1; cat /tmp/testssl.json`;
+  // Debian's package installs testssl.sh as `testssl`.
+  const script = `testssl --quiet --color 0 --warnings off --ip one --connect-timeout 10 --openssl-timeout 10 ${caFile ? '--add-ca /audit/ca.pem ' : ''}-p -f -s -h -S --jsonfile /tmp/testssl.json "$0" >/dev/null 2>&1; cat /tmp/testssl.json`;
   const result = await inTools(image, network, ['timeout', '600', 'bash', '-c', script, `${host}:${port}`], {
     mounts,
     timeoutMs: 660_000,
@@ -114,22 +143,12 @@ export async function testsslCheck(
       figures: {},
     };
   }
-  const finding = (id: string) => findings.find((item) => item.id === id);
-  const problems: string[] = [];
-  for (const old of ['SSLv2', 'SSLv3', 'TLS1', 'TLS1_1'])
-    if (finding(old) && !/not offered/.test(finding(old)?.finding ?? '')) problems.push(`${old} offered`);
-  if (!/offered/.test(finding('TLS1_2')?.finding ?? '') || /not offered/.test(finding('TLS1_2')?.finding ?? ''))
-    problems.push('TLS 1.2 not offered');
-  if (!finding('HSTS') || /not offered/.test(finding('HSTS')?.finding ?? '')) problems.push('no HSTS');
-  const trust = findings.find((item) => item.id.startsWith('cert_chain_of_trust'));
-  if (!trust || !/passed/.test(trust.finding)) problems.push(`chain of trust: ${trust?.finding ?? 'not reported'}`);
-  const severe = findings.filter((item) => item.severity === 'HIGH' || item.severity === 'CRITICAL');
-  problems.push(...severe.map((item) => `${item.id}: ${item.finding} (${item.severity})`));
+  const { problems, severe } = testsslVerdict(findings, { localCa: caFile !== undefined });
   return {
     status: problems.length === 0 ? 'pass' : 'fail',
     reason:
       problems.length === 0
-        ? `TLS 1.2+ only, forward secrecy, HSTS, chain valid against the local CA; no HIGH or CRITICAL finding (${findings.length} findings)`
+        ? `TLS 1.2+ only, forward secrecy and AEAD only, HSTS, chain valid${caFile ? ' against the local CA' : ''}; no HIGH or CRITICAL finding (${findings.length} findings${caFile ? "; revocation not asked of the replica's private CA" : ''})`
         : problems.join('; '),
     figures: { findings: findings.length, high_or_critical: severe.length },
   };

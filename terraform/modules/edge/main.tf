@@ -173,13 +173,23 @@ resource "aws_wafv2_web_acl" "this" {
   rule {
     name     = "rate-limit-per-address"
     priority = 100
+    # As the replica's edge answers (compose/cdn-tls): 429 with Retry-After, over a one-minute window.
     action {
-      block {}
+      block {
+        custom_response {
+          response_code = 429
+          response_header {
+            name  = "Retry-After"
+            value = "60"
+          }
+        }
+      }
     }
     statement {
       rate_based_statement {
-        limit              = var.waf_rate_limit
-        aggregate_key_type = "IP"
+        limit                 = var.waf_rate_limit
+        evaluation_window_sec = 60
+        aggregate_key_type    = "IP"
       }
     }
     visibility_config {

@@ -51,9 +51,9 @@ variable "assets_bucket" {
 }
 
 variable "waf_rate_limit" {
-  description = "Requests per 5 minutes from one address before WAF blocks it."
+  description = "Requests per minute from one address before the WAF answers 429: the replica edge's EDGE_REQUESTS_PER_10S default (1000) over AWS WAF's one-minute window."
   type        = number
-  default     = 2000
+  default     = 6000
 }
 
 variable "tags" {
