@@ -134,7 +134,7 @@ describe('docker-compose.yml', () => {
       const ports = service.ports ?? [];
       if (published[name]) {
         assert.deepEqual(
-          ports.map((port) => Number(port.target)).sort((a, b) => a - b),
+          ports.map((port) => port.target).sort((a, b) => a - b),
           published[name],
           name,
         );
