@@ -9,7 +9,7 @@ import { db, postgresqlConfSource } from '../db/index.js';
 import { hostCidr, pgHbaTemplate, renderPgHba } from '../db/pg-hba.js';
 import { etcdMembers, regionOf } from '../etcd/index.js';
 import type { InputNeeds } from '../inputs.js';
-import { playInputs, type Play, type Role, type Task } from '../role.js';
+import { endpoint, playInputs, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 
 /** The image's templates (compose/patroni, compose/db), rendered here for a host: one source each. */
@@ -181,8 +181,23 @@ export const patroni: Role = {
   name: 'patroni',
   inputs: () => inputs,
   // A Patroni node is a member of the db security group (security-groups.yaml: role [db, patroni]):
-  // its firewall admits what the group admits (the API, Patroni's REST API, Prometheus).
+  // its firewall admits what the group admits (the API; its peers' replication, pg_rewind and REST
+  // API calls, named as group patroni; Prometheus). The peers, etcd and the API-side proxy are
+  // reached through their ingress; the DR region's standby leader also streams from the primary
+  // region's endpoint, which may be a name outside the inventory.
   ingress: db.ingress,
+  egress: (host) => {
+    const source = patroniVars.shape.patroni_standby_source.catch(undefined).parse(host.vars.patroni_standby_source);
+    return source === undefined
+      ? []
+      : [
+          {
+            port: 5432,
+            to: endpoint(source),
+            why: `the primary region's PostgreSQL (${source}), the standby cluster's source`,
+          },
+        ];
+  },
   tasks,
   handlers: {
     // A reload, never a restart: Patroni applies what it can and reports pending restarts itself.

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { Host } from '../../../provision/inventories/schema.js';
+import { renderRuleset } from '../../../provision/operations/nftables.js';
 import { firewallRuleset } from '../../../provision/roles/common/firewall.js';
 import { etcd } from '../../../provision/roles/etcd/index.js';
 import { playOf } from '../../../provision/roles/index.js';
@@ -107,5 +108,69 @@ describe('patroni role: the image template rendered for a host', () => {
     const member = firewallRuleset(etcds[0] as Host, withMonitoring, [etcd]).rules;
     assert.deepEqual(admitted(member, 2381), ['10.0.6.30']);
     assert.equal(admitted(member, 2379).includes('10.0.6.30'), false);
+  });
+});
+
+describe("patroni role: a node's nftables ruleset in an HA inventory", () => {
+  const web1 = host('web1', '10.0.1.10', ['web'], 'eu-west-1');
+  const ha = {
+    ...playOf([...hosts, web1], { host: 'bastion.example', port: 22, user: 'ops', private_address: '10.0.0.10' }),
+    inputs: play.inputs,
+  };
+  const ruleset = (node: Host) => renderRuleset(firewallRuleset(node, ha, ha.rolesOf(node)));
+  /** Whether the rendered input chain accepts `source` on `port` (a rule naming the port and the address, or anywhere). */
+  const accepts = (script: string, port: number, source: string) => {
+    const input = script.slice(script.indexOf('chain input'), script.indexOf('chain forward'));
+    return input
+      .split('\n')
+      .filter((line) => line.includes(`dport ${port} `) && line.includes(' accept'))
+      .some((line) => !line.includes('saddr') || new RegExp(`[{ ]${source.replace(/\./g, '\\.')}[,} ]`).test(line));
+  };
+  /** Whether the output chain lets `node` open `port` on `address`. */
+  const reaches = (script: string, port: number, address: string) =>
+    script
+      .slice(script.indexOf('chain output'))
+      .split('\n')
+      .some((line) => line.includes(`dport ${port} `) && line.includes(` ${address}`) && line.includes(' accept'));
+
+  it("when db1's firewall renders, then its peer db2 (and the DR node) reach PostgreSQL 5432 and Patroni's REST API 8008, a web host neither", () => {
+    const script = ruleset(db1);
+    for (const port of [5432, 8008]) {
+      assert.ok(accepts(script, port, '10.0.7.10'), `db2 → db1:${port}\n${script}`);
+      assert.ok(accepts(script, port, '10.1.3.10'), `db-dr1 → db1:${port} (the standby cluster streams)`);
+      assert.equal(accepts(script, port, '10.0.1.10'), false, `web1 → db1:${port} must be refused\n${script}`);
+    }
+    assert.ok(accepts(script, 5432, '10.0.2.10'), 'the API still reaches PostgreSQL');
+    assert.equal(accepts(script, 2379, '10.0.7.10'), false, 'a node serves no etcd');
+  });
+
+  it("when db2's firewall renders, then it may open db1's 5432 and 8008 and its region's etcd client port, and the etcd members admit it", () => {
+    const script = ruleset(db2);
+    assert.ok(reaches(script, 5432, '10.0.3.10'), script);
+    assert.ok(reaches(script, 8008, '10.0.3.10'), script);
+    for (const member of ['10.0.3.21', '10.0.7.21', '10.0.3.22']) assert.ok(reaches(script, 2379, member), member);
+    const etcd1 = ruleset(etcds[0] as Host);
+    assert.ok(accepts(etcd1, 2379, '10.0.7.10'), `db2 → etcd1:2379\n${etcd1}`);
+    assert.equal(accepts(etcd1, 2379, '10.0.1.10'), false, 'web1 → etcd1:2379 must be refused');
+  });
+
+  it("when the DR node's firewall renders, then it may stream from the primary region's endpoint (a name: anywhere on 5432)", () => {
+    const script = ruleset(dbDr);
+    assert.match(
+      script,
+      /tcp dport 5432 accept comment "patroni: the primary region's PostgreSQL \(db\.internal\.refereezy\.example\)/,
+    );
+  });
+
+  it("when pg_hba renders, then replication and pg_rewind are admitted from the Patroni nodes' own addresses and no other host", () => {
+    const hba = renderPatroniHba(db1, ha);
+    const peersOf = (user: string) =>
+      hba
+        .split('\n')
+        .filter((line) => new RegExp(`^host +\\S+ +${user} `).test(line))
+        .map((line) => line.split(/ +/)[3]);
+    assert.deepEqual(peersOf('replicator'), ['10.0.3.10/32', '10.0.7.10/32', '10.1.3.10/32']);
+    assert.deepEqual(peersOf('rewinder'), ['10.0.3.10/32', '10.0.7.10/32', '10.1.3.10/32']);
+    assert.doesNotMatch(hba, /10\.0\.1\.10|10\.0\.3\.2\d/, 'no web host, no etcd member');
   });
 });
