@@ -138,8 +138,32 @@ describe('high availability (Patroni, etcd, HAProxy; npm run dr)', { timeout: 1_
     );
   });
 
-  it('when the switchover runbook is followed, then the standby becomes the primary and the old primary streams from it', async () => {
+  it('when the switchover runbook is followed, then the standby becomes the primary and the old primary streams from it; the same POST without credentials gets 401 and changes nothing', async () => {
     const before = await waitForOnePrimary(60_000);
+    const unauthenticated = (
+      await stack.compose([
+        'exec',
+        '-T',
+        'db',
+        'curl',
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '-m',
+        '10',
+        '-X',
+        'POST',
+        '-H',
+        'content-type: application/json',
+        '--data',
+        JSON.stringify({ leader: before }),
+        `http://${before}:8008/switchover`,
+      ])
+    ).stdout.trim();
+    assert.equal(unauthenticated, '401', "Patroni's REST API took an unauthenticated POST /switchover");
+    assert.equal(await waitForOnePrimary(60_000), before);
     const blocks = runbookBlocks('switchover.md', 'replica');
     const out = await runBlocks([blocks.get('switchover') ?? ''], stack.env as Record<string, string>);
     assert.match(out, /switchover done/, out);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { Host } from '../../../provision/inventories/schema.js';
@@ -8,15 +10,22 @@ import { firewallRuleset } from '../../../provision/roles/common/firewall.js';
 import { etcd } from '../../../provision/roles/etcd/index.js';
 import { playOf } from '../../../provision/roles/index.js';
 import {
+  assertRestApiAuthenticated,
   patroni,
+  patroniRestUser,
   patroniTemplate,
   renderPatroniConfig,
   renderPatroniHba,
   scopeOf,
 } from '../../../provision/roles/patroni/index.js';
+import { playRoles } from '../../../provision/roles/role.js';
 import { roleInputs } from '../../support/role-inputs.js';
 
-const secrets = { db_replication_password: 'replication-secret-1', db_rewind_password: 'rewind-secret-12' };
+const secrets = {
+  db_replication_password: 'replication-secret-1',
+  db_rewind_password: 'rewind-secret-12',
+  patroni_restapi_password: 'restapi-secret-123',
+};
 const host = (
   name: string,
   address: string,
@@ -42,7 +51,7 @@ interface PatroniConfig {
   scope: string;
   name: string;
   etcd3: { hosts: string };
-  restapi: { connect_address: string };
+  restapi: { connect_address: string; authentication?: { username: string; password: string } };
   bootstrap: {
     dcs: { synchronous_mode: boolean; standby_cluster?: { host: string }; postgresql: { use_pg_rewind: boolean } };
     post_bootstrap?: string;
@@ -111,13 +120,83 @@ describe('patroni role: the image template rendered for a host', () => {
   });
 });
 
+describe("patroni: the REST API's unsafe endpoints need basic auth (image and role, one template)", () => {
+  const entrypoint = readFileSync(new URL('../../../compose/patroni/entrypoint.sh', import.meta.url), 'utf8');
+
+  it('when the role renders a node, then restapi.authentication carries the fixed user and the vault password', () => {
+    const config = parse(renderPatroniConfig(template, db1, play)) as PatroniConfig;
+    assert.deepEqual(config.restapi.authentication, { username: patroniRestUser, password: 'restapi-secret-123' });
+  });
+
+  it("when the image's entrypoint renders it (its own envsubst line), then the same user and the environment's password", () => {
+    const variables = /envsubst '([^']*)' \\\n\s*<\/etc\/refereezy\/patroni\/patroni\.yml\.template/.exec(
+      entrypoint,
+    )?.[1];
+    assert.ok(variables, 'the entrypoint renders patroni.yml.template with envsubst');
+    const rendered = spawnSync('envsubst', [variables], {
+      input: template,
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        PATRONI_RESTAPI_PASSWORD: 'image-restapi-pw',
+        NODE_HOST: 'db1',
+      },
+    });
+    assert.equal(rendered.status, 0, rendered.stderr);
+    const config = parse(rendered.stdout) as PatroniConfig;
+    assert.deepEqual(config.restapi.authentication, { username: patroniRestUser, password: 'image-restapi-pw' });
+    assert.doesNotThrow(() => assertRestApiAuthenticated(rendered.stdout, 'image'));
+  });
+
+  it('when the password var is missing, then the role names the host and the var', () => {
+    assert.throws(
+      () =>
+        renderPatroniConfig(
+          template,
+          host('db3', '10.0.3.11', ['patroni'], 'eu-west-1', { patroni_restapi_password: undefined }),
+          play,
+        ),
+      /host db3: role patroni: vars\.patroni_restapi_password/,
+    );
+  });
+
+  it('when a template has no restapi.authentication, then the role refuses to render it, naming the risk', () => {
+    const open = template.replace(/^ {2}authentication:\n {4}username: .*\n {4}password: .*\n/m, '');
+    assert.notEqual(open, template);
+    assert.throws(
+      () => renderPatroniConfig(open, db1, play),
+      /host db1: role patroni: .*restapi\.authentication has no username and password: .*POST \/switchover/,
+    );
+  });
+
+  it('when the image starts without PATRONI_RESTAPI_PASSWORD, then its entrypoint stops before rendering', () => {
+    const result = spawnSync(
+      'bash',
+      [fileURLToPath(new URL('../../../compose/patroni/entrypoint.sh', import.meta.url))],
+      {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          DB_PASSWORD: 'x',
+          MONITOR_DB_PASSWORD: 'y',
+          PATRONI_REPLICATION_PASSWORD: 'r',
+          PATRONI_REWIND_PASSWORD: 'w',
+          DCS_ETCD_HOSTS: 'etcd1:2379',
+        },
+      },
+    );
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /PATRONI_RESTAPI_PASSWORD must be set/);
+  });
+});
+
 describe("patroni role: a node's nftables ruleset in an HA inventory", () => {
   const web1 = host('web1', '10.0.1.10', ['web'], 'eu-west-1');
   const ha = {
     ...playOf([...hosts, web1], { host: 'bastion.example', port: 22, user: 'ops', private_address: '10.0.0.10' }),
     inputs: play.inputs,
   };
-  const ruleset = (node: Host) => renderRuleset(firewallRuleset(node, ha, ha.rolesOf(node)));
+  const ruleset = (node: Host) => renderRuleset(firewallRuleset(node, ha, playRoles(ha)(node)));
   /** Whether the rendered input chain accepts `source` on `port` (a rule naming the port and the address, or anywhere). */
   const accepts = (script: string, port: number, source: string) => {
     const input = script.slice(script.indexOf('chain input'), script.indexOf('chain forward'));
