@@ -87,17 +87,19 @@ describe('patroni role: the image template rendered for a host', () => {
     assert.doesNotMatch(hba, /replication +replicator +10\.0\.2\.10/);
   });
 
-  it('when a secret is missing, then the role names the host and the var', () => {
-    assert.throws(
-      () =>
-        renderPatroniConfig(
-          template,
-          host('db3', '10.0.3.11', ['patroni'], 'eu-west-1', { db_rewind_password: undefined }),
-          play,
-        ),
-      /host db3: role patroni: vars\.db_rewind_password/,
-    );
-  });
+  for (const secret of ['db_rewind_password', 'patroni_restapi_password']) {
+    it(`when the secret ${secret} is missing, then the role names the host and the var`, () => {
+      assert.throws(
+        () =>
+          renderPatroniConfig(
+            template,
+            host('db3', '10.0.3.11', ['patroni'], 'eu-west-1', { [secret]: undefined }),
+            play,
+          ),
+        new RegExp(`host db3: role patroni: vars\\.${secret}`),
+      );
+    });
+  }
 
   it("when a node's and an etcd member's firewalls are rendered, then Prometheus is admitted to Patroni's REST API (8008) and etcd's metrics (2381), never to etcd's client port", () => {
     const mon1 = host('mon1', '10.0.6.30', ['monitoring'], 'eu-west-1');
@@ -146,18 +148,6 @@ describe("patroni: the REST API's unsafe endpoints need basic auth (image and ro
     const config = parse(rendered.stdout) as PatroniConfig;
     assert.deepEqual(config.restapi.authentication, { username: patroniRestUser, password: 'image-restapi-pw' });
     assert.doesNotThrow(() => assertRestApiAuthenticated(rendered.stdout, 'image'));
-  });
-
-  it('when the password var is missing, then the role names the host and the var', () => {
-    assert.throws(
-      () =>
-        renderPatroniConfig(
-          template,
-          host('db3', '10.0.3.11', ['patroni'], 'eu-west-1', { patroni_restapi_password: undefined }),
-          play,
-        ),
-      /host db3: role patroni: vars\.patroni_restapi_password/,
-    );
   });
 
   it('when a template has no restapi.authentication, then the role refuses to render it, naming the risk', () => {
