@@ -204,16 +204,19 @@ describe("dr replica target: Patroni's REST API credentials", () => {
     const { target, calls } = recording({ PATRONI_RESTAPI_PASSWORD: 'rest-secret-1' });
     assert.equal((await target.rest('db1', 'POST', '/switchover', { leader: 'db1' })).status, 200);
     const [call] = calls;
-    assert.equal(call?.stdin, `${patroniRestUser}:rest-secret-1\n{"leader":"db1"}`);
-    assert.ok(call?.args.includes('http://db1:8008/switchover'));
-    assert.equal(call?.args.join(' ').includes('rest-secret-1'), false);
+    assert.ok(call);
+    assert.equal(call.stdin, `${patroniRestUser}:rest-secret-1\n{"leader":"db1"}`);
+    assert.ok(call.args.includes('http://db1:8008/switchover'));
+    assert.equal(call.args.join(' ').includes('rest-secret-1'), false);
   });
 
   it('when a GET is asked, then no credentials are sent (the open endpoints)', async () => {
     const { target, calls } = recording({});
     await target.rest('db2', 'GET', '/cluster');
-    assert.equal(calls[0]?.stdin, '');
-    assert.equal(calls[0]?.args.includes('-u'), false);
+    const [call] = calls;
+    assert.ok(call);
+    assert.equal(call.stdin, '');
+    assert.equal(call.args.includes('-u'), false);
   });
 
   it('when the password is neither in the environment nor in .env, then an unsafe call fails saying where it comes from', async () => {
