@@ -16,11 +16,19 @@ export interface RoleIngress {
 
 const roleFile = (role: string) => `provision/roles/${role}/index.ts`;
 
-/** What a group's rule becomes on the host: its source groups that have hosts (or addresses the hosts are given), or 'anywhere'. */
+/**
+ * What a group's rule becomes on the host: the inventory groups of its source groups' members (a
+ * group's roles: `db` is the hosts of groups db and patroni; a group without a role, the load
+ * balancer, is named as itself), or 'anywhere'.
+ */
 function hostSources(source: SecurityGroups, from: readonly string[]): 'anywhere' | string[] {
   const withHosts = (name: string) =>
     source.groups[name]?.role !== undefined || source.groups[name]?.host_addresses_var !== undefined;
-  if (from.every(withHosts)) return [...from].sort();
+  const inventoryGroups = (name: string) => {
+    const roles = groupRoles(source.groups[name] ?? {});
+    return roles.length > 0 ? roles : [name];
+  };
+  if (from.every(withHosts)) return [...new Set(from.flatMap(inventoryGroups))].sort();
   // The ALB, CloudFront, the operators: addresses the host cannot name; the VPC's group narrows them.
   return 'anywhere';
 }

@@ -12,6 +12,7 @@ fi
 : "${MONITOR_DB_PASSWORD:?MONITOR_DB_PASSWORD must be set (the password of the exporter role)}"
 : "${PATRONI_REPLICATION_PASSWORD:?PATRONI_REPLICATION_PASSWORD must be set (the role standbys stream with)}"
 : "${PATRONI_REWIND_PASSWORD:?PATRONI_REWIND_PASSWORD must be set (the role pg_rewind connects as)}"
+: "${PATRONI_RESTAPI_PASSWORD:?PATRONI_RESTAPI_PASSWORD must be set (basic auth of the REST API: switchover, failover, restart, reinitialize)}"
 : "${DCS_ETCD_HOSTS:?DCS_ETCD_HOSTS must list the etcd members (host:port,host:port,...)}"
 log() { echo "patroni-entrypoint: $*" >&2; }
 export PATRONI_NAME=${PATRONI_NAME:-$(hostname)} NODE_HOST=${NODE_HOST:-$(hostname)}
@@ -32,8 +33,15 @@ else
   export NODE_ARCHIVE_MODE=off
 fi
 
-(umask 077; envsubst '${PATRONI_SCOPE} ${PATRONI_NAME} ${NODE_HOST} ${DCS_ETCD_HOSTS} ${NODE_ARCHIVE_MODE} ${PATRONI_REPLICATION_PASSWORD} ${PATRONI_REWIND_PASSWORD} ${NODE_NOFAILOVER}' \
+(umask 077; envsubst '${PATRONI_SCOPE} ${PATRONI_NAME} ${NODE_HOST} ${DCS_ETCD_HOSTS} ${NODE_ARCHIVE_MODE} ${PATRONI_REPLICATION_PASSWORD} ${PATRONI_REWIND_PASSWORD} ${PATRONI_RESTAPI_PASSWORD} ${NODE_NOFAILOVER}' \
   </etc/refereezy/patroni/patroni.yml.template >/etc/patroni/patroni.yml)
+# Never a REST API that takes POST /switchover from anyone: the rendered file must authenticate it.
+python3 - /etc/patroni/patroni.yml <<'PY'
+import sys, yaml
+auth = (yaml.safe_load(open(sys.argv[1])).get('restapi') or {}).get('authentication') or {}
+if not (auth.get('username') and auth.get('password')):
+    sys.exit('patroni-entrypoint: ' + sys.argv[1] + ' has no restapi.authentication: refusing to run an unauthenticated REST API')
+PY
 if [ -n "${DR_STANDBY_SOURCE_HOST:-}" ]; then
   # The DR region: a standby cluster whose leader streams from the primary region (through its
   # db endpoint), and restores from the second region's repo when streaming cannot catch up.

@@ -2,6 +2,9 @@
 // inventory's hosts. One interface, so status, switchover, failover and the drills have one code
 // path; every command names the node it ran on when it fails.
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { patroniRestUser } from '../roles/patroni/index.js';
 import type { EtcdHealth } from './cluster.js';
 
 export interface Result {
@@ -152,11 +155,29 @@ export class ReplicaTarget implements DrTarget {
     return result.stdout;
   }
 
+  /**
+   * Patroni's REST API password (user patroniRestUser): the environment's PATRONI_RESTAPI_PASSWORD,
+   * else the replica's .env, where `npm run stack` generated it.
+   */
+  private restPassword(): string {
+    const fromEnv = this.env.PATRONI_RESTAPI_PASSWORD;
+    if (fromEnv) return fromEnv;
+    const envFile = join(this.cwd, '.env');
+    const line = existsSync(envFile)
+      ? readFileSync(envFile, 'utf8')
+          .split('\n')
+          .findLast((entry) => entry.startsWith('PATRONI_RESTAPI_PASSWORD='))
+      : undefined;
+    const value = line?.slice('PATRONI_RESTAPI_PASSWORD='.length).trim();
+    if (!value)
+      throw new Error(
+        `replica: PATRONI_RESTAPI_PASSWORD is set neither in the environment nor in ${envFile} (npm run stack generates it): Patroni refuses switchover, failover and config changes without it`,
+      );
+    return value;
+  }
+
   async rest(node: string, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<HttpAnswer> {
-    const args = [
-      'exec',
-      '-T',
-      'db',
+    const curl = [
       'curl',
       '-s',
       '-m',
@@ -169,10 +190,16 @@ export class ReplicaTarget implements DrTarget {
       method,
       `http://${node}:8008${path}`,
     ];
-    if (body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', '@-');
-    return parseCurl(
-      await this.compose(args, { stdin: body === undefined ? '' : JSON.stringify(body), timeoutMs: 30_000 }),
-    );
+    if (body !== undefined) curl.push('-H', 'content-type: application/json', '--data-binary', '@-');
+    const payload = body === undefined ? '' : JSON.stringify(body);
+    // GETs are open (the proxy's /primary, Prometheus); anything else needs the REST API's basic auth,
+    // sent on stdin's first line, never in an argument (curl reads the body from the rest).
+    const args =
+      method === 'GET'
+        ? ['exec', '-T', 'db', ...curl]
+        : ['exec', '-T', 'db', 'sh', '-c', 'IFS= read -r auth && exec "$@" -u "$auth"', 'sh', ...curl];
+    const stdin = method === 'GET' ? payload : `${patroniRestUser}:${this.restPassword()}\n${payload}`;
+    return parseCurl(await this.compose(args, { stdin, timeoutMs: 30_000 }));
   }
 
   async etcdHealth(members: readonly string[]): Promise<EtcdHealth[]> {

@@ -22,30 +22,20 @@ function ok(result: CliResult, what: string): string {
   return result.stdout;
 }
 
+/** The HTTP status a request to Patroni's REST API gets from the proxy's container (the API's network); '000': no answer. */
+async function statusFromProxy(curlArgs: string[]): Promise<string> {
+  return (
+    await stack
+      .compose(['exec', '-T', 'db', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', ...curlArgs])
+      .catch(() => ({ stdout: '000' }))
+  ).stdout.trim();
+}
+
 /** The node that answers 200 on Patroni's /primary, asked from the proxy's container. */
 async function primaries(): Promise<string[]> {
   const found: string[] = [];
-  for (const node of ['db1', 'db2']) {
-    const code = (
-      await stack
-        .compose([
-          'exec',
-          '-T',
-          'db',
-          'curl',
-          '-s',
-          '-o',
-          '/dev/null',
-          '-w',
-          '%{http_code}',
-          '-m',
-          '3',
-          `http://${node}:8008/primary`,
-        ])
-        .catch(() => ({ stdout: '000' }))
-    ).stdout.trim();
-    if (code === '200') found.push(node);
-  }
+  for (const node of ['db1', 'db2'])
+    if ((await statusFromProxy(['-m', '3', `http://${node}:8008/primary`])) === '200') found.push(node);
   return found;
 }
 
@@ -138,8 +128,21 @@ describe('high availability (Patroni, etcd, HAProxy; npm run dr)', { timeout: 1_
     );
   });
 
-  it('when the switchover runbook is followed, then the standby becomes the primary and the old primary streams from it', async () => {
+  it('when the switchover runbook is followed, then the standby becomes the primary and the old primary streams from it; the same POST without credentials gets 401 and changes nothing', async () => {
     const before = await waitForOnePrimary(60_000);
+    const unauthenticated = await statusFromProxy([
+      '-m',
+      '10',
+      '-X',
+      'POST',
+      '-H',
+      'content-type: application/json',
+      '--data',
+      JSON.stringify({ leader: before }),
+      `http://${before}:8008/switchover`,
+    ]);
+    assert.equal(unauthenticated, '401', "Patroni's REST API took an unauthenticated POST /switchover");
+    assert.equal(await waitForOnePrimary(60_000), before);
     const blocks = runbookBlocks('switchover.md', 'replica');
     const out = await runBlocks([blocks.get('switchover') ?? ''], stack.env as Record<string, string>);
     assert.match(out, /switchover done/, out);

@@ -20,6 +20,7 @@ export async function startHaStack(): Promise<BackupStack> {
       COMPOSE_FILE: 'docker-compose.yml:docker-compose.ha.yml',
       PATRONI_REPLICATION_PASSWORD: randomBytes(18).toString('base64url'),
       PATRONI_REWIND_PASSWORD: randomBytes(18).toString('base64url'),
+      PATRONI_RESTAPI_PASSWORD: randomBytes(18).toString('base64url'),
     },
     360,
   );

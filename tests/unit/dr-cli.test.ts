@@ -11,6 +11,8 @@ import {
 import { measure, parseAttempts, type Attempt } from '../../provision/dr/measure.js';
 import { parseCommand, UsageError } from '../../provision/dr/options.js';
 import { loadProgram } from '../../provision/dr/load.js';
+import { ReplicaTarget, type Result } from '../../provision/dr/target.js';
+import { patroniRestUser } from '../../provision/roles/patroni/index.js';
 
 /** Patroni 4.0's GET /cluster, trimmed: a primary and its synchronous standby. */
 const healthy = parseCluster(
@@ -182,5 +184,44 @@ describe('dr drill: RTO, RPO and split brain', () => {
       recoveredStreak: 3,
     });
     assert.match(program, /^const settings = \{"token":"secret-token"/);
+  });
+});
+
+describe("dr replica target: Patroni's REST API credentials", () => {
+  /** The target with `docker compose` replaced by a recorder answering 200. */
+  function recording(env: NodeJS.ProcessEnv, cwd = '/nonexistent') {
+    const calls: { args: readonly string[]; stdin: string }[] = [];
+    const target = new (class extends ReplicaTarget {
+      override compose(args: readonly string[], options: { stdin?: string } = {}): Promise<Result> {
+        calls.push({ args, stdin: options.stdin ?? '' });
+        return Promise.resolve({ code: 0, stdout: '{}\n200', stderr: '' });
+      }
+    })(cwd, env);
+    return { target, calls };
+  }
+
+  it('when a switchover is posted, then basic auth goes on stdin (never an argument) ahead of the body', async () => {
+    const { target, calls } = recording({ PATRONI_RESTAPI_PASSWORD: 'rest-secret-1' });
+    assert.equal((await target.rest('db1', 'POST', '/switchover', { leader: 'db1' })).status, 200);
+    const [call] = calls;
+    assert.ok(call);
+    assert.equal(call.stdin, `${patroniRestUser}:rest-secret-1\n{"leader":"db1"}`);
+    assert.ok(call.args.includes('http://db1:8008/switchover'));
+    assert.equal(call.args.join(' ').includes('rest-secret-1'), false);
+  });
+
+  it('when a GET is asked, then no credentials are sent (the open endpoints)', async () => {
+    const { target, calls } = recording({});
+    await target.rest('db2', 'GET', '/cluster');
+    const [call] = calls;
+    assert.ok(call);
+    assert.equal(call.stdin, '');
+    assert.equal(call.args.includes('-u'), false);
+  });
+
+  it('when the password is neither in the environment nor in .env, then an unsafe call fails saying where it comes from', async () => {
+    const { target, calls } = recording({});
+    await assert.rejects(target.rest('db1', 'POST', '/failover', { candidate: 'db2' }), /PATRONI_RESTAPI_PASSWORD/);
+    assert.equal(calls.length, 0);
   });
 });

@@ -35,7 +35,7 @@ describe('the security groups’ one source', () => {
   });
 
   it('when a rule opens the database to the internet, then the source is refused naming the rule', () => {
-    const opened = sourceText.replace('{ port: 5432, from: [api],', '{ port: 5432, from: [api, internet],');
+    const opened = sourceText.replace('{ port: 5432, from: [api, db],', '{ port: 5432, from: [api, db, internet],');
     assert.notEqual(opened, sourceText);
     assert.throws(
       () => parseSecurityGroups(opened),
@@ -43,7 +43,7 @@ describe('the security groups’ one source', () => {
         assert.ok(error instanceof SecurityGroupsError);
         assert.match(
           error.message,
-          /security-group rule db 5432\/tcp from api, internet \("PostgreSQL for the API"\) opens db to the internet \(0\.0\.0\.0\/0\)/,
+          /security-group rule db 5432\/tcp from api, db, internet \("PostgreSQL for the API; [^"]*"\) opens db to the internet \(0\.0\.0\.0\/0\)/,
         );
         return true;
       },
@@ -66,8 +66,11 @@ describe('the security groups’ one source', () => {
 
   it('when a rule names a source that is no group, then the source is refused naming it', () => {
     assert.throws(
-      () => parseSecurityGroups(sourceText.replace('from: [api], why: "PostgreSQL', 'from: [apii], why: "PostgreSQL')),
-      /db 5432\/tcp from apii .*"apii" is neither a group/,
+      () =>
+        parseSecurityGroups(
+          sourceText.replace('from: [api, db], why: "PostgreSQL', 'from: [apii, db], why: "PostgreSQL'),
+        ),
+      /db 5432\/tcp from apii, db .*"apii" is neither a group/,
     );
   });
 
@@ -94,13 +97,28 @@ describe('the security groups’ one source', () => {
     roles.db = {
       name: 'db',
       ingress: [
-        { port: 5432, from: ['api', 'web'], why: 'PostgreSQL' },
-        { port: 8008, from: ['api', 'db', 'monitoring'], why: 'Patroni' },
+        { port: 5432, from: ['api', 'db', 'patroni', 'web'], why: 'PostgreSQL' },
+        { port: 8008, from: ['api', 'db', 'patroni', 'monitoring'], why: 'Patroni' },
         { port: 9187, from: ['monitoring'], why: 'exporter' },
       ],
     };
     assert.deepEqual(checkRoles(source, roles), [
-      'security-group rule db 5432/tcp from api ("PostgreSQL for the API"): role db (provision/roles/db/index.ts) admits port 5432/tcp from api, web, the security group from api on the host',
+      'security-group rule db 5432/tcp from api, db ("PostgreSQL for the API; streaming replication and pg_rewind between the Patroni nodes"): role db (provision/roles/db/index.ts) admits port 5432/tcp from api, db, patroni, web, the security group from api, db, patroni on the host',
+    ]);
+  });
+
+  it("when a role names only inventory group db for the db security group, then the check asks for patroni's nodes too (never in group db)", () => {
+    const roles: Record<string, RoleIngress> = { ...roleRegistry() };
+    roles.etcd = {
+      name: 'etcd',
+      ingress: [
+        { port: 2379, from: ['db', 'etcd'], why: 'etcd clients' },
+        { port: 2380, from: ['etcd'], why: 'raft' },
+        { port: 2381, from: ['monitoring'], why: 'metrics' },
+      ],
+    };
+    assert.deepEqual(checkRoles(source, roles), [
+      'security-group rule etcd 2379/tcp from db, etcd ("etcd\'s client API: Patroni on the database hosts"): role etcd (provision/roles/etcd/index.ts) admits port 2379/tcp from db, etcd, the security group from db, etcd, patroni on the host',
     ]);
   });
 
@@ -191,7 +209,7 @@ describe('the security groups’ one source', () => {
   });
 
   it('when the README’s generated table is stale, then the check says to regenerate it', () => {
-    const stale = readme.replace('| db | 5432/tcp | api |', '| db | 5432/tcp | api, web |');
+    const stale = readme.replace('| db | 5432/tcp | api, db |', '| db | 5432/tcp | api, web |');
     assert.notEqual(stale, readme);
     assert.match(checkReadme(source, stale).join('\n'), /security-group table is not the source's/);
   });

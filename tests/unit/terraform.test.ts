@@ -170,7 +170,8 @@ describe('terraform/ (offline)', () => {
         .filter((r) => r.group === group && r.port === port)
         .map((r) => (r as unknown as { source: string }).source)
         .sort();
-    assert.deepEqual(sourcesOf('db', 5432), ['api']);
+    // The database's own group: Patroni's nodes replicate (and pg_rewind) from each other.
+    assert.deepEqual(sourcesOf('db', 5432), ['api', 'db']);
     assert.deepEqual(sourcesOf('api', 3000), ['web']);
     assert.deepEqual(sourcesOf('bastion', 22), ['operators']);
     assert.deepEqual(sourcesOf('management', 22), ['bastion']);

@@ -282,10 +282,15 @@ export const db: Role = {
   name: 'db',
   inputs: () => inputs,
   ingress: [
-    { port: 5432, from: ['api'], why: 'PostgreSQL for the API' },
+    // 'db' and 'patroni': the members of security group db (a Patroni node is never in group db).
+    {
+      port: 5432,
+      from: ['api', 'db', 'patroni'],
+      why: 'PostgreSQL for the API; streaming replication and pg_rewind between the Patroni nodes',
+    },
     {
       port: 8008,
-      from: ['api', 'db', 'monitoring'],
+      from: ['api', 'db', 'patroni', 'monitoring'],
       why: "Patroni's REST API: the API-side HAProxy's /primary checks, the peers' member checks, Prometheus' /metrics",
     },
     { port: 9187, from: ['monitoring'], why: 'postgres_exporter for Prometheus', scrape: 'postgres' },

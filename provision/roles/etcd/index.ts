@@ -81,7 +81,8 @@ function tasks(host: Host, play: Play): Task[] {
 export const etcd: Role = {
   name: 'etcd',
   ingress: [
-    { port: 2379, from: ['db', 'etcd'], why: 'etcd clients: Patroni on the database hosts' },
+    // 'patroni': security group db's Patroni nodes, which are never in inventory group db.
+    { port: 2379, from: ['db', 'etcd', 'patroni'], why: 'etcd clients: Patroni on the database hosts' },
     { port: 2380, from: ['etcd'], why: 'etcd peers (raft)' },
     // Never 2379: the client API has no authentication.
     { port: etcdMetricsPort, from: ['monitoring'], why: "etcd's metrics listener, for Prometheus" },

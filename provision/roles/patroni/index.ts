@@ -1,3 +1,4 @@
+import { parse } from 'yaml';
 import { z } from 'zod';
 import type { Host } from '../../inventories/schema.js';
 import { packages } from '../../operations/apt.js';
@@ -9,7 +10,7 @@ import { db, postgresqlConfSource } from '../db/index.js';
 import { hostCidr, pgHbaTemplate, renderPgHba } from '../db/pg-hba.js';
 import { etcdMembers, regionOf } from '../etcd/index.js';
 import type { InputNeeds } from '../inputs.js';
-import { playInputs, type Play, type Role, type Task } from '../role.js';
+import { endpoint, playInputs, type Play, type Role, type Task } from '../role.js';
 import { roleVars } from '../vars.js';
 
 /** The image's templates (compose/patroni, compose/db), rendered here for a host: one source each. */
@@ -34,6 +35,8 @@ export const patroniVars = z.object({
   db_monitor_user: z.string().default('monitor'),
   db_replication_password: secret,
   db_rewind_password: secret,
+  /** Patroni's REST API basic auth (user patroniRestUser): its unsafe endpoints are refused without it. */
+  patroni_restapi_password: secret,
   /** Archive WAL with pgBackRest (its config is the db role's backups part; false: none). */
   db_backups: z.boolean().default(true),
   /** The DR region's cluster: the primary region's database endpoint its standby leader streams from. */
@@ -62,6 +65,26 @@ export function clusterOf(host: Host): string {
 
 /** Patroni's REST API: /primary for the proxies, the peers' member checks, /metrics for Prometheus. */
 export const patroniRestPort = 8008;
+/** The REST API's user for its unsafe endpoints (the template's restapi.authentication.username). */
+export const patroniRestUser = 'patroni';
+
+/**
+ * Throws unless a rendered patroni.yml authenticates its REST API's unsafe endpoints (the image's
+ * entrypoint makes the same check): without it, anyone reaching 8008 can POST /switchover.
+ */
+export function assertRestApiAuthenticated(rendered: string, source: string): void {
+  const config = parse(rendered) as { restapi?: { authentication?: { username?: unknown; password?: unknown } } };
+  const auth = config.restapi?.authentication;
+  if (
+    typeof auth?.username !== 'string' ||
+    auth.username === '' ||
+    typeof auth.password !== 'string' ||
+    auth.password === ''
+  )
+    throw new Error(
+      `${source}: restapi.authentication has no username and password: Patroni's REST API would take POST /switchover, /failover, /restart from anyone reaching port ${patroniRestPort}`,
+    );
+}
 
 /** /etc/patroni/config.yml for a host: the image's template with the host's name, address, region's etcd and secrets. */
 export function renderPatroniConfig(template: string, host: Host, play: Play): string {
@@ -79,10 +102,16 @@ export function renderPatroniConfig(template: string, host: Host, play: Play): s
       NODE_ARCHIVE_MODE: vars.db_backups ? 'on' : 'off',
       PATRONI_REPLICATION_PASSWORD: vars.db_replication_password,
       PATRONI_REWIND_PASSWORD: vars.db_rewind_password,
+      PATRONI_RESTAPI_PASSWORD: vars.patroni_restapi_password,
       NODE_NOFAILOVER: 'false',
     },
     'compose/patroni/patroni.yml.template',
   );
+  try {
+    assertRestApiAuthenticated(rendered, 'compose/patroni/patroni.yml.template');
+  } catch (error) {
+    fail(host, (error as Error).message);
+  }
   if (vars.patroni_standby_source === undefined) return rendered;
   // The DR region: a standby cluster, as the image's entrypoint makes it (DR_STANDBY_SOURCE_HOST).
   return rendered
@@ -181,8 +210,23 @@ export const patroni: Role = {
   name: 'patroni',
   inputs: () => inputs,
   // A Patroni node is a member of the db security group (security-groups.yaml: role [db, patroni]):
-  // its firewall admits what the group admits (the API, Patroni's REST API, Prometheus).
+  // its firewall admits what the group admits (the API; its peers' replication, pg_rewind and REST
+  // API calls, named as group patroni; Prometheus). The peers, etcd and the API-side proxy are
+  // reached through their ingress; the DR region's standby leader also streams from the primary
+  // region's endpoint, which may be a name outside the inventory.
   ingress: db.ingress,
+  egress: (host) => {
+    const source = patroniVars.shape.patroni_standby_source.catch(undefined).parse(host.vars.patroni_standby_source);
+    return source === undefined
+      ? []
+      : [
+          {
+            port: 5432,
+            to: endpoint(source),
+            why: `the primary region's PostgreSQL (${source}), the standby cluster's source`,
+          },
+        ];
+  },
   tasks,
   handlers: {
     // A reload, never a restart: Patroni applies what it can and reports pending restarts itself.

@@ -176,8 +176,12 @@ describe("a host's firewall from its roles' ingress rules", () => {
     assert.ok(rules(bastion, of('common', 'bastion')).some((rule) => rule.startsWith('tcp/22 anywhere bastion: ')));
   });
 
-  it('when the host is a db, then PostgreSQL is open to every api host', () => {
-    assert.ok(rules(db1, of('common', 'db')).includes('tcp/5432 10.0.2.10,10.0.2.11 db: PostgreSQL for the API'));
+  it('when the host is a db, then PostgreSQL is open to every api host (and security group db: the database hosts)', () => {
+    assert.ok(
+      rules(db1, of('common', 'db')).includes(
+        'tcp/5432 10.0.2.10,10.0.2.11,10.0.3.10 db: PostgreSQL for the API; streaming replication and pg_rewind between the Patroni nodes',
+      ),
+    );
   });
 
   it('when no host is in a named group, then the rule admits nobody', () => {
@@ -227,7 +231,7 @@ describe("a host's firewall from its roles' ingress rules", () => {
   it("when an api host is planned, then it may open PostgreSQL and Patroni's REST API on the db host and Google over HTTPS, and no other host of the inventory", () => {
     const peers = egress(api1, allOf(api1)).filter((rule) => !rule.includes(' common: '));
     assert.deepEqual(peers, [
-      'tcp/5432 10.0.3.10 db on db1: PostgreSQL for the API',
+      'tcp/5432 10.0.3.10 db on db1: PostgreSQL for the API; streaming replication and pg_rewind between the Patroni nodes',
       "tcp/8008 10.0.3.10 db on db1: Patroni's REST API: the API-side HAProxy's /primary checks, the peers' member checks, Prometheus' /metrics",
       'tcp/443 anywhere api: Firebase Auth and Firestore (Google APIs, no fixed addresses)',
     ]);
@@ -357,7 +361,7 @@ describe("a host's firewall from its roles' ingress rules", () => {
     const plan = task.operation.plan({ file: null, loaded: false });
     assert.match(
       plan.diff ?? '',
-      /^\+\t\tip saddr \{ 10\.0\.2\.10, 10\.0\.2\.11 \} tcp dport 5432 accept comment "db: PostgreSQL for the API"$/m,
+      /^\+\t\tip saddr \{ 10\.0\.2\.10, 10\.0\.2\.11, 10\.0\.3\.10 \} tcp dport 5432 accept comment "db: PostgreSQL for the API; streaming replication and pg_rewind between the Patroni nodes"$/m,
     );
     assert.match(plan.diff ?? '', /^\+# The firewall of db1 \(common, db\)/m);
   });

@@ -109,12 +109,12 @@ describe('db role: pg_hba from the replica image’s template', () => {
     );
   });
 
-  it("then the role serves 5432 to the api group, Patroni's REST API to the api group, its peers and monitoring (/metrics), and the exporter to monitoring", () => {
+  it("then the role serves 5432 to the api group and security group db's members (replication), Patroni's REST API to the api group, its peers and monitoring (/metrics), and the exporter to monitoring", () => {
     assert.deepEqual(
       db.ingress?.map((rule) => [rule.port, rule.from]),
       [
-        [5432, ['api']],
-        [8008, ['api', 'db', 'monitoring']],
+        [5432, ['api', 'db', 'patroni']],
+        [8008, ['api', 'db', 'patroni', 'monitoring']],
         [9187, ['monitoring']],
       ],
     );
